@@ -1,0 +1,375 @@
+//! Global settings of the CORS layer, built in code or read from TOML/JSON with serde.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::is_token;
+use crate::rejection::{OktaErrorResponder, RejectionResponder};
+use crate::{ConfigError, Origin};
+
+/// Authorization schemes that carry long-lived or browser-managed credentials and so are never
+/// accepted from another origin, whatever the configuration says.
+const NEVER_CROSS_ORIGIN: [&str; 5] = ["ssws", "basic", "digest", "negotiate", "ntlm"];
+
+/// Settings that apply to every route.
+///
+/// ```
+/// use trusted_cors_core::CorsConfig;
+///
+/// let config = CorsConfig::builder()
+///     .public_origin("https://org.example.com")
+///     .allow_cross_site_form_posts("/sso/saml2/{app}")
+///     .diagnostics_header(true)
+///     .build()?;
+/// assert!(config.allows_credential_scheme("bearer"));
+/// assert!(!config.allows_credential_scheme("SSWS"));
+///
+/// // The same from a file:
+/// let from_toml: CorsConfig = serde_json::from_str(
+///     r#"{"public_origins": ["https://org.example.com"], "diagnostics_header": true}"#,
+/// )?;
+/// assert!(from_toml.diagnostics());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "CorsSettings")]
+pub struct CorsConfig {
+    credential_schemes: Vec<Box<str>>,
+    public_origins: Vec<Origin>,
+    form_post_paths: Vec<PathPattern>,
+    diagnostics: bool,
+    responder: Arc<dyn RejectionResponder>,
+}
+
+/// The serializable form of [`CorsConfig`]: every field optional, unknown keys refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsSettings {
+    /// Authorization schemes accepted on cross-origin requests. Default `["Bearer", "DPoP"]`.
+    pub credential_schemes: Vec<String>,
+    /// This service's own public origins; requests from them are same-origin.
+    pub public_origins: Vec<String>,
+    /// Paths that accept cross-site form posts (OIDC `form_post`, SAML POST binding).
+    pub cross_site_form_post_paths: Vec<String>,
+    /// Whether rejections carry the `X-Trusted-Cors-Reason` header.
+    pub diagnostics_header: bool,
+}
+
+impl Default for CorsSettings {
+    fn default() -> Self {
+        CorsSettings {
+            credential_schemes: vec!["Bearer".into(), "DPoP".into()],
+            public_origins: Vec::new(),
+            cross_site_form_post_paths: Vec::new(),
+            diagnostics_header: false,
+        }
+    }
+}
+
+impl TryFrom<CorsSettings> for CorsConfig {
+    type Error = ConfigError;
+    fn try_from(settings: CorsSettings) -> Result<Self, ConfigError> {
+        let mut builder = CorsConfig::builder().credential_schemes(&settings.credential_schemes);
+        for origin in &settings.public_origins {
+            builder = builder.public_origin(origin);
+        }
+        for path in &settings.cross_site_form_post_paths {
+            builder = builder.allow_cross_site_form_posts(path);
+        }
+        builder
+            .diagnostics_header(settings.diagnostics_header)
+            .build()
+    }
+}
+
+impl Default for CorsConfig {
+    fn default() -> Self {
+        CorsConfig {
+            credential_schemes: vec!["bearer".into(), "dpop".into()],
+            public_origins: Vec::new(),
+            form_post_paths: Vec::new(),
+            diagnostics: false,
+            responder: Arc::new(OktaErrorResponder),
+        }
+    }
+}
+
+impl CorsConfig {
+    /// Starts from the defaults: `Bearer` and `DPoP` accepted cross-origin, no public origins,
+    /// no form-post exemptions, no diagnostics header, Okta-style JSON rejections.
+    pub fn builder() -> CorsConfigBuilder {
+        CorsConfigBuilder {
+            config: CorsConfig::default(),
+            error: None,
+        }
+    }
+
+    /// Whether `scheme` (any case) may be used in `Authorization` on a cross-origin request.
+    pub fn allows_credential_scheme(&self, scheme: &str) -> bool {
+        self.credential_schemes
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(scheme))
+    }
+
+    /// Whether `origin` (serialized) is one of this service's public origins.
+    pub fn is_public_origin(&self, origin: &str) -> bool {
+        self.public_origins.iter().any(|o| o.as_str() == origin)
+    }
+
+    /// Whether a cross-site form post to `path` is exempt from the untrusted-write rule.
+    pub fn is_form_post_path(&self, path: &str) -> bool {
+        self.form_post_paths.iter().any(|p| p.matches(path))
+    }
+
+    /// Whether rejections carry `X-Trusted-Cors-Reason`.
+    pub fn diagnostics(&self) -> bool {
+        self.diagnostics
+    }
+
+    /// The rejection responder.
+    pub fn responder(&self) -> &dyn RejectionResponder {
+        &*self.responder
+    }
+}
+
+impl fmt::Debug for CorsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CorsConfig")
+            .field("credential_schemes", &self.credential_schemes)
+            .field("public_origins", &self.public_origins)
+            .field("form_post_paths", &self.form_post_paths)
+            .field("diagnostics", &self.diagnostics)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`CorsConfig`]; the first invalid value is reported by [`build`](Self::build).
+#[derive(Debug)]
+pub struct CorsConfigBuilder {
+    config: CorsConfig,
+    error: Option<ConfigError>,
+}
+
+impl CorsConfigBuilder {
+    /// The authorization schemes accepted cross-origin, replacing `Bearer, DPoP`. `SSWS`,
+    /// `Basic`, `Digest`, `Negotiate` and `NTLM` are refused.
+    pub fn credential_schemes<I, S>(mut self, schemes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.config.credential_schemes.clear();
+        for scheme in schemes {
+            let scheme = scheme.as_ref().trim();
+            let lower = scheme.to_ascii_lowercase();
+            if !is_token(scheme) {
+                self.fail(ConfigError::InvalidCredentialScheme(scheme.to_owned()));
+            } else if NEVER_CROSS_ORIGIN.contains(&lower.as_str()) {
+                self.fail(ConfigError::ForbiddenCredentialScheme(scheme.to_owned()));
+            } else {
+                self.config.credential_schemes.push(lower.into_boxed_str());
+            }
+        }
+        self
+    }
+
+    /// Adds a public origin of this service (e.g. behind a proxy that rewrites `Host`).
+    pub fn public_origin(mut self, origin: impl AsRef<str>) -> Self {
+        match Origin::parse(origin.as_ref()) {
+            Ok(origin) => self.config.public_origins.push(origin),
+            Err(reason) => self.fail(ConfigError::InvalidOrigin {
+                setting: "public_origins",
+                value: origin.as_ref().to_owned(),
+                reason,
+            }),
+        }
+        self
+    }
+
+    /// Exempts a path from the untrusted cross-origin write rule, for callbacks that must accept
+    /// cross-site form posts (OIDC `form_post`, SAML POST binding). Patterns are `/a/b`, with
+    /// `{name}` for one segment and a final `*` or `{*name}` for the rest.
+    pub fn allow_cross_site_form_posts(mut self, path: impl AsRef<str>) -> Self {
+        match PathPattern::parse(path.as_ref()) {
+            Ok(pattern) => self.config.form_post_paths.push(pattern),
+            Err(error) => self.fail(error),
+        }
+        self
+    }
+
+    /// Whether rejections carry `X-Trusted-Cors-Reason: <reason>` for the browser's network panel.
+    pub fn diagnostics_header(mut self, on: bool) -> Self {
+        self.config.diagnostics = on;
+        self
+    }
+
+    /// Replaces the Okta-style JSON rejection response.
+    pub fn responder(mut self, responder: impl RejectionResponder) -> Self {
+        self.config.responder = Arc::new(responder);
+        self
+    }
+
+    fn fail(&mut self, error: ConfigError) {
+        self.error.get_or_insert(error);
+    }
+
+    /// Checks the settings and builds the config.
+    pub fn build(self) -> Result<CorsConfig, ConfigError> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.config),
+        }
+    }
+}
+
+/// A path pattern for exemptions: literal segments, `{name}` for one segment, and a final `*`
+/// or `{*name}` for any rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PathPattern {
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(Box<str>),
+    One,
+    Rest,
+}
+
+impl PathPattern {
+    fn parse(value: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::InvalidPathPattern {
+            value: value.to_owned(),
+            reason,
+        };
+        let Some(rest) = value.strip_prefix('/') else {
+            return Err(invalid("it must start with `/`"));
+        };
+        let parts: Vec<&str> = rest.split('/').collect();
+        let mut segments = Vec::with_capacity(parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            let segment = if *part == "*" || (part.starts_with("{*") && part.ends_with('}')) {
+                if !last {
+                    return Err(invalid("`*` may only be the last segment"));
+                }
+                Segment::Rest
+            } else if part.starts_with('{') && part.ends_with('}') && part.len() > 2 {
+                Segment::One
+            } else if part.contains(['{', '}', '*', '?', '#']) {
+                return Err(invalid("a segment is literal, `{name}`, or a final `*`"));
+            } else {
+                Segment::Literal((*part).into())
+            };
+            segments.push(segment);
+        }
+        Ok(PathPattern { segments })
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        let Some(path) = path.strip_prefix('/') else {
+            return false;
+        };
+        let mut parts = path.split('/');
+        for segment in &self.segments {
+            match segment {
+                Segment::Rest => return true,
+                Segment::One => match parts.next() {
+                    Some(part) if !part.is_empty() => {}
+                    _ => return false,
+                },
+                Segment::Literal(literal) => {
+                    if parts.next() != Some(&**literal) {
+                        return false;
+                    }
+                }
+            }
+        }
+        parts.next().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_schemes_are_refused() {
+        for scheme in ["SSWS", "basic", "Digest", "NTLM", "Negotiate"] {
+            assert_eq!(
+                CorsConfig::builder()
+                    .credential_schemes([scheme])
+                    .build()
+                    .unwrap_err(),
+                ConfigError::ForbiddenCredentialScheme(scheme.into())
+            );
+        }
+        assert!(matches!(
+            CorsConfig::builder()
+                .credential_schemes(["Bear er"])
+                .build(),
+            Err(ConfigError::InvalidCredentialScheme(_))
+        ));
+        let config = CorsConfig::builder()
+            .credential_schemes(["Bearer"])
+            .build()
+            .unwrap();
+        assert!(config.allows_credential_scheme("BEARER"));
+        assert!(!config.allows_credential_scheme("DPoP"));
+    }
+
+    #[test]
+    fn path_patterns() {
+        let pattern = PathPattern::parse("/sso/saml2/{app}").unwrap();
+        assert!(pattern.matches("/sso/saml2/0oa1"));
+        assert!(!pattern.matches("/sso/saml2/"));
+        assert!(!pattern.matches("/sso/saml2"));
+        assert!(!pattern.matches("/sso/saml2/0oa1/x"));
+        let rest = PathPattern::parse("/oauth2/*").unwrap();
+        assert!(rest.matches("/oauth2/v1/callback"));
+        assert!(rest.matches("/oauth2/"));
+        assert!(!rest.matches("/oauth3/x"));
+        assert!(PathPattern::parse("/a/*/b").is_err());
+        assert!(PathPattern::parse("a/b").is_err());
+        assert!(PathPattern::parse("/a?b").is_err());
+        let exact = PathPattern::parse("/callback").unwrap();
+        assert!(exact.matches("/callback"));
+        assert!(!exact.matches("/callback/"));
+        assert!(!exact.matches("callback"));
+    }
+
+    #[test]
+    fn settings_from_toml_name_the_bad_value() {
+        let config: CorsConfig = toml::from_str(
+            r#"
+            credential_schemes = ["Bearer"]
+            public_origins = ["https://Org.Example.com:443"]
+            cross_site_form_post_paths = ["/sso/saml2/{app}"]
+            diagnostics_header = true
+            "#,
+        )
+        .unwrap();
+        assert!(config.is_public_origin("https://org.example.com"));
+        assert!(config.is_form_post_path("/sso/saml2/x"));
+        assert!(config.diagnostics());
+
+        let err =
+            toml::from_str::<CorsConfig>(r#"public_origins = ["https://org.example.com/app"]"#)
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("https://org.example.com/app") && err.contains("public_origins"),
+            "{err}"
+        );
+        let err = toml::from_str::<CorsConfig>(r#"credential_schemes = ["SSWS"]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SSWS"), "{err}");
+        let err = toml::from_str::<CorsConfig>("public_origin = []")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `public_origin`"), "{err}");
+    }
+}

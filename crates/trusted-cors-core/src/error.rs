@@ -1,0 +1,57 @@
+//! Configuration errors: returned when a layer, route policy or config is built, never deferred to
+//! the first request.
+
+use crate::OriginError;
+
+/// A configuration value was refused. Each variant names the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An origin in the configuration is not acceptable.
+    #[error("invalid origin `{value}` in {setting}: {reason}")]
+    InvalidOrigin {
+        /// The setting that held it, e.g. `public_origins`.
+        setting: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why it was refused.
+        reason: OriginError,
+    },
+    /// A method is not an HTTP token.
+    #[error("invalid method `{0}`: methods are HTTP tokens such as GET or PUT")]
+    InvalidMethod(String),
+    /// A header name is not an HTTP token.
+    #[error("invalid header name `{value}` in {setting}")]
+    InvalidHeaderName {
+        /// `allow_headers` or `expose_headers`.
+        setting: &'static str,
+        /// The value as given.
+        value: String,
+    },
+    /// `*` was used where browsers treat it as a literal name because credentials are allowed.
+    #[error("`*` in {0} is a literal header name for requests with credentials: name the headers")]
+    WildcardWithCredentials(&'static str),
+    /// A response header that browsers never expose to scripts.
+    #[error("`{0}` can never be exposed to scripts: remove it from expose_headers")]
+    ForbiddenExposeHeader(String),
+    /// A route allows no method at all.
+    #[error("a CORS-enabled route must allow at least one method")]
+    NoMethods,
+    /// A credential scheme that must never be accepted from another origin.
+    #[error("the `{0}` authorization scheme can never be allowed cross-origin: only bearer-type schemes such as Bearer or DPoP")]
+    ForbiddenCredentialScheme(String),
+    /// A credential scheme that is not an HTTP token.
+    #[error("invalid authorization scheme `{0}`")]
+    InvalidCredentialScheme(String),
+    /// A path pattern that is not `/segment/{param}/…` with an optional trailing `*`.
+    #[error("invalid path pattern `{value}`: {reason}")]
+    InvalidPathPattern {
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A max-age beyond what any browser honours.
+    #[error("max_age of {0} seconds is more than a day, which no browser honours")]
+    MaxAgeTooLong(u64),
+}

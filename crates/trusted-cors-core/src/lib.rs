@@ -1,0 +1,170 @@
+//! The framework-neutral core of trusted-cors: CORS in Okta's trusted-origins model.
+//!
+//! - Each route declares whether it is CORS-enabled ([`RouteCors`]); a route that declares nothing
+//!   is server-side only and its preflights are refused.
+//! - Cross-origin calls with cookies are allowed only from administrator-managed trusted origins
+//!   ([`Registry`] of [`TrustedOrigin`]s) that are ACTIVE and have the CORS scope.
+//! - Cross-origin `Authorization` is accepted only with bearer-type schemes (`Bearer`, `DPoP`);
+//!   an `SSWS` API token or `Basic` never works cross-origin. A route may accept bearer tokens
+//!   from any origin, without cookies.
+//! - Every denial is a [`Rejection`] with a stable reason code, a cause that names the fix, an
+//!   Okta-style JSON body and a `tracing` event (target `trusted_cors`).
+//!
+//! The whole behaviour is one pure function, [`decision::decide`]; the [`tower`](crate::tower)
+//! module drives it for `http` 1.x services, and the actix-web adapter drives the same function.
+//!
+//! # Quick start (Tower)
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use tower::{service_fn, Layer, ServiceExt};
+//! use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = Registry::with_origins([
+//!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors]),
+//! ])?;
+//! let cors = Cors::new(CorsConfig::default(), registry.into());
+//!
+//! // "Get current user" is CORS-enabled; the global layer wraps the whole application.
+//! let me = RouteCors::builder().allow_methods(["GET"]).build()?;
+//! let handler = service_fn(|_req: Request<String>| async {
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(r#"{"id":"00u1"}"#))))
+//! });
+//! let app = cors.layer().layer(cors.route(me).layer(handler));
+//!
+//! let request = Request::get("/api/v1/users/me")
+//!     .header("origin", "https://portal.example.com")
+//!     .header("cookie", "sid=abc")
+//!     .body(String::new())?;
+//! let response = app.clone().oneshot(request).await?;
+//! assert_eq!(response.headers()["access-control-allow-origin"], "https://portal.example.com");
+//! assert_eq!(response.headers()["access-control-allow-credentials"], "true");
+//! assert_eq!(response.headers()["vary"], "Origin");
+//!
+//! let preflight = Request::options("/api/v1/users/me")
+//!     .header("origin", "https://evil.example")
+//!     .header("access-control-request-method", "GET")
+//!     .body(String::new())?;
+//! let response = app.oneshot(preflight).await?;
+//! assert_eq!(response.status(), 403);
+//! assert!(response.headers().get("access-control-allow-origin").is_none());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See the [`tower`](crate::tower) module for the deployment caveat about proxies.
+
+mod config;
+pub mod decision;
+mod error;
+mod origin;
+mod policy;
+mod registry;
+mod rejection;
+pub mod tower;
+mod trusted_origin;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings};
+pub use decision::{decide, Decision};
+pub use error::ConfigError;
+pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
+pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
+pub use registry::{Registry, RegistryError, RegistrySnapshot, MAX_FIELD_LEN};
+pub use rejection::{
+    ErrorCause, OktaError, OktaErrorResponder, Rejection, RejectionKind, RejectionResponder,
+};
+pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
+
+use decision::{RequestFacts, RouteScope};
+
+/// The CORS configuration of a service and its registry of trusted origins, shared by the global
+/// layer and every route declaration. Cheap to clone.
+#[derive(Clone)]
+pub struct Cors {
+    inner: Arc<CorsInner>,
+}
+
+struct CorsInner {
+    config: CorsConfig,
+    registry: Arc<Registry>,
+}
+
+impl Cors {
+    /// Combines the global settings with the registry that administrators change at run time.
+    pub fn new(config: CorsConfig, registry: Arc<Registry>) -> Self {
+        Cors {
+            inner: Arc::new(CorsInner { config, registry }),
+        }
+    }
+
+    /// The global settings.
+    pub fn config(&self) -> &CorsConfig {
+        &self.inner.config
+    }
+
+    /// The registry of trusted origins.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.inner.registry
+    }
+
+    /// Decides a request against the current registry snapshot.
+    pub fn decide<'a>(&self, facts: &RequestFacts<'a>, route: RouteScope<'a>) -> Decision<'a> {
+        decide(
+            facts,
+            &self.inner.config,
+            route,
+            &self.inner.registry.snapshot(),
+        )
+    }
+
+    /// The Tower layer to wrap the whole application with.
+    pub fn layer(&self) -> tower::CorsLayer {
+        tower::CorsLayer::new(self.clone())
+    }
+
+    /// The Tower layer that declares one route's CORS policy.
+    pub fn route(&self, policy: RouteCors) -> tower::RouteCorsLayer {
+        tower::RouteCorsLayer::new(self.clone(), policy)
+    }
+}
+
+impl fmt::Debug for Cors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cors")
+            .field("config", &self.inner.config)
+            .field("trusted_origins", &self.inner.registry.snapshot().len())
+            .finish()
+    }
+}
+
+/// A random identifier: `prefix` and `len` base-62 characters.
+pub(crate) fn random_id(prefix: &str, len: usize) -> String {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut bytes = [0u8; 32];
+    let len = len.min(bytes.len());
+    if getrandom::fill(&mut bytes[..len]).is_err() {
+        // No entropy source: fall back to the clock, still unique enough for ids of this kind.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (nanos >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(97);
+        }
+    }
+    let mut id = String::with_capacity(prefix.len() + len);
+    id.push_str(prefix);
+    id.extend(
+        bytes[..len]
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % 62] as char),
+    );
+    id
+}

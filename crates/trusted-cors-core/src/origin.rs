@@ -1,0 +1,646 @@
+//! Origins: parsing and normalising configured origins and patterns, and validating the bytes of a
+//! request's `Origin` header.
+//!
+//! Configured origins go through the WHATWG URL parser (the `url` crate), so `HTTPS://Bücher.Example:443`
+//! becomes `https://xn--bcher-kva.example`. A request's `Origin` header is never normalised: browsers
+//! send the serialized form, so anything else is malformed and treated as untrusted.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The longest `Origin` header value looked at. A DNS name is at most 253 bytes, so no genuine
+/// serialized origin comes close; anything longer is malformed.
+pub const MAX_ORIGIN_LEN: usize = 512;
+
+/// Why a configured origin or pattern was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OriginError {
+    /// The value is empty.
+    #[error("the origin is empty")]
+    Empty,
+    /// `null` is the origin of sandboxed and `file:` documents and can never be trusted.
+    #[error("`null` can never be a trusted origin")]
+    Null,
+    /// The value has no `scheme://` prefix.
+    #[error("the origin has no scheme: write it as https://host[:port]")]
+    NoScheme,
+    /// Only `http` and `https` origins are supported.
+    #[error("the scheme `{0}` is not supported: use http or https")]
+    UnsupportedScheme(String),
+    /// The value carries a path, query or fragment; an origin is scheme, host and port only.
+    #[error("an origin has no path, query or fragment: remove `{0}`")]
+    HasPath(String),
+    /// The value carries a user name or password.
+    #[error("an origin has no user name or password")]
+    HasUserinfo,
+    /// The URL parser refused the value.
+    #[error("not a valid origin: {0}")]
+    Invalid(String),
+    /// The value is longer than an origin can be.
+    #[error("the origin is longer than {MAX_ORIGIN_LEN} bytes")]
+    TooLong,
+    /// A `*` appears anywhere but as the whole leftmost label.
+    #[error("a wildcard is only allowed as the leftmost label, as in https://*.example.com")]
+    BadWildcard,
+    /// The wildcard sits directly above a public suffix (`*.co.uk`), or on an IP address.
+    #[error("`*.{0}` would match every site under a public suffix: name a registrable domain")]
+    WildcardAbovePublicSuffix(String),
+    /// A wildcard over plain `http` was used where it would be trusted with credentials.
+    #[error("a wildcard over plain http cannot be trusted with credentials: use https")]
+    InsecureWildcard,
+}
+
+/// A canonical, serialized `http` or `https` origin such as `https://app.example.com:8443`.
+///
+/// ```
+/// use trusted_cors_core::Origin;
+///
+/// let origin: Origin = "HTTPS://App.Example.com:443/".parse()?;
+/// assert_eq!(origin.as_str(), "https://app.example.com");
+/// # Ok::<(), trusted_cors_core::OriginError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Origin(Box<str>);
+
+impl Origin {
+    /// Parses and normalises `input` as an origin.
+    pub fn parse(input: &str) -> Result<Self, OriginError> {
+        let url = parse_origin_url(input)?;
+        let serialized = url.origin().ascii_serialization();
+        Ok(Origin(serialized.into_boxed_str()))
+    }
+
+    /// The canonical serialization, as a browser sends it in `Origin`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The scheme, `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        self.0.split_once("://").map_or("", |(scheme, _)| scheme)
+    }
+
+    /// The host and optional port, as they appear after `://`.
+    pub fn authority(&self) -> &str {
+        self.0
+            .split_once("://")
+            .map_or("", |(_, authority)| authority)
+    }
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Origin {
+    type Err = OriginError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Origin::parse(s)
+    }
+}
+
+impl TryFrom<String> for Origin {
+    type Error = OriginError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Origin::parse(&value)
+    }
+}
+
+impl From<Origin> for String {
+    fn from(value: Origin) -> Self {
+        value.0.into()
+    }
+}
+
+/// What a trusted origin entry matches: one exact origin, or every subdomain of a registrable
+/// domain (`https://*.example.com` matches `https://a.example.com` and `https://a.b.example.com`,
+/// not `https://example.com`).
+///
+/// ```
+/// use trusted_cors_core::OriginPattern;
+///
+/// let pattern = OriginPattern::parse("https://*.Example.com")?;
+/// assert_eq!(pattern.to_string(), "https://*.example.com");
+/// assert!(pattern.matches("https://app.example.com"));
+/// assert!(!pattern.matches("https://example.com"));
+/// assert!(!pattern.matches("https://app.example.com.evil.test"));
+/// assert!(OriginPattern::parse("https://*.co.uk").is_err());
+/// # Ok::<(), trusted_cors_core::OriginError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OriginPattern(PatternInner);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum PatternInner {
+    Exact(Origin),
+    Wildcard {
+        /// `https://*.example.com:8443`, for display and equality.
+        serialized: Box<str>,
+        scheme: Box<str>,
+        /// The registrable domain below the `*.` label, e.g. `example.com`.
+        base: Box<str>,
+        /// `:8443`, or empty for the default port.
+        port: Box<str>,
+    },
+}
+
+const WILDCARD_PLACEHOLDER: &str = "trusted-cors-wildcard";
+
+impl OriginPattern {
+    /// Parses an exact origin or a `scheme://*.domain[:port]` wildcard.
+    pub fn parse(input: &str) -> Result<Self, OriginError> {
+        let trimmed = input.trim();
+        let Some((scheme, rest)) = trimmed.split_once("://") else {
+            return Origin::parse(trimmed).map(|o| OriginPattern(PatternInner::Exact(o)));
+        };
+        if !rest.contains('*') {
+            return Origin::parse(trimmed).map(|o| OriginPattern(PatternInner::Exact(o)));
+        }
+        let Some(after_star) = rest.strip_prefix("*.") else {
+            return Err(OriginError::BadWildcard);
+        };
+        if after_star.contains('*') {
+            return Err(OriginError::BadWildcard);
+        }
+        // Let the URL parser normalise the rest by standing a real label in for the `*`.
+        let stand_in = format!("{scheme}://{WILDCARD_PLACEHOLDER}.{after_star}");
+        let url = parse_origin_url(&stand_in)?;
+        let host = match url.host() {
+            Some(url::Host::Domain(domain)) => domain,
+            _ => {
+                return Err(OriginError::WildcardAbovePublicSuffix(
+                    after_star.to_owned(),
+                ))
+            }
+        };
+        let base = host
+            .strip_prefix(WILDCARD_PLACEHOLDER)
+            .and_then(|h| h.strip_prefix('.'))
+            .ok_or(OriginError::BadWildcard)?;
+        if base.is_empty() || is_public_suffix(base) {
+            return Err(OriginError::WildcardAbovePublicSuffix(base.to_owned()));
+        }
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let scheme = url.scheme().to_owned();
+        Ok(OriginPattern(PatternInner::Wildcard {
+            serialized: format!("{scheme}://*.{base}{port}").into_boxed_str(),
+            scheme: scheme.into_boxed_str(),
+            base: base.into(),
+            port: port.into_boxed_str(),
+        }))
+    }
+
+    /// The exact origin, if this is not a wildcard.
+    pub fn exact(&self) -> Option<&Origin> {
+        match &self.0 {
+            PatternInner::Exact(origin) => Some(origin),
+            PatternInner::Wildcard { .. } => None,
+        }
+    }
+
+    /// Whether this is a `*.` wildcard.
+    pub fn is_wildcard(&self) -> bool {
+        matches!(self.0, PatternInner::Wildcard { .. })
+    }
+
+    /// The scheme, `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        match &self.0 {
+            PatternInner::Exact(origin) => origin.scheme(),
+            PatternInner::Wildcard { scheme, .. } => scheme,
+        }
+    }
+
+    /// The canonical text of the pattern.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            PatternInner::Exact(origin) => origin.as_str(),
+            PatternInner::Wildcard { serialized, .. } => serialized,
+        }
+    }
+
+    /// For a wildcard: the domain below `*.`, e.g. `example.com`.
+    pub(crate) fn wildcard_base(&self) -> Option<&str> {
+        match &self.0 {
+            PatternInner::Exact(_) => None,
+            PatternInner::Wildcard { base, .. } => Some(base),
+        }
+    }
+
+    /// Whether a request origin (in serialized form, as sent by a browser) matches.
+    pub fn matches(&self, request_origin: &str) -> bool {
+        match &self.0 {
+            PatternInner::Exact(origin) => origin.as_str() == request_origin,
+            PatternInner::Wildcard { .. } => {
+                match RequestOrigin::parse(request_origin.as_bytes()) {
+                    RequestOrigin::Valid(parts) => self.matches_parts(&parts),
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    /// Matches a validated request origin: same scheme and port, and a host with at least one
+    /// whole label in front of the base domain. Label-wise, never by substring.
+    pub(crate) fn matches_parts(&self, request: &OriginParts<'_>) -> bool {
+        match &self.0 {
+            PatternInner::Exact(origin) => origin.as_str() == request.serialized,
+            PatternInner::Wildcard {
+                scheme, base, port, ..
+            } => {
+                request.scheme == &**scheme
+                    && request.port == &**port
+                    && request
+                        .host
+                        .strip_suffix(&**base)
+                        .and_then(|front| front.strip_suffix('.'))
+                        .is_some_and(|front| !front.is_empty() && !front.ends_with('.'))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for OriginPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for OriginPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for OriginPattern {
+    type Err = OriginError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OriginPattern::parse(s)
+    }
+}
+
+impl TryFrom<String> for OriginPattern {
+    type Error = OriginError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        OriginPattern::parse(&value)
+    }
+}
+
+impl From<OriginPattern> for String {
+    fn from(value: OriginPattern) -> Self {
+        value.as_str().to_owned()
+    }
+}
+
+impl From<Origin> for OriginPattern {
+    fn from(origin: Origin) -> Self {
+        OriginPattern(PatternInner::Exact(origin))
+    }
+}
+
+fn is_public_suffix(domain: &str) -> bool {
+    // psl applies the list's default rule (`*`), so an unlisted single label such as
+    // `localhost` counts as a suffix too, which is the safe answer here.
+    psl::suffix(domain.as_bytes()).is_some_and(|suffix| suffix.as_bytes() == domain.as_bytes())
+}
+
+fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(OriginError::Empty);
+    }
+    if input.len() > MAX_ORIGIN_LEN {
+        return Err(OriginError::TooLong);
+    }
+    if input.eq_ignore_ascii_case("null") {
+        return Err(OriginError::Null);
+    }
+    let Some((scheme, rest)) = input.split_once("://") else {
+        return Err(match input.split_once(':') {
+            Some((scheme, _)) if !scheme.is_empty() && !scheme.contains('.') => {
+                OriginError::UnsupportedScheme(scheme.to_ascii_lowercase())
+            }
+            _ => OriginError::NoScheme,
+        });
+    };
+    let scheme_lower = scheme.to_ascii_lowercase();
+    if scheme_lower != "http" && scheme_lower != "https" {
+        return Err(OriginError::UnsupportedScheme(scheme_lower));
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    if authority.contains('@') {
+        return Err(OriginError::HasUserinfo);
+    }
+    // A lone trailing slash is how people copy origins from the address bar; anything more is a path.
+    if !tail.is_empty() && tail != "/" {
+        return Err(OriginError::HasPath(tail.to_owned()));
+    }
+    let url = url::Url::parse(input).map_err(|e| OriginError::Invalid(e.to_string()))?;
+    if url.host().is_none() {
+        return Err(OriginError::Invalid("no host".to_owned()));
+    }
+    Ok(url)
+}
+
+/// The outcome of validating the bytes of a request's `Origin` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOrigin<'a> {
+    /// A serialized origin, split into its parts.
+    Valid(OriginParts<'a>),
+    /// `Origin: null`: an opaque origin, never trusted.
+    Null,
+    /// Not a serialized origin (or several `Origin` headers): treated as untrusted.
+    Malformed,
+}
+
+/// A validated serialized origin from a request, borrowed from the header bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OriginParts<'a> {
+    /// The whole value, e.g. `https://app.example.com:8443`.
+    pub serialized: &'a str,
+    /// The scheme, e.g. `https`.
+    pub scheme: &'a str,
+    /// The host, e.g. `app.example.com` or `[::1]`.
+    pub host: &'a str,
+    /// `:8443`, or empty.
+    pub port: &'a str,
+}
+
+impl<'a> OriginParts<'a> {
+    /// `host[:port]` as it would appear in a `Host` header.
+    pub fn authority(&self) -> &'a str {
+        &self.serialized[self.scheme.len() + 3..]
+    }
+}
+
+impl<'a> RequestOrigin<'a> {
+    /// Validates `Origin` header bytes without allocating: `scheme "://" host [":" port]`, in
+    /// lowercase ASCII, with no path, trailing slash, userinfo or default port.
+    pub fn parse(bytes: &'a [u8]) -> RequestOrigin<'a> {
+        if bytes == b"null" {
+            return RequestOrigin::Null;
+        }
+        if bytes.len() > MAX_ORIGIN_LEN {
+            return RequestOrigin::Malformed;
+        }
+        match split_origin(bytes) {
+            Some(parts) => RequestOrigin::Valid(parts),
+            None => RequestOrigin::Malformed,
+        }
+    }
+}
+
+fn split_origin(bytes: &[u8]) -> Option<OriginParts<'_>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (scheme, rest) = text.split_once("://")?;
+    let mut scheme_bytes = scheme.bytes();
+    if !scheme_bytes.next()?.is_ascii_lowercase()
+        || !scheme_bytes
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
+    {
+        return None;
+    }
+    let (host, port) = if rest.starts_with('[') {
+        let close = rest.find(']')?;
+        let host = &rest[..=close];
+        if host.len() < 3
+            || !host[1..close]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.')
+        {
+            return None;
+        }
+        (host, &rest[close + 1..])
+    } else {
+        let end = rest.find(':').unwrap_or(rest.len());
+        let host = &rest[..end];
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+        {
+            return None;
+        }
+        (host, &rest[end..])
+    };
+    if !port.is_empty() {
+        let digits = port.strip_prefix(':')?;
+        if digits.is_empty()
+            || digits.len() > 5
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let number: u32 = digits.parse().ok()?;
+        let default = match scheme {
+            "http" | "ws" => Some(80),
+            "https" | "wss" => Some(443),
+            _ => None,
+        };
+        if number > 65535 || default == Some(number) {
+            return None;
+        }
+    }
+    Some(OriginParts {
+        serialized: text,
+        scheme,
+        host,
+        port,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_origins_are_normalised() {
+        let cases = [
+            ("https://app.example.com", "https://app.example.com"),
+            ("HTTPS://APP.Example.COM", "https://app.example.com"),
+            ("https://app.example.com/", "https://app.example.com"),
+            ("https://app.example.com:443", "https://app.example.com"),
+            ("http://app.example.com:80", "http://app.example.com"),
+            ("http://localhost:8080", "http://localhost:8080"),
+            ("https://bücher.example", "https://xn--bcher-kva.example"),
+            ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+            ("http://[::1]:3000", "http://[::1]:3000"),
+            ("  https://padded.example  ", "https://padded.example"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(Origin::parse(input).unwrap().as_str(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn configured_origins_are_refused_with_a_reason() {
+        let cases: [(&str, fn(&OriginError) -> bool); 10] = [
+            ("", |e| matches!(e, OriginError::Empty)),
+            ("null", |e| matches!(e, OriginError::Null)),
+            ("app.example.com", |e| matches!(e, OriginError::NoScheme)),
+            (
+                "ftp://app.example.com",
+                |e| matches!(e, OriginError::UnsupportedScheme(s) if s == "ftp"),
+            ),
+            ("javascript:alert(1)", |e| {
+                matches!(e, OriginError::UnsupportedScheme(_))
+            }),
+            (
+                "https://app.example.com/path",
+                |e| matches!(e, OriginError::HasPath(p) if p == "/path"),
+            ),
+            ("https://app.example.com?q=1", |e| {
+                matches!(e, OriginError::HasPath(_))
+            }),
+            ("https://user:pw@app.example.com", |e| {
+                matches!(e, OriginError::HasUserinfo)
+            }),
+            ("https://", |e| matches!(e, OriginError::Invalid(_))),
+            ("https://exa mple.com", |e| {
+                matches!(e, OriginError::Invalid(_))
+            }),
+        ];
+        for (input, check) in cases {
+            let err = Origin::parse(input).unwrap_err();
+            assert!(check(&err), "{input}: {err:?}");
+        }
+        assert!(matches!(
+            Origin::parse(&format!("https://{}.com", "a".repeat(600))),
+            Err(OriginError::TooLong)
+        ));
+    }
+
+    #[test]
+    fn wildcards_are_anchored_on_labels() {
+        let p = OriginPattern::parse("https://*.example.com").unwrap();
+        assert!(p.is_wildcard());
+        for yes in [
+            "https://a.example.com",
+            "https://a.b.example.com",
+            "https://x-1.example.com",
+        ] {
+            assert!(p.matches(yes), "{yes}");
+        }
+        for no in [
+            "https://example.com",
+            "http://a.example.com",
+            "https://a.example.com:8443",
+            "https://aexample.com",
+            "https://a.example.com.evil.test",
+            "https://a.example.co",
+            "https://.example.com",
+            "https://a..example.com",
+            "null",
+            "https://A.example.com",
+        ] {
+            assert!(!p.matches(no), "{no}");
+        }
+        let with_port = OriginPattern::parse("https://*.Example.com:8443").unwrap();
+        assert_eq!(with_port.as_str(), "https://*.example.com:8443");
+        assert!(with_port.matches("https://a.example.com:8443"));
+        assert!(!with_port.matches("https://a.example.com"));
+    }
+
+    #[test]
+    fn wildcards_are_refused_where_they_would_match_too_much() {
+        for bad in [
+            "https://*.co.uk",
+            "https://*.com",
+            "https://*.localhost",
+            "https://*.github.io",
+        ] {
+            assert!(
+                matches!(
+                    OriginPattern::parse(bad),
+                    Err(OriginError::WildcardAbovePublicSuffix(_))
+                ),
+                "{bad}"
+            );
+        }
+        for bad in [
+            "https://a.*.example.com",
+            "https://*example.com",
+            "https://*.*.example.com",
+            "*://a.example.com",
+        ] {
+            assert!(OriginPattern::parse(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            OriginPattern::parse("https://*.127.0.0.1"),
+            Err(OriginError::WildcardAbovePublicSuffix(_))
+        ));
+        assert!(OriginPattern::parse("https://*.example.co.uk").is_ok());
+    }
+
+    #[test]
+    fn request_origins_must_be_serialized() {
+        for ok in [
+            "https://app.example.com",
+            "http://localhost:8080",
+            "http://[::1]:3000",
+            "chrome-extension://abcdef",
+            "https://a_b.example.com",
+        ] {
+            assert!(
+                matches!(RequestOrigin::parse(ok.as_bytes()), RequestOrigin::Valid(_)),
+                "{ok}"
+            );
+        }
+        assert_eq!(RequestOrigin::parse(b"null"), RequestOrigin::Null);
+        for bad in [
+            "",
+            "https://app.example.com/",
+            "https://App.example.com",
+            "HTTPS://app.example.com",
+            "https://app.example.com:443",
+            "http://app.example.com:80",
+            "https://app.example.com:0443",
+            "https://app.example.com:99999",
+            "https://app.example.com:",
+            "https://user@app.example.com",
+            "https://app.example.com/path",
+            "app.example.com",
+            "https://",
+            "https://[::1",
+            "https://[]",
+            " https://app.example.com",
+            "Null",
+        ] {
+            assert_eq!(
+                RequestOrigin::parse(bad.as_bytes()),
+                RequestOrigin::Malformed,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            RequestOrigin::parse(&[0xff, 0xfe]),
+            RequestOrigin::Malformed
+        );
+    }
+
+    #[test]
+    fn request_origin_parts() {
+        let RequestOrigin::Valid(parts) = RequestOrigin::parse(b"https://a.example.com:8443")
+        else {
+            panic!("valid")
+        };
+        assert_eq!(parts.scheme, "https");
+        assert_eq!(parts.host, "a.example.com");
+        assert_eq!(parts.port, ":8443");
+        assert_eq!(parts.authority(), "a.example.com:8443");
+    }
+}

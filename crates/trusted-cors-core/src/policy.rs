@@ -1,0 +1,438 @@
+//! Per-route CORS policy: what a route declares where it is defined.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ConfigError;
+
+/// Chromium caps preflight caching at two hours; asking for more buys nothing.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7200);
+
+const MAX_MAX_AGE: u64 = 86_400;
+
+/// Response headers scripts can never read, whatever `Access-Control-Expose-Headers` says.
+const NEVER_EXPOSED: [&str; 2] = ["set-cookie", "set-cookie2"];
+
+/// The CORS policy of one route.
+///
+/// A route with no policy is server-side only: its preflights are refused. Build one with
+/// [`RouteCors::builder`]; invalid combinations are a [`ConfigError`], never a panic.
+///
+/// ```
+/// use std::time::Duration;
+/// use trusted_cors_core::RouteCors;
+///
+/// // "Get current user": trusted origins with cookies, bearer tokens from any origin.
+/// let me = RouteCors::builder()
+///     .allow_methods(["GET", "PUT"])
+///     .allow_headers(["content-type", "authorization"])
+///     .expose_headers(["x-request-id"])
+///     .bearer_from_any_origin()
+///     .max_age(Duration::from_secs(600))
+///     .build()?;
+/// assert!(me.is_cors_enabled());
+/// assert!(me.allows_credentials());
+///
+/// // Refused at build time: `*` is a literal header name when cookies are allowed.
+/// assert!(RouteCors::builder().expose_headers(["*"]).build().is_err());
+/// # Ok::<(), trusted_cors_core::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct RouteCors(Arc<Inner>);
+
+struct Inner {
+    enabled: bool,
+    credentials: bool,
+    bearer_from_any_origin: bool,
+    methods: Vec<Box<str>>,
+    allow_methods_value: Box<str>,
+    headers: AllowedHeaders,
+    allow_headers_value: Box<str>,
+    expose_value: Option<Box<str>>,
+    max_age_value: Box<str>,
+}
+
+#[derive(Debug)]
+pub(crate) enum AllowedHeaders {
+    /// Lowercase names.
+    List(Vec<Box<str>>),
+    /// Any header; `authorization` only when also named.
+    Any { authorization: bool },
+}
+
+impl AllowedHeaders {
+    pub(crate) fn allows(&self, name: &str) -> bool {
+        match self {
+            AllowedHeaders::List(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+            AllowedHeaders::Any { authorization } => {
+                *authorization || !name.eq_ignore_ascii_case("authorization")
+            }
+        }
+    }
+}
+
+impl RouteCors {
+    /// Starts a CORS-enabled policy: trusted origins with cookies, methods `GET` and `HEAD`,
+    /// request header `content-type`, max-age 7200 s.
+    pub fn builder() -> RouteCorsBuilder {
+        RouteCorsBuilder::default()
+    }
+
+    /// A route that declares it is not CORS-enabled (server-side only), e.g. inside a scope whose
+    /// other routes are. Its preflights are refused with `route_not_cors_enabled`.
+    pub fn server_side_only() -> RouteCors {
+        RouteCors(Arc::new(Inner {
+            enabled: false,
+            credentials: false,
+            bearer_from_any_origin: false,
+            methods: Vec::new(),
+            allow_methods_value: "".into(),
+            headers: AllowedHeaders::List(Vec::new()),
+            allow_headers_value: "".into(),
+            expose_value: None,
+            max_age_value: "0".into(),
+        }))
+    }
+
+    /// Whether the route answers CORS at all.
+    pub fn is_cors_enabled(&self) -> bool {
+        self.0.enabled
+    }
+
+    /// Whether trusted origins get `Access-Control-Allow-Credentials: true`.
+    pub fn allows_credentials(&self) -> bool {
+        self.0.credentials
+    }
+
+    /// Whether bearer-token calls are accepted from any origin, without credentials.
+    pub fn accepts_bearer_from_any_origin(&self) -> bool {
+        self.0.bearer_from_any_origin
+    }
+
+    /// Whether the method may be used cross-origin (case-sensitive, as methods are).
+    pub fn allows_method(&self, method: &str) -> bool {
+        self.0.methods.iter().any(|m| &**m == method)
+    }
+
+    pub(crate) fn allowed_headers(&self) -> &AllowedHeaders {
+        &self.0.headers
+    }
+
+    /// Whether a request header may be sent cross-origin. `authorization` only when named.
+    pub fn allows_header(&self, name: &str) -> bool {
+        self.0.headers.allows(name)
+    }
+
+    /// Whether any header is allowed (the preflight answer echoes the requested headers).
+    pub fn allows_any_header(&self) -> bool {
+        matches!(self.0.headers, AllowedHeaders::Any { .. })
+    }
+
+    /// The `Access-Control-Allow-Methods` value, e.g. `GET, HEAD`.
+    pub fn allow_methods_value(&self) -> &str {
+        &self.0.allow_methods_value
+    }
+
+    /// The `Access-Control-Allow-Headers` value for a named list of headers.
+    pub fn allow_headers_value(&self) -> &str {
+        &self.0.allow_headers_value
+    }
+
+    /// The `Access-Control-Expose-Headers` value, if any.
+    pub fn expose_headers_value(&self) -> Option<&str> {
+        self.0.expose_value.as_deref()
+    }
+
+    /// The `Access-Control-Max-Age` value in seconds.
+    pub fn max_age_value(&self) -> &str {
+        &self.0.max_age_value
+    }
+}
+
+impl fmt::Debug for RouteCors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouteCors")
+            .field("enabled", &self.0.enabled)
+            .field("credentials", &self.0.credentials)
+            .field("bearer_from_any_origin", &self.0.bearer_from_any_origin)
+            .field("methods", &self.0.methods)
+            .field("headers", &self.0.headers)
+            .field("expose_headers", &self.0.expose_value)
+            .field("max_age", &self.0.max_age_value)
+            .finish()
+    }
+}
+
+/// Builds a [`RouteCors`]. Errors are collected and reported by [`build`](Self::build).
+#[derive(Debug)]
+pub struct RouteCorsBuilder {
+    credentials: bool,
+    bearer_from_any_origin: bool,
+    methods: Vec<String>,
+    headers: Vec<String>,
+    any_header: bool,
+    expose: Vec<String>,
+    max_age: Duration,
+    error: Option<ConfigError>,
+}
+
+impl Default for RouteCorsBuilder {
+    fn default() -> Self {
+        RouteCorsBuilder {
+            credentials: true,
+            bearer_from_any_origin: false,
+            methods: vec!["GET".into(), "HEAD".into()],
+            headers: vec!["content-type".into()],
+            any_header: false,
+            expose: Vec::new(),
+            max_age: DEFAULT_MAX_AGE,
+            error: None,
+        }
+    }
+}
+
+impl RouteCorsBuilder {
+    /// The methods allowed cross-origin, replacing the default `GET, HEAD`. Case-sensitive.
+    pub fn allow_methods<I, S>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.methods.clear();
+        for method in methods {
+            let method = method.as_ref().trim();
+            if !is_token(method) {
+                self.fail(ConfigError::InvalidMethod(method.to_owned()));
+            } else if !self.methods.iter().any(|m| m == method) {
+                self.methods.push(method.to_owned());
+            }
+        }
+        self
+    }
+
+    /// The request headers allowed cross-origin, replacing the default `content-type`.
+    /// `authorization` is only ever allowed when named here (or by
+    /// [`bearer_from_any_origin`](Self::bearer_from_any_origin)).
+    pub fn allow_headers<I, S>(mut self, headers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.headers.clear();
+        for header in headers {
+            let header = header.as_ref().trim();
+            if header == "*" {
+                self.any_header = true;
+            } else if !is_token(header) {
+                self.fail(ConfigError::InvalidHeaderName {
+                    setting: "allow_headers",
+                    value: header.to_owned(),
+                });
+            } else {
+                let lower = header.to_ascii_lowercase();
+                if !self.headers.contains(&lower) {
+                    self.headers.push(lower);
+                }
+            }
+        }
+        self
+    }
+
+    /// Allows any request header except `authorization`, which must still be named with
+    /// [`allow_headers`](Self::allow_headers). The preflight answer lists the requested headers.
+    pub fn allow_any_header(mut self) -> Self {
+        self.any_header = true;
+        self
+    }
+
+    /// Response headers scripts may read. `*` is refused when credentials are allowed.
+    pub fn expose_headers<I, S>(mut self, headers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.expose.clear();
+        for header in headers {
+            let header = header.as_ref().trim();
+            if header != "*" && !is_token(header) {
+                self.fail(ConfigError::InvalidHeaderName {
+                    setting: "expose_headers",
+                    value: header.to_owned(),
+                });
+            } else {
+                self.expose.push(header.to_ascii_lowercase());
+            }
+        }
+        self
+    }
+
+    /// Whether trusted origins get cookies (`Access-Control-Allow-Credentials: true`). On by
+    /// default.
+    pub fn credentials(mut self, allow: bool) -> Self {
+        self.credentials = allow;
+        self
+    }
+
+    /// Also accept bearer-token calls from any origin, without credentials. Implies that
+    /// `authorization` is an allowed request header.
+    pub fn bearer_from_any_origin(mut self) -> Self {
+        self.bearer_from_any_origin = true;
+        self
+    }
+
+    /// How long browsers may cache a preflight answer. Default 7200 s; at most a day.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    fn fail(&mut self, error: ConfigError) {
+        self.error.get_or_insert(error);
+    }
+
+    /// Checks the policy and builds it.
+    pub fn build(self) -> Result<RouteCors, ConfigError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        if self.methods.is_empty() {
+            return Err(ConfigError::NoMethods);
+        }
+        if self.max_age.as_secs() > MAX_MAX_AGE {
+            return Err(ConfigError::MaxAgeTooLong(self.max_age.as_secs()));
+        }
+        for header in &self.expose {
+            if header == "*" && self.credentials {
+                return Err(ConfigError::WildcardWithCredentials("expose_headers"));
+            }
+            if NEVER_EXPOSED.contains(&header.as_str()) {
+                return Err(ConfigError::ForbiddenExposeHeader(header.clone()));
+            }
+        }
+        let mut headers = self.headers;
+        if self.bearer_from_any_origin && !headers.iter().any(|h| h == "authorization") {
+            headers.push("authorization".into());
+        }
+        let authorization = headers.iter().any(|h| h == "authorization");
+        let allow_headers_value = headers.join(", ").into_boxed_str();
+        let headers = if self.any_header {
+            AllowedHeaders::Any { authorization }
+        } else {
+            AllowedHeaders::List(headers.into_iter().map(String::into_boxed_str).collect())
+        };
+        let expose_value =
+            (!self.expose.is_empty()).then(|| self.expose.join(", ").into_boxed_str());
+        Ok(RouteCors(Arc::new(Inner {
+            enabled: true,
+            credentials: self.credentials,
+            bearer_from_any_origin: self.bearer_from_any_origin,
+            allow_methods_value: self.methods.join(", ").into_boxed_str(),
+            methods: self
+                .methods
+                .into_iter()
+                .map(String::into_boxed_str)
+                .collect(),
+            headers,
+            allow_headers_value,
+            expose_value,
+            max_age_value: self.max_age.as_secs().to_string().into_boxed_str(),
+        })))
+    }
+}
+
+/// An RFC 9110 token, as methods, header names and auth schemes are.
+pub(crate) fn is_token(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(is_tchar)
+}
+
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_narrow() {
+        let route = RouteCors::builder().build().unwrap();
+        assert!(route.is_cors_enabled());
+        assert!(route.allows_credentials());
+        assert!(!route.accepts_bearer_from_any_origin());
+        assert_eq!(route.allow_methods_value(), "GET, HEAD");
+        assert_eq!(route.allow_headers_value(), "content-type");
+        assert_eq!(route.max_age_value(), "7200");
+        assert_eq!(route.expose_headers_value(), None);
+        assert!(!route.allows_method("get"));
+        assert!(!route.allows_header("authorization"));
+    }
+
+    #[test]
+    fn authorization_is_never_implied_by_star() {
+        let route = RouteCors::builder().allow_headers(["*"]).build().unwrap();
+        assert!(route.allows_header("x-anything"));
+        assert!(!route.allows_header("Authorization"));
+        let named = RouteCors::builder()
+            .allow_headers(["*", "Authorization"])
+            .build()
+            .unwrap();
+        assert!(named.allows_header("authorization"));
+        let bearer = RouteCors::builder()
+            .bearer_from_any_origin()
+            .build()
+            .unwrap();
+        assert!(bearer.allows_header("authorization"));
+        assert_eq!(bearer.allow_headers_value(), "content-type, authorization");
+    }
+
+    #[test]
+    fn invalid_policies_are_errors() {
+        let cases = [
+            (
+                RouteCors::builder().allow_methods(["GET", "PU T"]).build(),
+                ConfigError::InvalidMethod("PU T".into()),
+            ),
+            (
+                RouteCors::builder()
+                    .allow_methods(Vec::<String>::new())
+                    .build(),
+                ConfigError::NoMethods,
+            ),
+            (
+                RouteCors::builder().allow_headers(["x\ny"]).build(),
+                ConfigError::InvalidHeaderName {
+                    setting: "allow_headers",
+                    value: "x\ny".into(),
+                },
+            ),
+            (
+                RouteCors::builder().expose_headers(["*"]).build(),
+                ConfigError::WildcardWithCredentials("expose_headers"),
+            ),
+            (
+                RouteCors::builder().expose_headers(["Set-Cookie"]).build(),
+                ConfigError::ForbiddenExposeHeader("set-cookie".into()),
+            ),
+            (
+                RouteCors::builder()
+                    .max_age(Duration::from_secs(86_401))
+                    .build(),
+                ConfigError::MaxAgeTooLong(86_401),
+            ),
+        ];
+        for (result, expected) in cases {
+            assert_eq!(result.unwrap_err(), expected);
+        }
+        assert!(RouteCors::builder()
+            .credentials(false)
+            .expose_headers(["*"])
+            .build()
+            .is_ok());
+    }
+
+    #[test]
+    fn server_side_only_is_not_enabled() {
+        assert!(!RouteCors::server_side_only().is_cors_enabled());
+    }
+}

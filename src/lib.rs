@@ -1,0 +1,1 @@
+pub use trusted_cors_core::*;
