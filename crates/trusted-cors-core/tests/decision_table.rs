@@ -1,0 +1,901 @@
+//! Every row of the DESIGN.md decision table and every reason code, at the level of the pure
+//! decision: the exact header values it asks for.
+
+mod common;
+
+use common::*;
+use trusted_cors_core::decision::{
+    decide, CorsHeaders, Decision, HeaderInput, PreflightAnswer, RequestFacts, RouteScope,
+};
+use trusted_cors_core::{RejectionKind, RouteCors};
+
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Unrouted,
+    Undeclared,
+    ServerSideOnly,
+    Me,
+    User,
+    NoCookies,
+}
+
+#[derive(Debug)]
+enum Expect {
+    NotCors,
+    SameOrigin,
+    Pass,
+    Defer,
+    Preflight {
+        origin: &'static str,
+        credentials: bool,
+        methods: &'static str,
+        headers: &'static str,
+    },
+    Allow {
+        origin: &'static str,
+        credentials: bool,
+        expose: Option<&'static str>,
+        trusted: bool,
+    },
+    Reject(RejectionKind),
+}
+
+struct Case {
+    name: &'static str,
+    route: Route,
+    method: &'static str,
+    path: &'static str,
+    headers: &'static [(&'static str, &'static [u8])],
+    expect: Expect,
+}
+
+const fn case(
+    name: &'static str,
+    route: Route,
+    method: &'static str,
+    headers: &'static [(&'static str, &'static [u8])],
+    expect: Expect,
+) -> Case {
+    Case {
+        name,
+        route,
+        method,
+        path: "/api/v1/users/me",
+        headers,
+        expect,
+    }
+}
+
+use Expect::*;
+use RejectionKind as K;
+use Route::*;
+
+const CASES: &[Case] = &[
+    // Classification.
+    case("no origin is not CORS", Me, "GET", &[], NotCors),
+    case(
+        "no origin with an API token is server-side",
+        Undeclared,
+        "GET",
+        &[("authorization", b"SSWS 00t")],
+        NotCors,
+    ),
+    case(
+        "same origin by sec-fetch-site",
+        Me,
+        "PUT",
+        &[
+            ("origin", b"https://evil.example"),
+            ("sec-fetch-site", b"same-origin"),
+        ],
+        SameOrigin,
+    ),
+    case(
+        "same origin by public origin",
+        Me,
+        "PUT",
+        &[("origin", b"https://org.example.com")],
+        SameOrigin,
+    ),
+    case(
+        "same origin by host",
+        User,
+        "POST",
+        &[
+            ("origin", b"http://localhost:8080"),
+            ("host", b"localhost:8080"),
+        ],
+        SameOrigin,
+    ),
+    case(
+        "same origin by host with explicit default port",
+        User,
+        "POST",
+        &[
+            ("origin", b"https://api.example"),
+            ("host", b"API.example:443"),
+        ],
+        SameOrigin,
+    ),
+    case(
+        "same-site is still cross-origin",
+        User,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("sec-fetch-site", b"same-site")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "host with another port is cross-origin",
+        User,
+        "GET",
+        &[
+            ("origin", b"http://localhost:3000"),
+            ("host", b"localhost:8080"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    // Global rules.
+    case(
+        "SSWS cross-origin on an enabled route",
+        Me,
+        "GET",
+        &[("origin", TRUSTED_B), ("authorization", b"SSWS 00tok")],
+        Reject(K::ApiTokenCrossOrigin),
+    ),
+    case(
+        "SSWS any case",
+        Undeclared,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("authorization", b"ssws 00tok")],
+        Reject(K::ApiTokenCrossOrigin),
+    ),
+    case(
+        "SSWS before routing",
+        Unrouted,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("authorization", b"SSWS 00tok")],
+        Reject(K::ApiTokenCrossOrigin),
+    ),
+    case(
+        "Basic cross-origin",
+        Me,
+        "GET",
+        &[
+            ("origin", TRUSTED_B),
+            ("authorization", b"Basic dXNlcjpwdw=="),
+        ],
+        Reject(K::CredentialSchemeNotAllowed),
+    ),
+    case(
+        "empty authorization",
+        Me,
+        "GET",
+        &[("origin", TRUSTED_B), ("authorization", b"")],
+        Reject(K::CredentialSchemeNotAllowed),
+    ),
+    case(
+        "two authorization headers",
+        Me,
+        "GET",
+        &[
+            ("origin", TRUSTED_B),
+            ("authorization", b"Bearer a"),
+            ("authorization", b"Bearer b"),
+        ],
+        Reject(K::CredentialSchemeNotAllowed),
+    ),
+    case(
+        "untrusted POST without bearer",
+        Undeclared,
+        "POST",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "untrusted DELETE before routing",
+        Unrouted,
+        "DELETE",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "inactive origin POST",
+        Undeclared,
+        "POST",
+        &[("origin", INACTIVE_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "redirect-only origin POST",
+        Undeclared,
+        "POST",
+        &[("origin", REDIRECT_ONLY_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "null origin POST",
+        Undeclared,
+        "POST",
+        &[("origin", b"null")],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "untrusted bearer POST with cookies",
+        Undeclared,
+        "POST",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("authorization", b"Bearer t"),
+            ("cookie", b"sid=1"),
+        ],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "lowercase method is not safe",
+        Undeclared,
+        "get",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    Case {
+        name: "form post to an exempt path",
+        route: Undeclared,
+        method: "POST",
+        path: FORM_POST_PATH,
+        headers: &[("origin", UNTRUSTED_B)],
+        expect: Pass,
+    },
+    case(
+        "trusted POST to an undeclared route passes",
+        Undeclared,
+        "POST",
+        &[("origin", TRUSTED_B)],
+        Pass,
+    ),
+    case(
+        "untrusted bearer POST without cookies passes the global rule",
+        Undeclared,
+        "POST",
+        &[("origin", UNTRUSTED_B), ("authorization", b"Bearer t")],
+        Pass,
+    ),
+    case(
+        "DPoP is a bearer-type scheme",
+        Undeclared,
+        "POST",
+        &[("origin", UNTRUSTED_B), ("authorization", b"DPoP t")],
+        Pass,
+    ),
+    case(
+        "untrusted GET to an undeclared route adds nothing",
+        Undeclared,
+        "GET",
+        &[("origin", UNTRUSTED_B)],
+        Pass,
+    ),
+    case(
+        "preflight to an undeclared route",
+        Undeclared,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::RouteNotCorsEnabled),
+    ),
+    case(
+        "preflight to a server-side-only route",
+        ServerSideOnly,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::RouteNotCorsEnabled),
+    ),
+    case(
+        "preflight before routing is deferred",
+        Unrouted,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Defer,
+    ),
+    case(
+        "OPTIONS without request method is ordinary",
+        Undeclared,
+        "OPTIONS",
+        &[("origin", UNTRUSTED_B)],
+        Pass,
+    ),
+    case(
+        "OPTIONS with an invalid request method is ordinary",
+        Undeclared,
+        "OPTIONS",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("access-control-request-method", b"G ET"),
+        ],
+        Pass,
+    ),
+    case(
+        "GET before routing passes to the route",
+        Unrouted,
+        "GET",
+        &[("origin", UNTRUSTED_B)],
+        Pass,
+    ),
+    // Per-route preflights.
+    case(
+        "trusted preflight",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Preflight {
+            origin: TRUSTED,
+            credentials: true,
+            methods: "GET, HEAD",
+            headers: "content-type",
+        },
+    ),
+    case(
+        "wildcard preflight",
+        Me,
+        "OPTIONS",
+        &[
+            ("origin", WILDCARD_B),
+            ("access-control-request-method", b"PUT"),
+            ("access-control-request-headers", b"content-type"),
+        ],
+        Preflight {
+            origin: WILDCARD_MATCH,
+            credentials: true,
+            methods: "GET, PUT",
+            headers: "content-type, authorization",
+        },
+    ),
+    case(
+        "trusted preflight without cookies",
+        NoCookies,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"POST"),
+            ("access-control-request-headers", b"x-a,x-b"),
+        ],
+        Preflight {
+            origin: TRUSTED,
+            credentials: false,
+            methods: "GET, POST",
+            headers: "x-a,x-b",
+        },
+    ),
+    case(
+        "untrusted preflight",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "inactive preflight",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", INACTIVE_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "CORS scope removed preflight",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", REDIRECT_ONLY_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "wildcard does not match its base",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", b"https://apps.example.org"),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "null origin preflight",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", b"null"),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "malformed origin preflight",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", b"https://app.example.com/"),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "duplicate origin preflight",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "method not allowed",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"DELETE"),
+        ],
+        Reject(K::MethodNotAllowed),
+    ),
+    case(
+        "methods are case-sensitive",
+        Me,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"put"),
+        ],
+        Reject(K::MethodNotAllowed),
+    ),
+    case(
+        "header not allowed",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", b"content-type,x-secret"),
+        ],
+        Reject(K::HeaderNotAllowed),
+    ),
+    case(
+        "authorization not covered by any-header",
+        NoCookies,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", b"authorization"),
+        ],
+        Reject(K::HeaderNotAllowed),
+    ),
+    case(
+        "authorization not named",
+        User,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", b"authorization"),
+        ],
+        Reject(K::HeaderNotAllowed),
+    ),
+    case(
+        "header list too long",
+        Me,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", COMMA_BOMB),
+        ],
+        Reject(K::HeaderNotAllowed),
+    ),
+    case(
+        "untrusted preflight for a bearer call",
+        Me,
+        "OPTIONS",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", b"authorization"),
+        ],
+        Preflight {
+            origin: UNTRUSTED,
+            credentials: false,
+            methods: "GET, PUT",
+            headers: "content-type, authorization",
+        },
+    ),
+    case(
+        "untrusted preflight without authorization on a bearer route",
+        Me,
+        "OPTIONS",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", b"content-type"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "untrusted bearer preflight still checks the method",
+        Me,
+        "OPTIONS",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("access-control-request-method", b"DELETE"),
+            ("access-control-request-headers", b"authorization"),
+        ],
+        Reject(K::MethodNotAllowed),
+    ),
+    case(
+        "null origin bearer preflight",
+        Me,
+        "OPTIONS",
+        &[
+            ("origin", b"null"),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", b"authorization"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    // Per-route actual requests.
+    case(
+        "trusted GET",
+        Me,
+        "GET",
+        &[("origin", TRUSTED_B), ("cookie", b"sid=1")],
+        Allow {
+            origin: TRUSTED,
+            credentials: true,
+            expose: Some("x-request-id"),
+            trusted: true,
+        },
+    ),
+    case(
+        "trusted PUT",
+        Me,
+        "PUT",
+        &[("origin", TRUSTED_B), ("cookie", b"sid=1")],
+        Allow {
+            origin: TRUSTED,
+            credentials: true,
+            expose: Some("x-request-id"),
+            trusted: true,
+        },
+    ),
+    case(
+        "trusted GET without cookies policy",
+        NoCookies,
+        "GET",
+        &[("origin", WILDCARD_B)],
+        Allow {
+            origin: WILDCARD_MATCH,
+            credentials: false,
+            expose: None,
+            trusted: true,
+        },
+    ),
+    case(
+        "trusted bearer GET",
+        Me,
+        "GET",
+        &[("origin", TRUSTED_B), ("authorization", b"Bearer t")],
+        Allow {
+            origin: TRUSTED,
+            credentials: true,
+            expose: Some("x-request-id"),
+            trusted: true,
+        },
+    ),
+    case(
+        "untrusted bearer GET",
+        Me,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("authorization", b"bearer t")],
+        Allow {
+            origin: UNTRUSTED,
+            credentials: false,
+            expose: Some("x-request-id"),
+            trusted: false,
+        },
+    ),
+    case(
+        "untrusted bearer PUT",
+        Me,
+        "PUT",
+        &[("origin", UNTRUSTED_B), ("authorization", b"Bearer t")],
+        Allow {
+            origin: UNTRUSTED,
+            credentials: false,
+            expose: Some("x-request-id"),
+            trusted: false,
+        },
+    ),
+    case(
+        "untrusted bearer GET with cookies",
+        Me,
+        "GET",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("authorization", b"Bearer t"),
+            ("cookie", b"sid=1"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "untrusted bearer GET on a cookie-only route",
+        User,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("authorization", b"Bearer t")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "untrusted GET",
+        Me,
+        "GET",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "inactive GET",
+        Me,
+        "GET",
+        &[("origin", INACTIVE_B)],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "CORS scope removed GET",
+        Me,
+        "GET",
+        &[("origin", REDIRECT_ONLY_B)],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "null origin GET",
+        Me,
+        "GET",
+        &[("origin", b"null")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "null origin bearer GET",
+        Me,
+        "GET",
+        &[("origin", b"null"), ("authorization", b"Bearer t")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "malformed origin GET",
+        Me,
+        "GET",
+        &[("origin", b"HTTPS://APP.EXAMPLE.COM")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "origin with default port is malformed",
+        Me,
+        "GET",
+        &[("origin", b"https://app.example.com:443")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "duplicate origin GET",
+        Me,
+        "GET",
+        &[("origin", TRUSTED_B), ("origin", UNTRUSTED_B)],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "untrusted OPTIONS without request method on a route",
+        Me,
+        "OPTIONS",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::OriginNotTrusted),
+    ),
+];
+
+const TRUSTED_B: &[u8] = TRUSTED.as_bytes();
+const WILDCARD_B: &[u8] = WILDCARD_MATCH.as_bytes();
+const INACTIVE_B: &[u8] = INACTIVE.as_bytes();
+const REDIRECT_ONLY_B: &[u8] = REDIRECT_ONLY.as_bytes();
+const UNTRUSTED_B: &[u8] = UNTRUSTED.as_bytes();
+const COMMA_BOMB: &[u8] = &[b','; 5000];
+
+fn facts<'a>(case: &'a Case) -> RequestFacts<'a> {
+    let input = |name: &str| {
+        HeaderInput::from_values(
+            case.headers
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, v)| *v),
+        )
+    };
+    RequestFacts {
+        method: case.method,
+        path: case.path,
+        origin: input("origin"),
+        access_control_request_method: input("access-control-request-method"),
+        access_control_request_headers: input("access-control-request-headers"),
+        authorization: input("authorization"),
+        has_cookies: case.headers.iter().any(|(n, _)| *n == "cookie"),
+        sec_fetch_site: input("sec-fetch-site"),
+        host: input("host"),
+    }
+}
+
+#[test]
+fn decision_table() {
+    let config = config();
+    let registry = registry();
+    let snapshot = registry.snapshot();
+    let (me, user, no_cookies, server) =
+        (me(), user(), no_cookies(), RouteCors::server_side_only());
+    let mut failures = Vec::new();
+    for case in CASES {
+        let scope = match case.route {
+            Unrouted => RouteScope::Unrouted,
+            Undeclared => RouteScope::Undeclared,
+            ServerSideOnly => RouteScope::Declared(&server),
+            Me => RouteScope::Declared(&me),
+            User => RouteScope::Declared(&user),
+            NoCookies => RouteScope::Declared(&no_cookies),
+        };
+        let facts = facts(case);
+        let got = decide(&facts, &config, scope, &snapshot);
+        let ok = match (&case.expect, &got) {
+            (NotCors, Decision::NotCors)
+            | (SameOrigin, Decision::SameOrigin)
+            | (Pass, Decision::Pass)
+            | (Defer, Decision::DeferPreflight) => true,
+            (
+                Preflight {
+                    origin,
+                    credentials,
+                    methods,
+                    headers,
+                },
+                Decision::Preflight(answer),
+            ) => {
+                *answer
+                    == PreflightAnswer {
+                        allow_origin: origin,
+                        allow_credentials: *credentials,
+                        allow_methods: methods,
+                        allow_headers: headers,
+                        max_age: "7200",
+                    }
+            }
+            (
+                Allow {
+                    origin,
+                    credentials,
+                    expose,
+                    trusted,
+                },
+                Decision::Allow(headers),
+            ) => {
+                *headers
+                    == CorsHeaders {
+                        allow_origin: origin,
+                        allow_credentials: *credentials,
+                        expose_headers: *expose,
+                        trusted: *trusted,
+                    }
+            }
+            (Reject(kind), Decision::Reject(rejection)) => {
+                rejection.kind() == *kind
+                    && !rejection.cause().is_empty()
+                    && rejection.path() == case.path
+            }
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!(
+                "{}: expected {:?}, got {:?}",
+                case.name, case.expect, got
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_reason_code_is_covered() {
+    for kind in RejectionKind::ALL {
+        assert!(
+            CASES
+                .iter()
+                .any(|c| matches!(c.expect, Reject(k) if k == kind)),
+            "no case for {kind}"
+        );
+    }
+}
+
+#[test]
+fn causes_name_the_origin_and_the_fix() {
+    let config = config();
+    let registry = registry();
+    let me = me();
+    let cause = |case: &Case| match decide(
+        &facts(case),
+        &config,
+        RouteScope::Declared(&me),
+        &registry.snapshot(),
+    ) {
+        Decision::Reject(rejection) => rejection.cause().to_owned(),
+        other => panic!("{}: {other:?}", case.name),
+    };
+    let untrusted = CASES.iter().find(|c| c.name == "untrusted GET").unwrap();
+    let text = cause(untrusted);
+    assert!(
+        text.contains("Origin https://evil.example is not a trusted origin with the CORS scope"),
+        "{text}"
+    );
+    assert!(text.contains("add it under trusted origins"), "{text}");
+    let token = CASES
+        .iter()
+        .find(|c| c.name == "SSWS cross-origin on an enabled route")
+        .unwrap();
+    let text = cause(token);
+    assert!(
+        text.contains("API token") && text.contains("Bearer"),
+        "{text}"
+    );
+}
+
+#[test]
+fn registry_changes_apply_to_the_next_decision() {
+    let config = config();
+    let registry = registry();
+    let user = user();
+    let case = CASES
+        .iter()
+        .find(|c| c.name == "untrusted preflight")
+        .unwrap();
+    let decide_now = || {
+        decide(
+            &facts(case),
+            &config,
+            RouteScope::Declared(&user),
+            &registry.snapshot(),
+        )
+    };
+    assert!(matches!(decide_now(), Decision::Reject(_)));
+    let added = registry
+        .create(trusted_cors_core::NewTrustedOrigin::new(
+            "Evil",
+            UNTRUSTED,
+            [trusted_cors_core::ScopeType::Cors],
+        ))
+        .unwrap();
+    assert!(matches!(decide_now(), Decision::Preflight(_)));
+    registry.deactivate(&added.id).unwrap();
+    assert!(matches!(decide_now(), Decision::Reject(_)));
+}
