@@ -25,7 +25,8 @@ pin_project! {
 }
 
 impl<B> CorsBody<B> {
-    pub(crate) fn inner(body: B) -> Self {
+    /// Wraps an application body, e.g. to give an undecorated route the same body type.
+    pub fn new(body: B) -> Self {
         CorsBody {
             kind: Kind::Inner { body },
         }

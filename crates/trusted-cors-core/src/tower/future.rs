@@ -113,7 +113,7 @@ where
                     add_vary(headers, VARY_ORIGIN);
                     response.extensions_mut().insert(RouteDeclared);
                 }
-                Poll::Ready(Ok(response.map(CorsBody::inner)))
+                Poll::Ready(Ok(response.map(CorsBody::new)))
             }
         }
     }
