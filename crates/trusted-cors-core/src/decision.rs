@@ -256,12 +256,13 @@ pub fn decide<'a>(
 
     // Global rule: CORS headers alone do not stop a cross-site form post; refuse unsafe methods
     // from origins that are not trusted unless they carry a bearer token and no cookies.
-    if !is_preflight
-        && !is_safe_method(facts.method)
-        && !trusted
-        && !(bearer && !facts.has_cookies)
-        && !config.is_form_post_path(facts.path)
-    {
+    let bearer_only = bearer && !facts.has_cookies;
+    let exempt = is_preflight
+        || is_safe_method(facts.method)
+        || trusted
+        || bearer_only
+        || config.is_form_post_path(facts.path);
+    if !exempt {
         let how = if bearer {
             "it also carried cookies, which the server could act on"
         } else {
