@@ -31,3 +31,8 @@
 //! ```
 
 pub use trusted_cors_core::*;
+
+/// The README's code blocks, compiled as doc-tests so the quick starts stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
