@@ -38,7 +38,13 @@ const ORIGINS: [&str; 10] = [
 ];
 const PUBLIC: &str = "https://public.example";
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "get"];
-const HEADER_NAMES: [&str; 5] = ["content-type", "authorization", "x-custom", "accept", "dpop"];
+const HEADER_NAMES: [&str; 5] = [
+    "content-type",
+    "authorization",
+    "x-custom",
+    "accept",
+    "dpop",
+];
 
 #[derive(Debug, Clone)]
 struct World {
@@ -57,9 +63,16 @@ impl World {
             let scopes = [ScopeType::Cors, ScopeType::Redirect, ScopeType::IframeEmbed]
                 .into_iter()
                 .filter(|s| bits & (1 << (*s as u8)) != 0);
-            let status = if *active { Status::Active } else { Status::Inactive };
+            let status = if *active {
+                Status::Active
+            } else {
+                Status::Inactive
+            };
             // Duplicates and an http wildcard are refused by the registry; that is fine here.
-            let _ = registry.create(NewTrustedOrigin::new(format!("e{i}"), PATTERNS[*pattern], scopes).with_status(status));
+            let _ = registry.create(
+                NewTrustedOrigin::new(format!("e{i}"), PATTERNS[*pattern], scopes)
+                    .with_status(status),
+            );
         }
         registry
     }
@@ -68,7 +81,9 @@ impl World {
         if !self.declared {
             return RouteCors::server_side_only();
         }
-        let mut builder = RouteCors::builder().credentials(self.credentials).allow_methods(&self.methods);
+        let mut builder = RouteCors::builder()
+            .credentials(self.credentials)
+            .allow_methods(&self.methods);
         builder = match &self.headers {
             Some(names) => builder.allow_headers(names),
             None => builder.allow_any_header(),
@@ -89,14 +104,16 @@ fn world() -> impl Strategy<Value = World> {
         proptest::sample::subsequence(METHODS.to_vec(), 1..4),
         proptest::option::of(proptest::sample::subsequence(HEADER_NAMES.to_vec(), 0..4)),
     )
-        .prop_map(|(entries, declared, credentials, bearer_any, methods, headers)| World {
-            entries,
-            declared,
-            credentials,
-            bearer_any,
-            methods,
-            headers,
-        })
+        .prop_map(
+            |(entries, declared, credentials, bearer_any, methods, headers)| World {
+                entries,
+                declared,
+                credentials,
+                bearer_any,
+                methods,
+                headers,
+            },
+        )
 }
 
 /// Header bytes: usually meaningful, sometimes anything at all.
@@ -120,10 +137,30 @@ struct Req {
 }
 
 fn req() -> impl Strategy<Value = Req> {
-    const AUTH: &[&str] = &["Bearer t", "DPoP t", "SSWS 00t", "ssws x", "Basic eDp5", "bearer", "Token t"];
-    const ACRH: &[&str] = &["content-type", "authorization", "Authorization,content-type", "x-custom, accept", "dpop,authorization", ""];
+    const AUTH: &[&str] = &[
+        "Bearer t",
+        "DPoP t",
+        "SSWS 00t",
+        "ssws x",
+        "Basic eDp5",
+        "bearer",
+        "Token t",
+    ];
+    const ACRH: &[&str] = &[
+        "content-type",
+        "authorization",
+        "Authorization,content-type",
+        "x-custom, accept",
+        "dpop,authorization",
+        "",
+    ];
     const SFS: &[&str] = &["same-origin", "same-site", "cross-site", "none"];
-    const HOSTS: &[&str] = &["a.example", "org.local:8080", "localhost:3000", "c.example:8443"];
+    const HOSTS: &[&str] = &[
+        "a.example",
+        "org.local:8080",
+        "localhost:3000",
+        "c.example:8443",
+    ];
     (
         prop_oneof![4 => proptest::sample::select(&METHODS[..]).prop_map(str::to_owned), 1 => "[A-Za-z!#]{1,8}"],
         proptest::collection::vec(bytes_from(&ORIGINS), 0..3),
@@ -152,30 +189,47 @@ fn config() -> CorsConfig {
 
 /// The oracle: trusted by a plain scan of the entries, not by the registry's indexes.
 fn oracle_trusted(registry: &Registry, origin: &[u8]) -> bool {
-    let Ok(origin) = std::str::from_utf8(origin) else { return false };
-    registry.snapshot().origins().iter().any(|e| e.grants(ScopeType::Cors) && e.origin.matches(origin))
+    let Ok(origin) = std::str::from_utf8(origin) else {
+        return false;
+    };
+    registry
+        .snapshot()
+        .origins()
+        .iter()
+        .any(|e| e.grants(ScopeType::Cors) && e.origin.matches(origin))
 }
 
 fn one(value: &Option<Vec<u8>>) -> HeaderInput<'_> {
-    value.as_deref().map_or(HeaderInput::Absent, HeaderInput::One)
+    value
+        .as_deref()
+        .map_or(HeaderInput::Absent, HeaderInput::One)
 }
 
 fn requests_authorization(acrh: &Option<Vec<u8>>) -> bool {
     acrh.as_deref().is_some_and(|v| {
-        v.split(|b| *b == b',').any(|item| item.trim_ascii().eq_ignore_ascii_case(b"authorization"))
+        v.split(|b| *b == b',')
+            .any(|item| item.trim_ascii().eq_ignore_ascii_case(b"authorization"))
     })
 }
 
 fn is_bearer_scheme(authorization: &Option<Vec<u8>>) -> bool {
     authorization.as_deref().is_some_and(|v| {
-        let scheme = v.trim_ascii_start().split(|b| *b == b' ' || *b == b'\t').next().unwrap_or(b"");
+        let scheme = v
+            .trim_ascii_start()
+            .split(|b| *b == b' ' || *b == b'\t')
+            .next()
+            .unwrap_or(b"");
         scheme.eq_ignore_ascii_case(b"bearer") || scheme.eq_ignore_ascii_case(b"dpop")
     })
 }
 
 fn is_api_token(authorization: &Option<Vec<u8>>) -> bool {
     authorization.as_deref().is_some_and(|v| {
-        v.trim_ascii_start().split(|b| *b == b' ' || *b == b'\t').next().unwrap_or(b"").eq_ignore_ascii_case(b"ssws")
+        v.trim_ascii_start()
+            .split(|b| *b == b' ' || *b == b'\t')
+            .next()
+            .unwrap_or(b"")
+            .eq_ignore_ascii_case(b"ssws")
     })
 }
 
@@ -251,11 +305,20 @@ fn is_cross_origin(req: &Req, origin: &HeaderValue) -> bool {
     if origin == PUBLIC.as_bytes() {
         return false;
     }
-    match (&req.host, std::str::from_utf8(origin).ok().and_then(|o| o.split_once("://"))) {
-        (Some(host), Some((scheme, authority))) if trusted_cors_core::RequestOrigin::parse(origin) != trusted_cors_core::RequestOrigin::Malformed => {
+    match (
+        &req.host,
+        std::str::from_utf8(origin)
+            .ok()
+            .and_then(|o| o.split_once("://")),
+    ) {
+        (Some(host), Some((scheme, authority)))
+            if trusted_cors_core::RequestOrigin::parse(origin)
+                != trusted_cors_core::RequestOrigin::Malformed =>
+        {
             let default = if scheme == "https" { ":443" } else { ":80" };
             !(host.eq_ignore_ascii_case(authority.as_bytes())
-                || (!authority.contains(':') && host.eq_ignore_ascii_case(format!("{authority}{default}").as_bytes())))
+                || (!authority.contains(':')
+                    && host.eq_ignore_ascii_case(format!("{authority}{default}").as_bytes())))
         }
         _ => true,
     }

@@ -16,17 +16,25 @@ use tower::{service_fn, Layer, ServiceExt};
 use trusted_cors_core::tower::CorsBody;
 use trusted_cors_core::{Cors, Rejection, RouteCors};
 
-type App = BoxCloneService<Request<Full<Bytes>>, Response<CorsBody<CorsBody<Full<Bytes>>>>, Infallible>;
+type App =
+    BoxCloneService<Request<Full<Bytes>>, Response<CorsBody<CorsBody<Full<Bytes>>>>, Infallible>;
 
 /// A handler that counts its calls and sets `Vary: Accept-Encoding`, like a compressing app.
-fn handler(calls: Arc<AtomicUsize>) -> BoxCloneService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible> {
+fn handler(
+    calls: Arc<AtomicUsize>,
+) -> BoxCloneService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible> {
     BoxCloneService::new(service_fn(move |req: Request<Full<Bytes>>| {
         let calls = Arc::clone(&calls);
         async move {
             calls.fetch_add(1, Ordering::SeqCst);
-            let mut response = Response::new(Full::new(Bytes::from(format!("handled {}", req.method()))));
-            response.headers_mut().insert("vary", "Accept-Encoding".parse().unwrap());
-            response.headers_mut().insert("x-request-id", "r-1".parse().unwrap());
+            let mut response =
+                Response::new(Full::new(Bytes::from(format!("handled {}", req.method()))));
+            response
+                .headers_mut()
+                .insert("vary", "Accept-Encoding".parse().unwrap());
+            response
+                .headers_mut()
+                .insert("x-request-id", "r-1".parse().unwrap());
             Ok::<_, Infallible>(response)
         }
     }))
@@ -36,7 +44,8 @@ fn handler(calls: Arc<AtomicUsize>) -> BoxCloneService<Request<Full<Bytes>>, Res
 fn app(cors: &Cors, calls: Arc<AtomicUsize>) -> App {
     let me = BoxCloneService::new(cors.route(me()).layer(handler(Arc::clone(&calls))));
     let user = BoxCloneService::new(cors.route(user()).layer(handler(Arc::clone(&calls))));
-    let plain = BoxCloneService::new(handler(Arc::clone(&calls)).map_response(|r| r.map(CorsBody::new)));
+    let plain =
+        BoxCloneService::new(handler(Arc::clone(&calls)).map_response(|r| r.map(CorsBody::new)));
     let router = service_fn(move |req: Request<Full<Bytes>>| {
         let service = match req.uri().path() {
             "/me" => me.clone(),
@@ -65,85 +74,279 @@ const NO_CORS: &[(&str, Option<&str>)] = &[
     ("access-control-allow-credentials", None),
     ("access-control-allow-methods", None),
 ];
-const VARY_PREFLIGHT: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+const VARY_PREFLIGHT: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
 const CASES: &[Case] = &[
-    Case { name: "trusted preflight", method: "OPTIONS", path: "/me",
-        headers: &[("origin", TRUSTED), ("access-control-request-method", "PUT"), ("access-control-request-headers", "content-type")],
-        status: 204, handled: false, reason: None,
-        expect: &[("access-control-allow-origin", Some(TRUSTED)), ("access-control-allow-credentials", Some("true")),
-            ("access-control-allow-methods", Some("GET, PUT")), ("access-control-allow-headers", Some("content-type, authorization")),
-            ("access-control-max-age", Some("7200")), ("vary", Some(VARY_PREFLIGHT)), ("x-trusted-cors-reason", None)] },
-    Case { name: "bearer preflight from anywhere", method: "OPTIONS", path: "/me",
-        headers: &[("origin", UNTRUSTED), ("access-control-request-method", "GET"), ("access-control-request-headers", "authorization")],
-        status: 204, handled: false, reason: None,
-        expect: &[("access-control-allow-origin", Some(UNTRUSTED)), ("access-control-allow-credentials", None), ("vary", Some(VARY_PREFLIGHT))] },
-    Case { name: "untrusted preflight", method: "OPTIONS", path: "/users/1",
-        headers: &[("origin", UNTRUSTED), ("access-control-request-method", "GET")],
-        status: 403, handled: false, reason: Some("origin_not_trusted"),
-        expect: &[("access-control-allow-origin", None), ("access-control-allow-credentials", None), ("vary", Some(VARY_PREFLIGHT)),
-            ("x-trusted-cors-reason", Some("origin_not_trusted")), ("content-type", Some("application/json"))] },
-    Case { name: "method refused", method: "OPTIONS", path: "/users/1",
-        headers: &[("origin", TRUSTED), ("access-control-request-method", "DELETE")],
-        status: 403, handled: false, reason: Some("method_not_allowed"), expect: NO_CORS },
-    Case { name: "header refused", method: "OPTIONS", path: "/users/1",
-        headers: &[("origin", TRUSTED), ("access-control-request-method", "GET"), ("access-control-request-headers", "authorization")],
-        status: 403, handled: false, reason: Some("header_not_allowed"), expect: NO_CORS },
-    Case { name: "preflight to an undeclared route", method: "OPTIONS", path: "/users",
-        headers: &[("origin", TRUSTED), ("access-control-request-method", "GET")],
-        status: 403, handled: true, reason: Some("route_not_cors_enabled"),
-        expect: &[("access-control-allow-origin", None), ("vary", Some(VARY_PREFLIGHT)), ("x-trusted-cors-reason", Some("route_not_cors_enabled"))] },
-    Case { name: "OPTIONS without request method reaches the app", method: "OPTIONS", path: "/options",
+    Case {
+        name: "trusted preflight",
+        method: "OPTIONS",
+        path: "/me",
+        headers: &[
+            ("origin", TRUSTED),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "content-type"),
+        ],
+        status: 204,
+        handled: false,
+        reason: None,
+        expect: &[
+            ("access-control-allow-origin", Some(TRUSTED)),
+            ("access-control-allow-credentials", Some("true")),
+            ("access-control-allow-methods", Some("GET, PUT")),
+            (
+                "access-control-allow-headers",
+                Some("content-type, authorization"),
+            ),
+            ("access-control-max-age", Some("7200")),
+            ("vary", Some(VARY_PREFLIGHT)),
+            ("x-trusted-cors-reason", None),
+        ],
+    },
+    Case {
+        name: "bearer preflight from anywhere",
+        method: "OPTIONS",
+        path: "/me",
+        headers: &[
+            ("origin", UNTRUSTED),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "authorization"),
+        ],
+        status: 204,
+        handled: false,
+        reason: None,
+        expect: &[
+            ("access-control-allow-origin", Some(UNTRUSTED)),
+            ("access-control-allow-credentials", None),
+            ("vary", Some(VARY_PREFLIGHT)),
+        ],
+    },
+    Case {
+        name: "untrusted preflight",
+        method: "OPTIONS",
+        path: "/users/1",
+        headers: &[
+            ("origin", UNTRUSTED),
+            ("access-control-request-method", "GET"),
+        ],
+        status: 403,
+        handled: false,
+        reason: Some("origin_not_trusted"),
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("access-control-allow-credentials", None),
+            ("vary", Some(VARY_PREFLIGHT)),
+            ("x-trusted-cors-reason", Some("origin_not_trusted")),
+            ("content-type", Some("application/json")),
+        ],
+    },
+    Case {
+        name: "method refused",
+        method: "OPTIONS",
+        path: "/users/1",
+        headers: &[
+            ("origin", TRUSTED),
+            ("access-control-request-method", "DELETE"),
+        ],
+        status: 403,
+        handled: false,
+        reason: Some("method_not_allowed"),
+        expect: NO_CORS,
+    },
+    Case {
+        name: "header refused",
+        method: "OPTIONS",
+        path: "/users/1",
+        headers: &[
+            ("origin", TRUSTED),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "authorization"),
+        ],
+        status: 403,
+        handled: false,
+        reason: Some("header_not_allowed"),
+        expect: NO_CORS,
+    },
+    Case {
+        name: "preflight to an undeclared route",
+        method: "OPTIONS",
+        path: "/users",
+        headers: &[
+            ("origin", TRUSTED),
+            ("access-control-request-method", "GET"),
+        ],
+        status: 403,
+        handled: true,
+        reason: Some("route_not_cors_enabled"),
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("vary", Some(VARY_PREFLIGHT)),
+            ("x-trusted-cors-reason", Some("route_not_cors_enabled")),
+        ],
+    },
+    Case {
+        name: "OPTIONS without request method reaches the app",
+        method: "OPTIONS",
+        path: "/options",
         headers: &[("origin", UNTRUSTED)],
-        status: 200, handled: true, reason: None, expect: &[("access-control-allow-origin", None), ("vary", Some("Accept-Encoding"))] },
-    Case { name: "trusted GET", method: "GET", path: "/me",
+        status: 200,
+        handled: true,
+        reason: None,
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("vary", Some("Accept-Encoding")),
+        ],
+    },
+    Case {
+        name: "trusted GET",
+        method: "GET",
+        path: "/me",
         headers: &[("origin", TRUSTED), ("cookie", "sid=1")],
-        status: 200, handled: true, reason: None,
-        expect: &[("access-control-allow-origin", Some(TRUSTED)), ("access-control-allow-credentials", Some("true")),
-            ("access-control-expose-headers", Some("x-request-id")), ("vary", Some("Accept-Encoding, Origin"))] },
-    Case { name: "untrusted bearer GET", method: "GET", path: "/me",
+        status: 200,
+        handled: true,
+        reason: None,
+        expect: &[
+            ("access-control-allow-origin", Some(TRUSTED)),
+            ("access-control-allow-credentials", Some("true")),
+            ("access-control-expose-headers", Some("x-request-id")),
+            ("vary", Some("Accept-Encoding, Origin")),
+        ],
+    },
+    Case {
+        name: "untrusted bearer GET",
+        method: "GET",
+        path: "/me",
         headers: &[("origin", UNTRUSTED), ("authorization", "Bearer t")],
-        status: 200, handled: true, reason: None,
-        expect: &[("access-control-allow-origin", Some(UNTRUSTED)), ("access-control-allow-credentials", None), ("vary", Some("Accept-Encoding, Origin"))] },
-    Case { name: "untrusted GET", method: "GET", path: "/me",
+        status: 200,
+        handled: true,
+        reason: None,
+        expect: &[
+            ("access-control-allow-origin", Some(UNTRUSTED)),
+            ("access-control-allow-credentials", None),
+            ("vary", Some("Accept-Encoding, Origin")),
+        ],
+    },
+    Case {
+        name: "untrusted GET",
+        method: "GET",
+        path: "/me",
         headers: &[("origin", UNTRUSTED)],
-        status: 403, handled: false, reason: Some("origin_not_trusted"),
-        expect: &[("access-control-allow-origin", None), ("vary", Some("Origin"))] },
-    Case { name: "no origin on a declared route still varies", method: "GET", path: "/me",
-        headers: &[], status: 200, handled: true, reason: None,
-        expect: &[("access-control-allow-origin", None), ("vary", Some("Accept-Encoding, Origin"))] },
-    Case { name: "SSWS from another origin never reaches the handler", method: "GET", path: "/users",
+        status: 403,
+        handled: false,
+        reason: Some("origin_not_trusted"),
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("vary", Some("Origin")),
+        ],
+    },
+    Case {
+        name: "no origin on a declared route still varies",
+        method: "GET",
+        path: "/me",
+        headers: &[],
+        status: 200,
+        handled: true,
+        reason: None,
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("vary", Some("Accept-Encoding, Origin")),
+        ],
+    },
+    Case {
+        name: "SSWS from another origin never reaches the handler",
+        method: "GET",
+        path: "/users",
         headers: &[("origin", TRUSTED), ("authorization", "SSWS 00tok")],
-        status: 403, handled: false, reason: Some("api_token_cross_origin"),
-        expect: &[("access-control-allow-origin", None), ("vary", Some("Origin"))] },
-    Case { name: "SSWS server-side works", method: "GET", path: "/users",
+        status: 403,
+        handled: false,
+        reason: Some("api_token_cross_origin"),
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("vary", Some("Origin")),
+        ],
+    },
+    Case {
+        name: "SSWS server-side works",
+        method: "GET",
+        path: "/users",
         headers: &[("authorization", "SSWS 00tok")],
-        status: 200, handled: true, reason: None, expect: &[("vary", Some("Accept-Encoding"))] },
-    Case { name: "Basic from another origin", method: "GET", path: "/me",
+        status: 200,
+        handled: true,
+        reason: None,
+        expect: &[("vary", Some("Accept-Encoding"))],
+    },
+    Case {
+        name: "Basic from another origin",
+        method: "GET",
+        path: "/me",
         headers: &[("origin", TRUSTED), ("authorization", "Basic eDp5")],
-        status: 403, handled: false, reason: Some("credential_scheme_not_allowed"), expect: NO_CORS },
-    Case { name: "untrusted form post", method: "POST", path: "/users",
+        status: 403,
+        handled: false,
+        reason: Some("credential_scheme_not_allowed"),
+        expect: NO_CORS,
+    },
+    Case {
+        name: "untrusted form post",
+        method: "POST",
+        path: "/users",
         headers: &[("origin", UNTRUSTED), ("cookie", "sid=1")],
-        status: 403, handled: false, reason: Some("untrusted_cross_origin_write"), expect: NO_CORS },
-    Case { name: "exempt form post", method: "POST", path: FORM_POST_PATH,
+        status: 403,
+        handled: false,
+        reason: Some("untrusted_cross_origin_write"),
+        expect: NO_CORS,
+    },
+    Case {
+        name: "exempt form post",
+        method: "POST",
+        path: FORM_POST_PATH,
         headers: &[("origin", UNTRUSTED)],
-        status: 200, handled: true, reason: None, expect: NO_CORS },
-    Case { name: "same-origin write", method: "PUT", path: "/me",
-        headers: &[("origin", "http://org.local:8080"), ("host", "org.local:8080"), ("cookie", "sid=1")],
-        status: 200, handled: true, reason: None,
-        expect: &[("access-control-allow-origin", None), ("vary", Some("Accept-Encoding, Origin"))] },
+        status: 200,
+        handled: true,
+        reason: None,
+        expect: NO_CORS,
+    },
+    Case {
+        name: "same-origin write",
+        method: "PUT",
+        path: "/me",
+        headers: &[
+            ("origin", "http://org.local:8080"),
+            ("host", "org.local:8080"),
+            ("cookie", "sid=1"),
+        ],
+        status: 200,
+        handled: true,
+        reason: None,
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("vary", Some("Accept-Encoding, Origin")),
+        ],
+    },
 ];
 
-async fn send(app: &App, method: &str, path: &str, headers: &[(&str, &str)]) -> Response<CorsBody<CorsBody<Full<Bytes>>>> {
+async fn send(
+    app: &App,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response<CorsBody<CorsBody<Full<Bytes>>>> {
     let mut request = Request::builder().method(method).uri(path);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    app.clone().oneshot(request.body(Full::new(Bytes::new())).unwrap()).await.unwrap()
+    app.clone()
+        .oneshot(request.body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap()
 }
 
 fn header_text(response: &Response<impl Sized>, name: &str) -> Option<String> {
-    let values: Vec<_> = response.headers().get_all(name).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let values: Vec<_> = response
+        .headers()
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
     (!values.is_empty()).then(|| values.join(", "))
 }
 
@@ -194,15 +397,31 @@ async fn responses_carry_exactly_the_expected_headers() {
 async fn registry_changes_apply_to_the_next_request() {
     let cors = cors();
     let app = app(&cors, Arc::new(AtomicUsize::new(0)));
-    let preflight = [("origin", UNTRUSTED), ("access-control-request-method", "GET")];
-    assert_eq!(send(&app, "OPTIONS", "/users/1", &preflight).await.status(), 403);
+    let preflight = [
+        ("origin", UNTRUSTED),
+        ("access-control-request-method", "GET"),
+    ];
+    assert_eq!(
+        send(&app, "OPTIONS", "/users/1", &preflight).await.status(),
+        403
+    );
     let entry = cors
         .registry()
-        .create(trusted_cors_core::NewTrustedOrigin::new("New", UNTRUSTED, [trusted_cors_core::ScopeType::Cors]))
+        .create(trusted_cors_core::NewTrustedOrigin::new(
+            "New",
+            UNTRUSTED,
+            [trusted_cors_core::ScopeType::Cors],
+        ))
         .unwrap();
-    assert_eq!(send(&app, "OPTIONS", "/users/1", &preflight).await.status(), 204);
+    assert_eq!(
+        send(&app, "OPTIONS", "/users/1", &preflight).await.status(),
+        204
+    );
     cors.registry().deactivate(&entry.id).unwrap();
-    assert_eq!(send(&app, "OPTIONS", "/users/1", &preflight).await.status(), 403);
+    assert_eq!(
+        send(&app, "OPTIONS", "/users/1", &preflight).await.status(),
+        403
+    );
 }
 
 #[tokio::test]
@@ -212,7 +431,9 @@ async fn custom_responder_and_no_diagnostics() {
             let mut response = Response::new(Bytes::from(format!("no: {}", rejection.reason())));
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             // A responder cannot grant access by accident.
-            response.headers_mut().insert("access-control-allow-origin", "*".parse().unwrap());
+            response
+                .headers_mut()
+                .insert("access-control-allow-origin", "*".parse().unwrap());
             response
         })
         .build()
@@ -221,7 +442,10 @@ async fn custom_responder_and_no_diagnostics() {
     let app = app(&cors, Arc::new(AtomicUsize::new(0)));
     let response = send(&app, "GET", "/me", &[("origin", UNTRUSTED)]).await;
     assert_eq!(response.status(), 401);
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
     assert!(response.headers().get("x-trusted-cors-reason").is_none());
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"no: origin_not_trusted");
@@ -231,7 +455,9 @@ async fn custom_responder_and_no_diagnostics() {
 async fn route_layer_works_without_the_global_layer() {
     let cors = cors();
     let calls = Arc::new(AtomicUsize::new(0));
-    let route = cors.route(RouteCors::builder().build().unwrap()).layer(handler(Arc::clone(&calls)));
+    let route = cors
+        .route(RouteCors::builder().build().unwrap())
+        .layer(handler(Arc::clone(&calls)));
     let request = Request::get("/x")
         .header("origin", TRUSTED)
         .header("authorization", "SSWS 00tok")
