@@ -125,6 +125,18 @@ impl Cors {
         )
     }
 
+    /// The response for a rejection, as every adapter sends it: the configured responder's
+    /// output without any `Access-Control-Allow-*` header, with `vary` appended to `Vary`, the
+    /// `X-Trusted-Cors-Reason` header when diagnostics are on, and the rejection in the response
+    /// extensions. Logs the denial.
+    pub fn respond(
+        &self,
+        rejection: Rejection,
+        vary: &'static str,
+    ) -> http::Response<bytes::Bytes> {
+        tower::rejection_response(self, rejection, vary)
+    }
+
     /// The Tower layer to wrap the whole application with.
     pub fn layer(&self) -> tower::CorsLayer {
         tower::CorsLayer::new(self.clone())

@@ -488,7 +488,8 @@ mod tests {
 
     #[test]
     fn configured_origins_are_refused_with_a_reason() {
-        let cases: [(&str, fn(&OriginError) -> bool); 10] = [
+        type Check = fn(&OriginError) -> bool;
+        let cases: [(&str, Check); 10] = [
             ("", |e| matches!(e, OriginError::Empty)),
             ("null", |e| matches!(e, OriginError::Null)),
             ("app.example.com", |e| matches!(e, OriginError::NoScheme)),

@@ -7,7 +7,7 @@ use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
 use super::body::CorsBody;
-use super::response::{add_vary, rejection_response, RouteDeclared};
+use super::response::{add_vary, RouteDeclared};
 use crate::decision::VARY_ORIGIN;
 use crate::{Cors, Rejection};
 
@@ -88,9 +88,7 @@ where
                     if response.extensions().get::<RouteDeclared>().is_none() {
                         let (cors, rejection) = *pending;
                         let vary = crate::decision::VARY_PREFLIGHT;
-                        return Poll::Ready(Ok(
-                            rejection_response(&cors, rejection, vary).map(CorsBody::full)
-                        ));
+                        return Poll::Ready(Ok(cors.respond(rejection, vary).map(CorsBody::full)));
                     }
                 }
                 if let Some(route) = after.route.take() {

@@ -12,6 +12,7 @@
 
 mod body;
 mod future;
+mod outcome;
 mod response;
 
 use std::sync::Arc;
@@ -25,6 +26,8 @@ use tower_service::Service;
 
 pub use body::CorsBody;
 pub use future::ResponseFuture;
+pub use outcome::CorsOutcome;
+pub(crate) use response::rejection_response;
 pub use response::REASON_HEADER;
 
 use crate::decision::{
@@ -32,7 +35,7 @@ use crate::decision::{
 };
 use crate::{Cors, RouteCors};
 use future::{After, AllowHeaders, RouteHeaders};
-use response::{add_vary, rejection_response, RouteDeclared};
+use response::{add_vary, RouteDeclared};
 
 /// Reads the decision's inputs from an `http` 1.x request, without allocating.
 pub fn request_facts<B>(request: &Request<B>) -> RequestFacts<'_> {
@@ -215,22 +218,22 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
         let route = &*self.route;
         let facts = request_facts(&request);
-        let allow = match route
+        let decision = route
             .cors
-            .decide(&facts, RouteScope::Declared(&route.policy))
-        {
+            .decide(&facts, RouteScope::Declared(&route.policy));
+        let allow = match &decision {
             Decision::Reject(rejection) => {
-                let vary = if facts.access_control_request_method.is_present()
-                    && facts.method == "OPTIONS"
-                {
+                let preflight =
+                    facts.method == "OPTIONS" && facts.access_control_request_method.is_present();
+                let vary = if preflight {
                     VARY_PREFLIGHT
                 } else {
                     VARY_ORIGIN
                 };
-                let mut response = rejection_response(&route.cors, rejection, vary);
+                let mut response = route.cors.respond(rejection.clone(), vary);
                 response.extensions_mut().insert(RouteDeclared);
                 return ResponseFuture::ready(response);
             }
@@ -239,22 +242,19 @@ where
                     self.preflight_response(&request, answer.allow_credentials),
                 );
             }
-            Decision::Allow(cors) => {
-                request
-                    .headers()
-                    .get(header::ORIGIN)
-                    .map(|origin| AllowHeaders {
-                        // The allowed origin is the request's own `Origin`; cloning the value shares its bytes.
-                        origin: origin.clone(),
-                        credentials: cors.allow_credentials,
-                        expose: route.expose_headers.clone(),
-                    })
-            }
-            Decision::NotCors
-            | Decision::SameOrigin
-            | Decision::Pass
-            | Decision::DeferPreflight => None,
+            Decision::Allow(cors) => Some(cors.allow_credentials),
+            _ => None,
         };
+        // The allowed origin is the request's own `Origin`; cloning the value shares its bytes.
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        let outcome = CorsOutcome::from_decision(&decision, origin.clone());
+        drop(decision);
+        let allow = allow.zip(origin).map(|(credentials, origin)| AllowHeaders {
+            origin,
+            credentials,
+            expose: route.expose_headers.clone(),
+        });
+        request.extensions_mut().insert(outcome);
         let after = After {
             route: Some(RouteHeaders { allow }),
             unanswered_preflight: None,
