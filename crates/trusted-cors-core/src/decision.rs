@@ -27,6 +27,18 @@ pub const VARY_ORIGIN: &str = "Origin";
 pub const VARY_PREFLIGHT: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
+/// Whether the `Vary` values already cover `item` (`*`, the item itself, or the whole value), so
+/// an adapter appends `item` only when needed and never replaces what the application set.
+pub fn vary_covers<'v>(values: impl IntoIterator<Item = &'v [u8]>, item: &str) -> bool {
+    values.into_iter().any(|value| {
+        value.trim_ascii() == b"*"
+            || value.eq_ignore_ascii_case(item.as_bytes())
+            || value
+                .split(|b| *b == b',')
+                .any(|part| part.trim_ascii().eq_ignore_ascii_case(item.as_bytes()))
+    })
+}
+
 /// The values of one request header: absent, exactly one, or several (which for the headers the
 /// decision reads is always treated as malformed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

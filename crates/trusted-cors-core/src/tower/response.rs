@@ -2,6 +2,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, VARY};
 use http::Response;
 
+use crate::decision::vary_covers;
 use crate::{Cors, Rejection};
 
 /// The diagnostics header, sent on rejections when enabled.
@@ -13,15 +14,10 @@ pub(crate) struct RouteDeclared;
 
 /// Appends `value` to `Vary` unless already covered; never replaces what the application set.
 pub(crate) fn add_vary(headers: &mut HeaderMap, value: &'static str) {
-    let covered = headers.get_all(VARY).iter().any(|existing| {
-        existing.as_bytes() == b"*"
-            || existing
-                .as_bytes()
-                .split(|b| *b == b',')
-                .any(|item| item.trim_ascii().eq_ignore_ascii_case(value.as_bytes()))
-            || existing.as_bytes().eq_ignore_ascii_case(value.as_bytes())
-    });
-    if !covered {
+    if !vary_covers(
+        headers.get_all(VARY).iter().map(HeaderValue::as_bytes),
+        value,
+    ) {
         headers.append(VARY, HeaderValue::from_static(value));
     }
 }
