@@ -17,6 +17,13 @@
 //! This package re-exports [`trusted_cors_core`]; see its documentation for the decision table
 //! and the Tower quick start.
 //!
+//! # Features
+//!
+//! - `axum`: the axum adapter as [`trusted_cors::axum`](crate::axum) (extractor, rejection
+//!   response; routes use [`Cors::route`] with `MethodRouter::layer`).
+//! - `actix`: the actix-web adapter as [`trusted_cors::actix`](crate::actix) (app and resource
+//!   middleware over the same decision).
+//!
 //! ```
 //! use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
 //!
@@ -30,7 +37,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub use trusted_cors_core::*;
+
+/// The axum adapter (feature `axum`).
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum {
+    pub use trusted_cors_axum::*;
+}
+
+/// The actix-web adapter (feature `actix`).
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix {
+    pub use trusted_cors_actix::*;
+}
 
 /// The README's code blocks, compiled as doc-tests so the quick starts stay true.
 #[cfg(doctest)]

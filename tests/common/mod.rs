@@ -1,0 +1,209 @@
+//! The same application in axum and in actix-web, each served on a loopback port, with the same
+//! CORS declarations. Used by the behaviour suite.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType, Status};
+
+pub const TRUSTED: &str = "https://app.example.com";
+pub const WILDCARD_MATCH: &str = "https://team.apps.example.org";
+pub const INACTIVE: &str = "https://old.example.com";
+pub const REDIRECT_ONLY: &str = "https://login.example.net";
+pub const UNTRUSTED: &str = "https://evil.example";
+
+pub fn cors() -> Cors {
+    let registry = Registry::with_origins([
+        NewTrustedOrigin::new("App", TRUSTED, [ScopeType::Cors, ScopeType::Redirect]),
+        NewTrustedOrigin::new("Apps", "https://*.apps.example.org", [ScopeType::Cors]),
+        NewTrustedOrigin::new("Old", INACTIVE, [ScopeType::Cors]).with_status(Status::Inactive),
+        NewTrustedOrigin::new("Login", REDIRECT_ONLY, [ScopeType::Redirect]),
+    ])
+    .expect("fixture registry");
+    let config = CorsConfig::builder()
+        .allow_cross_site_form_posts("/sso/saml2/{app}")
+        .diagnostics_header(true)
+        .build()
+        .expect("fixture config");
+    Cors::new(config, Arc::new(registry))
+}
+
+/// "Get current user": trusted origins with cookies, bearer tokens from anywhere.
+pub fn me_policy() -> RouteCors {
+    RouteCors::builder()
+        .allow_methods(["GET", "PUT"])
+        .allow_headers(["content-type"])
+        .expose_headers(["x-request-id"])
+        .bearer_from_any_origin()
+        .build()
+        .expect("me policy")
+}
+
+/// "Get user": the defaults (trusted origins with cookies; GET, HEAD; content-type).
+pub fn user_policy() -> RouteCors {
+    RouteCors::builder().build().expect("user policy")
+}
+
+/// A running app: its base URL, its registry handle and how many times a handler ran.
+pub struct Served {
+    pub base: String,
+    pub cors: Cors,
+    pub calls: Arc<AtomicUsize>,
+}
+
+impl Served {
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+fn listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    (listener, addr)
+}
+
+mod axum_app {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+    use axum::response::IntoResponse;
+    use axum::routing::{get, options, post};
+    use axum::Router;
+
+    fn handled(calls: &Arc<AtomicUsize>) -> impl IntoResponse {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let mut headers = HeaderMap::new();
+        headers.insert("vary", HeaderValue::from_static("Accept-Encoding"));
+        headers.insert("x-request-id", HeaderValue::from_static("req-1"));
+        (headers, "handled")
+    }
+
+    pub fn router(cors: &Cors, calls: Arc<AtomicUsize>) -> Router {
+        let h = move || {
+            let calls = Arc::clone(&calls);
+            move || {
+                let calls = Arc::clone(&calls);
+                async move { handled(&calls) }
+            }
+        };
+        let nested = Router::new().route("/v1/me", get(h()).layer(cors.route(user_policy())));
+        let merged = Router::new().route("/merged/me", get(h()).layer(cors.route(user_policy())));
+        Router::new()
+            .route(
+                "/api/v1/users/me",
+                get(h()).put(h()).layer(cors.route(me_policy())),
+            )
+            .route(
+                "/api/v1/users/{id}",
+                get(h()).layer(cors.route(user_policy())),
+            )
+            .route("/api/v1/users", get(h()))
+            .route("/api/v1/options", options(h()))
+            .route("/api/v1/echo", post(h()))
+            .route("/sso/saml2/{app}", post(h()))
+            .nest("/nested", nested)
+            .merge(merged)
+            .layer(cors.layer())
+    }
+}
+
+mod actix_app {
+    use super::*;
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    use trusted_cors::actix::{CorsMiddleware, RouteCorsMiddleware};
+
+    async fn handled(calls: web::Data<Arc<AtomicUsize>>) -> HttpResponse {
+        calls.fetch_add(1, Ordering::SeqCst);
+        HttpResponse::Ok()
+            .insert_header(("vary", "Accept-Encoding"))
+            .insert_header(("x-request-id", "req-1"))
+            .body("handled")
+    }
+
+    pub fn serve(cors: Cors, calls: Arc<AtomicUsize>, listener: TcpListener) {
+        std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(web::Data::new(Arc::clone(&calls)))
+                        .wrap(CorsMiddleware::new(&cors))
+                        .service(
+                            web::resource("/api/v1/users/me")
+                                .wrap(RouteCorsMiddleware::new(&cors, me_policy()))
+                                .route(web::get().to(handled))
+                                .route(web::put().to(handled)),
+                        )
+                        .service(
+                            web::resource("/api/v1/users/{id}")
+                                .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                                .route(web::get().to(handled)),
+                        )
+                        .route("/api/v1/users", web::get().to(handled))
+                        .route(
+                            "/api/v1/options",
+                            web::method(actix_web::http::Method::OPTIONS).to(handled),
+                        )
+                        .route("/api/v1/echo", web::post().to(handled))
+                        .route("/sso/saml2/{app}", web::post().to(handled))
+                        .service(
+                            web::scope("/nested").service(
+                                web::resource("/v1/me")
+                                    .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                                    .route(web::get().to(handled)),
+                            ),
+                        )
+                        .service(
+                            web::resource("/merged/me")
+                                .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                                .route(web::get().to(handled)),
+                        )
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .expect("listen")
+                .run();
+                server.await.expect("actix server");
+            });
+        });
+    }
+}
+
+/// Starts the axum app on a loopback port.
+pub fn serve_axum() -> Served {
+    let cors = cors();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (listener, addr) = listener();
+    let app = axum_app::router(&cors, Arc::clone(&calls));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).expect("nonblocking");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            axum::serve(listener, app).await.expect("axum server");
+        });
+    });
+    Served {
+        base: format!("http://{addr}"),
+        cors,
+        calls,
+    }
+}
+
+/// Starts the actix-web app on a loopback port.
+pub fn serve_actix() -> Served {
+    let cors = cors();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (listener, addr) = listener();
+    actix_app::serve(cors.clone(), Arc::clone(&calls), listener);
+    Served {
+        base: format!("http://{addr}"),
+        cors,
+        calls,
+    }
+}
