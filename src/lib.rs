@@ -56,6 +56,6 @@ pub mod actix {
 }
 
 /// The README's code blocks, compiled as doc-tests so the quick starts stay true.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "axum", feature = "actix"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
