@@ -1,0 +1,1 @@
+//! Benchmarks only: `cargo bench -p trusted-cors-benches`. See `benches/cors.rs`.
