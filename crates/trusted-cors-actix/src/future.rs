@@ -36,6 +36,8 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
 
 #[derive(Default)]
 pub(crate) struct After {
+    /// The request, to turn an inner service's error into its response and decorate that.
+    pub(crate) request: Option<actix_web::HttpRequest>,
     /// Set by the route middleware: `Some(None)` adds `Vary` and the marker, `Some(Some(..))`
     /// also the CORS headers of an allowed request.
     pub(crate) route: Option<Option<Allow>>,
@@ -78,7 +80,15 @@ where
                 actix_web::error::ErrorInternalServerError("polled after completion")
             })),
             StateProj::Inner { future, after } => {
-                let mut response = ready!(future.poll(cx))?;
+                let mut response: ServiceResponse<EitherBody<B>> = match ready!(future.poll(cx)) {
+                    Ok(response) => response.map_into_left_body(),
+                    Err(error) => match after.request.take() {
+                        Some(request) => {
+                            ServiceResponse::from_err(error, request).map_into_right_body()
+                        }
+                        None => return Poll::Ready(Err(error)),
+                    },
+                };
                 if let Some(pending) = after.unanswered_preflight.take() {
                     if response
                         .response()
@@ -117,7 +127,7 @@ where
                         .extensions_mut()
                         .insert(RouteDeclared);
                 }
-                Poll::Ready(Ok(response.map_into_left_body()))
+                Poll::Ready(Ok(response))
             }
         }
     }

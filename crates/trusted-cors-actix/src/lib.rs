@@ -63,7 +63,11 @@
 //!   refuses preflights that no declared resource answered (`route_not_cors_enabled`).
 //! - `web::resource(..).wrap(RouteCorsMiddleware::new(&cors, policy))` (or `web::scope`)
 //!   declares a policy. Resource middleware also wraps the resource's 405 answer, so preflights
-//!   reach it without an OPTIONS route.
+//!   reach it without an OPTIONS route. A policy on a scope covers every path under it,
+//!   including its 404s. Declarations do not nest: the outermost one decides, so do not declare
+//!   both a scope and one of its resources.
+//! - An error returned by an inner service is turned into its response before the CORS headers
+//!   are added, so error responses carry `Vary` and, for allowed origins, the CORS headers.
 //! - Same pitfalls avoided as with the axum adapter: no 405 on preflights, never `*` with
 //!   credentials, `Vary: Origin` always appended.
 
@@ -336,6 +340,7 @@ where
         drop(decision);
         request.extensions_mut().insert(outcome);
         let after = After {
+            request: Some(request.request().clone()),
             route: Some(credentials.zip(origin).map(|(credentials, origin)| Allow {
                 origin,
                 credentials,
@@ -407,31 +412,64 @@ impl FromRequest for CorsContext {
     }
 }
 
-/// A [`Rejection`] as an actix-web error: status 403 and the default Okta-style JSON body.
+/// A [`Rejection`] as an actix-web error: by default status 403 and the Okta-style JSON body;
+/// built with [`with_cors`](Self::with_cors), answered as the middlewares answer (the configured
+/// responder, `Vary`, the diagnostics header).
 #[derive(Debug, Clone)]
-pub struct RejectionError(pub Rejection);
+pub struct RejectionError {
+    rejection: Rejection,
+    cors: Option<Cors>,
+}
+
+impl RejectionError {
+    /// Answers with the default Okta-style JSON error.
+    pub fn new(rejection: Rejection) -> Self {
+        RejectionError {
+            rejection,
+            cors: None,
+        }
+    }
+
+    /// Answers as the middlewares of `cors` do.
+    pub fn with_cors(cors: &Cors, rejection: Rejection) -> Self {
+        RejectionError {
+            rejection,
+            cors: Some(cors.clone()),
+        }
+    }
+
+    /// The rejection.
+    pub fn rejection(&self) -> &Rejection {
+        &self.rejection
+    }
+}
 
 impl std::fmt::Display for RejectionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
+        std::fmt::Display::fmt(&self.rejection, f)
     }
 }
 
 impl ResponseError for RejectionError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::FORBIDDEN)
+        StatusCode::from_u16(self.rejection.status()).unwrap_or(StatusCode::FORBIDDEN)
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        self.0.log();
-        let mut response = to_actix(OktaErrorResponder.respond(&self.0));
-        response.extensions_mut().insert(self.0.clone());
-        response
+        match &self.cors {
+            Some(cors) => rejection_response(cors, self.rejection.clone(), VARY_ORIGIN),
+            None => {
+                self.rejection.log();
+                let mut response = to_actix(OktaErrorResponder.respond(&self.rejection));
+                response.extensions_mut().insert(self.rejection.clone());
+                response
+            }
+        }
     }
 }
 
 impl From<Rejection> for RejectionError {
     fn from(rejection: Rejection) -> Self {
-        RejectionError(rejection)
+        RejectionError::new(rejection)
     }
 }

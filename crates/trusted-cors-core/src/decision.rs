@@ -3,8 +3,9 @@
 //! types, so the Tower layer (http 1.x) and the actix-web middleware (http 0.2) share it.
 //!
 //! The order of the rules:
-//! 1. no `Origin` → not a CORS request; same-origin (`Sec-Fetch-Site: same-origin`, a configured
-//!    public origin, or `Origin` matching `Host`) → passes untouched;
+//! 1. no `Origin` → not a CORS request; same-origin → passes untouched. When the request carries
+//!    `Sec-Fetch-Site`, only `same-origin` counts; without it (older browsers), a configured public
+//!    origin or an `Origin` matching `Host` does;
 //! 2. global rules: `Authorization` must use an allowed bearer-type scheme; an unsafe method from
 //!    an origin that is not trusted needs a bearer token and no cookies (unless the path accepts
 //!    cross-site form posts);
@@ -511,8 +512,12 @@ fn is_same_origin(
     config: &CorsConfig,
     origin: &RequestOrigin<'_>,
 ) -> bool {
-    if facts.sec_fetch_site == HeaderInput::One(b"same-origin") {
-        return true;
+    // A browser that sends `Sec-Fetch-Site` has judged the request itself: trust only that, so a
+    // page on `http://host` cannot pass for `https://host` by matching `Host`.
+    match facts.sec_fetch_site {
+        HeaderInput::One(site) => return site == b"same-origin",
+        HeaderInput::Many => return false,
+        HeaderInput::Absent => {}
     }
     let RequestOrigin::Valid(parts) = origin else {
         return false;
@@ -520,6 +525,7 @@ fn is_same_origin(
     if config.is_public_origin(parts.serialized) {
         return true;
     }
+    // The fallback for browsers without fetch metadata, as Go's CrossOriginProtection does.
     match facts.host {
         HeaderInput::One(host) => host_matches(host, parts),
         _ => false,

@@ -310,10 +310,14 @@ impl From<Origin> for OriginPattern {
     }
 }
 
+/// Whether a wildcard over `domain` would cover a whole public suffix: `domain` is itself a
+/// suffix (`co.uk`), or the list has a wildcard rule under it (`*.kawasaki.jp`,
+/// `*.compute.amazonaws.com`), so that `x.domain` is a suffix too.
 fn is_public_suffix(domain: &str) -> bool {
     // psl applies the list's default rule (`*`), so an unlisted single label such as
     // `localhost` counts as a suffix too, which is the safe answer here.
-    psl::suffix(domain.as_bytes()).is_some_and(|suffix| suffix.as_bytes() == domain.as_bytes())
+    let probe = format!("{WILDCARD_PLACEHOLDER}.{domain}");
+    psl::suffix(probe.as_bytes()).is_none_or(|suffix| suffix.as_bytes().len() >= domain.len())
 }
 
 fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {

@@ -79,8 +79,12 @@ impl RouteCors {
         RouteCorsBuilder::default()
     }
 
-    /// A route that declares it is not CORS-enabled (server-side only), e.g. inside a scope whose
-    /// other routes are. Its preflights are refused with `route_not_cors_enabled`.
+    /// A route that explicitly declares it is not CORS-enabled (server-side only). Its preflights
+    /// are refused with `route_not_cors_enabled`.
+    ///
+    /// Declarations do not nest: the outermost declaration on a request's path decides, so do
+    /// not wrap a route with two policies (for instance an actix scope and one of its
+    /// resources).
     pub fn server_side_only() -> RouteCors {
         RouteCors(Arc::new(Inner {
             enabled: false,

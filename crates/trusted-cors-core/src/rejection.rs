@@ -142,7 +142,8 @@ impl std::error::Error for Rejection {}
 /// truncated.
 pub(crate) fn printable(bytes: &[u8]) -> String {
     const MAX: usize = 128;
-    let text = String::from_utf8_lossy(bytes);
+    // Four bytes per character at most: never convert more than can be shown.
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX * 4)]);
     let mut out = String::with_capacity(text.len().min(MAX + 3));
     for (count, c) in text.chars().enumerate() {
         if count == MAX {

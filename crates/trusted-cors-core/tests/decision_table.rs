@@ -118,6 +118,17 @@ const CASES: &[Case] = &[
         SameOrigin,
     ),
     case(
+        "Host matches but Sec-Fetch-Site says cross-site",
+        User,
+        "POST",
+        &[
+            ("origin", b"http://api.example"),
+            ("host", b"api.example"),
+            ("sec-fetch-site", b"cross-site"),
+        ],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
         "same-site is still cross-origin",
         User,
         "GET",

@@ -298,8 +298,10 @@ proptest! {
 
 /// A cross-origin request as a browser would judge it: not same-origin by the three rules.
 fn is_cross_origin(req: &Req, origin: &HeaderValue) -> bool {
-    if req.sec_fetch_site.as_deref() == Some(b"same-origin") {
-        return false;
+    if let Some(site) = &req.sec_fetch_site {
+        if HeaderValue::from_bytes(site).is_ok() {
+            return site.as_slice() != b"same-origin";
+        }
     }
     let origin = origin.as_bytes();
     if origin == PUBLIC.as_bytes() {

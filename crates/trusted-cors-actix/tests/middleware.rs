@@ -1,0 +1,103 @@
+//! actix-specific behaviour: errors from inner services, and `RejectionError`.
+
+use actix_web::dev::Service;
+use actix_web::{test, web, App, HttpResponse, ResponseError};
+use trusted_cors_actix::{RejectionError, RouteCorsMiddleware};
+use trusted_cors_core::decision::{HeaderInput, RequestFacts, RouteScope};
+use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+
+const TRUSTED: &str = "https://app.example.com";
+
+fn cors() -> Cors {
+    let registry =
+        Registry::with_origins([NewTrustedOrigin::new("App", TRUSTED, [ScopeType::Cors])]).unwrap();
+    Cors::new(
+        CorsConfig::builder()
+            .diagnostics_header(true)
+            .build()
+            .unwrap(),
+        registry.into(),
+    )
+}
+
+#[actix_rt::test]
+async fn errors_from_inner_services_are_decorated() {
+    let cors = cors();
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/me")
+                .wrap_fn(|_request, _service| async {
+                    Err::<actix_web::dev::ServiceResponse, _>(actix_web::error::ErrorUnauthorized(
+                        "sign in",
+                    ))
+                })
+                .wrap(RouteCorsMiddleware::new(
+                    &cors,
+                    RouteCors::builder().build().unwrap(),
+                ))
+                .route(web::get().to(HttpResponse::Ok)),
+        ),
+    )
+    .await;
+    let request = test::TestRequest::get()
+        .uri("/me")
+        .insert_header(("origin", TRUSTED))
+        .to_request();
+    let response = app
+        .call(request)
+        .await
+        .expect("the error becomes a response");
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        TRUSTED
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-credentials")
+            .unwrap(),
+        "true"
+    );
+    assert_eq!(response.headers().get("vary").unwrap(), "Origin");
+}
+
+#[actix_rt::test]
+async fn rejection_error_answers_like_the_middleware() {
+    let cors = cors();
+    let policy = RouteCors::builder().build().unwrap();
+    let facts = RequestFacts {
+        method: "GET",
+        path: "/me",
+        origin: HeaderInput::One(b"https://evil.example"),
+        ..RequestFacts::default()
+    };
+    let rejection = cors
+        .decide(&facts, RouteScope::Declared(&policy))
+        .rejection()
+        .cloned()
+        .unwrap();
+
+    let plain = RejectionError::from(rejection.clone());
+    assert_eq!(plain.status_code(), 403);
+    let response = plain.error_response();
+    assert!(response.headers().get("x-trusted-cors-reason").is_none());
+
+    let configured = RejectionError::with_cors(&cors, rejection);
+    let response = configured.error_response();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.headers().get("x-trusted-cors-reason").unwrap(),
+        "origin_not_trusted"
+    );
+    assert_eq!(response.headers().get("vary").unwrap(), "Origin");
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["errorCode"], "E0000006");
+    assert_eq!(json["reason"], "origin_not_trusted");
+}
