@@ -97,6 +97,15 @@ pub fn request_facts(request: &ServiceRequest) -> RequestFacts<'_> {
     let input = |name: &HeaderName| {
         HeaderInput::from_values(headers.get_all(name).map(HeaderValue::as_bytes))
     };
+    let origin = input(&header::ORIGIN);
+    if !origin.is_present() {
+        // Not a CORS request: the decision reads nothing else.
+        return RequestFacts {
+            method: request.method().as_str(),
+            path: request.path(),
+            ..RequestFacts::default()
+        };
+    }
     let host = match input(&header::HOST) {
         HeaderInput::Absent => request.uri().authority().map_or(HeaderInput::Absent, |a| {
             HeaderInput::One(a.as_str().as_bytes())
@@ -106,7 +115,7 @@ pub fn request_facts(request: &ServiceRequest) -> RequestFacts<'_> {
     RequestFacts {
         method: request.method().as_str(),
         path: request.path(),
-        origin: input(&header::ORIGIN),
+        origin,
         access_control_request_method: input(&header::ACCESS_CONTROL_REQUEST_METHOD),
         access_control_request_headers: input(&header::ACCESS_CONTROL_REQUEST_HEADERS),
         authorization: input(&header::AUTHORIZATION),
@@ -332,13 +341,14 @@ where
             _ => None,
         };
         let origin = request.headers().get(header::ORIGIN).cloned();
-        // Handlers see the outcome through `CorsContext`; the core's type carries an http 1.x value.
-        let outcome_origin = origin
-            .as_ref()
-            .and_then(|o| http::HeaderValue::from_bytes(o.as_bytes()).ok());
-        let outcome = CorsOutcome::from_decision(&decision, outcome_origin);
+        // Handlers see the outcome through `CorsContext`, which converts the origin to the core's
+        // http 1.x value only when asked.
+        let outcome = CorsOutcome::from_decision(&decision, None);
         drop(decision);
-        request.extensions_mut().insert(outcome);
+        request.extensions_mut().insert(StoredOutcome {
+            outcome,
+            origin: origin.clone(),
+        });
         let after = After {
             request: Some(request.request().clone()),
             route: Some(credentials.zip(origin).map(|(credentials, origin)| Allow {
@@ -388,6 +398,13 @@ impl RouteState {
     }
 }
 
+/// The outcome as the route middleware stores it, with the actix (http 0.2) origin value.
+#[derive(Debug, Clone)]
+struct StoredOutcome {
+    outcome: CorsOutcome,
+    origin: Option<HeaderValue>,
+}
+
 /// Extractor: what the resource's CORS policy decided about the request. On a resource that
 /// declared nothing it reports [`is_declared`](CorsOutcome::is_declared) `false`.
 #[derive(Debug, Clone)]
@@ -405,10 +422,17 @@ impl FromRequest for CorsContext {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let outcome = request.extensions().get::<CorsOutcome>().cloned();
-        ready(Ok(CorsContext(
-            outcome.unwrap_or_else(CorsOutcome::undeclared),
-        )))
+        let outcome = match request.extensions().get::<StoredOutcome>() {
+            Some(stored) => {
+                let origin = stored
+                    .origin
+                    .as_ref()
+                    .and_then(|o| http::HeaderValue::from_bytes(o.as_bytes()).ok());
+                stored.outcome.clone().with_origin(origin)
+            }
+            None => CorsOutcome::undeclared(),
+        };
+        ready(Ok(CorsContext(outcome)))
     }
 }
 

@@ -101,3 +101,53 @@ async fn rejection_error_answers_like_the_middleware() {
     assert_eq!(json["errorCode"], "E0000006");
     assert_eq!(json["reason"], "origin_not_trusted");
 }
+
+#[actix_rt::test]
+async fn handlers_read_the_outcome() {
+    use trusted_cors_actix::CorsContext;
+    async fn show(cors: CorsContext) -> HttpResponse {
+        HttpResponse::Ok().body(format!(
+            "{:?} {} {} {}",
+            cors.origin(),
+            cors.is_trusted(),
+            cors.allows_credentials(),
+            cors.is_declared()
+        ))
+    }
+    let cors = cors();
+    let policy = RouteCors::builder()
+        .bearer_from_any_origin()
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::resource("/declared")
+                    .wrap(RouteCorsMiddleware::new(&cors, policy))
+                    .route(web::get().to(show)),
+            )
+            .route("/plain", web::get().to(show)),
+    )
+    .await;
+    let body = |path: &'static str, origin: &'static str, auth: Option<&'static str>| {
+        let mut request = test::TestRequest::get()
+            .uri(path)
+            .insert_header(("origin", origin));
+        if let Some(auth) = auth {
+            request = request.insert_header(("authorization", auth));
+        }
+        test::call_and_read_body(&app, request.to_request())
+    };
+    assert_eq!(
+        body("/declared", TRUSTED, None).await,
+        "Some(\"https://app.example.com\") true true true"
+    );
+    assert_eq!(
+        body("/declared", "https://other.example", Some("Bearer t")).await,
+        "Some(\"https://other.example\") false false true"
+    );
+    assert_eq!(
+        body("/plain", TRUSTED, None).await,
+        "None false false false"
+    );
+}

@@ -265,7 +265,12 @@ pub fn decide<'a>(
         RequestOrigin::Valid(parts) => Some(parts),
         _ => None,
     };
-    let trusted = parts.is_some_and(|p| registry.trusted_parts(&p, ScopeType::Cors).is_some());
+    // The registry is only consulted when a rule needs it: before routing, a safe request is
+    // passed on without a lookup.
+    let needs_trust = matches!(route, RouteScope::Declared(p) if p.is_cors_enabled())
+        || !(is_preflight || is_safe_method(facts.method));
+    let trusted =
+        needs_trust && parts.is_some_and(|p| registry.trusted_parts(&p, ScopeType::Cors).is_some());
 
     // Global rule: CORS headers alone do not stop a cross-site form post; refuse unsafe methods
     // from origins that are not trusted unless they carry a bearer token and no cookies.

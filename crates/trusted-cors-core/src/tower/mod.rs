@@ -42,6 +42,15 @@ pub fn request_facts<B>(request: &Request<B>) -> RequestFacts<'_> {
     let headers = request.headers();
     let input =
         |name| HeaderInput::from_values(headers.get_all(name).iter().map(HeaderValue::as_bytes));
+    let origin = input(header::ORIGIN);
+    if !origin.is_present() {
+        // Not a CORS request: the decision reads nothing else.
+        return RequestFacts {
+            method: request.method().as_str(),
+            path: request.uri().path(),
+            ..RequestFacts::default()
+        };
+    }
     let host = match input(header::HOST) {
         HeaderInput::Absent => request.uri().authority().map_or(HeaderInput::Absent, |a| {
             HeaderInput::One(a.as_str().as_bytes())
@@ -51,7 +60,7 @@ pub fn request_facts<B>(request: &Request<B>) -> RequestFacts<'_> {
     RequestFacts {
         method: request.method().as_str(),
         path: request.uri().path(),
-        origin: input(header::ORIGIN),
+        origin,
         access_control_request_method: input(header::ACCESS_CONTROL_REQUEST_METHOD),
         access_control_request_headers: input(header::ACCESS_CONTROL_REQUEST_HEADERS),
         authorization: input(header::AUTHORIZATION),

@@ -31,6 +31,13 @@ impl CorsOutcome {
         }
     }
 
+    /// The same outcome with another `Origin` value (adapters that read `Origin` from another
+    /// `http` version set it when a handler asks).
+    pub fn with_origin(mut self, origin: Option<HeaderValue>) -> Self {
+        self.origin = origin;
+        self
+    }
+
     /// The outcome seen on a route that declared no CORS policy.
     pub fn undeclared() -> Self {
         CorsOutcome::default()
