@@ -7,7 +7,9 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::Error;
 use pin_project_lite::pin_project;
-use trusted_cors_core::decision::{VARY_ORIGIN, VARY_PREFLIGHT};
+use trusted_cors_core::decision::{
+    Decision, HeaderInput, RequestFacts, RouteScope, VARY_ORIGIN, VARY_PREFLIGHT,
+};
 use trusted_cors_core::{Cors, Rejection};
 
 use crate::{add_vary, rejection_response, RouteDeclared};
@@ -36,13 +38,36 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
 
 #[derive(Default)]
 pub(crate) struct After {
-    /// The request, to turn an inner service's error into its response and decorate that.
-    pub(crate) request: Option<actix_web::HttpRequest>,
     /// Set by the route middleware: `Some(None)` adds `Vary` and the marker, `Some(Some(..))`
     /// also the CORS headers of an allowed request.
     pub(crate) route: Option<Option<Allow>>,
     /// Set by the global middleware for a preflight: refuse it unless a route answered.
-    pub(crate) unanswered_preflight: Option<Box<(Cors, Rejection)>>,
+    pub(crate) unanswered_preflight: Option<PendingPreflight>,
+}
+
+/// What the global middleware keeps of a preflight to refuse it if no declared resource answers.
+/// actix's router needs the request to itself, so only the origin value and the URI are kept.
+pub(crate) struct PendingPreflight {
+    pub(crate) cors: Cors,
+    pub(crate) origin: HeaderValue,
+    pub(crate) uri: actix_web::http::Uri,
+}
+
+impl PendingPreflight {
+    fn rejection(&self) -> Rejection {
+        let facts = RequestFacts {
+            method: "OPTIONS",
+            path: self.uri.path(),
+            origin: HeaderInput::One(self.origin.as_bytes()),
+            access_control_request_method: HeaderInput::One(b"GET"),
+            ..RequestFacts::default()
+        };
+        match self.cors.decide(&facts, RouteScope::Undeclared) {
+            Decision::Reject(rejection) => rejection,
+            // A deferred preflight is always refused on an undeclared route.
+            _ => Rejection::route_not_cors_enabled(self.origin.as_bytes(), self.uri.path()),
+        }
+    }
 }
 
 pub(crate) struct Allow {
@@ -80,15 +105,9 @@ where
                 actix_web::error::ErrorInternalServerError("polled after completion")
             })),
             StateProj::Inner { future, after } => {
-                let mut response: ServiceResponse<EitherBody<B>> = match ready!(future.poll(cx)) {
-                    Ok(response) => response.map_into_left_body(),
-                    Err(error) => match after.request.take() {
-                        Some(request) => {
-                            ServiceResponse::from_err(error, request).map_into_right_body()
-                        }
-                        None => return Poll::Ready(Err(error)),
-                    },
-                };
+                // An error from an inner service has no request left to answer with; it passes
+                // through undecorated, as with actix-cors.
+                let mut response = ready!(future.poll(cx))?.map_into_left_body();
                 if let Some(pending) = after.unanswered_preflight.take() {
                     if response
                         .response()
@@ -96,9 +115,9 @@ where
                         .get::<RouteDeclared>()
                         .is_none()
                     {
-                        let (cors, rejection) = *pending;
+                        let rejection = pending.rejection();
                         let (request, _) = response.into_parts();
-                        let refusal = rejection_response(&cors, rejection, VARY_PREFLIGHT);
+                        let refusal = rejection_response(&pending.cors, rejection, VARY_PREFLIGHT);
                         return Poll::Ready(Ok(
                             ServiceResponse::new(request, refusal).map_into_right_body()
                         ));

@@ -66,8 +66,9 @@
 //!   reach it without an OPTIONS route. A policy on a scope covers every path under it,
 //!   including its 404s. Declarations do not nest: the outermost one decides, so do not declare
 //!   both a scope and one of its resources.
-//! - An error returned by an inner service is turned into its response before the CORS headers
-//!   are added, so error responses carry `Vary` and, for allowed origins, the CORS headers.
+//! - Handlers' errors become responses inside actix and are decorated like any response. An
+//!   error returned by an inner *middleware* passes through as an error, undecorated (as with
+//!   actix-cors): the request it would need to become a response is gone by then.
 //! - Same pitfalls avoided as with the axum adapter: no 405 on preflights, never `*` with
 //!   credentials, `Vary: Origin` always appended.
 
@@ -89,10 +90,10 @@ use trusted_cors_core::tower::CorsOutcome;
 use trusted_cors_core::{Cors, OktaErrorResponder, Rejection, RejectionResponder, RouteCors};
 
 pub use future::ResponseFuture;
-use future::{After, Allow};
+use future::{After, Allow, PendingPreflight};
 
 /// Reads the decision's inputs from an actix-web request, without allocating.
-pub fn request_facts(request: &ServiceRequest) -> RequestFacts<'_> {
+pub fn request_facts(request: &HttpRequest) -> RequestFacts<'_> {
     let headers = request.headers();
     let input = |name: &HeaderName| {
         HeaderInput::from_values(headers.get_all(name).map(HeaderValue::as_bytes))
@@ -214,7 +215,7 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let facts = request_facts(&request);
+        let facts = request_facts(request.request());
         let mut after = After::default();
         match self.cors.decide(&facts, RouteScope::Unrouted) {
             Decision::Reject(rejection) => {
@@ -224,10 +225,13 @@ where
                 );
             }
             Decision::DeferPreflight => {
-                if let Decision::Reject(rejection) =
-                    self.cors.decide(&facts, RouteScope::Undeclared)
-                {
-                    after.unanswered_preflight = Some(Box::new((self.cors.clone(), rejection)));
+                // Refused later, and only if no declared resource answers it.
+                if let Some(origin) = request.headers().get(header::ORIGIN) {
+                    after.unanswered_preflight = Some(PendingPreflight {
+                        cors: self.cors.clone(),
+                        origin: origin.clone(),
+                        uri: request.uri().clone(),
+                    });
                 }
             }
             _ => {}
@@ -312,7 +316,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let route = &*self.route;
-        let facts = request_facts(&request);
+        let facts = request_facts(request.request());
         let decision = route
             .cors
             .decide(&facts, RouteScope::Declared(&route.policy));
@@ -350,7 +354,6 @@ where
             origin: origin.clone(),
         });
         let after = After {
-            request: Some(request.request().clone()),
             route: Some(credentials.zip(origin).map(|(credentials, origin)| Allow {
                 origin,
                 credentials,

@@ -167,6 +167,33 @@ impl RegistrySnapshot {
         None
     }
 
+    /// Whether `target` is an acceptable redirect after sign-in or sign-out: an absolute
+    /// `http`/`https` URL whose origin is an ACTIVE trusted origin with the REDIRECT scope.
+    /// Relative targets are not judged here (treat them as this service's own paths).
+    ///
+    /// ```
+    /// use trusted_cors_core::{NewTrustedOrigin, Registry, ScopeType};
+    ///
+    /// let registry = Registry::with_origins([
+    ///     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Redirect]),
+    /// ])?;
+    /// let snapshot = registry.snapshot();
+    /// assert!(snapshot.redirect_allowed("https://portal.example.com/after/sign-in?x=1"));
+    /// assert!(!snapshot.redirect_allowed("https://portal.example.com.evil.test/"));
+    /// assert!(!snapshot.redirect_allowed("javascript:alert(1)"));
+    /// # Ok::<(), trusted_cors_core::RegistryError>(())
+    /// ```
+    pub fn redirect_allowed(&self, target: &str) -> bool {
+        let Ok(url) = url::Url::parse(target) else {
+            return false;
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return false;
+        }
+        let origin = url.origin().ascii_serialization();
+        self.trusted(&origin, ScopeType::Redirect).is_some()
+    }
+
     /// ACTIVE entries with `scope`, e.g. for a `frame-ancestors` list.
     pub fn active_with_scope(&self, scope: ScopeType) -> impl Iterator<Item = &TrustedOrigin> {
         self.origins.iter().filter(move |o| o.grants(scope))

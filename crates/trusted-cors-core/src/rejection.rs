@@ -87,6 +87,20 @@ impl Rejection {
         }
     }
 
+    /// The rejection of a preflight to a route that declared nothing, for adapters that refuse
+    /// it after routing.
+    pub fn route_not_cors_enabled(origin: &[u8], path: &str) -> Self {
+        Rejection::new(
+            RejectionKind::RouteNotCorsEnabled,
+            origin,
+            path,
+            format!(
+                "This API ({}) does not support CORS: call it from a server",
+                printable(path.as_bytes())
+            ),
+        )
+    }
+
     /// The kind of denial.
     pub fn kind(&self) -> RejectionKind {
         self.kind

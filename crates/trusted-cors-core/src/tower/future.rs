@@ -9,6 +9,7 @@ use pin_project_lite::pin_project;
 use super::body::CorsBody;
 use super::response::{add_vary, RouteDeclared};
 use crate::decision::VARY_ORIGIN;
+use crate::decision::{Decision, HeaderInput, RequestFacts, RouteScope};
 use crate::{Cors, Rejection};
 
 pin_project! {
@@ -37,7 +38,35 @@ pub(crate) struct After {
     /// allowed request.
     pub(crate) route: Option<RouteHeaders>,
     /// Set by the global layer for a preflight: refuse it unless a route answered.
-    pub(crate) unanswered_preflight: Option<Box<(Cors, Rejection)>>,
+    pub(crate) unanswered_preflight: Option<PendingPreflight>,
+}
+
+/// What the global layer keeps of a preflight to refuse it later if no route answers. The
+/// rejection itself is only built then.
+#[derive(Debug)]
+pub(crate) struct PendingPreflight {
+    pub(crate) cors: Cors,
+    pub(crate) origin: HeaderValue,
+    pub(crate) uri: http::Uri,
+}
+
+impl PendingPreflight {
+    fn refuse(self) -> Response<Bytes> {
+        let facts = RequestFacts {
+            method: "OPTIONS",
+            path: self.uri.path(),
+            origin: HeaderInput::One(self.origin.as_bytes()),
+            access_control_request_method: HeaderInput::One(b"GET"),
+            ..RequestFacts::default()
+        };
+        let rejection = match self.cors.decide(&facts, RouteScope::Undeclared) {
+            Decision::Reject(rejection) => rejection,
+            // Unreachable for a preflight to an undeclared route; refuse all the same.
+            _ => Rejection::route_not_cors_enabled(self.origin.as_bytes(), self.uri.path()),
+        };
+        self.cors
+            .respond(rejection, crate::decision::VARY_PREFLIGHT)
+    }
 }
 
 #[derive(Debug)]
@@ -86,9 +115,7 @@ where
                 let mut response = ready!(future.poll(cx))?;
                 if let Some(pending) = after.unanswered_preflight.take() {
                     if response.extensions().get::<RouteDeclared>().is_none() {
-                        let (cors, rejection) = *pending;
-                        let vary = crate::decision::VARY_PREFLIGHT;
-                        return Poll::Ready(Ok(cors.respond(rejection, vary).map(CorsBody::full)));
+                        return Poll::Ready(Ok(pending.refuse().map(CorsBody::full)));
                     }
                 }
                 if let Some(route) = after.route.take() {

@@ -34,7 +34,7 @@ use crate::decision::{
     Decision, HeaderInput, RequestFacts, RouteScope, VARY_ORIGIN, VARY_PREFLIGHT,
 };
 use crate::{Cors, RouteCors};
-use future::{After, AllowHeaders, RouteHeaders};
+use future::{After, AllowHeaders, PendingPreflight, RouteHeaders};
 use response::{add_vary, RouteDeclared};
 
 /// Reads the decision's inputs from an `http` 1.x request, without allocating.
@@ -149,10 +149,12 @@ where
                 ));
             }
             Decision::DeferPreflight => {
-                if let Decision::Reject(rejection) =
-                    self.cors.decide(&facts, RouteScope::Undeclared)
-                {
-                    after.unanswered_preflight = Some(Box::new((self.cors.clone(), rejection)));
+                if let Some(origin) = request.headers().get(header::ORIGIN) {
+                    after.unanswered_preflight = Some(PendingPreflight {
+                        cors: self.cors.clone(),
+                        origin: origin.clone(),
+                        uri: request.uri().clone(),
+                    });
                 }
             }
             _ => {}
