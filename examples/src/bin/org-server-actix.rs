@@ -1,0 +1,137 @@
+//! The example Okta-like org on actix-web: the same flags, endpoints and behaviour as
+//! `org-server`.
+
+use std::process::ExitCode;
+
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use trusted_cors::actix::{CorsMiddleware, RouteCorsMiddleware};
+use trusted_cors_examples::{
+    init_logging, me_policy, user_policy, Flags, LoginForm, Org, OrgConfig, RedirectParam, Reply,
+};
+
+type Shared = web::Data<Org>;
+
+fn reply(reply: Reply) -> HttpResponse {
+    let mut builder = HttpResponse::build(
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    if let Some(content_type) = reply.content_type() {
+        builder.insert_header((CONTENT_TYPE, content_type));
+    }
+    for (name, value) in &reply.headers {
+        builder.append_header((*name, value.as_str()));
+    }
+    builder.body(reply.body_bytes())
+}
+
+fn header<'a>(
+    request: &'a HttpRequest,
+    name: actix_web::http::header::HeaderName,
+) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn home(org: Shared, request: HttpRequest) -> HttpResponse {
+    reply(org.home(header(&request, COOKIE)))
+}
+
+async fn login_page(org: Shared, param: web::Query<RedirectParam>) -> HttpResponse {
+    reply(org.login_page(param.redirect.as_deref()))
+}
+
+async fn login(org: Shared, form: web::Form<LoginForm>) -> HttpResponse {
+    reply(org.login(&form))
+}
+
+async fn logout(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let redirect = url::form_urlencoded::parse(&body)
+        .find(|(key, _)| key == "redirect")
+        .map(|(_, value)| value.into_owned());
+    reply(org.logout(header(&request, COOKIE), redirect.as_deref()))
+}
+
+async fn me(org: Shared, request: HttpRequest) -> HttpResponse {
+    reply(org.me(header(&request, COOKIE), header(&request, AUTHORIZATION)))
+}
+
+async fn update_me(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    reply(org.update_me(
+        header(&request, COOKIE),
+        header(&request, AUTHORIZATION),
+        &body,
+    ))
+}
+
+async fn user(org: Shared, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    reply(org.user(
+        header(&request, COOKIE),
+        header(&request, AUTHORIZATION),
+        &id,
+    ))
+}
+
+async fn users(org: Shared, request: HttpRequest) -> HttpResponse {
+    reply(org.list_users(header(&request, AUTHORIZATION)))
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    init_logging();
+    let flags = match Flags::parse("127.0.0.1:8080", &["--addr", "--config"]) {
+        Ok(flags) => flags,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let org = match OrgConfig::load(flags.config.as_deref()).and_then(Org::new) {
+        Ok(org) => web::Data::from(org),
+        Err(error) => {
+            eprintln!("org-server-actix: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cors = org.cors().clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(org.clone())
+            .wrap(CorsMiddleware::new(&cors))
+            .route("/", web::get().to(home))
+            .route("/login", web::get().to(login_page))
+            .route("/login", web::post().to(login))
+            .route("/logout", web::post().to(logout))
+            // CORS-enabled: trusted origins with cookies, bearer tokens from any origin.
+            .service(
+                web::resource("/api/v1/users/me")
+                    .wrap(RouteCorsMiddleware::new(&cors, me_policy()))
+                    .route(web::get().to(me))
+                    .route(web::put().to(update_me)),
+            )
+            // CORS-enabled: trusted origins with cookies.
+            .service(
+                web::resource("/api/v1/users/{id}")
+                    .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                    .route(web::get().to(user)),
+            )
+            // Not CORS-enabled: server-side callers with an API token.
+            .route("/api/v1/users", web::get().to(users))
+    })
+    .workers(2);
+    let server = match server.bind(flags.addr) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("org-server-actix: cannot listen on {}: {error}", flags.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    for addr in server.addrs() {
+        println!("listening on http://{addr}");
+    }
+    if let Err(error) = server.run().await {
+        eprintln!("org-server-actix: {error}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,135 @@
+//! The example Okta-like org on axum. `--addr HOST:PORT` (default 127.0.0.1:8080),
+//! `--config PATH` (default: the embedded `examples/org.toml`).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use trusted_cors_examples::{
+    init_logging, me_policy, user_policy, Flags, LoginForm, Org, OrgConfig, RedirectParam, Reply,
+};
+
+type Shared = State<Arc<Org>>;
+
+fn reply(reply: Reply) -> Response {
+    let mut builder = Response::builder().status(reply.status);
+    if let Some(content_type) = reply.content_type() {
+        builder = builder.header(CONTENT_TYPE, content_type);
+    }
+    for (name, value) in &reply.headers {
+        builder = builder.header(*name, value);
+    }
+    builder
+        .body(Body::from(reply.body_bytes()))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: axum::http::HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn home(State(org): Shared, headers: HeaderMap) -> Response {
+    reply(org.home(header(&headers, COOKIE)))
+}
+
+async fn login_page(State(org): Shared, Query(param): Query<RedirectParam>) -> Response {
+    reply(org.login_page(param.redirect.as_deref()))
+}
+
+async fn login(State(org): Shared, Form(form): Form<LoginForm>) -> Response {
+    reply(org.login(&form))
+}
+
+async fn logout(State(org): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    let redirect = url::form_urlencoded::parse(&body)
+        .find(|(key, _)| key == "redirect")
+        .map(|(_, value)| value.into_owned());
+    reply(org.logout(header(&headers, COOKIE), redirect.as_deref()))
+}
+
+async fn me(State(org): Shared, headers: HeaderMap) -> Response {
+    reply(org.me(header(&headers, COOKIE), header(&headers, AUTHORIZATION)))
+}
+
+async fn update_me(State(org): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    reply(org.update_me(
+        header(&headers, COOKIE),
+        header(&headers, AUTHORIZATION),
+        &body,
+    ))
+}
+
+async fn user(State(org): Shared, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    reply(org.user(
+        header(&headers, COOKIE),
+        header(&headers, AUTHORIZATION),
+        &id,
+    ))
+}
+
+async fn users(State(org): Shared, headers: HeaderMap) -> Response {
+    reply(org.list_users(header(&headers, AUTHORIZATION)))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    let flags = match Flags::parse("127.0.0.1:8080", &["--addr", "--config"]) {
+        Ok(flags) => flags,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let org = match OrgConfig::load(flags.config.as_deref()).and_then(Org::new) {
+        Ok(org) => org,
+        Err(error) => {
+            eprintln!("org-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cors = org.cors().clone();
+    let app = Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        // CORS-enabled: trusted origins with cookies, bearer tokens from any origin.
+        .route(
+            "/api/v1/users/me",
+            get(me).put(update_me).layer(cors.route(me_policy())),
+        )
+        // CORS-enabled: trusted origins with cookies.
+        .route(
+            "/api/v1/users/{id}",
+            get(user).layer(cors.route(user_policy())),
+        )
+        // Not CORS-enabled: server-side callers with an API token.
+        .route("/api/v1/users", get(users))
+        .with_state(org)
+        .layer(cors.layer());
+    let listener = match tokio::net::TcpListener::bind(flags.addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("org-server: cannot listen on {}: {error}", flags.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => println!("listening on http://{addr}"),
+        Err(error) => {
+            eprintln!("org-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Err(error) = axum::serve(listener, app).await {
+        eprintln!("org-server: {error}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

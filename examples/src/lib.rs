@@ -1,0 +1,750 @@
+//! The example Okta-like org, shared by `org-server` (axum) and `org-server-actix`: its
+//! configuration, users and sessions, and every endpoint as a framework-neutral function that
+//! returns a [`Reply`]. The two binaries only translate requests and replies, so they behave
+//! identically.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Deserialize;
+use serde_json::json;
+use trusted_cors::{
+    Cors, CorsConfig, CorsSettings, NewTrustedOrigin, OktaError, Registry, RouteCors, Scope,
+    ScopeType, Status, TrustedOrigin,
+};
+
+/// The embedded default configuration (`examples/org.toml`).
+pub const DEFAULT_CONFIG: &str = include_str!("../org.toml");
+
+/// The org's configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgConfig {
+    /// This org's public origin, if browsers see another `Host`.
+    #[serde(default)]
+    pub public_origin: Option<String>,
+    /// Tokens accepted as `Authorization: SSWS <token>`.
+    #[serde(default)]
+    pub api_tokens: Vec<String>,
+    /// Where Trusted Origins API changes persist; loaded instead of `trusted_origins` if present.
+    #[serde(default)]
+    pub store: Option<PathBuf>,
+    /// Global CORS settings.
+    #[serde(default)]
+    pub cors: CorsSettings,
+    /// Users who can sign in.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    /// Seed trusted origins.
+    #[serde(default)]
+    pub trusted_origins: Vec<TrustedOriginConfig>,
+}
+
+/// A user in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Okta-style id, e.g. `00u1ada`.
+    pub id: String,
+    /// Sign-in name.
+    pub login: String,
+    /// Password for the sign-in form.
+    pub password: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Email address.
+    pub email: String,
+    /// Accepted as `Authorization: Bearer <token>`.
+    pub access_token: String,
+}
+
+/// A seed trusted origin in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedOriginConfig {
+    /// Unique name.
+    pub name: String,
+    /// Origin or `*.` wildcard pattern.
+    pub origin: String,
+    /// `CORS`, `REDIRECT`, `IFRAME_EMBED`.
+    pub scopes: Vec<ScopeType>,
+    /// `ACTIVE` (default) or `INACTIVE`.
+    #[serde(default)]
+    pub status: Status,
+}
+
+/// A configuration that could not be used, with what is wrong.
+#[derive(Debug)]
+pub struct StartError(String);
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl OrgConfig {
+    /// Parses a TOML configuration; `source` names it in errors.
+    pub fn parse(text: &str, source: &str) -> Result<Self, StartError> {
+        toml::from_str(text).map_err(|e| StartError(format!("{source}: {e}")))
+    }
+
+    /// Reads the file at `path`, or the embedded default when `None`.
+    pub fn load(path: Option<&Path>) -> Result<Self, StartError> {
+        match path {
+            None => OrgConfig::parse(DEFAULT_CONFIG, "embedded examples/org.toml"),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    StartError(format!("cannot read config {}: {e}", path.display()))
+                })?;
+                OrgConfig::parse(&text, &path.display().to_string())
+            }
+        }
+    }
+}
+
+/// One user, as the org keeps it.
+#[derive(Debug, Clone)]
+struct User {
+    config: UserConfig,
+}
+
+impl User {
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "id": self.config.id,
+            "status": "ACTIVE",
+            "profile": {
+                "login": self.config.login,
+                "firstName": self.config.first_name,
+                "lastName": self.config.last_name,
+                "email": self.config.email,
+            }
+        })
+    }
+}
+
+/// The body of a [`Reply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyBody {
+    /// `application/json`.
+    Json(serde_json::Value),
+    /// `text/html; charset=utf-8`.
+    Html(String),
+    /// No body.
+    Empty,
+}
+
+/// A framework-neutral response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Extra headers (`Location`, `Set-Cookie`).
+    pub headers: Vec<(&'static str, String)>,
+    /// The body.
+    pub body: ReplyBody,
+}
+
+impl Reply {
+    fn json(status: u16, value: serde_json::Value) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Json(value),
+        }
+    }
+
+    fn html(status: u16, html: String) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Html(html),
+        }
+    }
+
+    fn error(status: u16, code: &str, summary: &str, cause: Option<&str>) -> Self {
+        let mut error = OktaError::new(code, summary);
+        if let Some(cause) = cause {
+            error = error.cause(cause);
+        }
+        let value = serde_json::to_value(&error).unwrap_or_default();
+        Reply::json(status, value)
+    }
+
+    fn redirect(location: String) -> Self {
+        Reply {
+            status: 303,
+            headers: vec![("location", location)],
+            body: ReplyBody::Empty,
+        }
+    }
+
+    /// The `Content-Type` of the body, if any.
+    pub fn content_type(&self) -> Option<&'static str> {
+        match self.body {
+            ReplyBody::Json(_) => Some("application/json"),
+            ReplyBody::Html(_) => Some("text/html; charset=utf-8"),
+            ReplyBody::Empty => None,
+        }
+    }
+
+    /// The body bytes.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match &self.body {
+            ReplyBody::Json(value) => serde_json::to_vec(value).unwrap_or_default(),
+            ReplyBody::Html(html) => html.clone().into_bytes(),
+            ReplyBody::Empty => Vec::new(),
+        }
+    }
+}
+
+/// Who is calling.
+enum Caller {
+    User(usize),
+    ApiToken,
+    Anonymous,
+    BadToken,
+}
+
+/// The sign-in form.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoginForm {
+    /// Sign-in name.
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// Where to go after signing in.
+    #[serde(default)]
+    pub redirect: Option<String>,
+}
+
+/// The optional `redirect` of `/login` and `/logout`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RedirectParam {
+    /// Where to go afterwards.
+    #[serde(default)]
+    pub redirect: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileUpdate {
+    profile: ProfileFields,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileFields {
+    first_name: String,
+    last_name: String,
+}
+
+/// The running org: CORS, users and sessions.
+#[derive(Debug)]
+pub struct Org {
+    cors: Cors,
+    users: Mutex<Vec<User>>,
+    sessions: Mutex<HashMap<String, usize>>,
+    api_tokens: Vec<String>,
+}
+
+/// The CORS policy of "Get current user" and "Update current user": trusted origins with
+/// cookies, bearer tokens from any origin.
+pub fn me_policy() -> RouteCors {
+    RouteCors::builder()
+        .allow_methods(["GET", "PUT"])
+        .allow_headers(["content-type", "accept"])
+        .bearer_from_any_origin()
+        .build()
+        .expect("a valid policy")
+}
+
+/// The CORS policy of "Get user": trusted origins with cookies.
+pub fn user_policy() -> RouteCors {
+    RouteCors::builder()
+        .allow_headers(["content-type", "accept"])
+        .build()
+        .expect("a valid policy")
+}
+
+impl Org {
+    /// Builds the org from its configuration; any invalid value is an error naming it.
+    pub fn new(config: OrgConfig) -> Result<Arc<Org>, StartError> {
+        let mut settings = config.cors.clone();
+        if let Some(public) = &config.public_origin {
+            settings.public_origins.push(public.clone());
+        }
+        let cors_config =
+            CorsConfig::try_from(settings).map_err(|e| StartError(format!("config: {e}")))?;
+        let registry = match &config.store {
+            Some(path) if path.exists() => load_store(path)?,
+            _ => {
+                let seeds = config.trusted_origins.iter().map(|t| NewTrustedOrigin {
+                    name: t.name.clone(),
+                    origin: t.origin.clone(),
+                    scopes: t.scopes.iter().copied().map(Scope::from).collect(),
+                    status: t.status,
+                });
+                Registry::with_origins(seeds)
+                    .map_err(|e| StartError(format!("config: trusted_origins: {e}")))?
+            }
+        };
+        let mut ids = std::collections::HashSet::new();
+        for user in &config.users {
+            if !ids.insert(user.id.clone()) {
+                return Err(StartError(format!(
+                    "config: users: duplicate id `{}`",
+                    user.id
+                )));
+            }
+        }
+        Ok(Arc::new(Org {
+            cors: Cors::new(cors_config, Arc::new(registry)),
+            users: Mutex::new(
+                config
+                    .users
+                    .into_iter()
+                    .map(|config| User { config })
+                    .collect(),
+            ),
+            sessions: Mutex::new(HashMap::new()),
+            api_tokens: config.api_tokens,
+        }))
+    }
+
+    /// The CORS handle shared by the layers.
+    pub fn cors(&self) -> &Cors {
+        &self.cors
+    }
+
+    fn caller(&self, cookie: Option<&str>, authorization: Option<&str>) -> Caller {
+        if let Some(authorization) = authorization {
+            let (scheme, token) = authorization
+                .trim()
+                .split_once(' ')
+                .unwrap_or((authorization, ""));
+            let token = token.trim();
+            if scheme.eq_ignore_ascii_case("bearer") {
+                let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+                return users
+                    .iter()
+                    .position(|u| {
+                        constant_time_eq(u.config.access_token.as_bytes(), token.as_bytes())
+                    })
+                    .map_or(Caller::BadToken, Caller::User);
+            }
+            if scheme.eq_ignore_ascii_case("ssws") {
+                let valid = self.api_tokens.iter().fold(false, |found, t| {
+                    found | constant_time_eq(t.as_bytes(), token.as_bytes())
+                });
+                return if valid {
+                    Caller::ApiToken
+                } else {
+                    Caller::BadToken
+                };
+            }
+            return Caller::BadToken;
+        }
+        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        cookie
+            .and_then(|c| cookie_value(c, "sid"))
+            .and_then(|sid| sessions.get(sid).copied())
+            .map_or(Caller::Anonymous, Caller::User)
+    }
+
+    fn redirect_target(&self, redirect: Option<&str>) -> Result<String, Reply> {
+        match redirect.map(str::trim).filter(|r| !r.is_empty()) {
+            None => Ok("/".to_owned()),
+            Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => Ok(path.to_owned()),
+            Some(target) if self.cors.registry().snapshot().redirect_allowed(target) => Ok(target.to_owned()),
+            Some(target) => Err(Reply::error(
+                400,
+                "E0000001",
+                "Api validation failed: redirect",
+                Some(&format!(
+                    "{target} is not an ACTIVE trusted origin with the REDIRECT scope: add its origin under trusted origins with the Redirect scope"
+                )),
+            )),
+        }
+    }
+
+    /// `GET /`: who is signed in.
+    pub fn home(&self, cookie: Option<&str>) -> Reply {
+        let who = match self.caller(cookie, None) {
+            Caller::User(index) => {
+                let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+                format!("Signed in as <strong id=\"who\">{}</strong>. <form method=\"post\" action=\"/logout\"><button id=\"sign-out\">Sign out</button></form>", html_escape(&users[index].config.login))
+            }
+            _ => "Not signed in. <a href=\"/login\">Sign in</a>".to_owned(),
+        };
+        Reply::html(
+            200,
+            page("Example org", &format!("<h1>Example org</h1><p>{who}</p>")),
+        )
+    }
+
+    /// `GET /login`: the sign-in form.
+    pub fn login_page(&self, redirect: Option<&str>) -> Reply {
+        let redirect = html_escape(redirect.unwrap_or(""));
+        Reply::html(200, page("Sign in", &format!(
+            "<h1>Sign in</h1><form method=\"post\" action=\"/login\">\
+             <label>Username <input id=\"login\" name=\"login\" autocomplete=\"username\"></label>\
+             <label>Password <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
+             <input type=\"hidden\" name=\"redirect\" value=\"{redirect}\">\
+             <button id=\"sign-in\" type=\"submit\">Sign in</button></form>"
+        )))
+    }
+
+    /// `POST /login`: checks the password, opens a session, redirects.
+    pub fn login(&self, form: &LoginForm) -> Reply {
+        let target = match self.redirect_target(form.redirect.as_deref()) {
+            Ok(target) => target,
+            Err(reply) => return reply,
+        };
+        let index = {
+            let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+            users.iter().position(|u| {
+                u.config.login.eq_ignore_ascii_case(form.login.trim())
+                    && constant_time_eq(u.config.password.as_bytes(), form.password.as_bytes())
+            })
+        };
+        let Some(index) = index else {
+            return Reply::error(
+                401,
+                "E0000004",
+                "Authentication failed",
+                Some("The username or password is wrong"),
+            );
+        };
+        let sid = random_token();
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(sid.clone(), index);
+        let mut reply = Reply::redirect(target);
+        reply.headers.push((
+            "set-cookie",
+            format!("sid={sid}; HttpOnly; SameSite=Lax; Path=/"),
+        ));
+        reply
+    }
+
+    /// `POST /logout`: ends the session, redirects.
+    pub fn logout(&self, cookie: Option<&str>, redirect: Option<&str>) -> Reply {
+        let target = match self.redirect_target(redirect) {
+            Ok(target) => target,
+            Err(reply) => return reply,
+        };
+        if let Some(sid) = cookie.and_then(|c| cookie_value(c, "sid")) {
+            self.sessions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(sid);
+        }
+        let mut reply = Reply::redirect(target);
+        reply.headers.push((
+            "set-cookie",
+            "sid=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0".to_owned(),
+        ));
+        reply
+    }
+
+    fn user_caller(
+        &self,
+        cookie: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Result<usize, Reply> {
+        match self.caller(cookie, authorization) {
+            Caller::User(index) => Ok(index),
+            Caller::Anonymous => Err(Reply::error(
+                403,
+                "E0000005",
+                "Invalid session",
+                Some("Sign in to the org first"),
+            )),
+            Caller::ApiToken | Caller::BadToken => Err(invalid_token()),
+        }
+    }
+
+    /// `GET /api/v1/users/me`.
+    pub fn me(&self, cookie: Option<&str>, authorization: Option<&str>) -> Reply {
+        let index = match self.user_caller(cookie, authorization) {
+            Ok(index) => index,
+            Err(reply) => return reply,
+        };
+        handler_ran("GET /api/v1/users/me", authorization);
+        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        Reply::json(200, users[index].json())
+    }
+
+    /// `PUT /api/v1/users/me` with `{"profile":{"firstName","lastName"}}`.
+    pub fn update_me(
+        &self,
+        cookie: Option<&str>,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
+        let index = match self.user_caller(cookie, authorization) {
+            Ok(index) => index,
+            Err(reply) => return reply,
+        };
+        handler_ran("PUT /api/v1/users/me", authorization);
+        let update: ProfileUpdate = match serde_json::from_slice(body) {
+            Ok(update) => update,
+            Err(e) => {
+                return Reply::error(
+                    400,
+                    "E0000001",
+                    "Api validation failed: profile",
+                    Some(&format!(
+                        "The body is not {{\"profile\":{{\"firstName\",\"lastName\"}}}}: {e}"
+                    )),
+                )
+            }
+        };
+        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        users[index].config.first_name = update.profile.first_name;
+        users[index].config.last_name = update.profile.last_name;
+        Reply::json(200, users[index].json())
+    }
+
+    /// `GET /api/v1/users/{id}`.
+    pub fn user(&self, cookie: Option<&str>, authorization: Option<&str>, id: &str) -> Reply {
+        match self.caller(cookie, authorization) {
+            Caller::User(_) | Caller::ApiToken => {}
+            Caller::Anonymous => {
+                return Reply::error(
+                    403,
+                    "E0000005",
+                    "Invalid session",
+                    Some("Sign in to the org first"),
+                )
+            }
+            Caller::BadToken => return invalid_token(),
+        }
+        handler_ran("GET /api/v1/users/{id}", authorization);
+        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        match users.iter().find(|u| u.config.id == id) {
+            Some(user) => Reply::json(200, user.json()),
+            None => Reply::error(
+                404,
+                "E0000007",
+                &format!("Not found: Resource not found: {id} (User)"),
+                None,
+            ),
+        }
+    }
+
+    /// `GET /api/v1/users`: server-side callers with an API token only.
+    pub fn list_users(&self, authorization: Option<&str>) -> Reply {
+        match authorization.map(|a| self.caller(None, Some(a))) {
+            Some(Caller::ApiToken) => {
+                handler_ran("GET /api/v1/users", authorization);
+                let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+                Reply::json(200, users.iter().map(User::json).collect())
+            }
+            _ => invalid_token(),
+        }
+    }
+
+    /// The trusted origins, for tests and the admin API.
+    pub fn trusted_origins(&self) -> Vec<TrustedOrigin> {
+        self.cors.registry().snapshot().origins().to_vec()
+    }
+}
+
+fn invalid_token() -> Reply {
+    Reply::error(
+        401,
+        "E0000011",
+        "Invalid token provided",
+        Some("Send a valid access token as Bearer, or (server-side only) an API token as SSWS"),
+    )
+}
+
+/// Logs that an application handler ran, so tests can tell that a refused request never did.
+fn handler_ran(route: &str, authorization: Option<&str>) {
+    let auth = match authorization.and_then(|a| a.split_whitespace().next()) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("ssws") => "api-token",
+        Some(_) => "bearer",
+        None => "session",
+    };
+    tracing::info!(target: "org", route, auth, "handler ran");
+}
+
+fn load_store(path: &Path) -> Result<Registry, StartError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| StartError(format!("cannot read store {}: {e}", path.display())))?;
+    let origins: Vec<TrustedOrigin> = serde_json::from_str(&text).map_err(|e| {
+        StartError(format!(
+            "store {} is not a JSON list of trusted origins: {e}",
+            path.display()
+        ))
+    })?;
+    Registry::from_origins(origins)
+        .map_err(|e| StartError(format!("store {}: {e}", path.display())))
+}
+
+/// Compares secrets without an early exit on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(!x));
+    }
+    diff == 0
+}
+
+fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name).then_some(value)
+    })
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the OS random source");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>{body}</body></html>")
+}
+
+/// Command-line flags shared by the binaries.
+#[derive(Debug, Clone)]
+pub struct Flags {
+    /// `--addr HOST:PORT`.
+    pub addr: SocketAddr,
+    /// `--config PATH` (org servers).
+    pub config: Option<PathBuf>,
+    /// `--org URL` (tester).
+    pub org: Option<String>,
+}
+
+impl Flags {
+    /// Parses `--addr`, `--config` and `--org`; `allowed` names the flags this binary takes.
+    pub fn parse(default_addr: &str, allowed: &[&str]) -> Result<Flags, String> {
+        let mut flags = Flags {
+            addr: default_addr.parse().map_err(|e| format!("{e}"))?,
+            config: None,
+            org: None,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(flag) = args.next() {
+            if flag == "--help" || flag == "-h" {
+                return Err(format!(
+                    "usage: {} {}",
+                    std::env::args().next().unwrap_or_default(),
+                    allowed
+                        .iter()
+                        .map(|f| format!("[{f} VALUE]"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ));
+            }
+            if !allowed.contains(&flag.as_str()) {
+                return Err(format!(
+                    "unknown flag `{flag}`; this program takes {}",
+                    allowed.join(", ")
+                ));
+            }
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            match flag.as_str() {
+                "--addr" => {
+                    flags.addr = value.parse().map_err(|e| {
+                        format!("--addr {value}: {e} (expected HOST:PORT, e.g. 127.0.0.1:8080)")
+                    })?
+                }
+                "--config" => flags.config = Some(PathBuf::from(value)),
+                "--org" => flags.org = Some(value),
+                _ => unreachable!("checked above"),
+            }
+        }
+        Ok(flags)
+    }
+}
+
+/// Logs to stderr: the `trusted_cors` denials and the org's `handler ran` lines.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .init();
+}
+
+/// The Okta-like Trusted Origins list for the home page and tests.
+pub fn scope_names(origin: &TrustedOrigin) -> Vec<&'static str> {
+    origin.scopes.iter().map(|s| s.kind.as_str()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_config_starts() {
+        let org = Org::new(OrgConfig::load(None).unwrap()).unwrap();
+        assert_eq!(org.trusted_origins().len(), 1);
+    }
+
+    #[test]
+    fn bad_configs_name_the_problem() {
+        let err = OrgConfig::parse("colour = 1", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+        let config = OrgConfig::parse(
+            "[[trusted_origins]]\nname = \"x\"\norigin = \"localhost:1\"\nscopes = [\"CORS\"]",
+            "t.toml",
+        )
+        .unwrap();
+        let err = Org::new(config).unwrap_err().to_string();
+        assert!(err.contains("localhost:1"), "{err}");
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+
+    #[test]
+    fn redirects_are_checked() {
+        let org = Org::new(OrgConfig::load(None).unwrap()).unwrap();
+        let form = |redirect: &str| LoginForm {
+            login: "ada@example.com".into(),
+            password: "correct horse battery staple".into(),
+            redirect: Some(redirect.into()),
+        };
+        assert_eq!(org.login(&form("http://localhost:8081/")).status, 303);
+        assert_eq!(org.login(&form("/home")).status, 303);
+        assert_eq!(org.login(&form("//evil.example/")).status, 400);
+        assert_eq!(org.login(&form("http://127.0.0.1:8081/")).status, 400);
+        let wrong = LoginForm {
+            password: "nope".into(),
+            ..form("/")
+        };
+        assert_eq!(org.login(&wrong).status, 401);
+    }
+}
