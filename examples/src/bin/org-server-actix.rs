@@ -26,10 +26,7 @@ fn reply(reply: Reply) -> HttpResponse {
     builder.body(reply.body_bytes())
 }
 
-fn header<'a>(
-    request: &'a HttpRequest,
-    name: actix_web::http::header::HeaderName,
-) -> Option<&'a str> {
+fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> Option<&str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
