@@ -59,6 +59,7 @@
 //!
 //! See the [`tower`](crate::tower) module for the deployment caveat about proxies.
 
+pub mod admin;
 mod config;
 pub mod decision;
 mod error;
@@ -66,6 +67,7 @@ mod origin;
 mod policy;
 mod registry;
 mod rejection;
+mod store;
 pub mod tower;
 mod trusted_origin;
 
@@ -81,6 +83,7 @@ pub use registry::{Registry, RegistryError, RegistrySnapshot, MAX_FIELD_LEN};
 pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, Rejection, RejectionKind, RejectionResponder,
 };
+pub use store::{JsonFileStore, StoreError, StoreWatcher, TrustedOriginStore};
 pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
 
 use decision::{RequestFacts, RouteScope};

@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 
 use crate::origin::{OriginParts, RequestOrigin};
+use crate::store::{StoreError, TrustedOriginStore};
 use crate::trusted_origin::{NewTrustedOrigin, ScopeType, Status, TrustedOrigin};
 use crate::{OriginError, OriginPattern};
 
@@ -43,6 +44,9 @@ pub enum RegistryError {
     /// The value is longer than [`MAX_FIELD_LEN`] characters.
     #[error("the origin is longer than {MAX_FIELD_LEN} characters")]
     OriginTooLong,
+    /// The change could not be made durable; nothing changed.
+    #[error("the change could not be stored: {0}")]
+    Store(#[from] StoreError),
 }
 
 impl RegistryError {
@@ -56,6 +60,7 @@ impl RegistryError {
             | RegistryError::InvalidOrigin { .. }
             | RegistryError::OriginTooLong => "origin",
             RegistryError::NoScopes => "scopes",
+            RegistryError::Store(_) => "store",
         }
     }
 }
@@ -223,6 +228,7 @@ impl RegistrySnapshot {
 pub struct Registry {
     current: ArcSwap<RegistrySnapshot>,
     writer: Mutex<()>,
+    store: Option<Arc<dyn TrustedOriginStore>>,
 }
 
 impl Registry {
@@ -247,7 +253,51 @@ impl Registry {
         Ok(Registry {
             current: ArcSwap::from_pointee(RegistrySnapshot::build(checked)),
             writer: Mutex::new(()),
+            store: None,
         })
+    }
+
+    /// A registry kept in `store`: its entries are loaded, or, when the store is empty, the
+    /// `seeds` are created and saved. Every later change is saved before it is applied, so an
+    /// acknowledged change is durable. A store that cannot be read is an error naming it, and is
+    /// never overwritten.
+    pub fn open(
+        store: impl TrustedOriginStore,
+        seeds: impl IntoIterator<Item = NewTrustedOrigin>,
+    ) -> Result<Self, RegistryError> {
+        let store: Arc<dyn TrustedOriginStore> = Arc::new(store);
+        match store.load()? {
+            Some(origins) => {
+                let mut registry = Registry::from_origins(origins)?;
+                registry.store = Some(store);
+                Ok(registry)
+            }
+            None => {
+                let mut registry = Registry::with_origins(seeds)?;
+                store.save(registry.snapshot().origins())?;
+                registry.store = Some(store);
+                Ok(registry)
+            }
+        }
+    }
+
+    /// Applies a change another process made to the store, if any (see [`StoreWatcher`]).
+    /// Returns whether the entries changed. Invalid content is an error and changes nothing.
+    ///
+    /// [`StoreWatcher`]: crate::StoreWatcher
+    pub fn reload_from_store(&self) -> Result<bool, RegistryError> {
+        let Some(store) = &self.store else {
+            return Ok(false);
+        };
+        let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        match store.poll_changes()? {
+            None => Ok(false),
+            Some(origins) => {
+                let fresh = Registry::from_origins(origins)?;
+                self.current.store(fresh.current.load_full());
+                Ok(true)
+            }
+        }
     }
 
     /// A registry seeded with new entries, e.g. from a configuration file.
@@ -374,10 +424,13 @@ impl Registry {
         })
     }
 
-    /// Replaces every entry at once (e.g. after another process changed a shared store).
+    /// Replaces every entry at once, saving them first when the registry has a store.
     pub fn reset(&self, origins: Vec<TrustedOrigin>) -> Result<(), RegistryError> {
         let fresh = Registry::from_origins(origins)?;
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(store) = &self.store {
+            store.save(fresh.snapshot().origins())?;
+        }
         self.current.store(fresh.current.load_full());
         Ok(())
     }
