@@ -247,6 +247,13 @@ impl Registry {
                     "duplicate id in the loaded entries",
                 ));
             }
+            // Loaded entries obey the same rules as created ones.
+            validate(&NewTrustedOrigin {
+                name: entry.name.clone(),
+                origin: entry.origin.to_string(),
+                scopes: entry.scopes.clone(),
+                status: entry.status,
+            })?;
             check_unique(&checked, &entry.name, &entry.origin, None)?;
             checked.push(entry);
         }
@@ -444,6 +451,10 @@ impl Registry {
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut origins = self.current.load().origins.clone();
         let out = edit(&mut origins)?;
+        // Durable first: a change the caller sees acknowledged is on disk.
+        if let Some(store) = &self.store {
+            store.save(&origins)?;
+        }
         self.current
             .store(Arc::new(RegistrySnapshot::build(origins)));
         Ok(out)
@@ -721,6 +732,15 @@ mod tests {
         .unwrap();
         let mut entries = registry.snapshot().origins().to_vec();
         assert!(Registry::from_origins(entries.clone()).is_ok());
+        let mut unnamed = entries.clone();
+        unnamed[0].name = " ".into();
+        assert_eq!(Registry::from_origins(unnamed).unwrap_err().field(), "name");
+        let mut insecure = entries.clone();
+        insecure[0].origin = OriginPattern::parse("http://*.example.com").unwrap();
+        assert_eq!(
+            Registry::from_origins(insecure).unwrap_err().field(),
+            "origin"
+        );
         entries[1].origin = entries[0].origin.clone();
         assert!(matches!(
             Registry::from_origins(entries),
