@@ -83,6 +83,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
+use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 use trusted_cors_core::decision::{
     vary_covers, Decision, HeaderInput, RequestFacts, RouteScope, VARY_ORIGIN, VARY_PREFLIGHT,
 };
@@ -399,6 +400,51 @@ impl RouteState {
         response.extensions_mut().insert(RouteDeclared);
         response
     }
+}
+
+/// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an actix
+/// scope to register with `App::service`. It is never CORS-enabled: do not wrap it in a
+/// [`RouteCorsMiddleware`], and keep [`CorsMiddleware`] on the app so API tokens from browsers are
+/// refused.
+///
+/// ```
+/// use std::sync::Arc;
+/// use actix_web::App;
+/// use trusted_cors_core::admin::TrustedOriginsApi;
+/// use trusted_cors_core::{Cors, CorsConfig, Registry};
+///
+/// let registry = Arc::new(Registry::new());
+/// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
+/// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
+/// let _app = App::new()
+///     .wrap(trusted_cors_actix::CorsMiddleware::new(&cors))
+///     .service(trusted_cors_actix::trusted_origins_scope(api));
+/// ```
+pub fn trusted_origins_scope(api: TrustedOriginsApi) -> actix_web::Scope {
+    actix_web::web::scope(TRUSTED_ORIGINS_PATH)
+        .app_data(actix_web::web::Data::new(api))
+        .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
+        .default_service(actix_web::web::to(handle_api))
+}
+
+async fn handle_api(
+    request: HttpRequest,
+    body: actix_web::web::Bytes,
+    api: actix_web::web::Data<TrustedOriginsApi>,
+) -> HttpResponse {
+    let base_url = format!("http://{}", request.connection_info().host());
+    let response = api.handle(ApiRequest {
+        method: request.method().as_str(),
+        path: request.path(),
+        query: Some(request.query_string()).filter(|q| !q.is_empty()),
+        authorization: request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes),
+        body: &body,
+        base_url: api.base_url().unwrap_or(&base_url),
+    });
+    to_actix(response)
 }
 
 /// The outcome as the route middleware stores it, with the actix (http 0.2) origin value.

@@ -73,6 +73,7 @@ pub struct ApiRequest<'a> {
 pub struct TrustedOriginsApi {
     registry: Arc<Registry>,
     tokens: Arc<[Box<[u8]>]>,
+    base_url: Option<Arc<str>>,
 }
 
 impl fmt::Debug for TrustedOriginsApi {
@@ -106,7 +107,20 @@ impl TrustedOriginsApi {
                 .into_iter()
                 .map(|t| t.as_ref().as_bytes().to_vec().into_boxed_slice())
                 .collect(),
+            base_url: None,
         }
+    }
+
+    /// Uses `base_url` (e.g. `https://org.example.com`) in `_links` and `Link` instead of the
+    /// request's `Host`, for services behind a proxy.
+    pub fn with_base_url(mut self, base_url: impl AsRef<str>) -> Self {
+        self.base_url = Some(base_url.as_ref().trim_end_matches('/').into());
+        self
+    }
+
+    /// The configured base URL, if any.
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
     }
 
     /// The registry the API changes.
@@ -129,13 +143,13 @@ impl TrustedOriginsApi {
             (Target::Collection, "GET") => self.list(&request),
             (Target::Collection, "POST") => match parse_body(request.body) {
                 Ok(new) => self.answer(self.registry.create_by(new, Some(actor)), &request),
-                Err(reply) => reply,
+                Err(reply) => *reply,
             },
             (Target::Collection, _) => method_not_allowed("GET, POST"),
             (Target::Item(id), "GET") => self.answer(self.registry.get(id), &request),
             (Target::Item(id), "PUT") => match parse_body(request.body) {
                 Ok(new) => self.answer(self.registry.replace_by(id, new, Some(actor)), &request),
-                Err(reply) => reply,
+                Err(reply) => *reply,
             },
             (Target::Item(id), "DELETE") => match self.registry.delete(id) {
                 Ok(_) => empty(204),
@@ -220,7 +234,7 @@ impl TrustedOriginsApi {
             })
             .filter(|o| filter.as_ref().is_none_or(|f| f.matches(o)))
             .collect();
-        matching.sort_by(|a, b| cursor(a).cmp(&cursor(b)));
+        matching.sort_by_cached_key(|o| cursor(o));
         let start = match &after {
             Some(after) => matching.partition_point(|o| cursor(o) <= *after),
             None => 0,
@@ -298,24 +312,24 @@ fn parse_target(path: &str) -> Target<'_> {
 }
 
 /// Reads `{"name","origin","scopes":[{"type"}],"status"?}`, naming the field that is wrong.
-fn parse_body(body: &[u8]) -> Result<NewTrustedOrigin, Reply> {
+fn parse_body(body: &[u8]) -> Result<NewTrustedOrigin, Box<Reply>> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        error(
+        Box::new(error(
             400,
             "E0000003",
             "The request body was not well-formed.",
             &[&format!("The body is not valid JSON: {e}")],
-        )
+        ))
     })?;
     let invalid = |field: &str, why: &str| {
-        error(
+        Box::new(error(
             400,
             "E0000001",
             &format!("Api validation failed: {field}"),
             &[&format!("{field}: {why}")],
-        )
+        ))
     };
-    let text = |field: &str| -> Result<String, Reply> {
+    let text = |field: &str| -> Result<String, Box<Reply>> {
         match value.get(field) {
             Some(Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(invalid(field, "must be a string")),
