@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Deserialize;
 use serde_json::json;
+use std::time::Duration;
+use trusted_cors::admin::TrustedOriginsApi;
 use trusted_cors::{
-    Cors, CorsConfig, CorsSettings, NewTrustedOrigin, OktaError, Registry, RouteCors, Scope,
-    ScopeType, Status, TrustedOrigin,
+    Cors, CorsConfig, CorsSettings, JsonFileStore, NewTrustedOrigin, OktaError, Registry,
+    RouteCors, Scope, ScopeType, Status, StoreWatcher, TrustedOrigin,
 };
 
 /// The embedded default configuration (`examples/org.toml`).
@@ -251,9 +253,11 @@ struct ProfileFields {
 #[derive(Debug)]
 pub struct Org {
     cors: Cors,
+    api: TrustedOriginsApi,
     users: Mutex<Vec<User>>,
     sessions: Mutex<HashMap<String, usize>>,
     api_tokens: Vec<String>,
+    _watcher: Option<StoreWatcher>,
 }
 
 /// The CORS policy of "Get current user" and "Update current user": trusted origins with
@@ -284,19 +288,30 @@ impl Org {
         }
         let cors_config =
             CorsConfig::try_from(settings).map_err(|e| StartError(format!("config: {e}")))?;
+        let seeds = config.trusted_origins.iter().map(|t| NewTrustedOrigin {
+            name: t.name.clone(),
+            origin: t.origin.clone(),
+            scopes: t.scopes.iter().copied().map(Scope::from).collect(),
+            status: t.status,
+        });
         let registry = match &config.store {
-            Some(path) if path.exists() => load_store(path)?,
-            _ => {
-                let seeds = config.trusted_origins.iter().map(|t| NewTrustedOrigin {
-                    name: t.name.clone(),
-                    origin: t.origin.clone(),
-                    scopes: t.scopes.iter().copied().map(Scope::from).collect(),
-                    status: t.status,
-                });
-                Registry::with_origins(seeds)
-                    .map_err(|e| StartError(format!("config: trusted_origins: {e}")))?
-            }
+            // Durable: loaded from the file when it exists (else seeded and saved); every change
+            // through the API is on disk before the API answers.
+            Some(path) => Registry::open(JsonFileStore::new(path), seeds)
+                .map_err(|e| StartError(format!("store {}: {e}", path.display())))?,
+            None => Registry::with_origins(seeds)
+                .map_err(|e| StartError(format!("config: trusted_origins: {e}")))?,
         };
+        let registry = Arc::new(registry);
+        // Another org process sharing the store file: apply its changes within a second.
+        let watcher = config
+            .store
+            .as_ref()
+            .map(|_| StoreWatcher::start(&registry, Duration::from_millis(250)));
+        let mut api = TrustedOriginsApi::new(Arc::clone(&registry), &config.api_tokens);
+        if let Some(public) = &config.public_origin {
+            api = api.with_base_url(public);
+        }
         let mut ids = std::collections::HashSet::new();
         for user in &config.users {
             if !ids.insert(user.id.clone()) {
@@ -307,7 +322,8 @@ impl Org {
             }
         }
         Ok(Arc::new(Org {
-            cors: Cors::new(cors_config, Arc::new(registry)),
+            cors: Cors::new(cors_config, registry),
+            api,
             users: Mutex::new(
                 config
                     .users
@@ -317,7 +333,13 @@ impl Org {
             ),
             sessions: Mutex::new(HashMap::new()),
             api_tokens: config.api_tokens,
+            _watcher: watcher,
         }))
+    }
+
+    /// The Trusted Origins API, guarded by the configured API tokens.
+    pub fn api(&self) -> &TrustedOriginsApi {
+        &self.api
     }
 
     /// The CORS handle shared by the layers.
@@ -578,19 +600,6 @@ fn handler_ran(route: &str, authorization: Option<&str>) {
         None => "session",
     };
     tracing::info!(target: "org", route, auth, "handler ran");
-}
-
-fn load_store(path: &Path) -> Result<Registry, StartError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| StartError(format!("cannot read store {}: {e}", path.display())))?;
-    let origins: Vec<TrustedOrigin> = serde_json::from_str(&text).map_err(|e| {
-        StartError(format!(
-            "store {} is not a JSON list of trusted origins: {e}",
-            path.display()
-        ))
-    })?;
-    Registry::from_origins(origins)
-        .map_err(|e| StartError(format!("store {}: {e}", path.display())))
 }
 
 /// Compares secrets without an early exit on the first differing byte.

@@ -114,6 +114,10 @@ async fn main() -> ExitCode {
             )
             // Not CORS-enabled: server-side callers with an API token.
             .route("/api/v1/users", web::get().to(users))
+            // The Trusted Origins API: server-side only, SSWS API tokens.
+            .service(trusted_cors::actix::trusted_origins_scope(
+                org.api().clone(),
+            ))
     })
     .workers(2);
     let server = match server.bind(flags.addr) {

@@ -111,6 +111,10 @@ async fn main() -> ExitCode {
         )
         // Not CORS-enabled: server-side callers with an API token.
         .route("/api/v1/users", get(users))
+        // The Trusted Origins API: server-side only, SSWS API tokens.
+        .merge(trusted_cors::axum::trusted_origins_router(
+            org.api().clone(),
+        ))
         .with_state(org)
         .layer(cors.layer());
     let listener = match tokio::net::TcpListener::bind(flags.addr).await {
