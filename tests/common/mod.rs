@@ -13,6 +13,11 @@ pub const WILDCARD_MATCH: &str = "https://team.apps.example.org";
 pub const INACTIVE: &str = "https://old.example.com";
 pub const REDIRECT_ONLY: &str = "https://login.example.net";
 pub const UNTRUSTED: &str = "https://evil.example";
+pub const API_TOKEN: &str = "00test-api-token";
+
+pub fn api(cors: &Cors) -> trusted_cors::admin::TrustedOriginsApi {
+    trusted_cors::admin::TrustedOriginsApi::new(Arc::clone(cors.registry()), [API_TOKEN])
+}
 
 pub fn cors() -> Cors {
     let registry = Registry::with_origins([
@@ -105,6 +110,7 @@ mod axum_app {
             .route("/sso/saml2/{app}", post(h()))
             .nest("/nested", nested)
             .merge(merged)
+            .merge(trusted_cors::axum::trusted_origins_router(api(cors)))
             .layer(cors.layer())
     }
 }
@@ -129,6 +135,7 @@ mod actix_app {
                     App::new()
                         .app_data(web::Data::new(Arc::clone(&calls)))
                         .wrap(CorsMiddleware::new(&cors))
+                        .service(trusted_cors::actix::trusted_origins_scope(api(&cors)))
                         .service(
                             web::resource("/api/v1/users/me")
                                 .wrap(RouteCorsMiddleware::new(&cors, me_policy()))

@@ -1,0 +1,466 @@
+//! The Trusted Origins API over real HTTP on loopback, against the axum router and the actix
+//! scope: every endpoint, every error, pagination with `Link`, filters and `q`, and changes that
+//! alter CORS decisions on the next request.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const PATH: &str = "/api/v1/trustedOrigins";
+
+struct Api<'a> {
+    served: &'a Served,
+    client: reqwest::Client,
+}
+
+impl Api<'_> {
+    fn url(&self, rest: &str) -> String {
+        format!("{}{PATH}{rest}", self.served.base)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        rest: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut request = self
+            .client
+            .request(method, self.url(rest))
+            .header("authorization", format!("SSWS {API_TOKEN}"));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value, headers)
+    }
+
+    async fn create(&self, name: &str, origin: &str, scopes: &[&str]) -> Value {
+        let scopes: Vec<Value> = scopes.iter().map(|s| json!({ "type": s })).collect();
+        let (status, body, _) = self
+            .call(
+                Method::POST,
+                "",
+                Some(json!({ "name": name, "origin": origin, "scopes": scopes })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn assert_error(
+    status: StatusCode,
+    body: &Value,
+    expected_status: u16,
+    code: &str,
+    summary: &str,
+    cause: &str,
+) {
+    assert_eq!(status.as_u16(), expected_status, "{body}");
+    assert_eq!(body["errorCode"], code, "{body}");
+    assert_eq!(body["errorLink"], code, "{body}");
+    assert!(
+        body["errorSummary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(summary),
+        "{body}"
+    );
+    assert!(
+        body["errorId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("oae")),
+        "{body}"
+    );
+    if !cause.is_empty() {
+        let causes = body["errorCauses"].to_string();
+        assert!(causes.contains(cause), "cause {cause:?} not in {body}");
+    }
+}
+
+async fn preflight(served: &Served, origin: &str) -> StatusCode {
+    reqwest::Client::new()
+        .request(
+            Method::OPTIONS,
+            format!("{}/api/v1/users/00u1", served.base),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn api_suite(served: &Served) {
+    let api = Api {
+        served,
+        client: reqwest::Client::new(),
+    };
+
+    // Authentication: SSWS with a known token only.
+    for authorization in [
+        None,
+        Some("SSWS wrong"),
+        Some("Bearer 00test-api-token"),
+        Some(API_TOKEN),
+    ] {
+        let mut request = api.client.get(api.url(""));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_error(
+            status,
+            &body,
+            401,
+            "E0000011",
+            "Invalid token provided",
+            "SSWS",
+        );
+    }
+
+    // Create: normalised, Okta-shaped, with _links.
+    let shop = api
+        .create(
+            "Shop",
+            "HTTPS://Shop.Example.com:443/",
+            &["CORS", "REDIRECT"],
+        )
+        .await;
+    let id = shop["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("tos"), "{shop}");
+    assert_eq!(shop["name"], "Shop");
+    assert_eq!(shop["origin"], "https://shop.example.com");
+    assert_eq!(
+        shop["scopes"],
+        json!([{ "type": "CORS" }, { "type": "REDIRECT" }])
+    );
+    assert_eq!(shop["status"], "ACTIVE");
+    assert_eq!(shop["createdBy"], "apiToken1");
+    assert_eq!(shop["lastUpdatedBy"], "apiToken1");
+    assert!(shop["created"].as_str().is_some() && shop["lastUpdated"].as_str().is_some());
+    assert_eq!(shop["_links"]["self"]["href"], api.url(&format!("/{id}")));
+    assert_eq!(
+        shop["_links"]["self"]["hints"]["allow"],
+        json!(["GET", "PUT", "DELETE"])
+    );
+    assert_eq!(
+        shop["_links"]["deactivate"]["href"],
+        api.url(&format!("/{id}/lifecycle/deactivate"))
+    );
+    assert_eq!(
+        shop["_links"]["deactivate"]["hints"]["allow"],
+        json!(["POST"])
+    );
+
+    // Validation errors name the field and why; nothing is created.
+    let long = format!("https://{}.example", "a".repeat(250));
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({ "name": "A", "origin": "shop2.example.com", "scopes": [{ "type": "CORS" }] }),
+            "no scheme",
+        ),
+        (
+            json!({ "name": "A", "origin": "https://shop2.example.com/path", "scopes": [{ "type": "CORS" }] }),
+            "no path",
+        ),
+        (
+            json!({ "name": "A", "origin": "ftp://shop2.example.com", "scopes": [{ "type": "CORS" }] }),
+            "`ftp` is not supported",
+        ),
+        (
+            json!({ "name": "A", "origin": "null", "scopes": [{ "type": "CORS" }] }),
+            "`null`",
+        ),
+        (
+            json!({ "name": "A", "origin": "https://a.*.example.com", "scopes": [{ "type": "CORS" }] }),
+            "wildcard",
+        ),
+        (
+            json!({ "name": "A", "origin": "https://*.co.uk", "scopes": [{ "type": "CORS" }] }),
+            "public suffix",
+        ),
+        (
+            json!({ "name": "A", "origin": long, "scopes": [{ "type": "CORS" }] }),
+            "longer than 255",
+        ),
+        (
+            json!({ "name": "n".repeat(256), "origin": "https://shop2.example.com", "scopes": [{ "type": "CORS" }] }),
+            "longer than 255",
+        ),
+        (
+            json!({ "name": "Shop", "origin": "https://shop2.example.com", "scopes": [{ "type": "CORS" }] }),
+            "An object with this field already exists",
+        ),
+        (
+            json!({ "name": "Shop 2", "origin": "https://SHOP.example.com", "scopes": [{ "type": "CORS" }] }),
+            "An object with this field already exists",
+        ),
+        (
+            json!({ "name": "A", "origin": "https://shop2.example.com", "scopes": [{ "type": "EVERYTHING" }] }),
+            "scopes",
+        ),
+        (
+            json!({ "name": "A", "origin": "https://shop2.example.com" }),
+            "scopes: is required",
+        ),
+        (
+            json!({ "origin": "https://shop2.example.com", "scopes": [] }),
+            "name: is required",
+        ),
+    ];
+    for (body, cause) in cases {
+        let (status, answer, _) = api.call(Method::POST, "", Some(body.clone())).await;
+        assert_error(
+            status,
+            &answer,
+            400,
+            "E0000001",
+            "Api validation failed",
+            cause,
+        );
+    }
+    let (status, answer, _) = api.call(Method::POST, "", None).await;
+    assert_error(status, &answer, 400, "E0000003", "not well-formed", "JSON");
+    let response = api
+        .client
+        .post(api.url(""))
+        .header("authorization", format!("SSWS {API_TOKEN}"))
+        .body("{\"name\":")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert_error(
+        status,
+        &response.json().await.unwrap(),
+        400,
+        "E0000003",
+        "not well-formed",
+        "JSON",
+    );
+
+    // Get, replace, lifecycle, delete; unknown ids are 404.
+    let (status, got, _) = api.call(Method::GET, &format!("/{id}"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["id"], id.as_str());
+    let (status, answer, _) = api.call(Method::GET, "/tosNOPE", None).await;
+    assert_error(status, &answer, 404, "E0000007", "Not found", "");
+    let (status, answer, _) = api.call(Method::PUT, "/tosNOPE", Some(json!({ "name": "X", "origin": "https://x.example", "scopes": [{ "type": "CORS" }] }))).await;
+    assert_error(status, &answer, 404, "E0000007", "Not found", "");
+    let (status, answer, _) = api.call(Method::DELETE, "/tosNOPE", None).await;
+    assert_error(status, &answer, 404, "E0000007", "Not found", "");
+    let (status, answer, _) = api
+        .call(Method::POST, "/tosNOPE/lifecycle/activate", None)
+        .await;
+    assert_error(status, &answer, 404, "E0000007", "Not found", "");
+    let (status, answer, headers) = api.call(Method::PATCH, "", None).await;
+    assert_error(
+        status,
+        &answer,
+        405,
+        "E0000022",
+        "does not support the provided HTTP method",
+        "",
+    );
+    assert_eq!(headers["allow"], "GET, POST");
+    let (status, answer, _) = api
+        .call(Method::GET, &format!("/{id}/lifecycle/activate"), None)
+        .await;
+    assert_error(status, &answer, 405, "E0000022", "HTTP method", "POST");
+
+    // Changes apply to the next request's CORS decision.
+    assert_eq!(preflight(served, "https://shop.example.com").await, 204);
+    let (status, answer, _) = api
+        .call(Method::POST, &format!("/{id}/lifecycle/deactivate"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["status"], "INACTIVE");
+    assert_eq!(
+        answer["_links"]["activate"]["href"],
+        api.url(&format!("/{id}/lifecycle/activate"))
+    );
+    assert_eq!(preflight(served, "https://shop.example.com").await, 403);
+    let (status, answer, _) = api
+        .call(Method::POST, &format!("/{id}/lifecycle/activate"), None)
+        .await;
+    assert_eq!(
+        (status.as_u16(), answer["status"].as_str()),
+        (200, Some("ACTIVE"))
+    );
+    assert_eq!(preflight(served, "https://shop.example.com").await, 204);
+    // Removing the CORS scope refuses the origin but keeps the entry listed.
+    let (status, answer, _) = api.call(Method::PUT, &format!("/{id}"), Some(json!({ "name": "Shop", "origin": "https://shop.example.com", "scopes": [{ "type": "REDIRECT" }] }))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["scopes"], json!([{ "type": "REDIRECT" }]));
+    assert_eq!(preflight(served, "https://shop.example.com").await, 403);
+    let (_, listed, _) = api.call(Method::GET, "?q=Shop", None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // Pagination across pages with Link, filters and q.
+    for i in 0..5 {
+        api.create(
+            &format!("Partner {i}"),
+            &format!("https://partner{i}.example"),
+            if i % 2 == 0 { &["CORS"] } else { &["REDIRECT"] },
+        )
+        .await;
+    }
+    let (_, all, _) = api.call(Method::GET, "?limit=200", None).await;
+    let all_ids: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        all_ids.len(),
+        4 + 1 + 5,
+        "fixture entries, Shop, partners: {all}"
+    );
+    let mut seen = Vec::new();
+    let mut next = Some(api.url("?limit=3"));
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        let response = api
+            .client
+            .get(&url)
+            .header("authorization", format!("SSWS {API_TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        let links: Vec<String> = response
+            .headers()
+            .get_all("link")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            links.iter().any(|l| l.ends_with("rel=\"self\"")),
+            "{links:?}"
+        );
+        next = links
+            .iter()
+            .find(|l| l.ends_with("rel=\"next\""))
+            .map(|l| l[1..l.find('>').unwrap()].to_owned());
+        let page: Value = response.json().await.unwrap();
+        assert!(page.as_array().unwrap().len() <= 3);
+        seen.extend(
+            page.as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned()),
+        );
+        pages += 1;
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(seen, all_ids, "pages missed or repeated entries");
+    assert_eq!(pages, 4);
+
+    let count = |value: &Value| value.as_array().map_or(0, Vec::len);
+    let filters = [
+        ("?filter=status%20eq%20%22INACTIVE%22", 1),
+        ("?filter=type%20eq%20%22REDIRECT%22", 5),
+        (
+            "?filter=type%20eq%20%22CORS%22%20and%20status%20eq%20%22ACTIVE%22",
+            5,
+        ),
+        ("?filter=name%20eq%20%22Partner%203%22", 1),
+        (
+            "?filter=origin%20eq%20%22HTTPS%3A%2F%2FPartner4.example%22",
+            1,
+        ),
+        ("?q=partner", 5),
+        ("?q=https%3A%2F%2Fpartner1", 1),
+        ("?q=nobody", 0),
+    ];
+    for (query, expected) in filters {
+        let (status, answer, _) = api.call(Method::GET, query, None).await;
+        assert_eq!(status, 200, "{query}: {answer}");
+        assert_eq!(count(&answer), expected, "{query}: {answer}");
+    }
+    let (status, answer, _) = api
+        .call(Method::GET, "?filter=colour%20eq%20%22red%22", None)
+        .await;
+    assert_error(status, &answer, 400, "E0000001", "filter", "unknown field");
+    let (status, answer, _) = api.call(Method::GET, "?limit=0", None).await;
+    assert_error(status, &answer, 400, "E0000001", "limit", "");
+
+    // Delete: 204, then gone.
+    let (status, _, _) = api.call(Method::DELETE, &format!("/{id}"), None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = api.call(Method::GET, &format!("/{id}"), None).await;
+    assert_eq!(status, 404);
+
+    // The API itself is never CORS-enabled.
+    let response = api
+        .client
+        .request(Method::OPTIONS, api.url(""))
+        .header("origin", TRUSTED)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.headers()["x-trusted-cors-reason"],
+        "route_not_cors_enabled"
+    );
+    let response = api
+        .client
+        .get(api.url(""))
+        .header("origin", TRUSTED)
+        .header("authorization", format!("SSWS {API_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.headers()["x-trusted-cors-reason"],
+        "api_token_cross_origin"
+    );
+}
+
+async fn wait_until_up(served: &Served) {
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/api/v1/users", served.base))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("server at {} did not start", served.base);
+}
+
+#[tokio::test]
+async fn axum_serves_the_trusted_origins_api() {
+    let served = serve_axum();
+    wait_until_up(&served).await;
+    api_suite(&served).await;
+}
+
+#[tokio::test]
+async fn actix_serves_the_trusted_origins_api() {
+    let served = serve_actix();
+    wait_until_up(&served).await;
+    api_suite(&served).await;
+}
