@@ -136,6 +136,35 @@ async fn restarts_keep_every_acknowledged_change() {
         let (_proc, base) = start(server, &config);
         let names = list_names(&client, &base).await;
         assert_eq!(names, ["Seed", "alpha", "gamma"], "{server}");
+        // The sign-in page may only be framed by the org and its IFRAME_EMBED origins.
+        let csp = |base: String| {
+            let client = client.clone();
+            async move {
+                let response = client.get(format!("{base}/login")).send().await.unwrap();
+                response.headers()["content-security-policy"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        assert_eq!(
+            csp(base.clone()).await,
+            "frame-ancestors 'self'",
+            "{server}"
+        );
+        let embed = client
+            .post(format!("{base}/api/v1/trustedOrigins"))
+            .header("authorization", &auth)
+            .json(&json!({ "name": "Portal", "origin": "https://portal.example.com", "scopes": [{ "type": "IFRAME_EMBED" }] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(embed.status(), 200);
+        assert_eq!(
+            csp(base.clone()).await,
+            "frame-ancestors 'self' https://portal.example.com",
+            "{server}"
+        );
         let alpha: Value = client
             .get(format!("{base}/api/v1/trustedOrigins/{a}"))
             .header("authorization", &auth)

@@ -151,3 +151,43 @@ where
         }
     }
 }
+
+pin_project! {
+    /// The response future of [`FrameAncestorsService`](crate::FrameAncestorsService).
+    pub struct FrameAncestorsFuture<F> {
+        #[pin]
+        inner: F,
+        policy: Option<HeaderValue>,
+    }
+}
+
+impl<F> FrameAncestorsFuture<F> {
+    pub(crate) fn new(inner: F, policy: Option<HeaderValue>) -> Self {
+        FrameAncestorsFuture { inner, policy }
+    }
+}
+
+impl<F> std::fmt::Debug for FrameAncestorsFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameAncestorsFuture")
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B> Future for FrameAncestorsFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    type Output = Result<ServiceResponse<B>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        if let Some(policy) = this.policy.take() {
+            response
+                .headers_mut()
+                .append(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        Poll::Ready(Ok(response))
+    }
+}

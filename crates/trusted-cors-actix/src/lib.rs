@@ -402,6 +402,65 @@ impl RouteState {
     }
 }
 
+/// Lets a resource's pages be framed only by this service and the ACTIVE trusted origins with
+/// the IFRAME_EMBED scope: appends `Content-Security-Policy: frame-ancestors 'self' <origins>`,
+/// read from the registry at each request. The same as the Tower `FrameAncestorsLayer`.
+#[derive(Debug, Clone)]
+pub struct FrameAncestorsMiddleware {
+    cors: Cors,
+}
+
+impl FrameAncestorsMiddleware {
+    /// The middleware for `cors`.
+    pub fn new(cors: &Cors) -> Self {
+        FrameAncestorsMiddleware { cors: cors.clone() }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for FrameAncestorsMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = FrameAncestorsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(FrameAncestorsService {
+            service,
+            cors: self.cors.clone(),
+        }))
+    }
+}
+
+/// The service of [`FrameAncestorsMiddleware`].
+#[derive(Debug)]
+pub struct FrameAncestorsService<S> {
+    service: S,
+    cors: Cors,
+}
+
+impl<S, B> Service<ServiceRequest> for FrameAncestorsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = future::FrameAncestorsFuture<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let policy = self.cors.registry().snapshot().frame_ancestors();
+        future::FrameAncestorsFuture::new(
+            self.service.call(request),
+            HeaderValue::from_str(&policy).ok(),
+        )
+    }
+}
+
 /// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an actix
 /// scope to register with `App::service`. It is never CORS-enabled: do not wrap it in a
 /// [`RouteCorsMiddleware`], and keep [`CorsMiddleware`] on the app so API tokens from browsers are

@@ -186,3 +186,30 @@ async fn handlers_read_the_outcome() {
         "None false false false"
     );
 }
+
+#[actix_rt::test]
+async fn frame_ancestors_follow_the_registry() {
+    use trusted_cors_actix::FrameAncestorsMiddleware;
+    let cors = cors();
+    cors.registry()
+        .create(NewTrustedOrigin::new(
+            "Portal",
+            "https://portal.example.com",
+            [ScopeType::IframeEmbed],
+        ))
+        .unwrap();
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/login")
+                .wrap(FrameAncestorsMiddleware::new(&cors))
+                .route(web::get().to(HttpResponse::Ok)),
+        ),
+    )
+    .await;
+    let response =
+        test::call_service(&app, test::TestRequest::get().uri("/login").to_request()).await;
+    assert_eq!(
+        response.headers().get("content-security-policy").unwrap(),
+        "frame-ancestors 'self' https://portal.example.com"
+    );
+}

@@ -145,6 +145,12 @@ impl Cors {
         tower::CorsLayer::new(self.clone())
     }
 
+    /// The Tower layer that lets a route's pages be framed only by this service and the ACTIVE
+    /// trusted origins with the IFRAME_EMBED scope (`Content-Security-Policy: frame-ancestors`).
+    pub fn frame_ancestors(&self) -> tower::FrameAncestorsLayer {
+        tower::FrameAncestorsLayer::new(self.clone())
+    }
+
     /// The Tower layer that declares one route's CORS policy.
     pub fn route(&self, policy: RouteCors) -> tower::RouteCorsLayer {
         tower::RouteCorsLayer::new(self.clone(), policy)

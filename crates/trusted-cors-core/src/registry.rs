@@ -199,6 +199,18 @@ impl RegistrySnapshot {
         self.trusted(&origin, ScopeType::Redirect).is_some()
     }
 
+    /// The `Content-Security-Policy` value that lets this service's pages be framed by itself
+    /// and by the ACTIVE trusted origins with the IFRAME_EMBED scope, e.g.
+    /// `frame-ancestors 'self' https://portal.example.com https://*.apps.example.com`.
+    pub fn frame_ancestors(&self) -> String {
+        let mut value = String::from("frame-ancestors 'self'");
+        for origin in self.active_with_scope(ScopeType::IframeEmbed) {
+            value.push(' ');
+            value.push_str(origin.origin.as_str());
+        }
+        value
+    }
+
     /// ACTIVE entries with `scope`, e.g. for a `frame-ancestors` list.
     pub fn active_with_scope(&self, scope: ScopeType) -> impl Iterator<Item = &TrustedOrigin> {
         self.origins.iter().filter(move |o| o.grants(scope))

@@ -467,3 +467,47 @@ async fn route_layer_works_without_the_global_layer() {
     assert_eq!(response.status(), 403);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn frame_ancestors_follow_the_registry() {
+    let cors = cors();
+    let page = cors
+        .frame_ancestors()
+        .layer(handler(Arc::new(AtomicUsize::new(0))));
+    let get = || {
+        Request::get("/login")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let response = page.clone().oneshot(get()).await.unwrap();
+    assert_eq!(
+        response.headers()["content-security-policy"],
+        "frame-ancestors 'self'"
+    );
+    let portal = cors
+        .registry()
+        .create(trusted_cors_core::NewTrustedOrigin::new(
+            "Portal",
+            "https://portal.example.com",
+            [trusted_cors_core::ScopeType::IframeEmbed],
+        ))
+        .unwrap();
+    cors.registry()
+        .create(trusted_cors_core::NewTrustedOrigin::new(
+            "Embedded apps",
+            "https://*.embed.example.com",
+            [trusted_cors_core::ScopeType::IframeEmbed],
+        ))
+        .unwrap();
+    let response = page.clone().oneshot(get()).await.unwrap();
+    assert_eq!(
+        response.headers()["content-security-policy"],
+        "frame-ancestors 'self' https://portal.example.com https://*.embed.example.com"
+    );
+    cors.registry().deactivate(&portal.id).unwrap();
+    let response = page.oneshot(get()).await.unwrap();
+    assert_eq!(
+        response.headers()["content-security-policy"],
+        "frame-ancestors 'self' https://*.embed.example.com"
+    );
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use trusted_cors::actix::{CorsMiddleware, RouteCorsMiddleware};
+use trusted_cors::actix::{CorsMiddleware, FrameAncestorsMiddleware, RouteCorsMiddleware};
 use trusted_cors_examples::{
     init_logging, me_policy, user_policy, Flags, LoginForm, Org, OrgConfig, RedirectParam, Reply,
 };
@@ -95,9 +95,18 @@ async fn main() -> ExitCode {
         App::new()
             .app_data(org.clone())
             .wrap(CorsMiddleware::new(&cors))
-            .route("/", web::get().to(home))
-            .route("/login", web::get().to(login_page))
-            .route("/login", web::post().to(login))
+            // Pages may be framed only by the org and its IFRAME_EMBED trusted origins.
+            .service(
+                web::resource("/")
+                    .wrap(FrameAncestorsMiddleware::new(&cors))
+                    .route(web::get().to(home)),
+            )
+            .service(
+                web::resource("/login")
+                    .wrap(FrameAncestorsMiddleware::new(&cors))
+                    .route(web::get().to(login_page))
+                    .route(web::post().to(login)),
+            )
             .route("/logout", web::post().to(logout))
             // CORS-enabled: trusted origins with cookies, bearer tokens from any origin.
             .service(

@@ -96,8 +96,12 @@ async fn main() -> ExitCode {
     };
     let cors = org.cors().clone();
     let app = Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login))
+        // Pages may be framed only by the org and its IFRAME_EMBED trusted origins.
+        .route("/", get(home).layer(cors.frame_ancestors()))
+        .route(
+            "/login",
+            get(login_page).post(login).layer(cors.frame_ancestors()),
+        )
         .route("/logout", post(logout))
         // CORS-enabled: trusted origins with cookies, bearer tokens from any origin.
         .route(

@@ -11,6 +11,7 @@
 //! browser call into a non-CORS request: the layer can then neither answer nor refuse it.
 
 mod body;
+mod frame;
 mod future;
 mod outcome;
 mod response;
@@ -25,6 +26,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 pub use body::CorsBody;
+pub use frame::{FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService};
 pub use future::ResponseFuture;
 pub use outcome::CorsOutcome;
 pub(crate) use response::rejection_response;
