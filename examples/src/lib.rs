@@ -14,8 +14,8 @@ use serde_json::json;
 use std::time::Duration;
 use trusted_cors::admin::TrustedOriginsApi;
 use trusted_cors::{
-    Cors, CorsConfig, CorsSettings, JsonFileStore, NewTrustedOrigin, OktaError, Registry,
-    RouteCors, Scope, ScopeType, Status, StoreWatcher, TrustedOrigin,
+    Cors, CorsConfig, CorsSettings, JsonFileStore, OktaError, Registry, RouteCors, SeedOrigin,
+    StoreWatcher, TrustedOrigin,
 };
 
 /// The embedded default configuration (`examples/org.toml`).
@@ -42,7 +42,7 @@ pub struct OrgConfig {
     pub users: Vec<UserConfig>,
     /// Seed trusted origins.
     #[serde(default)]
-    pub trusted_origins: Vec<TrustedOriginConfig>,
+    pub trusted_origins: Vec<SeedOrigin>,
 }
 
 /// A user in the configuration.
@@ -63,21 +63,6 @@ pub struct UserConfig {
     pub email: String,
     /// Accepted as `Authorization: Bearer <token>`.
     pub access_token: String,
-}
-
-/// A seed trusted origin in the configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrustedOriginConfig {
-    /// Unique name.
-    pub name: String,
-    /// Origin or `*.` wildcard pattern.
-    pub origin: String,
-    /// `CORS`, `REDIRECT`, `IFRAME_EMBED`.
-    pub scopes: Vec<ScopeType>,
-    /// `ACTIVE` (default) or `INACTIVE`.
-    #[serde(default)]
-    pub status: Status,
 }
 
 /// A configuration that could not be used, with what is wrong.
@@ -288,12 +273,8 @@ impl Org {
         }
         let cors_config =
             CorsConfig::try_from(settings).map_err(|e| StartError(format!("config: {e}")))?;
-        let seeds = config.trusted_origins.iter().map(|t| NewTrustedOrigin {
-            name: t.name.clone(),
-            origin: t.origin.clone(),
-            scopes: t.scopes.iter().copied().map(Scope::from).collect(),
-            status: t.status,
-        });
+        let seeds = SeedOrigin::validate_all(&config.trusted_origins)
+            .map_err(|e| StartError(format!("config: {e}")))?;
         let registry = match &config.store {
             // Durable: loaded from the file when it exists (else seeded and saved); every change
             // through the API is on disk before the API answers.
@@ -728,6 +709,7 @@ mod tests {
         .unwrap();
         let err = Org::new(config).unwrap_err().to_string();
         assert!(err.contains("localhost:1"), "{err}");
+        assert!(err.contains("trusted_origins[0].origin"), "{err}");
     }
 
     #[test]

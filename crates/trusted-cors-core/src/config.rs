@@ -224,6 +224,79 @@ impl CorsConfigBuilder {
     }
 }
 
+/// A trusted origin as written in a configuration file:
+///
+/// ```toml
+/// [[trusted_origins]]
+/// name = "Portal"
+/// origin = "https://portal.example.com"
+/// scopes = ["CORS", "REDIRECT"]   # and/or "IFRAME_EMBED"
+/// status = "ACTIVE"               # the default; "INACTIVE" keeps the entry but trusts nothing
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedOrigin {
+    /// Unique name.
+    pub name: String,
+    /// Origin or `*.` wildcard pattern.
+    pub origin: String,
+    /// What the origin is trusted for.
+    pub scopes: Vec<crate::ScopeType>,
+    /// `ACTIVE` by default.
+    #[serde(default)]
+    pub status: crate::Status,
+}
+
+impl SeedOrigin {
+    /// Checks every seed as the registry would and returns them ready for
+    /// [`Registry::with_origins`](crate::Registry::with_origins) or
+    /// [`Registry::open`](crate::Registry::open). An error names the key, e.g.
+    /// `trusted_origins[1].origin`, and the value.
+    ///
+    /// ```
+    /// use trusted_cors_core::SeedOrigin;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct File { trusted_origins: Vec<SeedOrigin> }
+    ///
+    /// let file: File = serde_json::from_str(r#"{"trusted_origins": [
+    ///     {"name": "Portal", "origin": "https://portal.example.com", "scopes": ["CORS"]},
+    ///     {"name": "Broken", "origin": "portal.example.com", "scopes": ["CORS"]}
+    /// ]}"#)?;
+    /// let error = SeedOrigin::validate_all(&file.trusted_origins).unwrap_err().to_string();
+    /// assert!(error.contains("trusted_origins[1].origin"));
+    /// assert!(error.contains("portal.example.com"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn validate_all(seeds: &[SeedOrigin]) -> Result<Vec<crate::NewTrustedOrigin>, ConfigError> {
+        let check = crate::Registry::new();
+        let mut out = Vec::with_capacity(seeds.len());
+        for (index, seed) in seeds.iter().enumerate() {
+            let new = crate::NewTrustedOrigin::new(
+                seed.name.clone(),
+                seed.origin.clone(),
+                seed.scopes.iter().copied(),
+            )
+            .with_status(seed.status);
+            if let Err(error) = check.create(new.clone()) {
+                let field = error.field();
+                let value = match field {
+                    "name" => seed.name.clone(),
+                    "scopes" => format!("{:?}", seed.scopes),
+                    _ => seed.origin.clone(),
+                };
+                return Err(ConfigError::TrustedOrigin {
+                    key: format!("trusted_origins[{index}].{field}"),
+                    value,
+                    reason: error.to_string(),
+                });
+            }
+            out.push(new);
+        }
+        Ok(out)
+    }
+}
+
 /// A path pattern for exemptions: literal segments, `{name}` for one segment, and a final `*`
 /// or `{*name}` for any rest.
 #[derive(Debug, Clone, PartialEq, Eq)]

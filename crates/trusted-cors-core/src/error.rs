@@ -51,6 +51,16 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A seed trusted origin in a configuration file is not acceptable.
+    #[error("{key} = `{value}`: {reason}")]
+    TrustedOrigin {
+        /// Where it is, e.g. `trusted_origins[1].origin`.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A max-age beyond what any browser honours.
     #[error("max_age of {0} seconds is more than a day, which no browser honours")]
     MaxAgeTooLong(u64),

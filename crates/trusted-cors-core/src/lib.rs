@@ -74,7 +74,7 @@ mod trusted_origin;
 use std::fmt;
 use std::sync::Arc;
 
-pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings};
+pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
 pub use error::ConfigError;
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
