@@ -641,19 +641,6 @@ async fn registry_changes_apply_to_the_next_request(served: &Served) {
     assert_eq!(preflight().await.unwrap().status(), 403);
 }
 
-async fn wait_until_up(served: &Served) {
-    for _ in 0..100 {
-        if reqwest::get(format!("{}/api/v1/users", served.base))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("server at {} did not start", served.base);
-}
-
 #[tokio::test]
 async fn axum_passes_the_behaviour_suite() {
     let served = serve_axum();

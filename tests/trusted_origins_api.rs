@@ -438,19 +438,6 @@ async fn api_suite(served: &Served) {
     );
 }
 
-async fn wait_until_up(served: &Served) {
-    for _ in 0..100 {
-        if reqwest::get(format!("{}/api/v1/users", served.base))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("server at {} did not start", served.base);
-}
-
 #[tokio::test]
 async fn axum_serves_the_trusted_origins_api() {
     let served = serve_axum();

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
-use trusted_cors::admin::TrustedOriginsApi;
+use trusted_cors::admin::{constant_time_eq, TrustedOriginsApi};
 use trusted_cors::{
     Cors, CorsConfig, CorsSettings, JsonFileStore, OktaError, Registry, RouteCors, SeedOrigin,
     StoreWatcher, TrustedOrigin,
@@ -583,15 +583,6 @@ fn handler_ran(route: &str, authorization: Option<&str>) {
     tracing::info!(target: "org", route, auth, "handler ran");
 }
 
-/// Compares secrets without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, x) in a.iter().enumerate() {
-        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(!x));
-    }
-    diff == 0
-}
-
 fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
         let (key, value) = pair.trim().split_once('=')?;
@@ -672,6 +663,23 @@ impl Flags {
     }
 }
 
+/// What both org servers do first: parse `--addr` and `--config`, load the configuration (the
+/// embedded one by default) and build the org. On failure it prints why and returns the exit code.
+pub fn start_org(program: &str) -> Result<(Flags, Arc<Org>), std::process::ExitCode> {
+    init_logging();
+    let flags = Flags::parse("127.0.0.1:8080", &["--addr", "--config"]).map_err(|message| {
+        eprintln!("{message}");
+        std::process::ExitCode::from(2)
+    })?;
+    let org = OrgConfig::load(flags.config.as_deref())
+        .and_then(Org::new)
+        .map_err(|error| {
+            eprintln!("{program}: {error}");
+            std::process::ExitCode::FAILURE
+        })?;
+    Ok((flags, org))
+}
+
 /// Logs to stderr: the `trusted_cors` denials and the org's `handler ran` lines.
 pub fn init_logging() {
     tracing_subscriber::fmt()
@@ -710,14 +718,6 @@ mod tests {
         let err = Org::new(config).unwrap_err().to_string();
         assert!(err.contains("localhost:1"), "{err}");
         assert!(err.contains("trusted_origins[0].origin"), "{err}");
-    }
-
-    #[test]
-    fn constant_time_eq_compares() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-        assert!(!constant_time_eq(b"", b"a"));
     }
 
     #[test]

@@ -214,3 +214,17 @@ pub fn serve_actix() -> Served {
         calls,
     }
 }
+
+/// Waits until the server answers.
+pub async fn wait_until_up(served: &Served) {
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/api/v1/users", served.base))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("server at {} did not start", served.base);
+}

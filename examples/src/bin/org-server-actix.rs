@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use trusted_cors::actix::{CorsMiddleware, FrameAncestorsMiddleware, RouteCorsMiddleware};
 use trusted_cors_examples::{
-    init_logging, me_policy, user_policy, Flags, LoginForm, Org, OrgConfig, RedirectParam, Reply,
+    me_policy, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
 };
 
 type Shared = web::Data<Org>;
@@ -75,20 +75,9 @@ async fn users(org: Shared, request: HttpRequest) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    init_logging();
-    let flags = match Flags::parse("127.0.0.1:8080", &["--addr", "--config"]) {
-        Ok(flags) => flags,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let org = match OrgConfig::load(flags.config.as_deref()).and_then(Org::new) {
-        Ok(org) => web::Data::from(org),
-        Err(error) => {
-            eprintln!("org-server-actix: {error}");
-            return ExitCode::FAILURE;
-        }
+    let (flags, org) = match start_org("org-server-actix") {
+        Ok((flags, org)) => (flags, web::Data::from(org)),
+        Err(code) => return code,
     };
     let cors = org.cors().clone();
     let server = HttpServer::new(move || {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use trusted_cors_examples::{
-    init_logging, me_policy, user_policy, Flags, LoginForm, Org, OrgConfig, RedirectParam, Reply,
+    me_policy, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
 };
 
 type Shared = State<Arc<Org>>;
@@ -79,20 +79,9 @@ async fn users(State(org): Shared, headers: HeaderMap) -> Response {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_logging();
-    let flags = match Flags::parse("127.0.0.1:8080", &["--addr", "--config"]) {
-        Ok(flags) => flags,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let org = match OrgConfig::load(flags.config.as_deref()).and_then(Org::new) {
-        Ok(org) => org,
-        Err(error) => {
-            eprintln!("org-server: {error}");
-            return ExitCode::FAILURE;
-        }
+    let (flags, org) = match start_org("org-server") {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let cors = org.cors().clone();
     let app = Router::new()
