@@ -13,6 +13,15 @@
 //! The whole behaviour is one pure function, [`decision::decide`]; the [`tower`](crate::tower)
 //! module drives it for `http` 1.x services, and the actix-web adapter drives the same function.
 //!
+//! Around it:
+//! - [`admin::TrustedOriginsApi`]: Okta's Trusted Origins API over a [`Registry`], mounted by
+//!   the axum and actix adapters;
+//! - [`JsonFileStore`] and [`Registry::open`]: changes are durable before they are applied;
+//!   [`StoreWatcher`] applies changes made by another process;
+//! - [`RegistrySnapshot::redirect_allowed`] for sign-in redirects, and [`Cors::frame_ancestors`]
+//!   for `Content-Security-Policy: frame-ancestors` from the IFRAME_EMBED scope;
+//! - [`CorsSettings`] and [`SeedOrigin`] to read the configuration from TOML or JSON.
+//!
 //! # Quick start (Tower)
 //!
 //! ```
