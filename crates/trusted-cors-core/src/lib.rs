@@ -92,7 +92,7 @@ pub use registry::{Registry, RegistryError, RegistrySnapshot, MAX_FIELD_LEN};
 pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, Rejection, RejectionKind, RejectionResponder,
 };
-pub use store::{JsonFileStore, StoreError, StoreWatcher, TrustedOriginStore};
+pub use store::{JsonFileStore, StoreError, StoreLock, StoreWatcher, TrustedOriginStore};
 pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
 
 use decision::{RequestFacts, RouteScope};

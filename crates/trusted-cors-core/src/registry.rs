@@ -285,19 +285,19 @@ impl Registry {
         seeds: impl IntoIterator<Item = NewTrustedOrigin>,
     ) -> Result<Self, RegistryError> {
         let store: Arc<dyn TrustedOriginStore> = Arc::new(store);
-        match store.load()? {
-            Some(origins) => {
-                let mut registry = Registry::from_origins(origins)?;
-                registry.store = Some(store);
-                Ok(registry)
-            }
+        // Two processes starting on an empty store seed it once.
+        let store_lock = store.lock()?;
+        let mut registry = match store.load()? {
+            Some(origins) => Registry::from_origins(origins)?,
             None => {
-                let mut registry = Registry::with_origins(seeds)?;
+                let registry = Registry::with_origins(seeds)?;
                 store.save(registry.snapshot().origins())?;
-                registry.store = Some(store);
-                Ok(registry)
+                registry
             }
-        }
+        };
+        drop(store_lock);
+        registry.store = Some(store);
+        Ok(registry)
     }
 
     /// Applies a change another process made to the store, if any (see [`StoreWatcher`]).
@@ -309,6 +309,7 @@ impl Registry {
             return Ok(false);
         };
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let _store_lock = store.lock()?;
         match store.poll_changes()? {
             None => Ok(false),
             Some(origins) => {
@@ -448,6 +449,7 @@ impl Registry {
         let fresh = Registry::from_origins(origins)?;
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(store) = &self.store {
+            let _store_lock = store.lock()?;
             store.save(fresh.snapshot().origins())?;
         }
         self.current.store(fresh.current.load_full());
@@ -461,6 +463,19 @@ impl Registry {
         edit: impl FnOnce(&mut Vec<TrustedOrigin>) -> Result<T, RegistryError>,
     ) -> Result<T, RegistryError> {
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another process sharing the store must not be overwritten: hold the store's lock and
+        // start from what it holds now. A store that cannot be read refuses the change.
+        let _store_lock = match &self.store {
+            Some(store) => {
+                let lock = store.lock()?;
+                if let Some(outside) = store.poll_changes()? {
+                    let fresh = Registry::from_origins(outside)?;
+                    self.current.store(fresh.current.load_full());
+                }
+                Some(lock)
+            }
+            None => None,
+        };
         let mut origins = self.current.load().origins.clone();
         let out = edit(&mut origins)?;
         // Durable first: a change the caller sees acknowledged is on disk.

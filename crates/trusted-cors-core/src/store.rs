@@ -47,11 +47,31 @@ pub trait TrustedOriginStore: Send + Sync + fmt::Debug + 'static {
     fn poll_changes(&self) -> Result<Option<Vec<TrustedOrigin>>, StoreError> {
         Ok(None)
     }
+
+    /// Excludes other processes from changing the store until the guard is dropped. The
+    /// registry holds it while it reads outside changes, edits and saves, so two processes
+    /// sharing a store never overwrite each other's changes. The default excludes nobody.
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        Ok(StoreLock(None))
+    }
+}
+
+/// A held cross-process lock on a store; released when dropped.
+#[derive(Debug)]
+pub struct StoreLock(Option<File>);
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        if let Some(file) = &self.0 {
+            let _ = file.unlock();
+        }
+    }
 }
 
 /// A JSON file holding the list of trusted origins, written atomically: a temporary file in the
 /// same directory, `fsync`, rename over the old file, `fsync` of the directory. A reader (or a
-/// crash) sees the old list or the new one, never a mix.
+/// crash) sees the old list or the new one, never a mix. Changes take an advisory lock on
+/// `<file>.lock`, so several processes can share the file.
 ///
 /// ```
 /// use trusted_cors_core::{JsonFileStore, NewTrustedOrigin, Registry, ScopeType, TrustedOriginStore};
@@ -78,6 +98,7 @@ pub struct JsonFileStore {
 struct FileInner {
     path: PathBuf,
     /// The bytes last loaded or saved here, to tell another process's change from our own.
+    /// Only content that passed the checks is recorded.
     last_seen: Mutex<Option<Vec<u8>>>,
     temp_counter: AtomicU64,
 }
@@ -106,11 +127,17 @@ impl JsonFileStore {
         }
     }
 
+    /// Parses and checks the content as the registry would: a file that parses but breaks the
+    /// rules (a duplicate origin, an invalid name) is as unusable as one that does not parse.
     fn parse(&self, bytes: &[u8]) -> Result<Vec<TrustedOrigin>, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        let corrupt = |message: String| StoreError::Corrupt {
             path: self.inner.path.display().to_string(),
-            message: e.to_string(),
-        })
+            message,
+        };
+        let origins: Vec<TrustedOrigin> =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        Registry::from_origins(origins.clone()).map_err(|e| corrupt(e.to_string()))?;
+        Ok(origins)
     }
 
     fn read(&self) -> Result<Option<Vec<u8>>, StoreError> {
@@ -127,6 +154,43 @@ impl JsonFileStore {
             .last_seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = bytes;
+    }
+
+    fn write_atomically(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = &self.inner.path;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = dir.join(format!(
+            ".{file_name}.{}.{}.{}.tmp",
+            std::process::id(),
+            self.inner.temp_counter.fetch_add(1, Ordering::Relaxed),
+            crate::random_id("", 8)
+        ));
+        let write = || -> io::Result<()> {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&temp, path)
+        };
+        if let Err(e) = write() {
+            let _ = fs::remove_file(&temp);
+            return Err(self.io_error("cannot write", e));
+        }
+        // The rename is durable once the directory entry is. The data was synced above; if the
+        // directory cannot be, say so rather than report a change the file holds as lost.
+        if let Err(e) = File::open(&dir).and_then(|d| d.sync_all()) {
+            tracing::warn!(target: "trusted_cors", path = %path.display(), error = %e, "could not fsync the store's directory");
+        }
+        Ok(())
     }
 }
 
@@ -147,35 +211,7 @@ impl TrustedOriginStore for JsonFileStore {
             message: format!("cannot serialize: {e}"),
         })?;
         bytes.push(b'\n');
-        let path = &self.inner.path;
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = dir.join(format!(
-            ".{file_name}.{}.{}.tmp",
-            std::process::id(),
-            self.inner.temp_counter.fetch_add(1, Ordering::Relaxed)
-        ));
-        let write = || -> io::Result<()> {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&temp, path)?;
-            // The rename is durable once the directory entry is.
-            File::open(&dir)?.sync_all()
-        };
-        if let Err(e) = write() {
-            let _ = fs::remove_file(&temp);
-            return Err(self.io_error("cannot write", e));
-        }
+        self.write_atomically(&bytes)?;
         self.remember(Some(bytes));
         Ok(())
     }
@@ -195,11 +231,26 @@ impl TrustedOriginStore for JsonFileStore {
             // Removed by someone else: keep serving what we have rather than trusting nothing.
             None => Ok(None),
             Some(bytes) => {
+                // Not recorded as seen unless it is valid: a bad file keeps being reported, and
+                // changes keep being refused, until it is fixed; it is never overwritten.
                 let origins = self.parse(&bytes)?;
                 self.remember(Some(bytes));
                 Ok(Some(origins))
             }
         }
+    }
+
+    fn lock(&self) -> Result<StoreLock, StoreError> {
+        let mut lock_path = self.inner.path.clone().into_os_string();
+        lock_path.push(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| self.io_error("cannot open the lock file", e))?;
+        file.lock().map_err(|e| self.io_error("cannot lock", e))?;
+        Ok(StoreLock(Some(file)))
     }
 }
 
@@ -220,11 +271,21 @@ impl StoreWatcher {
         let thread = std::thread::Builder::new()
             .name("trusted-cors-store-watcher".into())
             .spawn(move || {
+                let mut last_error = None;
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(every);
-                    let Some(registry) = weak.upgrade() else { return };
-                    if let Err(error) = registry.reload_from_store() {
-                        tracing::warn!(target: "trusted_cors", %error, "the trusted-origins store changed but could not be loaded; keeping the current entries");
+                    let Some(registry) = weak.upgrade() else {
+                        return;
+                    };
+                    match registry.reload_from_store() {
+                        Ok(_) => last_error = None,
+                        Err(error) => {
+                            let text = error.to_string();
+                            if last_error.as_ref() != Some(&text) {
+                                tracing::warn!(target: "trusted_cors", error = %text, "the trusted-origins store cannot be used; keeping the current entries and refusing changes until it is fixed");
+                                last_error = Some(text);
+                            }
+                        }
                     }
                 }
             })

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use trusted_cors_core::{
     JsonFileStore, NewTrustedOrigin, Registry, RegistryError, ScopeType, StoreError, StoreWatcher,
+    TrustedOriginStore,
 };
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -56,12 +57,13 @@ fn seeds_are_saved_and_changes_survive_a_reopen() {
     assert!(snapshot
         .trusted("https://other.example", ScopeType::Cors)
         .is_none());
-    // No temporary files are left behind.
-    let names: Vec<_> = std::fs::read_dir(&dir)
+    // No temporary files are left behind (the lock file stays, by design).
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("origins.json")]);
+    names.sort();
+    assert_eq!(names, ["origins.json", "origins.json.lock"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -160,5 +162,101 @@ fn changes_by_another_process_are_picked_up_within_a_second() {
     std::fs::write(&path, b"not json").unwrap();
     assert!(registry.reload_from_store().is_err());
     assert_eq!(registry.snapshot().len(), 3);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn registries_sharing_a_file_never_lose_or_resurrect_each_others_changes() {
+    let dir = temp_dir("shared");
+    let path = dir.join("origins.json");
+    let a = Registry::open(JsonFileStore::new(&path), [seed()]).unwrap();
+    let b = Registry::open(JsonFileStore::new(&path), []).unwrap();
+    let x = a
+        .create(NewTrustedOrigin::new(
+            "X",
+            "https://x.example",
+            [ScopeType::Cors],
+        ))
+        .unwrap();
+    // `b` has not polled; its change must build on `a`'s, not overwrite it.
+    b.create(NewTrustedOrigin::new(
+        "Y",
+        "https://y.example",
+        [ScopeType::Cors],
+    ))
+    .unwrap();
+    assert!(b
+        .snapshot()
+        .trusted("https://x.example", ScopeType::Cors)
+        .is_some());
+    a.delete(&x.id).unwrap();
+    b.create(NewTrustedOrigin::new(
+        "Z",
+        "https://z.example",
+        [ScopeType::Cors],
+    ))
+    .unwrap();
+    let names: Vec<String> = JsonFileStore::new(&path)
+        .load()
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["App", "Y", "Z"],
+        "a deleted entry came back or a created one was lost"
+    );
+
+    // Concurrent writers in both "processes".
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let threads: Vec<_> = [Arc::clone(&a), Arc::clone(&b)]
+        .into_iter()
+        .enumerate()
+        .map(|(t, registry)| {
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    registry
+                        .create(NewTrustedOrigin::new(
+                            format!("p{t}-{i}"),
+                            format!("https://p{t}-{i}.example"),
+                            [ScopeType::Cors],
+                        ))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(
+        JsonFileStore::new(&path).load().unwrap().unwrap().len(),
+        3 + 40
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_store_broken_while_running_refuses_changes_and_is_kept() {
+    let dir = temp_dir("broken");
+    let path = dir.join("origins.json");
+    let registry = Registry::open(JsonFileStore::new(&path), [seed()]).unwrap();
+    for bad in [
+        b"not json".to_vec(),
+        // Parses, but breaks the rules: the same origin twice.
+        br#"[{"id":"tos1","name":"a","origin":"https://a.example","scopes":[{"type":"CORS"}],"status":"ACTIVE","created":"2024-01-01T00:00:00Z","lastUpdated":"2024-01-01T00:00:00Z"},{"id":"tos2","name":"b","origin":"https://a.example","scopes":[{"type":"CORS"}],"status":"ACTIVE","created":"2024-01-01T00:00:00Z","lastUpdated":"2024-01-01T00:00:00Z"}]"#.to_vec(),
+    ] {
+        std::fs::write(&path, &bad).unwrap();
+        for _ in 0..2 {
+            // Reported every time, not just once.
+            assert!(registry.reload_from_store().is_err());
+            let error = registry.create(NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors])).unwrap_err();
+            assert!(matches!(error, RegistryError::Store(StoreError::Corrupt { .. })), "{error:?}");
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), bad, "the broken file was overwritten");
+        assert_eq!(registry.snapshot().len(), 1, "the current entries were dropped");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
