@@ -297,6 +297,29 @@ async fn api_suite(served: &Served) {
         api.url(&format!("/{id}/lifecycle/activate"))
     );
     assert_eq!(preflight(served, "https://shop.example.com").await, 403);
+    // Replacing without a status keeps it: a rename does not re-activate a deactivated origin.
+    let renamed = json!({ "name": "Shop", "origin": "https://shop.example.com", "scopes": [{ "type": "CORS" }, { "type": "REDIRECT" }] });
+    let (status, answer, _) = api
+        .call(Method::PUT, &format!("/{id}"), Some(renamed))
+        .await;
+    assert_eq!(
+        (status.as_u16(), answer["status"].as_str()),
+        (200, Some("INACTIVE")),
+        "{answer}"
+    );
+    assert_eq!(preflight(served, "https://shop.example.com").await, 403);
+    let bad_status = json!({ "name": "Shop", "origin": "https://shop.example.com", "scopes": [{ "type": "CORS" }], "status": 5 });
+    let (status, answer, _) = api
+        .call(Method::PUT, &format!("/{id}"), Some(bad_status))
+        .await;
+    assert_error(
+        status,
+        &answer,
+        400,
+        "E0000001",
+        "Api validation failed: status",
+        "ACTIVE",
+    );
     let (status, answer, _) = api
         .call(Method::POST, &format!("/{id}/lifecycle/activate"), None)
         .await;

@@ -360,11 +360,11 @@ fn parse_body(body: &[u8]) -> Result<NewTrustedOrigin, Box<Reply>> {
         }
         None => return Err(invalid("scopes", "is required")),
     };
-    let status = match value.get("status").and_then(Value::as_str) {
-        None => Status::Active,
-        Some("ACTIVE") => Status::Active,
-        Some("INACTIVE") => Status::Inactive,
-        Some(_) => return Err(invalid("status", "is ACTIVE or INACTIVE")),
+    let status = match value.get("status") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "ACTIVE" => Some(Status::Active),
+        Some(Value::String(s)) if s == "INACTIVE" => Some(Status::Inactive),
+        Some(_) => return Err(invalid("status", "is \"ACTIVE\" or \"INACTIVE\"")),
     };
     Ok(NewTrustedOrigin {
         name,

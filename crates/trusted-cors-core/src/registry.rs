@@ -264,7 +264,7 @@ impl Registry {
                 name: entry.name.clone(),
                 origin: entry.origin.to_string(),
                 scopes: entry.scopes.clone(),
-                status: entry.status,
+                status: Some(entry.status),
             })?;
             check_unique(&checked, &entry.name, &entry.origin, None)?;
             checked.push(entry);
@@ -369,7 +369,7 @@ impl Registry {
                 name,
                 origin: pattern,
                 scopes,
-                status: new.status,
+                status: new.status.unwrap_or(Status::Active),
                 created: now,
                 created_by: actor.map(str::to_owned),
                 last_updated: now,
@@ -400,7 +400,9 @@ impl Registry {
             entry.name = name;
             entry.origin = pattern;
             entry.scopes = scopes;
-            entry.status = new.status;
+            if let Some(status) = new.status {
+                entry.status = status;
+            }
             entry.last_updated = now();
             entry.last_updated_by = actor.map(str::to_owned);
             Ok(entry.clone())

@@ -132,9 +132,9 @@ pub struct NewTrustedOrigin {
     pub origin: String,
     /// What the origin is trusted for.
     pub scopes: Vec<Scope>,
-    /// Initial status; ACTIVE when absent.
-    #[serde(default)]
-    pub status: Status,
+    /// The status: when absent, a created entry is ACTIVE and a replaced one keeps its status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
 }
 
 impl NewTrustedOrigin {
@@ -148,13 +148,13 @@ impl NewTrustedOrigin {
             name: name.into(),
             origin: origin.into(),
             scopes: scopes.into_iter().map(Scope::from).collect(),
-            status: Status::Active,
+            status: None,
         }
     }
 
-    /// The same entry with another status.
+    /// The same entry with an explicit status.
     pub fn with_status(mut self, status: Status) -> Self {
-        self.status = status;
+        self.status = Some(status);
         self
     }
 }
@@ -200,7 +200,7 @@ mod tests {
             r#"{"name":"A","origin":"https://a.example","scopes":[{"type":"REDIRECT"}]}"#,
         )
         .unwrap();
-        assert_eq!(new.status, Status::Active);
+        assert_eq!(new.status, None);
         assert_eq!(
             new.scopes,
             vec![Scope {
