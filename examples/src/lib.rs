@@ -363,19 +363,48 @@ impl Org {
             .map_or(Caller::Anonymous, Caller::User)
     }
 
+    /// Where to send the browser after sign-in or sign-out: a path on this org, or a URL on an
+    /// ACTIVE trusted origin with the REDIRECT scope. The answer is the parsed URL's own
+    /// serialization, so tabs, newlines and backslashes that browsers would reinterpret never
+    /// reach `Location`.
     fn redirect_target(&self, redirect: Option<&str>) -> Result<String, Reply> {
-        match redirect.map(str::trim).filter(|r| !r.is_empty()) {
-            None => Ok("/".to_owned()),
-            Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => Ok(path.to_owned()),
-            Some(target) if self.cors.registry().snapshot().redirect_allowed(target) => Ok(target.to_owned()),
-            Some(target) => Err(Reply::error(
+        let Some(target) = redirect.map(str::trim).filter(|r| !r.is_empty()) else {
+            return Ok("/".to_owned());
+        };
+        let refuse = || {
+            Reply::error(
                 400,
                 "E0000001",
                 "Api validation failed: redirect",
                 Some(&format!(
-                    "{target} is not an ACTIVE trusted origin with the REDIRECT scope: add its origin under trusted origins with the Redirect scope"
+                    "{target} is not a path on this org nor on an ACTIVE trusted origin with the REDIRECT scope: add its origin under trusted origins with the Redirect scope"
                 )),
-            )),
+            )
+        };
+        if target.chars().any(|c| c.is_control() || c == '\\') {
+            return Err(refuse());
+        }
+        if target.starts_with('/') {
+            // Resolve against a stand-in origin: anything that leaves it (`//host`) is refused.
+            let base = url::Url::parse("http://org.invalid/").expect("a valid base");
+            return match base.join(target) {
+                Ok(url) if url.origin() == base.origin() => {
+                    Ok(url[url::Position::BeforePath..].to_owned())
+                }
+                _ => Err(refuse()),
+            };
+        }
+        match url::Url::parse(target) {
+            Ok(url)
+                if self
+                    .cors
+                    .registry()
+                    .snapshot()
+                    .redirect_allowed(url.as_str()) =>
+            {
+                Ok(url.into())
+            }
+            _ => Err(refuse()),
         }
     }
 
@@ -414,9 +443,12 @@ impl Org {
         };
         let index = {
             let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-            users.iter().position(|u| {
-                u.config.login.eq_ignore_ascii_case(form.login.trim())
-                    && constant_time_eq(u.config.password.as_bytes(), form.password.as_bytes())
+            // Every password is compared, so the time taken does not tell which logins exist.
+            users.iter().enumerate().fold(None, |found, (index, u)| {
+                let password =
+                    constant_time_eq(u.config.password.as_bytes(), form.password.as_bytes());
+                let login = u.config.login.eq_ignore_ascii_case(form.login.trim());
+                found.or((password && login).then_some(index))
             })
         };
         let Some(index) = index else {
@@ -731,6 +763,20 @@ mod tests {
         assert_eq!(org.login(&form("http://localhost:8081/")).status, 303);
         assert_eq!(org.login(&form("/home")).status, 303);
         assert_eq!(org.login(&form("//evil.example/")).status, 400);
+        assert_eq!(org.login(&form("/\t/evil.example")).status, 400);
+        assert_eq!(org.login(&form("/\\evil.example")).status, 400);
+        assert_eq!(
+            org.login(&form("/%09/evil.example")).headers[0].1,
+            "/%09/evil.example"
+        );
+        assert_eq!(
+            org.login(&form("http://localhost:8081/\r\nx: y")).status,
+            400
+        );
+        assert_eq!(
+            org.login(&form("http://LOCALHOST:8081/after")).headers[0].1,
+            "http://localhost:8081/after"
+        );
         assert_eq!(org.login(&form("http://127.0.0.1:8081/")).status, 400);
         let wrong = LoginForm {
             password: "nope".into(),

@@ -491,7 +491,15 @@ async fn handle_api(
     body: actix_web::web::Bytes,
     api: actix_web::web::Data<TrustedOriginsApi>,
 ) -> HttpResponse {
-    let base_url = format!("http://{}", request.connection_info().host());
+    // `Host` only: `Forwarded` and `X-Forwarded-Host` are client-supplied. Behind a proxy,
+    // configure the base URL with `TrustedOriginsApi::with_base_url`.
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    let base_url = format!("http://{host}");
     let response = api.handle(ApiRequest {
         method: request.method().as_str(),
         path: request.path(),

@@ -412,6 +412,19 @@ impl Filter {
             let quoted = after.trim_start().strip_prefix('"').ok_or_else(bad)?;
             let end = quoted.find('"').ok_or_else(bad)?;
             let value = &quoted[..end];
+            match (&field, value) {
+                (FilterField::Status, "ACTIVE" | "INACTIVE") => {}
+                (FilterField::Status, other) => {
+                    return Err(format!(
+                        "filter: status is \"ACTIVE\" or \"INACTIVE\", not \"{other}\""
+                    ))
+                }
+                (FilterField::Type, "CORS" | "REDIRECT" | "IFRAME_EMBED") => {}
+                (FilterField::Type, other) => return Err(format!(
+                    "filter: type is \"CORS\", \"REDIRECT\" or \"IFRAME_EMBED\", not \"{other}\""
+                )),
+                _ => {}
+            }
             let value = match field {
                 // Origins compare in canonical form, as they are stored.
                 FilterField::Origin => {
@@ -563,6 +576,8 @@ mod tests {
         let f = Filter::parse(r#"origin eq "HTTPS://Shop.Example.com""#).unwrap();
         assert_eq!(f.0[0].1, "https://shop.example.com");
         for bad in [
+            r#"status eq "active""#,
+            r#"type eq "cors""#,
             "",
             "name",
             r#"name eq Shop"#,
