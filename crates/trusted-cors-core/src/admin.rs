@@ -412,18 +412,16 @@ impl Filter {
             let quoted = after.trim_start().strip_prefix('"').ok_or_else(bad)?;
             let end = quoted.find('"').ok_or_else(bad)?;
             let value = &quoted[..end];
-            match (&field, value) {
-                (FilterField::Status, "ACTIVE" | "INACTIVE") => {}
-                (FilterField::Status, other) => {
-                    return Err(format!(
-                        "filter: status is \"ACTIVE\" or \"INACTIVE\", not \"{other}\""
-                    ))
-                }
-                (FilterField::Type, "CORS" | "REDIRECT" | "IFRAME_EMBED") => {}
-                (FilterField::Type, other) => return Err(format!(
-                    "filter: type is \"CORS\", \"REDIRECT\" or \"IFRAME_EMBED\", not \"{other}\""
-                )),
-                _ => {}
+            let allowed: &[&str] = match field {
+                FilterField::Status => &["ACTIVE", "INACTIVE"],
+                FilterField::Type => &["CORS", "REDIRECT", "IFRAME_EMBED"],
+                FilterField::Name | FilterField::Origin => &[],
+            };
+            if !allowed.is_empty() && !allowed.contains(&value) {
+                return Err(format!(
+                    "filter: `{value}` is not one of {}",
+                    allowed.join(", ")
+                ));
             }
             let value = match field {
                 // Origins compare in canonical form, as they are stored.
