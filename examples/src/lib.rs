@@ -592,7 +592,7 @@ impl Org {
 
     /// The trusted origins, for tests and the admin API.
     pub fn trusted_origins(&self) -> Vec<TrustedOrigin> {
-        self.cors.registry().snapshot().origins().to_vec()
+        self.cors.registry().snapshot().to_vec()
     }
 }
 

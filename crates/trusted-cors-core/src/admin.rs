@@ -226,7 +226,6 @@ impl TrustedOriginsApi {
         let snapshot = self.registry.snapshot();
         let mut matching: Vec<&TrustedOrigin> = snapshot
             .origins()
-            .iter()
             .filter(|o| {
                 q.as_deref().is_none_or(|q| {
                     o.name.to_lowercase().starts_with(q) || o.origin.as_str().starts_with(q)

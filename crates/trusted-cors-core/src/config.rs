@@ -269,7 +269,8 @@ impl SeedOrigin {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn validate_all(seeds: &[SeedOrigin]) -> Result<Vec<crate::NewTrustedOrigin>, ConfigError> {
-        let check = crate::Registry::new();
+        let mut names = std::collections::HashSet::with_capacity(seeds.len());
+        let mut origins = std::collections::HashSet::with_capacity(seeds.len());
         let mut out = Vec::with_capacity(seeds.len());
         for (index, seed) in seeds.iter().enumerate() {
             let new = crate::NewTrustedOrigin::new(
@@ -278,7 +279,17 @@ impl SeedOrigin {
                 seed.scopes.iter().copied(),
             )
             .with_status(seed.status);
-            if let Err(error) = check.create(new.clone()) {
+            // Every rule but uniqueness, then uniqueness among the seeds, as the registry would.
+            let checked = new.validate().and_then(|valid| {
+                if !names.insert(valid.name.to_ascii_lowercase()) {
+                    return Err(crate::RegistryError::DuplicateName(valid.name));
+                }
+                if !origins.insert(valid.origin.to_string()) {
+                    return Err(crate::RegistryError::DuplicateOrigin(valid.origin.to_string()));
+                }
+                Ok(())
+            });
+            if let Err(error) = checked {
                 let field = error.field();
                 let value = match field {
                     "name" => seed.name.clone(),

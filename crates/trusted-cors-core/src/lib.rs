@@ -88,12 +88,14 @@ pub use decision::{decide, Decision};
 pub use error::ConfigError;
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
-pub use registry::{Registry, RegistryError, RegistrySnapshot, MAX_FIELD_LEN};
+pub use registry::{Registry, RegistryError, RegistrySnapshot, SnapshotGuard, MAX_FIELD_LEN};
 pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, Rejection, RejectionKind, RejectionResponder,
 };
 pub use store::{JsonFileStore, StoreError, StoreLock, StoreWatcher, TrustedOriginStore};
-pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
+pub use trusted_origin::{
+    NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
+};
 
 use decision::{RequestFacts, RouteScope};
 

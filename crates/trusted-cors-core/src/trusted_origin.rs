@@ -5,7 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::OriginPattern;
+use crate::registry::{RegistryError, MAX_FIELD_LEN};
+use crate::{OriginError, OriginPattern};
 
 /// What a trusted origin is trusted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -157,6 +158,110 @@ impl NewTrustedOrigin {
         self.status = Some(status);
         self
     }
+
+    /// Checks the entry on its own, by every rule the registry applies except uniqueness: a
+    /// name of 1 to [`MAX_FIELD_LEN`] characters (trimmed), an origin of at most
+    /// [`MAX_FIELD_LEN`] characters that parses as an origin or a wildcard pattern, at least one
+    /// scope, and no plain-`http` wildcard trusted for CORS. Returns the normalised parts.
+    ///
+    /// ```
+    /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};
+    ///
+    /// let valid = NewTrustedOrigin::new(" Shop ", "HTTPS://Shop.Example.com:443", [ScopeType::Cors]).validate()?;
+    /// assert_eq!(valid.name, "Shop");
+    /// assert_eq!(valid.origin.as_str(), "https://shop.example.com");
+    ///
+    /// let error = NewTrustedOrigin::new("Shop", "shop.example.com", [ScopeType::Cors]).validate().unwrap_err();
+    /// assert_eq!(error.field(), "origin");
+    /// # Ok::<(), trusted_cors_core::RegistryError>(())
+    /// ```
+    pub fn validate(&self) -> Result<ValidTrustedOrigin, RegistryError> {
+        let name = check_name(&self.name)?;
+        if self.origin.chars().count() > MAX_FIELD_LEN {
+            return Err(RegistryError::OriginTooLong);
+        }
+        let origin =
+            OriginPattern::parse(&self.origin).map_err(|reason| RegistryError::InvalidOrigin {
+                value: self.origin.clone(),
+                reason,
+            })?;
+        let scopes = check_scopes(&self.scopes, &origin, &self.origin)?;
+        Ok(ValidTrustedOrigin {
+            name: name.to_owned(),
+            origin,
+            scopes,
+            status: self.status,
+        })
+    }
+}
+
+/// A [`NewTrustedOrigin`] that passed [`NewTrustedOrigin::validate`]: trimmed name, canonical
+/// origin, sorted scopes without repeats. Only uniqueness is left to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ValidTrustedOrigin {
+    /// The trimmed name.
+    pub name: String,
+    /// The canonical origin or wildcard pattern.
+    pub origin: OriginPattern,
+    /// The scopes, sorted, each once.
+    pub scopes: Vec<Scope>,
+    /// The status, as given.
+    pub status: Option<Status>,
+}
+
+impl TrustedOrigin {
+    /// Checks an existing entry (e.g. loaded from a store) by the rules of
+    /// [`NewTrustedOrigin::validate`]. Its origin is canonical already (an [`OriginPattern`]
+    /// exists only parsed), so it is not parsed again.
+    pub(crate) fn check_rules(&self) -> Result<(), RegistryError> {
+        check_name(&self.name)?;
+        let origin = self.origin.as_str();
+        if origin.chars().count() > MAX_FIELD_LEN {
+            return Err(RegistryError::OriginTooLong);
+        }
+        check_scopes(&self.scopes, &self.origin, origin).map(drop)
+    }
+}
+
+/// The trimmed name, when it has 1 to [`MAX_FIELD_LEN`] characters.
+fn check_name(name: &str) -> Result<&str, RegistryError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(RegistryError::InvalidName("the name is empty"));
+    }
+    if name.chars().count() > MAX_FIELD_LEN {
+        return Err(RegistryError::InvalidName(
+            "the name is longer than 255 characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// The scopes sorted without repeats, when there is one and they suit the origin.
+fn check_scopes(
+    scopes: &[Scope],
+    origin: &OriginPattern,
+    as_given: &str,
+) -> Result<Vec<Scope>, RegistryError> {
+    let mut scopes = scopes.to_vec();
+    scopes.sort_by_key(|s| s.kind);
+    scopes.dedup();
+    if scopes.is_empty() {
+        return Err(RegistryError::NoScopes);
+    }
+    // CORS-scoped entries are trusted with cookies; a wildcard over plain http would hand them to
+    // anyone on the network path.
+    if origin.is_wildcard()
+        && origin.scheme() == "http"
+        && scopes.iter().any(|s| s.kind == ScopeType::Cors)
+    {
+        return Err(RegistryError::InvalidOrigin {
+            value: as_given.to_owned(),
+            reason: OriginError::InsecureWildcard,
+        });
+    }
+    Ok(scopes)
 }
 
 #[cfg(test)]

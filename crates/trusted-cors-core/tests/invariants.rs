@@ -195,7 +195,6 @@ fn oracle_trusted(registry: &Registry, origin: &[u8]) -> bool {
     registry
         .snapshot()
         .origins()
-        .iter()
         .any(|e| e.grants(ScopeType::Cors) && e.origin.matches(origin))
 }
 
