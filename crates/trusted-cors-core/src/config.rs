@@ -285,7 +285,9 @@ impl SeedOrigin {
                     return Err(crate::RegistryError::DuplicateName(valid.name));
                 }
                 if !origins.insert(valid.origin.to_string()) {
-                    return Err(crate::RegistryError::DuplicateOrigin(valid.origin.to_string()));
+                    return Err(crate::RegistryError::DuplicateOrigin(
+                        valid.origin.to_string(),
+                    ));
                 }
                 Ok(())
             });

@@ -45,8 +45,12 @@ use time::OffsetDateTime;
 
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::store::{StoreError, TrustedOriginStore};
-use crate::trusted_origin::{NewTrustedOrigin, ScopeType, Status, TrustedOrigin};
-use crate::{OriginError, OriginPattern};
+use crate::trusted_origin::{
+    NewTrustedOrigin, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
+};
+use crate::OriginError;
+
+mod bulk;
 
 /// The longest name or origin an entry may have, as in Okta.
 pub const MAX_FIELD_LEN: usize = 255;
@@ -146,8 +150,8 @@ pub struct RegistrySnapshot {
     by_id: Map<Arc<str>, Slot>,
     /// creation sequence number -> entry
     order: imbl::OrdMap<u64, Arc<TrustedOrigin>>,
-    /// ASCII-lowercased name -> id
-    names: Map<Arc<str>, Arc<str>>,
+    /// ASCII-lowercased name -> entry
+    names: Map<Arc<str>, Arc<TrustedOrigin>>,
     /// canonical exact origin -> entry
     exact: Map<Arc<str>, Indexed>,
     /// wildcard base domain -> entries (at most one per scheme and port)
@@ -321,81 +325,104 @@ impl RegistrySnapshot {
     }
 
     /// A snapshot of existing entries (e.g. loaded from a store), checked by the rules of
-    /// [`NewTrustedOrigin::validate`] and for unique ids, names and origins. One pass, O(n).
+    /// [`NewTrustedOrigin::validate`] and for unique ids, names and origins. O(n).
     fn load(origins: Vec<TrustedOrigin>) -> Result<Self, RegistryError> {
-        let mut snapshot = RegistrySnapshot::default();
-        for entry in origins {
-            if snapshot.by_id.contains_key(entry.id.as_str()) {
-                return Err(RegistryError::DuplicateId(entry.id));
+        let entries: Vec<Arc<TrustedOrigin>> = origins.into_iter().map(Arc::new).collect();
+        let (invalid, built) = join(
+            || {
+                entries.iter().enumerate().find_map(|(index, entry)| {
+                    entry.check_rules().err().map(|error| (index, error))
+                })
+            },
+            || Built::new(&entries),
+            entries.len(),
+        );
+        // The first error in entry order, as if the entries were added one by one; for one
+        // entry: its id, then its fields, then its name, then its origin.
+        let mut first = invalid.map(|(index, error)| (index, 1, error));
+        let duplicates = [
+            (built.duplicate_id, 0),
+            (built.duplicate_name, 2),
+            (built.duplicate_origin, 3),
+        ];
+        for (index, rank) in duplicates {
+            let Some(index) = index else { continue };
+            if first
+                .as_ref()
+                .is_some_and(|(first, first_rank, _)| (*first, *first_rank) < (index, rank))
+            {
+                continue;
             }
-            entry.check_rules()?;
-            snapshot.check_unique(&entry.name, &entry.origin, None)?;
-            snapshot.push(Arc::new(entry));
+            let entry = &entries[index];
+            let error = match rank {
+                0 => RegistryError::DuplicateId(entry.id.clone()),
+                2 => RegistryError::DuplicateName(entry.name.clone()),
+                _ => RegistryError::DuplicateOrigin(entry.origin.to_string()),
+            };
+            first = Some((index, rank, error));
         }
-        Ok(snapshot)
+        match first {
+            Some((_, _, error)) => Err(error),
+            None => Ok(built.snapshot),
+        }
     }
 
-    /// Refuses a name or origin that an entry other than `except` has.
-    fn check_unique(
-        &self,
-        name: &str,
-        origin: &OriginPattern,
-        except: Option<&str>,
-    ) -> Result<(), RegistryError> {
-        let other = |id: &str| except != Some(id);
-        if self
-            .names
-            .get(name_key(name).as_str())
-            .is_some_and(|id| other(id))
-        {
-            return Err(RegistryError::DuplicateName(name.to_owned()));
-        }
-        let taken = match origin.wildcard_base() {
-            None => self
-                .exact
-                .get(origin.as_str())
-                .is_some_and(|indexed| other(&indexed.entry.id)),
-            Some(base) => self.wildcard.get(base).is_some_and(|entries| {
-                entries
-                    .iter()
-                    .any(|indexed| indexed.entry.origin == *origin && other(&indexed.entry.id))
-            }),
-        };
-        if taken {
-            return Err(RegistryError::DuplicateOrigin(origin.to_string()));
-        }
+    /// Adds an entry last in creation order, unless its id, name or origin is taken.
+    fn push(&mut self, entry: Arc<TrustedOrigin>) -> Result<(), RegistryError> {
+        let seq = self.next_seq;
+        self.insert(entry, seq)?;
+        self.next_seq += 1;
         Ok(())
     }
 
-    /// Adds an entry last in creation order. Its id, name and origin must be free.
-    fn push(&mut self, entry: Arc<TrustedOrigin>) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.insert(entry, seq);
-    }
-
-    /// Adds an entry at `seq` in creation order. Its id, name and origin must be free.
-    fn insert(&mut self, entry: Arc<TrustedOrigin>, seq: u64) {
+    /// Adds an entry at `seq` in creation order, unless its id, name or origin is taken: each
+    /// index's insert is also its uniqueness check, so an entry costs one operation per index.
+    ///
+    /// On an error the snapshot may be left half changed: it must then be dropped. (Every change
+    /// is made to a copy, dropped on error; a load is dropped whole.) Only a taken id leaves it
+    /// as it was, so that the caller can pick another.
+    fn insert(&mut self, entry: Arc<TrustedOrigin>, seq: u64) -> Result<(), RegistryError> {
         let id: Arc<str> = Arc::from(entry.id.as_str());
-        self.names
-            .insert(Arc::from(name_key(&entry.name)), Arc::clone(&id));
+        let slot = Slot {
+            entry: Arc::clone(&entry),
+            seq,
+        };
+        if let Some(taken) = self.by_id.insert(Arc::clone(&id), slot) {
+            self.by_id.insert(id, taken);
+            return Err(RegistryError::DuplicateId(entry.id.clone()));
+        }
+        let name: Arc<str> = with_name_key(&entry.name, |key| Arc::from(key));
+        if self.names.insert(name, Arc::clone(&entry)).is_some() {
+            return Err(RegistryError::DuplicateName(entry.name.clone()));
+        }
+        let duplicate_origin = || RegistryError::DuplicateOrigin(entry.origin.to_string());
         match entry.origin.wildcard_base() {
             None => {
-                self.exact
-                    .insert(Arc::from(entry.origin.as_str()), Indexed::new(&entry));
+                let origin = Arc::from(entry.origin.as_str());
+                if self.exact.insert(origin, Indexed::new(&entry)).is_some() {
+                    return Err(duplicate_origin());
+                }
             }
-            Some(base) => {
-                let mut entries = self
-                    .wildcard
-                    .get(base)
-                    .map(|entries| entries.to_vec())
-                    .unwrap_or_default();
-                entries.push(Indexed::new(&entry));
-                self.wildcard.insert(Arc::from(base), entries.into());
-            }
+            Some(base) => match self.wildcard.entry(Arc::from(base)) {
+                imbl::hashmap::Entry::Occupied(mut over_base) => {
+                    let entries = over_base.get();
+                    if entries
+                        .iter()
+                        .any(|other| other.entry.origin == entry.origin)
+                    {
+                        return Err(duplicate_origin());
+                    }
+                    let mut entries = entries.to_vec();
+                    entries.push(Indexed::new(&entry));
+                    over_base.insert(entries.into());
+                }
+                imbl::hashmap::Entry::Vacant(none) => {
+                    none.insert(Arc::from([Indexed::new(&entry)]));
+                }
+            },
         }
-        self.order.insert(seq, Arc::clone(&entry));
-        self.by_id.insert(id, Slot { entry, seq });
+        self.order.insert(seq, entry);
+        Ok(())
     }
 
     /// Removes the entry with this id from every index, returning it and its sequence number.
@@ -403,7 +430,7 @@ impl RegistrySnapshot {
         let slot = self.by_id.remove(id)?;
         let entry = &slot.entry;
         self.order.remove(&slot.seq);
-        self.names.remove(name_key(&entry.name).as_str());
+        with_name_key(&entry.name, |name| self.names.remove(name));
         match entry.origin.wildcard_base() {
             None => {
                 self.exact.remove(entry.origin.as_str());
@@ -427,13 +454,15 @@ impl RegistrySnapshot {
         Some(slot)
     }
 
-    /// Puts a changed entry in the place of the one with the same id.
-    fn update(&mut self, entry: TrustedOrigin) -> Arc<TrustedOrigin> {
+    /// Puts a changed entry in the place of the one with the same id, unless another entry has
+    /// its name or origin (then the snapshot must be dropped, as after [`insert`](Self::insert)).
+    fn update(&mut self, entry: TrustedOrigin) -> Result<Arc<TrustedOrigin>, RegistryError> {
+        let Some(old) = self.remove(&entry.id) else {
+            return Err(RegistryError::NotFound(entry.id));
+        };
         let entry = Arc::new(entry);
-        if let Some(old) = self.remove(&entry.id) {
-            self.insert(Arc::clone(&entry), old.seq);
-        }
-        entry
+        self.insert(Arc::clone(&entry), old.seq)?;
+        Ok(entry)
     }
 
     /// Whether `self` is `other` unchanged (both share every node).
@@ -444,9 +473,19 @@ impl RegistrySnapshot {
     }
 }
 
-/// Names are unique whatever their ASCII case.
-fn name_key(name: &str) -> String {
-    name.to_ascii_lowercase()
+/// Calls `f` with the key names are unique by: the name in ASCII lowercase (Okta compares names
+/// whatever their case). Short names are lowered on the stack.
+fn with_name_key<T>(name: &str, f: impl FnOnce(&str) -> T) -> T {
+    let mut buffer = [0u8; 256];
+    match buffer.get_mut(..name.len()) {
+        Some(lowered) => {
+            lowered.copy_from_slice(name.as_bytes());
+            lowered.make_ascii_lowercase();
+            // Lowering ASCII letters keeps UTF-8 valid.
+            f(std::str::from_utf8(lowered).unwrap_or(name))
+        }
+        None => f(&name.to_ascii_lowercase()),
+    }
 }
 
 /// The current [`RegistrySnapshot`], as [`Registry::snapshot`] returns it: lock-free to take and
@@ -575,7 +614,8 @@ impl Registry {
         match store.poll_changes()? {
             None => Ok(false),
             Some(origins) => {
-                self.current.store(Arc::new(RegistrySnapshot::load(origins)?));
+                self.current
+                    .store(Arc::new(RegistrySnapshot::load(origins)?));
                 Ok(true)
             }
         }
@@ -586,12 +626,39 @@ impl Registry {
     pub fn with_origins(
         seeds: impl IntoIterator<Item = NewTrustedOrigin>,
     ) -> Result<Self, RegistryError> {
-        let mut snapshot = RegistrySnapshot::default();
-        for seed in seeds {
-            let entry = new_entry(&snapshot, seed, None)?;
-            snapshot.push(Arc::new(entry));
+        let seeds: Vec<NewTrustedOrigin> = seeds.into_iter().collect();
+        // The first error in seed order, as if the seeds were created one by one: the seeds
+        // after an invalid one do not count, the ones before it are checked for uniqueness
+        // first.
+        let (front, back) = seeds.split_at(seeds.len() / 2);
+        let ((mut entries, mut invalid), (back, back_invalid)) =
+            join(|| new_entries(front), || new_entries(back), seeds.len());
+        if invalid.is_none() {
+            entries.extend(back);
+            invalid = back_invalid;
         }
-        Ok(Registry::from_snapshot(snapshot))
+        let mut built = Built::new(&entries);
+        // Unlikely as it is (62^17 ids), a taken id is drawn again.
+        while let Some(index) = built.duplicate_id {
+            drop(built);
+            Arc::make_mut(&mut entries[index]).id = IdSource::single().next();
+            built = Built::new(&entries);
+        }
+        match (built.duplicate_name, built.duplicate_origin) {
+            (Some(name), origin) if origin.is_none_or(|origin| name <= origin) => {
+                return Err(RegistryError::DuplicateName(entries[name].name.clone()))
+            }
+            (_, Some(origin)) => {
+                return Err(RegistryError::DuplicateOrigin(
+                    entries[origin].origin.to_string(),
+                ))
+            }
+            _ => {}
+        }
+        match invalid {
+            Some(error) => Err(error),
+            None => Ok(Registry::from_snapshot(built.snapshot)),
+        }
     }
 
     /// The current snapshot. Lock-free and cheap; hold it only for the length of a request (see
@@ -625,9 +692,8 @@ impl Registry {
         actor: Option<&str>,
     ) -> Result<TrustedOrigin, RegistryError> {
         self.change(|snapshot| {
-            let entry = new_entry(snapshot, new, actor)?;
-            snapshot.push(Arc::new(entry.clone()));
-            Ok(entry)
+            let entry = push_new(snapshot, &new, actor, &mut IdSource::single())?;
+            Ok(TrustedOrigin::clone(&entry))
         })
     }
 
@@ -646,7 +712,6 @@ impl Registry {
         self.change(|snapshot| {
             let mut entry = found(snapshot, id)?.clone();
             let valid = new.validate()?;
-            snapshot.check_unique(&valid.name, &valid.origin, Some(id))?;
             entry.name = valid.name;
             entry.origin = valid.origin;
             entry.scopes = valid.scopes;
@@ -655,7 +720,7 @@ impl Registry {
             }
             entry.last_updated = now();
             entry.last_updated_by = actor.map(str::to_owned);
-            Ok(TrustedOrigin::clone(&snapshot.update(entry)))
+            Ok(TrustedOrigin::clone(&*snapshot.update(entry)?))
         })
     }
 
@@ -693,7 +758,7 @@ impl Registry {
             entry.status = status;
             entry.last_updated = now();
             entry.last_updated_by = actor.map(str::to_owned);
-            Ok(TrustedOrigin::clone(&snapshot.update(entry)))
+            Ok(TrustedOrigin::clone(&*snapshot.update(entry)?))
         })
     }
 
@@ -751,21 +816,29 @@ fn found<'a>(snapshot: &'a RegistrySnapshot, id: &str) -> Result<&'a TrustedOrig
         .ok_or_else(|| RegistryError::NotFound(id.to_owned()))
 }
 
-/// A new entry for `snapshot`, validated, with a fresh id and timestamps.
-fn new_entry(
-    snapshot: &RegistrySnapshot,
-    new: NewTrustedOrigin,
+/// Validates `new` and adds it last to `snapshot`, with a fresh id and timestamps.
+fn push_new(
+    snapshot: &mut RegistrySnapshot,
+    new: &NewTrustedOrigin,
     actor: Option<&str>,
-) -> Result<TrustedOrigin, RegistryError> {
-    let valid = new.validate()?;
-    snapshot.check_unique(&valid.name, &valid.origin, None)?;
-    let mut id = new_id();
-    while snapshot.by_id.contains_key(id.as_str()) {
-        id = new_id();
+    ids: &mut IdSource,
+) -> Result<Arc<TrustedOrigin>, RegistryError> {
+    let mut entry = Arc::new(new_entry(new.validate()?, actor, ids));
+    loop {
+        match snapshot.push(Arc::clone(&entry)) {
+            Ok(()) => return Ok(entry),
+            // Unlikely as it is (62^17 ids), a taken id is drawn again.
+            Err(RegistryError::DuplicateId(_)) => Arc::make_mut(&mut entry).id = ids.next(),
+            Err(error) => return Err(error),
+        }
     }
+}
+
+/// A new entry, with a fresh id and timestamps.
+fn new_entry(valid: ValidTrustedOrigin, actor: Option<&str>, ids: &mut IdSource) -> TrustedOrigin {
     let now = now();
-    Ok(TrustedOrigin {
-        id,
+    TrustedOrigin {
+        id: ids.next(),
         name: valid.name,
         origin: valid.origin,
         scopes: valid.scopes,
@@ -774,7 +847,140 @@ fn new_entry(
         created_by: actor.map(str::to_owned),
         last_updated: now,
         last_updated_by: actor.map(str::to_owned),
+    }
+}
+
+/// New entries for `seeds`, up to the first invalid one, and its error.
+fn new_entries(seeds: &[NewTrustedOrigin]) -> (Vec<Arc<TrustedOrigin>>, Option<RegistryError>) {
+    let mut ids = IdSource::batched();
+    let mut entries = Vec::with_capacity(seeds.len());
+    for seed in seeds {
+        match seed.validate() {
+            Ok(valid) => entries.push(Arc::new(new_entry(valid, None, &mut ids))),
+            Err(error) => return (entries, Some(error)),
+        }
+    }
+    (entries, None)
+}
+
+/// From how many entries a load uses a second thread.
+const PARALLEL_FROM: usize = 16_384;
+
+/// Runs `a` and `b`, on two threads when there are enough entries to be worth it and a second
+/// thread can be had, and returns their results.
+fn join<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B, n: usize) -> (A, B) {
+    if n < PARALLEL_FROM
+        || std::thread::available_parallelism().map_or(true, |cores| cores.get() < 2)
+    {
+        return (a(), b());
+    }
+    let a = Mutex::new(Some(a));
+    let run_a = || {
+        a.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .map(|a| a())
+    };
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("trusted-cors-load".into())
+            .spawn_scoped(scope, run_a)
+        {
+            Ok(handle) => {
+                let b = b();
+                match handle.join() {
+                    Ok(Some(a)) => (a, b),
+                    Ok(None) => unreachable!("`a` runs once"),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            // No thread to be had: both here.
+            Err(_) => match run_a() {
+                Some(a) => (a, b()),
+                None => unreachable!("`a` runs once"),
+            },
+        }
     })
+}
+
+/// A snapshot of many entries, in creation order, built at once (see [`bulk`]), with the first
+/// entry (by index) whose id, name or origin an entry before it has; the snapshot is only good
+/// when there is none.
+struct Built {
+    snapshot: RegistrySnapshot,
+    duplicate_id: Option<usize>,
+    duplicate_name: Option<usize>,
+    duplicate_origin: Option<usize>,
+}
+
+impl Built {
+    fn new(entries: &[Arc<TrustedOrigin>]) -> Self {
+        let n = entries.len();
+        let ((by_id, order, wildcard), (names, exact, patterns)) = join(
+            || {
+                let mut by_id = bulk::Keys::gather(entries, |keys, index, entry| {
+                    let slot = Slot {
+                        entry: Arc::clone(entry),
+                        seq: index as u64,
+                    };
+                    keys.add(&entry.id, index, slot);
+                });
+                let mut order = imbl::OrdMap::new();
+                for (seq, entry) in (0u64..).zip(entries) {
+                    order.insert(seq, Arc::clone(entry));
+                }
+                let wildcard = bulk::Keys::gather(entries, |keys, index, entry| {
+                    if let Some(base) = entry.origin.wildcard_base() {
+                        keys.add(base, index, Indexed::new(entry));
+                    }
+                });
+                (
+                    (by_id.first_duplicate(), by_id.into_map()),
+                    order,
+                    wildcard.into_grouped(),
+                )
+            },
+            || {
+                let mut names = bulk::Keys::gather(entries, |keys, index, entry| {
+                    with_name_key(&entry.name, |name| keys.add(name, index, Arc::clone(entry)));
+                });
+                let mut exact = bulk::Keys::gather(entries, |keys, index, entry| {
+                    if !entry.origin.is_wildcard() {
+                        keys.add(entry.origin.as_str(), index, Indexed::new(entry));
+                    }
+                });
+                let mut patterns = bulk::Keys::gather(entries, |keys, index, entry| {
+                    if entry.origin.is_wildcard() {
+                        keys.add(entry.origin.as_str(), index, ());
+                    }
+                });
+                (
+                    (names.first_duplicate(), names.into_map()),
+                    (exact.first_duplicate(), exact.into_map()),
+                    patterns.first_duplicate(),
+                )
+            },
+            n,
+        );
+        // An exact origin and a wildcard pattern are never equal.
+        let duplicate_origin = match (exact.0, patterns) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Built {
+            snapshot: RegistrySnapshot {
+                by_id: by_id.1,
+                order,
+                names: names.1,
+                exact: exact.1,
+                wildcard,
+                next_seq: n as u64,
+            },
+            duplicate_id: by_id.0,
+            duplicate_name: names.0,
+            duplicate_origin,
+        }
+    }
 }
 
 fn now() -> OffsetDateTime {
@@ -784,15 +990,61 @@ fn now() -> OffsetDateTime {
         .unwrap_or(now)
 }
 
-/// A fresh Okta-style id: `tos` and 17 base-62 characters.
-fn new_id() -> String {
-    crate::random_id("tos", 17)
+/// Fresh Okta-style ids: `tos` and 17 base-62 characters, from the system's random source,
+/// asked for many at once when many are wanted.
+struct IdSource {
+    random: Vec<u8>,
+    used: usize,
+}
+
+impl IdSource {
+    const ID_LEN: usize = 17;
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    /// For one id.
+    fn single() -> Self {
+        IdSource {
+            random: Vec::new(),
+            used: 0,
+        }
+    }
+
+    /// For many ids: randomness for 256 at a time.
+    fn batched() -> Self {
+        IdSource {
+            random: vec![0; Self::ID_LEN * 256],
+            used: Self::ID_LEN * 256,
+        }
+    }
+
+    fn next(&mut self) -> String {
+        if self.random.is_empty() {
+            return crate::random_id("tos", Self::ID_LEN);
+        }
+        if self.used == self.random.len() {
+            if getrandom::fill(&mut self.random).is_err() {
+                // No entropy source: the shared generator has the fallback.
+                return crate::random_id("tos", Self::ID_LEN);
+            }
+            self.used = 0;
+        }
+        let bytes = &self.random[self.used..self.used + Self::ID_LEN];
+        self.used += Self::ID_LEN;
+        let mut id = String::with_capacity(3 + Self::ID_LEN);
+        id.push_str("tos");
+        id.extend(
+            bytes
+                .iter()
+                .map(|b| Self::ALPHABET[usize::from(*b) % 62] as char),
+        );
+        id
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Scope;
+    use crate::{OriginPattern, Scope};
 
     fn new(name: &str, origin: &str, scopes: &[ScopeType]) -> NewTrustedOrigin {
         NewTrustedOrigin::new(name, origin, scopes.iter().copied())
