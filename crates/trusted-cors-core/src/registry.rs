@@ -539,8 +539,12 @@ impl fmt::Debug for SnapshotGuard {
 /// and swaps it in whole, so no request sees half a change. Every change method (`create`,
 /// `replace`, `delete`, `activate`, `deactivate`, `set_status`, `reset`, `reload_from_store`) can
 /// be called concurrently with requests and with other changes: changes are serialized, and each
-/// applies to future requests, not to a request that has already taken its snapshot. A change
-/// costs O(log n) in memory, whatever the number of entries (see the [module docs](self)).
+/// applies to future requests, not to a request that has already taken its snapshot.
+///
+/// A change costs O(log n) in memory: the snapshots are persistent maps that share all but the
+/// few nodes a change touches, so a change copies neither the entries nor the indexes. Loading n
+/// entries ([`from_origins`](Self::from_origins), [`with_origins`](Self::with_origins)) costs
+/// O(n) but for a sort: one to three seconds per million entries.
 ///
 /// ```
 /// use trusted_cors_core::{NewTrustedOrigin, Registry, ScopeType};
