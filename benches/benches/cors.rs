@@ -81,7 +81,7 @@ where
 
 fn tower_layers(c: &mut Criterion) {
     let cors = trusted_cors();
-    let mut ours = cors.layer().layer(cors.route(policy()).layer(handler()));
+    let mut ours = cors.guard().layer(cors.route(policy()).layer(handler()));
     let mut theirs = tower_http_layer().layer(handler());
     assert_eq!(
         call(&mut ours, get_request()).headers()["access-control-allow-origin"],

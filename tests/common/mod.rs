@@ -111,7 +111,7 @@ mod axum_app {
             .nest("/nested", nested)
             .merge(merged)
             .merge(trusted_cors::axum::trusted_origins_router(api(cors)))
-            .layer(cors.layer())
+            .layer(cors.guard())
     }
 }
 

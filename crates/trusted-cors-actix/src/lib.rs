@@ -19,7 +19,7 @@
 //! let registry = Registry::with_origins([
 //!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors]),
 //! ])?;
-//! let cors = Cors::new(CorsConfig::default(), registry.into());
+//! let cors = Cors::new(CorsConfig::default(), registry);
 //! let me_policy = RouteCors::builder().allow_methods(["GET", "PUT"]).bearer_from_any_origin().build()?;
 //!
 //! let app = test::init_service(
@@ -84,88 +84,94 @@ use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
 use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
-use trusted_cors_core::decision::{
-    vary_covers, Decision, HeaderInput, RequestFacts, RouteScope, VARY_ORIGIN, VARY_PREFLIGHT,
+use trusted_cors_core::{
+    Cors, CorsOutcome, DeclaredRoute, GuardVerdict, Guarded, HeaderInput, Recorded, Rejection,
+    Reply, RequestFacts, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
 };
-use trusted_cors_core::tower::CorsOutcome;
-use trusted_cors_core::{Cors, OktaErrorResponder, Rejection, RejectionResponder, RouteCors};
 
-pub use future::ResponseFuture;
-use future::{After, Allow, PendingPreflight};
+use future::After;
+pub use future::{FrameAncestorsFuture, ResponseFuture};
 
-/// Reads the decision's inputs from an actix-web request, without allocating.
-pub fn request_facts(request: &HttpRequest) -> RequestFacts<'_> {
-    let headers = request.headers();
-    let input = |name: &HeaderName| {
-        HeaderInput::from_values(headers.get_all(name).map(HeaderValue::as_bytes))
-    };
-    let origin = input(&header::ORIGIN);
-    if !origin.is_present() {
-        // Not a CORS request: the decision reads nothing else.
-        return RequestFacts {
-            method: request.method().as_str(),
-            path: request.path(),
-            ..RequestFacts::default()
-        };
+/// actix's request headers, as the core reads them.
+struct Incoming<'a>(&'a HeaderMap);
+
+impl RequestHeaders for Incoming<'_> {
+    type Value = HeaderValue;
+
+    fn values(&self, name: &'static str) -> HeaderInput<'_> {
+        HeaderInput::from_values(self.0.get_all(name).map(HeaderValue::as_bytes))
     }
-    let host = match input(&header::HOST) {
-        HeaderInput::Absent => request.uri().authority().map_or(HeaderInput::Absent, |a| {
-            HeaderInput::One(a.as_str().as_bytes())
-        }),
-        host => host,
-    };
-    RequestFacts {
-        method: request.method().as_str(),
-        path: request.path(),
-        origin,
-        access_control_request_method: input(&header::ACCESS_CONTROL_REQUEST_METHOD),
-        access_control_request_headers: input(&header::ACCESS_CONTROL_REQUEST_HEADERS),
-        authorization: input(&header::AUTHORIZATION),
-        has_cookies: headers.contains_key(header::COOKIE),
-        sec_fetch_site: input(&HeaderName::from_static("sec-fetch-site")),
-        host,
+
+    fn value(&self, name: &'static str) -> Option<HeaderValue> {
+        self.0.get(name).cloned()
     }
 }
 
-/// Response extension set by [`RouteCorsMiddleware`], so the global middleware knows a declared
-/// resource answered.
-#[derive(Debug, Clone, Copy)]
-struct RouteDeclared;
+/// actix's response headers, as the core writes them.
+struct Outgoing<'a>(&'a mut HeaderMap);
 
-/// Translates an `http` 1.x response (from the core's responder) into an actix-web response.
-fn to_actix(response: http::Response<Bytes>) -> HttpResponse {
-    let (parts, body) = response.into_parts();
-    let status = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::FORBIDDEN);
-    let mut out = HttpResponse::with_body(status, body).map_into_boxed_body();
-    for (name, value) in &parts.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.headers_mut().append(name, value);
+impl ResponseHeaders for Outgoing<'_> {
+    type Value = HeaderValue;
+
+    fn to_value(bytes: Bytes) -> Option<HeaderValue> {
+        HeaderValue::from_maybe_shared(bytes).ok()
+    }
+
+    fn values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
+        self.0.get_all(name).map(HeaderValue::as_bytes)
+    }
+
+    fn insert(&mut self, name: &'static str, value: HeaderValue) {
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            self.0.insert(name, value);
         }
     }
-    if let Some(rejection) = parts.extensions.get::<Rejection>() {
-        out.extensions_mut().insert(rejection.clone());
-    }
-    out
-}
 
-fn add_vary(headers: &mut HeaderMap, value: &'static str) {
-    if !vary_covers(
-        headers.get_all(header::VARY).map(HeaderValue::as_bytes),
-        value,
-    ) {
-        headers.append(header::VARY, HeaderValue::from_static(value));
+    fn append(&mut self, name: &'static str, value: HeaderValue) {
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            self.0.append(name, value);
+        }
+    }
+
+    fn remove(&mut self, name: &'static str) {
+        self.0.remove(name);
     }
 }
 
-fn rejection_response(cors: &Cors, rejection: Rejection, vary: &'static str) -> HttpResponse {
-    to_actix(cors.respond(rejection, vary))
+/// Runs `f` on the decision's inputs, read from an actix-web request.
+fn with_facts<T>(
+    request: &HttpRequest,
+    f: impl FnOnce(&RequestFacts<'_>, &Incoming<'_>) -> T,
+) -> T {
+    let headers = Incoming(request.headers());
+    let facts = RequestFacts::read(
+        request.method().as_str(),
+        request.path(),
+        request.uri().authority().map(|a| a.as_str()),
+        &headers,
+    );
+    f(&facts, &headers)
 }
 
-/// App-level middleware: the global rules before routing, and refusal of preflights that no
-/// declared resource answered.
+/// The actix-web response for a reply of the core; echoed values come from `request`.
+fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
+    let mut headers = HeaderMap::new();
+    reply.write_headers(&mut Outgoing(&mut headers), request.map(Incoming).as_ref());
+    let (status, body, rejection, route) = reply.into_parts();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::with_body(status, body).map_into_boxed_body();
+    *response.headers_mut() = headers;
+    if let Some(rejection) = rejection {
+        response.extensions_mut().insert(rejection);
+    }
+    if route {
+        response.extensions_mut().insert(RouteAnswered);
+    }
+    response
+}
+
+/// App-level middleware, the guard: the global rules before routing, and refusal of preflights
+/// that no declared resource answered. It adds no CORS headers.
 #[derive(Debug, Clone)]
 pub struct CorsMiddleware {
     cors: Cors,
@@ -216,64 +222,47 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let facts = request_facts(request.request());
-        let mut after = After::default();
-        match self.cors.decide(&facts, RouteScope::Unrouted) {
-            Decision::Reject(rejection) => {
-                let response = rejection_response(&self.cors, rejection, VARY_ORIGIN);
+        let verdict = with_facts(request.request(), |facts, _| {
+            self.cors.judge_unrouted(facts)
+        });
+        let after = match verdict {
+            GuardVerdict::Refuse(reply) => {
+                let response = response(reply, None);
                 return ResponseFuture::ready(
                     request.into_response(response).map_into_right_body(),
                 );
             }
-            Decision::DeferPreflight => {
-                // Refused later, and only if no declared resource answers it.
-                if let Some(origin) = request.headers().get(header::ORIGIN) {
-                    after.unanswered_preflight = Some(PendingPreflight {
-                        cors: self.cors.clone(),
-                        origin: origin.clone(),
-                        uri: request.uri().clone(),
-                    });
+            GuardVerdict::Defer => {
+                request.extensions_mut().insert(Guarded);
+                // actix's router needs the request to itself: keep only the origin.
+                match request.headers().get(header::ORIGIN) {
+                    Some(origin) => After::Deferred(self.cors.clone(), origin.clone()),
+                    None => After::Nothing,
                 }
             }
-            _ => {}
-        }
+            GuardVerdict::PassCrossOrigin => {
+                request.extensions_mut().insert(Guarded);
+                After::Nothing
+            }
+            _ => After::Nothing,
+        };
         ResponseFuture::inner(self.service.call(request), after)
     }
 }
 
 /// Declares the CORS policy of a resource or scope: answers its preflights without calling the
-/// handler, refuses what the policy does not allow, adds the CORS headers and `Vary`, and puts a
-/// [`CorsOutcome`] in the request extensions (read it with [`CorsContext`]).
+/// handler, refuses what the policy does not allow, adds the CORS headers and `Vary`, and
+/// records the outcome for handlers (read it with [`CorsContext`]).
 #[derive(Debug, Clone)]
 pub struct RouteCorsMiddleware {
-    route: Arc<RouteState>,
-}
-
-#[derive(Debug)]
-struct RouteState {
-    cors: Cors,
-    policy: RouteCors,
-    allow_methods: HeaderValue,
-    allow_headers: Option<HeaderValue>,
-    expose_headers: Option<HeaderValue>,
-    max_age: HeaderValue,
+    route: Arc<DeclaredRoute>,
 }
 
 impl RouteCorsMiddleware {
     /// The middleware declaring `policy`, judged against `cors`.
     pub fn new(cors: &Cors, policy: RouteCors) -> Self {
-        // The policy's values were checked to be tokens joined by ", " when it was built.
-        let value = |text: &str| HeaderValue::from_str(text).ok().filter(|v| !v.is_empty());
         RouteCorsMiddleware {
-            route: Arc::new(RouteState {
-                allow_methods: value(policy.allow_methods_value())
-                    .unwrap_or(HeaderValue::from_static("")),
-                allow_headers: value(policy.allow_headers_value()),
-                expose_headers: policy.expose_headers_value().and_then(value),
-                max_age: value(policy.max_age_value()).unwrap_or(HeaderValue::from_static("0")),
-                cors: cors.clone(),
-                policy,
-            }),
+            route: cors.declare(policy),
         }
     }
 }
@@ -301,7 +290,7 @@ where
 #[derive(Debug)]
 pub struct RouteCorsService<S> {
     service: S,
-    route: Arc<RouteState>,
+    route: Arc<DeclaredRoute>,
 }
 
 impl<S, B> Service<ServiceRequest> for RouteCorsService<S>
@@ -316,89 +305,20 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let route = &*self.route;
-        let facts = request_facts(request.request());
-        let decision = route
-            .cors
-            .decide(&facts, RouteScope::Declared(&route.policy));
-        let credentials = match &decision {
-            Decision::Reject(rejection) => {
-                let preflight =
-                    facts.method == "OPTIONS" && facts.access_control_request_method.is_present();
-                let vary = if preflight {
-                    VARY_PREFLIGHT
-                } else {
-                    VARY_ORIGIN
-                };
-                let mut response = rejection_response(&route.cors, rejection.clone(), vary);
-                response.extensions_mut().insert(RouteDeclared);
-                return ResponseFuture::ready(
-                    request.into_response(response).map_into_right_body(),
-                );
-            }
-            Decision::Preflight(answer) => {
-                let response = route.preflight_response(&request, answer.allow_credentials);
-                return ResponseFuture::ready(
-                    request.into_response(response).map_into_right_body(),
-                );
-            }
-            Decision::Allow(cors) => Some(cors.allow_credentials),
-            _ => None,
-        };
-        let origin = request.headers().get(header::ORIGIN).cloned();
-        // Handlers see the outcome through `CorsContext`, which converts the origin to the core's
-        // http 1.x value only when asked.
-        let outcome = CorsOutcome::from_decision(&decision, None);
-        drop(decision);
-        request.extensions_mut().insert(StoredOutcome {
-            outcome,
-            origin: origin.clone(),
+        let guarded = request.extensions().get::<Guarded>().is_some();
+        let step = with_facts(request.request(), |facts, headers| {
+            self.route.handle(facts, headers, guarded)
         });
-        let after = After {
-            route: Some(credentials.zip(origin).map(|(credentials, origin)| Allow {
-                origin,
-                credentials,
-                expose: route.expose_headers.clone(),
-            })),
-            unanswered_preflight: None,
-        };
-        ResponseFuture::inner(self.service.call(request), after)
-    }
-}
-
-impl RouteState {
-    fn preflight_response(&self, request: &ServiceRequest, credentials: bool) -> HttpResponse {
-        let mut response = HttpResponse::NoContent().finish();
-        let headers = response.headers_mut();
-        if let Some(origin) = request.headers().get(header::ORIGIN) {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        match step {
+            RouteStep::Answer(reply) => {
+                let response = response(reply, Some(request.headers()));
+                ResponseFuture::ready(request.into_response(response).map_into_right_body())
+            }
+            RouteStep::Forward(recorded, decoration) => {
+                request.extensions_mut().insert(recorded);
+                ResponseFuture::inner(self.service.call(request), After::Decorate(decoration))
+            }
         }
-        if credentials {
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            self.allow_methods.clone(),
-        );
-        let allow_headers = if self.policy.allows_any_header() {
-            request
-                .headers()
-                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-                .filter(|v| !v.as_bytes().trim_ascii().is_empty())
-                .cloned()
-        } else {
-            self.allow_headers.clone()
-        };
-        if let Some(allow_headers) = allow_headers {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
-        }
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
-        add_vary(headers, VARY_PREFLIGHT);
-        response.extensions_mut().insert(RouteDeclared);
-        response
     }
 }
 
@@ -448,16 +368,13 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = Error;
-    type Future = future::FrameAncestorsFuture<S::Future>;
+    type Future = FrameAncestorsFuture<S::Future>;
 
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let policy = self.cors.registry().snapshot().frame_ancestors();
-        future::FrameAncestorsFuture::new(
-            self.service.call(request),
-            HeaderValue::from_str(&policy).ok(),
-        )
+        let policy = Outgoing::to_value(self.cors.frame_ancestors_policy());
+        FrameAncestorsFuture::new(self.service.call(request), policy)
     }
 }
 
@@ -511,14 +428,18 @@ async fn handle_api(
         body: &body,
         base_url: api.base_url().unwrap_or(&base_url),
     });
-    to_actix(response)
-}
-
-/// The outcome as the route middleware stores it, with the actix (http 0.2) origin value.
-#[derive(Debug, Clone)]
-struct StoredOutcome {
-    outcome: CorsOutcome,
-    origin: Option<HeaderValue>,
+    let (parts, body) = response.into_parts();
+    let status = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::FORBIDDEN);
+    let mut out = HttpResponse::with_body(status, body).map_into_boxed_body();
+    for (name, value) in &parts.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out
 }
 
 /// Extractor: what the resource's CORS policy decided about the request. On a resource that
@@ -538,17 +459,11 @@ impl FromRequest for CorsContext {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let outcome = match request.extensions().get::<StoredOutcome>() {
-            Some(stored) => {
-                let origin = stored
-                    .origin
-                    .as_ref()
-                    .and_then(|o| http::HeaderValue::from_bytes(o.as_bytes()).ok());
-                stored.outcome.clone().with_origin(origin)
-            }
-            None => CorsOutcome::undeclared(),
-        };
-        ready(Ok(CorsContext(outcome)))
+        let origin = Incoming(request.headers());
+        ready(Ok(CorsContext(CorsOutcome::from_request(
+            request.extensions().get::<Recorded>(),
+            origin.values("origin"),
+        ))))
     }
 }
 
@@ -596,15 +511,11 @@ impl ResponseError for RejectionError {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        match &self.cors {
-            Some(cors) => rejection_response(cors, self.rejection.clone(), VARY_ORIGIN),
-            None => {
-                self.rejection.log();
-                let mut response = to_actix(OktaErrorResponder.respond(&self.rejection));
-                response.extensions_mut().insert(self.rejection.clone());
-                response
-            }
-        }
+        let reply = match &self.cors {
+            Some(cors) => cors.refuse(self.rejection.clone()),
+            None => Reply::from(self.rejection.clone()),
+        };
+        response(reply, None)
     }
 }
 

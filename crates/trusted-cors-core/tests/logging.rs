@@ -7,8 +7,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use trusted_cors_core::decision::VARY_ORIGIN;
-use trusted_cors_core::decision::{HeaderInput, RequestFacts, RouteScope};
+use trusted_cors_core::decision::RouteScope;
+use trusted_cors_core::{HeaderInput, RequestFacts};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -46,8 +46,8 @@ fn denials_are_logged_with_origin_route_and_reason() {
             .rejection()
             .cloned()
             .expect("a rejection");
-        let response = cors.respond(rejection, VARY_ORIGIN);
-        assert_eq!(response.status(), 403);
+        let reply = cors.refuse(rejection);
+        assert_eq!(reply.status(), 403);
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("trusted_cors"), "{log}");

@@ -13,8 +13,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::util::BoxCloneService;
 use tower::{service_fn, Layer, ServiceExt};
-use trusted_cors_core::tower::CorsBody;
-use trusted_cors_core::{Cors, Rejection, RouteCors};
+use trusted_cors_core::{Cors, CorsBody, Rejection, Reply, RouteCors};
 
 type App =
     BoxCloneService<Request<Full<Bytes>>, Response<CorsBody<CorsBody<Full<Bytes>>>>, Infallible>;
@@ -54,7 +53,7 @@ fn app(cors: &Cors, calls: Arc<AtomicUsize>) -> App {
         };
         service.oneshot(req)
     });
-    BoxCloneService::new(cors.layer().layer(router))
+    BoxCloneService::new(cors.guard().layer(router))
 }
 
 struct Case {
@@ -428,13 +427,10 @@ async fn registry_changes_apply_to_the_next_request() {
 async fn custom_responder_and_no_diagnostics() {
     let config = trusted_cors_core::CorsConfig::builder()
         .responder(|rejection: &Rejection| {
-            let mut response = Response::new(Bytes::from(format!("no: {}", rejection.reason())));
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
             // A responder cannot grant access by accident.
-            response
-                .headers_mut()
-                .insert("access-control-allow-origin", "*".parse().unwrap());
-            response
+            Reply::new(401)
+                .header("access-control-allow-origin", "*")
+                .body(format!("no: {}", rejection.reason()))
         })
         .build()
         .unwrap();

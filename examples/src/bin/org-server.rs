@@ -109,7 +109,7 @@ async fn main() -> ExitCode {
             org.api().clone(),
         ))
         .with_state(org)
-        .layer(cors.layer());
+        .layer(cors.guard());
     let listener = match tokio::net::TcpListener::bind(flags.addr).await {
         Ok(listener) => listener,
         Err(error) => {

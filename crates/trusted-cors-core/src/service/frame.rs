@@ -17,6 +17,7 @@ use crate::Cors;
 /// It appends its own header, so a policy the application sets is enforced as well (browsers
 /// enforce every `Content-Security-Policy` header).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct FrameAncestorsLayer {
     cors: Cors,
 }
@@ -57,10 +58,9 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let policy = self.cors.registry().snapshot().frame_ancestors();
         FrameAncestorsFuture {
             inner: self.inner.call(request),
-            policy: HeaderValue::from_str(&policy).ok(),
+            policy: HeaderValue::from_maybe_shared(self.cors.frame_ancestors_policy()).ok(),
         }
     }
 }
