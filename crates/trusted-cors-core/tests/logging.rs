@@ -23,6 +23,65 @@ impl Write for Captured {
     }
 }
 
+fn capture(f: impl FnOnce()) -> String {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let log = captured.0.lock().unwrap().clone();
+    String::from_utf8(log).unwrap()
+}
+
+#[test]
+fn a_route_without_the_guard_says_so_once() {
+    use std::convert::Infallible;
+    use tower::{service_fn, Layer, ServiceExt};
+
+    let cors = cors();
+    let handler = service_fn(|_: http::Request<()>| async {
+        Ok::<_, Infallible>(http::Response::new(
+            http_body_util::Empty::<bytes::Bytes>::new(),
+        ))
+    });
+    let route = cors.route(me()).layer(handler);
+    let guarded = cors.guard().layer(cors.route(me()).layer(handler));
+    let request = || {
+        http::Request::get("/api/v1/users/me")
+            .header("origin", TRUSTED)
+            .body(())
+            .unwrap()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let log = capture(|| {
+        runtime.block_on(async {
+            for _ in 0..3 {
+                let response = route.clone().oneshot(request()).await.unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        })
+    });
+    assert_eq!(
+        log.matches("without the global guard layer").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("cors.guard()"), "{log}");
+
+    let log = capture(|| {
+        runtime.block_on(async {
+            let response = guarded.oneshot(request()).await.unwrap();
+            assert_eq!(response.status(), 200);
+        })
+    });
+    assert!(!log.contains("guard layer"), "{log}");
+}
+
 #[test]
 fn denials_are_logged_with_origin_route_and_reason() {
     let captured = Captured::default();
