@@ -173,6 +173,7 @@ fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
 /// App-level middleware, the guard: the global rules before routing, and refusal of preflights
 /// that no declared resource answered. It adds no CORS headers.
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct CorsMiddleware {
     cors: Cors,
 }
@@ -254,6 +255,7 @@ where
 /// handler, refuses what the policy does not allow, adds the CORS headers and `Vary`, and
 /// records the outcome for handlers (read it with [`CorsContext`]).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct RouteCorsMiddleware {
     route: Arc<DeclaredRoute>,
 }
@@ -326,6 +328,7 @@ where
 /// the IFRAME_EMBED scope: appends `Content-Security-Policy: frame-ancestors 'self' <origins>`,
 /// read from the registry at each request. The same as the Tower `FrameAncestorsLayer`.
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct FrameAncestorsMiddleware {
     cors: Cors,
 }

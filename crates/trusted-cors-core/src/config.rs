@@ -147,6 +147,7 @@ impl fmt::Debug for CorsConfig {
 
 /// Builds a [`CorsConfig`]; the first invalid value is reported by [`build`](Self::build).
 #[derive(Debug)]
+#[must_use]
 pub struct CorsConfigBuilder {
     config: CorsConfig,
     error: Option<ConfigError>,

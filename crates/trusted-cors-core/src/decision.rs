@@ -124,6 +124,7 @@ pub struct CorsHeaders<'a> {
 
 /// Stage 1: what the request is.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Classified<'a> {
     /// No `Origin` header.
     NotCors,

@@ -45,6 +45,23 @@ pub struct FrameAncestorsService<S> {
     cors: Cors,
 }
 
+impl<S> FrameAncestorsService<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
 impl<S, ReqB, ResB> Service<Request<ReqB>> for FrameAncestorsService<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
