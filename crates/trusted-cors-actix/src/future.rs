@@ -4,7 +4,7 @@ use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::HeaderValue;
 use actix_web::Error;
 use pin_project_lite::pin_project;
 use trusted_cors_core::{Cors, Decoration, RouteAnswered};
@@ -12,7 +12,7 @@ use trusted_cors_core::{Cors, Decoration, RouteAnswered};
 use crate::Outgoing;
 
 pin_project! {
-    /// The response future of both middlewares.
+    /// The response future of the middlewares.
     pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
@@ -36,7 +36,7 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
 /// What to do to the application's response.
 pub(crate) enum After {
     Nothing,
-    /// A declared resource's CORS headers and `Vary`.
+    /// A declared resource's CORS headers and `Vary`, or the frame-ancestors policy.
     Decorate(Decoration<HeaderValue>),
     /// A preflight the guard passed on: refused unless a declared resource answered it.
     Deferred(Cors, HeaderValue),
@@ -97,45 +97,5 @@ where
                 Poll::Ready(Ok(response))
             }
         }
-    }
-}
-
-pin_project! {
-    /// The response future of [`FrameAncestorsService`](crate::FrameAncestorsService).
-    pub struct FrameAncestorsFuture<F> {
-        #[pin]
-        inner: F,
-        policy: Option<HeaderValue>,
-    }
-}
-
-impl<F> FrameAncestorsFuture<F> {
-    pub(crate) fn new(inner: F, policy: Option<HeaderValue>) -> Self {
-        FrameAncestorsFuture { inner, policy }
-    }
-}
-
-impl<F> std::fmt::Debug for FrameAncestorsFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FrameAncestorsFuture")
-            .finish_non_exhaustive()
-    }
-}
-
-impl<F, B> Future for FrameAncestorsFuture<F>
-where
-    F: Future<Output = Result<ServiceResponse<B>, Error>>,
-{
-    type Output = Result<ServiceResponse<B>, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-        if let Some(policy) = this.policy.take() {
-            response
-                .headers_mut()
-                .append(header::CONTENT_SECURITY_POLICY, policy);
-        }
-        Poll::Ready(Ok(response))
     }
 }

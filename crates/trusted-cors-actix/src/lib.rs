@@ -90,7 +90,7 @@ use trusted_cors_core::{
 };
 
 use future::After;
-pub use future::{FrameAncestorsFuture, ResponseFuture};
+pub use future::ResponseFuture;
 
 /// actix's request headers, as the core reads them.
 struct Incoming<'a>(&'a HeaderMap);
@@ -343,8 +343,9 @@ impl FrameAncestorsMiddleware {
 impl<S, B> Transform<S, ServiceRequest> for FrameAncestorsMiddleware
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Transform = FrameAncestorsService<S>;
     type InitError = ();
@@ -368,16 +369,17 @@ pub struct FrameAncestorsService<S> {
 impl<S, B> Service<ServiceRequest> for FrameAncestorsService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = FrameAncestorsFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, B>;
 
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let policy = Outgoing::to_value(self.cors.frame_ancestors_policy());
-        FrameAncestorsFuture::new(self.service.call(request), policy)
+        let decoration = self.cors.frame_ancestors_decoration();
+        ResponseFuture::inner(self.service.call(request), After::Decorate(decoration))
     }
 }
 

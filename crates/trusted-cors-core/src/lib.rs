@@ -112,8 +112,8 @@ pub use request::{
     HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
 pub use service::{
-    CorsBody, FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer,
-    GuardService, ResponseFuture, RouteCorsLayer, RouteCorsService,
+    CorsBody, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService, ResponseFuture,
+    RouteCorsLayer, RouteCorsService,
 };
 pub use store::{JsonFileStore, StoreError, StoreLock, StoreWatcher, TrustedOriginStore};
 pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
@@ -187,11 +187,13 @@ impl Cors {
         RouteCorsLayer::new(self.declare(policy))
     }
 
-    /// The `Content-Security-Policy` value of the frame-ancestors layers, from the current
-    /// registry (see [`RegistrySnapshot::frame_ancestors`]).
+    /// What the frame-ancestors layers add to a response: `Content-Security-Policy:
+    /// frame-ancestors 'self' <origins>` from the current registry (see
+    /// [`RegistrySnapshot::frame_ancestors`]).
     #[doc(hidden)]
-    pub fn frame_ancestors_policy(&self) -> bytes::Bytes {
-        bytes::Bytes::from(self.inner.registry.snapshot().frame_ancestors())
+    pub fn frame_ancestors_decoration<V>(&self) -> Decoration<V> {
+        let policy = self.inner.registry.snapshot().frame_ancestors();
+        Decoration::frame_ancestors(bytes::Bytes::from(policy))
     }
 
     /// A route's policy prepared for the layers of any framework.

@@ -27,6 +27,7 @@ pub(crate) mod name {
     pub(crate) const MAX_AGE: &str = "access-control-max-age";
     pub(crate) const EXPOSE_HEADERS: &str = "access-control-expose-headers";
     pub(crate) const VARY: &str = "vary";
+    pub(crate) const CONTENT_SECURITY_POLICY: &str = "content-security-policy";
 }
 
 /// A response's header map, as the core writes it. Adapters implement it for their framework's
@@ -214,12 +215,20 @@ impl fmt::Debug for Reply {
     }
 }
 
-/// What the layer of a declared route does to the application's response: the CORS headers of
-/// an allowed cross-origin request, and `Vary: Origin` on every response.
+/// What a layer does to the application's response: for a declared route, the CORS headers of
+/// an allowed cross-origin request and `Vary: Origin` on every response; for the frame-ancestors
+/// layer, its `Content-Security-Policy`.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Decoration<V> {
-    allow: Option<Allow<V>>,
+    kind: DecorationKind<V>,
+}
+
+#[derive(Debug, Clone)]
+enum DecorationKind<V> {
+    Route(Option<Allow<V>>),
+    /// Appended, so a policy the application sets is enforced as well.
+    FrameAncestors(Bytes),
 }
 
 #[derive(Debug, Clone)]
@@ -231,22 +240,39 @@ struct Allow<V> {
 
 impl<V> Decoration<V> {
     pub(crate) fn vary_only() -> Self {
-        Decoration { allow: None }
+        Decoration {
+            kind: DecorationKind::Route(None),
+        }
     }
 
     pub(crate) fn allow(origin: V, credentials: bool, expose: Option<Bytes>) -> Self {
         Decoration {
-            allow: Some(Allow {
+            kind: DecorationKind::Route(Some(Allow {
                 origin,
                 credentials,
                 expose,
-            }),
+            })),
+        }
+    }
+
+    pub(crate) fn frame_ancestors(policy: Bytes) -> Self {
+        Decoration {
+            kind: DecorationKind::FrameAncestors(policy),
         }
     }
 
     /// Writes the decoration into the application's response headers.
     pub fn apply<W: ResponseHeaders<Value = V>>(self, headers: &mut W) {
-        if let Some(allow) = self.allow {
+        let allow = match self.kind {
+            DecorationKind::Route(allow) => allow,
+            DecorationKind::FrameAncestors(policy) => {
+                if let Some(value) = W::to_value(policy) {
+                    headers.append(name::CONTENT_SECURITY_POLICY, value);
+                }
+                return;
+            }
+        };
+        if let Some(allow) = allow {
             headers.insert(name::ALLOW_ORIGIN, allow.origin);
             if allow.credentials {
                 if let Some(value) = W::to_value(Bytes::from_static(b"true")) {

@@ -84,16 +84,9 @@ fn a_route_without_the_guard_says_so_once() {
 
 #[test]
 fn denials_are_logged_with_origin_route_and_reason() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
     let cors = cors();
     let policy = me();
-    tracing::subscriber::with_default(subscriber, || {
+    let log = capture(|| {
         let facts = RequestFacts {
             method: "GET",
             path: "/api/v1/users/me",
@@ -108,7 +101,6 @@ fn denials_are_logged_with_origin_route_and_reason() {
         let reply = cors.refuse(rejection);
         assert_eq!(reply.status(), 403);
     });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("trusted_cors"), "{log}");
     assert!(log.contains("reason=\"origin_not_trusted\""), "{log}");
     assert!(log.contains("origin=https://evil.example"), "{log}");

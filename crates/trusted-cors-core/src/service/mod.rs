@@ -17,7 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 pub use body::CorsBody;
-pub use frame::{FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService};
+pub use frame::{FrameAncestorsLayer, FrameAncestorsService};
 pub use future::ResponseFuture;
 
 use crate::layers::{DeclaredRoute, GuardVerdict, Guarded, RouteAnswered, RouteStep};
@@ -64,6 +64,30 @@ impl ResponseHeaders for HeaderMap {
         HeaderMap::remove(self, name);
     }
 }
+
+/// `get_ref`, `get_mut` and `into_inner` for a service wrapping `inner`.
+macro_rules! inner_accessors {
+    ($($service:ident),*) => {$(
+        impl<S> $service<S> {
+            /// The wrapped service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The wrapped service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// Unwraps the service.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+    )*};
+}
+
+inner_accessors!(GuardService, RouteCorsService, FrameAncestorsService);
 
 /// Reads the decision's inputs from an `http` 1.x request.
 fn facts<B>(request: &Request<B>) -> RequestFacts<'_> {
@@ -157,23 +181,6 @@ pub struct GuardService<S> {
     cors: Cors,
 }
 
-impl<S> GuardService<S> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
 impl<S, ReqB, ResB> Service<Request<ReqB>> for GuardService<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
@@ -237,23 +244,6 @@ impl<S> Layer<S> for RouteCorsLayer {
 pub struct RouteCorsService<S> {
     inner: S,
     route: Arc<DeclaredRoute>,
-}
-
-impl<S> RouteCorsService<S> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for RouteCorsService<S>
