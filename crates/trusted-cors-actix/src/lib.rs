@@ -85,8 +85,8 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use bytes::Bytes;
 use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 use trusted_cors_core::{
-    Cors, CorsOutcome, DeclaredRoute, GuardVerdict, Guarded, HeaderInput, Recorded, Rejection,
-    Reply, RequestFacts, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
+    Cors, CorsOutcome, DeclaredRoute, GuardVerdict, HeaderInput, Recorded, Rejection, Reply,
+    RequestFacts, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
 };
 
 use future::After;
@@ -197,6 +197,7 @@ where
     type Future = Ready<Result<Self::Transform, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        self.cors.mark_guard_installed();
         ready(Ok(CorsMiddlewareService {
             service,
             cors: self.cors.clone(),
@@ -233,18 +234,11 @@ where
                     request.into_response(response).map_into_right_body(),
                 );
             }
-            GuardVerdict::Defer => {
-                request.extensions_mut().insert(Guarded);
-                // actix's router needs the request to itself: keep only the origin.
-                match request.headers().get(header::ORIGIN) {
-                    Some(origin) => After::Deferred(self.cors.clone(), origin.clone()),
-                    None => After::Nothing,
-                }
-            }
-            GuardVerdict::PassCrossOrigin => {
-                request.extensions_mut().insert(Guarded);
-                After::Nothing
-            }
+            // actix's router needs the request to itself: keep only the origin.
+            GuardVerdict::Defer => match request.headers().get(header::ORIGIN) {
+                Some(origin) => After::Deferred(self.cors.clone(), origin.clone()),
+                None => After::Nothing,
+            },
             _ => After::Nothing,
         };
         ResponseFuture::inner(self.service.call(request), after)
@@ -307,9 +301,8 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let guarded = request.extensions().get::<Guarded>().is_some();
         let step = with_facts(request.request(), |facts, headers| {
-            self.route.handle(facts, headers, guarded)
+            self.route.handle(facts, headers)
         });
         match step {
             RouteStep::Answer(reply) => {

@@ -17,8 +17,6 @@ use crate::{Cors, Rejection, RouteCors};
 pub enum GuardVerdict {
     /// Pass the request on.
     Pass,
-    /// Pass a cross-origin request on and mark it as guarded (see [`Guarded`]).
-    PassCrossOrigin,
     /// A preflight: pass it on, and refuse it with
     /// [`Cors::refuse_unanswered_preflight`] unless a declared route answered it (a response
     /// built from a [`Reply::is_route_answer`] reply).
@@ -26,12 +24,6 @@ pub enum GuardVerdict {
     /// Answer with this refusal; do not call the application.
     Refuse(Reply),
 }
-
-/// Request extension the guard puts on cross-origin requests, so a declared route knows the
-/// global rules ran.
-#[derive(Debug, Clone, Copy)]
-#[doc(hidden)]
-pub struct Guarded;
 
 /// Response extension on the answers of declared routes, so the guard knows a route answered.
 #[derive(Debug, Clone, Copy)]
@@ -43,10 +35,9 @@ impl Cors {
     #[doc(hidden)]
     pub fn judge_unrouted(&self, facts: &RequestFacts<'_>) -> GuardVerdict {
         match self.decide(facts, RouteScope::Unrouted) {
-            Decision::NotCors | Decision::SameOrigin => GuardVerdict::Pass,
             Decision::DeferPreflight => GuardVerdict::Defer,
             Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),
-            _ => GuardVerdict::PassCrossOrigin,
+            _ => GuardVerdict::Pass,
         }
     }
 
@@ -121,16 +112,15 @@ impl DeclaredRoute {
         })
     }
 
-    /// Decides a request to this route. `guarded` says whether the guard marked it.
+    /// Decides a request to this route.
     pub fn handle<H: RequestHeaders>(
         &self,
         facts: &RequestFacts<'_>,
         headers: &H,
-        guarded: bool,
     ) -> RouteStep<H::Value> {
         let decision = self.cors.decide(facts, RouteScope::Declared(&self.policy));
-        if !guarded && !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
-            self.warn_unguarded();
+        if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
+            self.warn_if_unguarded();
         }
         let recorded = |cross_origin, trusted, credentials| Recorded {
             cross_origin,
@@ -157,7 +147,12 @@ impl DeclaredRoute {
         }
     }
 
-    fn warn_unguarded(&self) {
+    /// Costs one relaxed load per cross-origin request: whether any guard was ever installed
+    /// for this [`Cors`], and whether this route already said so.
+    fn warn_if_unguarded(&self) {
+        if self.cors.guard_installed() || self.warned.load(Ordering::Relaxed) {
+            return;
+        }
         if !self.warned.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 target: "trusted_cors",

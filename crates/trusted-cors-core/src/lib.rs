@@ -92,6 +92,7 @@ mod store;
 mod trusted_origin;
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
@@ -99,7 +100,7 @@ pub use decision::{decide, Decision};
 pub use error::ConfigError;
 pub use layers::{CorsOutcome, GuardVerdict};
 #[doc(hidden)]
-pub use layers::{DeclaredRoute, Guarded, Recorded, RouteAnswered, RouteStep};
+pub use layers::{DeclaredRoute, Recorded, RouteAnswered, RouteStep};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
 pub use registry::{Registry, RegistryError, RegistrySnapshot, MAX_FIELD_LEN};
@@ -133,6 +134,8 @@ pub struct Cors {
 struct CorsInner {
     config: CorsConfig,
     registry: Arc<Registry>,
+    /// Whether a guard wraps a service for this `Cors`; route declarations warn otherwise.
+    guard_installed: AtomicBool,
 }
 
 impl Cors {
@@ -143,6 +146,7 @@ impl Cors {
             inner: Arc::new(CorsInner {
                 config,
                 registry: registry.into(),
+                guard_installed: AtomicBool::new(false),
             }),
         }
     }
@@ -194,6 +198,17 @@ impl Cors {
     pub fn frame_ancestors_decoration<V>(&self) -> Decoration<V> {
         let policy = self.inner.registry.snapshot().frame_ancestors();
         Decoration::frame_ancestors(bytes::Bytes::from(policy))
+    }
+
+    /// Records that a guard wraps a service (the Tower guard layer and the actix-web middleware
+    /// call it when they are applied).
+    #[doc(hidden)]
+    pub fn mark_guard_installed(&self) {
+        self.inner.guard_installed.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn guard_installed(&self) -> bool {
+        self.inner.guard_installed.load(Ordering::Relaxed)
     }
 
     /// A route's policy prepared for the layers of any framework.

@@ -41,13 +41,14 @@ fn a_route_without_the_guard_says_so_once() {
     use std::convert::Infallible;
     use tower::{service_fn, Layer, ServiceExt};
 
-    let cors = cors();
     let handler = service_fn(|_: http::Request<()>| async {
         Ok::<_, Infallible>(http::Response::new(
             http_body_util::Empty::<bytes::Bytes>::new(),
         ))
     });
-    let route = cors.route(me()).layer(handler);
+    // A `Cors` whose guard was never applied, and one whose guard wraps the route.
+    let route = cors().route(me()).layer(handler);
+    let cors = cors();
     let guarded = cors.guard().layer(cors.route(me()).layer(handler));
     let request = || {
         http::Request::get("/api/v1/users/me")

@@ -20,7 +20,7 @@ pub use body::CorsBody;
 pub use frame::{FrameAncestorsLayer, FrameAncestorsService};
 pub use future::ResponseFuture;
 
-use crate::layers::{DeclaredRoute, GuardVerdict, Guarded, RouteAnswered, RouteStep};
+use crate::layers::{DeclaredRoute, GuardVerdict, RouteAnswered, RouteStep};
 use crate::reply::{Reply, ResponseHeaders};
 use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
 use crate::Cors;
@@ -167,6 +167,7 @@ impl GuardLayer {
 impl<S> Layer<S> for GuardLayer {
     type Service = GuardService<S>;
     fn layer(&self, inner: S) -> Self::Service {
+        self.cors.mark_guard_installed();
         GuardService {
             inner,
             cors: self.cors.clone(),
@@ -193,22 +194,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         match self.cors.judge_unrouted(&facts(&request)) {
-            GuardVerdict::Refuse(reply) => return ResponseFuture::ready(response(reply, None)),
+            GuardVerdict::Refuse(reply) => ResponseFuture::ready(response(reply, None)),
             GuardVerdict::Defer => {
                 let origin = request.headers().get(http::header::ORIGIN).cloned();
                 let uri = request.uri().clone();
-                request.extensions_mut().insert(Guarded);
                 let deferred = origin.map(|origin| (self.cors.clone(), origin, uri));
-                return ResponseFuture::deferred(self.inner.call(request), deferred);
+                ResponseFuture::deferred(self.inner.call(request), deferred)
             }
-            GuardVerdict::PassCrossOrigin => {
-                request.extensions_mut().insert(Guarded);
-            }
-            _ => {}
+            _ => ResponseFuture::passed(self.inner.call(request)),
         }
-        ResponseFuture::passed(self.inner.call(request))
     }
 }
 
@@ -259,10 +255,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
-        let guarded = request.extensions().get::<Guarded>().is_some();
-        let step = self
-            .route
-            .handle(&facts(&request), request.headers(), guarded);
+        let step = self.route.handle(&facts(&request), request.headers());
         match step {
             RouteStep::Answer(reply) => {
                 ResponseFuture::ready(response(reply, Some(request.headers())))
