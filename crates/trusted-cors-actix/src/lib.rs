@@ -85,8 +85,8 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use bytes::Bytes;
 use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 use trusted_cors_core::{
-    Cors, CorsOutcome, DeclaredRoute, GuardVerdict, HeaderInput, Recorded, Rejection, Reply,
-    RequestFacts, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
+    Cors, CorsOutcome, DeclaredRoute, GuardVerdict, HeaderInput, MarkSink, MarkSource, Rejection,
+    Reply, RequestFacts, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
 };
 
 use future::After;
@@ -104,6 +104,21 @@ impl RequestHeaders for Incoming<'_> {
 
     fn value(&self, name: &'static str) -> Option<HeaderValue> {
         self.0.get(name).cloned()
+    }
+}
+
+/// actix's request extensions, as the core marks and reads them.
+struct Marks<E>(E);
+
+impl MarkSink for Marks<&mut actix_web::dev::Extensions> {
+    fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M) {
+        self.0.insert(mark);
+    }
+}
+
+impl MarkSource for Marks<&actix_web::dev::Extensions> {
+    fn has_mark<M: Send + Sync + 'static>(&self) -> bool {
+        self.0.contains::<M>()
     }
 }
 
@@ -310,7 +325,7 @@ where
                 ResponseFuture::ready(request.into_response(response).map_into_right_body())
             }
             RouteStep::Forward(recorded, decoration) => {
-                request.extensions_mut().insert(recorded);
+                recorded.record(&mut Marks(&mut *request.extensions_mut()));
                 ResponseFuture::inner(self.service.call(request), After::Decorate(decoration))
             }
         }
@@ -459,7 +474,7 @@ impl FromRequest for CorsContext {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let origin = Incoming(request.headers());
         ready(Ok(CorsContext(CorsOutcome::from_request(
-            request.extensions().get::<Recorded>(),
+            &Marks(&*request.extensions()),
             origin.values("origin"),
         ))))
     }

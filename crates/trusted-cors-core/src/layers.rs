@@ -122,28 +122,29 @@ impl DeclaredRoute {
         if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
             self.warn_if_unguarded();
         }
-        let recorded = |cross_origin, trusted, credentials| Recorded {
-            cross_origin,
-            trusted,
-            credentials,
-            declared: true,
-        };
         match decision {
             Decision::Reject(rejection) => {
                 RouteStep::Answer(self.cors.refuse(rejection).answered_by_route())
             }
             Decision::Preflight(answer) => RouteStep::Answer(answer.reply()),
-            Decision::Allow(allow) => match headers.value(request::name::ORIGIN) {
-                Some(origin) => RouteStep::Forward(
-                    recorded(true, allow.trusted, allow.allow_credentials),
-                    Decoration::allow(origin, allow.allow_credentials, allow.expose_headers),
-                ),
-                None => RouteStep::Forward(recorded(true, false, false), Decoration::vary_only()),
-            },
-            Decision::NotCors | Decision::SameOrigin => {
-                RouteStep::Forward(recorded(false, false, false), Decoration::vary_only())
+            Decision::Allow(allow) => {
+                let recorded = match (allow.trusted, allow.allow_credentials) {
+                    (true, true) => Recorded::TrustedWithCredentials,
+                    (true, false) => Recorded::Trusted,
+                    (false, _) => Recorded::CrossOrigin,
+                };
+                match headers.value(request::name::ORIGIN) {
+                    Some(origin) => RouteStep::Forward(
+                        recorded,
+                        Decoration::allow(origin, allow.allow_credentials, allow.expose_headers),
+                    ),
+                    None => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only()),
+                }
             }
-            _ => RouteStep::Forward(recorded(true, false, false), Decoration::vary_only()),
+            Decision::NotCors | Decision::SameOrigin => {
+                RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only())
+            }
+            _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only()),
         }
     }
 
@@ -165,15 +166,66 @@ impl DeclaredRoute {
     }
 }
 
-/// What a declared route decided about a request that reaches its handler, as it is kept in the
-/// request extensions.
-#[derive(Debug, Clone, Copy, Default)]
+/// What a declared route decided about a request that reaches its handler. It is kept in the
+/// request extensions as one of four zero-sized marks, so recording it allocates nothing once the
+/// request has an extension map (as every request routed by axum or actix-web has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[doc(hidden)]
-pub struct Recorded {
-    cross_origin: bool,
-    trusted: bool,
-    credentials: bool,
-    declared: bool,
+pub enum Recorded {
+    /// Not a cross-origin request.
+    NotCrossOrigin,
+    /// Cross-origin, not trusted (a bearer call from any origin, or a route that adds nothing).
+    CrossOrigin,
+    /// From a trusted origin, on a route that allows no credentials.
+    Trusted,
+    /// From a trusted origin, with credentials.
+    TrustedWithCredentials,
+}
+
+/// The zero-sized mark of one [`Recorded`] state.
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct Mark<const STATE: u8>;
+
+/// A request's extensions, to put a mark in.
+#[doc(hidden)]
+pub trait MarkSink {
+    /// Inserts a zero-sized mark.
+    fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M);
+}
+
+/// A request's extensions, to look for a mark in.
+#[doc(hidden)]
+pub trait MarkSource {
+    /// Whether the mark is present.
+    fn has_mark<M: Send + Sync + 'static>(&self) -> bool;
+}
+
+impl Recorded {
+    /// Puts the mark of this state in the request extensions.
+    pub fn record(self, extensions: &mut impl MarkSink) {
+        match self {
+            Recorded::NotCrossOrigin => extensions.insert_mark(Mark::<0>),
+            Recorded::CrossOrigin => extensions.insert_mark(Mark::<1>),
+            Recorded::Trusted => extensions.insert_mark(Mark::<2>),
+            Recorded::TrustedWithCredentials => extensions.insert_mark(Mark::<3>),
+        }
+    }
+
+    /// The state marked in the request extensions, if a declared route marked one.
+    pub fn read(extensions: &impl MarkSource) -> Option<Recorded> {
+        [
+            (extensions.has_mark::<Mark<0>>(), Recorded::NotCrossOrigin),
+            (extensions.has_mark::<Mark<1>>(), Recorded::CrossOrigin),
+            (extensions.has_mark::<Mark<2>>(), Recorded::Trusted),
+            (
+                extensions.has_mark::<Mark<3>>(),
+                Recorded::TrustedWithCredentials,
+            ),
+        ]
+        .into_iter()
+        .find_map(|(present, state)| present.then_some(state))
+    }
 }
 
 /// What the route's CORS policy decided about the request that reached the handler: the origin,
@@ -182,15 +234,15 @@ pub struct Recorded {
 #[derive(Debug, Clone, Default)]
 pub struct CorsOutcome {
     origin: Option<Box<str>>,
-    recorded: Recorded,
+    recorded: Option<Recorded>,
 }
 
 impl CorsOutcome {
-    /// From what the route recorded and the request's `Origin` values. On a route that declared
-    /// nothing (no record), the outcome is empty.
+    /// From what the route recorded in the request extensions and the request's `Origin`
+    /// values. On a route that declared nothing (no record), the outcome is empty.
     #[doc(hidden)]
-    pub fn from_request(recorded: Option<&Recorded>, origin: HeaderInput<'_>) -> Self {
-        let Some(recorded) = recorded else {
+    pub fn from_request(extensions: &impl MarkSource, origin: HeaderInput<'_>) -> Self {
+        let Some(recorded) = Recorded::read(extensions) else {
             return CorsOutcome::default();
         };
         let origin = match origin {
@@ -199,7 +251,7 @@ impl CorsOutcome {
         };
         CorsOutcome {
             origin,
-            recorded: *recorded,
+            recorded: Some(recorded),
         }
     }
 
@@ -210,21 +262,24 @@ impl CorsOutcome {
 
     /// Whether the request came from another origin (and was allowed to reach the handler).
     pub fn is_cross_origin(&self) -> bool {
-        self.recorded.cross_origin
+        matches!(self.recorded, Some(state) if state != Recorded::NotCrossOrigin)
     }
 
     /// Whether the origin is an ACTIVE trusted origin with the CORS scope.
     pub fn is_trusted(&self) -> bool {
-        self.recorded.trusted
+        matches!(
+            self.recorded,
+            Some(Recorded::Trusted | Recorded::TrustedWithCredentials)
+        )
     }
 
     /// Whether the response will allow the browser to send and read with credentials (cookies).
     pub fn allows_credentials(&self) -> bool {
-        self.recorded.credentials
+        self.recorded == Some(Recorded::TrustedWithCredentials)
     }
 
     /// Whether the route declared a CORS policy.
     pub fn is_declared(&self) -> bool {
-        self.recorded.declared
+        self.recorded.is_some()
     }
 }

@@ -100,7 +100,7 @@ pub use decision::{decide, Decision};
 pub use error::ConfigError;
 pub use layers::{CorsOutcome, GuardVerdict};
 #[doc(hidden)]
-pub use layers::{DeclaredRoute, Recorded, RouteAnswered, RouteStep};
+pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteAnswered, RouteStep};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
 pub use registry::{Registry, RegistryError, RegistrySnapshot, MAX_FIELD_LEN};

@@ -20,7 +20,7 @@ pub use body::CorsBody;
 pub use frame::{FrameAncestorsLayer, FrameAncestorsService};
 pub use future::ResponseFuture;
 
-use crate::layers::{DeclaredRoute, GuardVerdict, RouteAnswered, RouteStep};
+use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteAnswered, RouteStep};
 use crate::reply::{Reply, ResponseHeaders};
 use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
 use crate::Cors;
@@ -34,6 +34,18 @@ impl RequestHeaders for HeaderMap {
 
     fn value(&self, name: &'static str) -> Option<HeaderValue> {
         self.get(name).cloned()
+    }
+}
+
+impl MarkSink for http::Extensions {
+    fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M) {
+        self.insert(mark);
+    }
+}
+
+impl MarkSource for http::Extensions {
+    fn has_mark<M: Send + Sync + 'static>(&self) -> bool {
+        self.get::<M>().is_some()
     }
 }
 
@@ -261,7 +273,7 @@ where
                 ResponseFuture::ready(response(reply, Some(request.headers())))
             }
             RouteStep::Forward(recorded, decoration) => {
-                request.extensions_mut().insert(recorded);
+                recorded.record(request.extensions_mut());
                 ResponseFuture::decorated(self.inner.call(request), decoration)
             }
         }
