@@ -98,12 +98,15 @@ struct Incoming<'a>(&'a HeaderMap);
 impl RequestHeaders for Incoming<'_> {
     type Value = HeaderValue;
 
+    // The core asks for its own lowercase constants; a static name looks a custom header such
+    // as `sec-fetch-site` up without building (and allocating) a name from the string.
     fn values(&self, name: &'static str) -> HeaderInput<'_> {
-        HeaderInput::from_values(self.0.get_all(name).map(HeaderValue::as_bytes))
+        let name = HeaderName::from_static(name);
+        HeaderInput::from_values(self.0.get_all(&name).map(HeaderValue::as_bytes))
     }
 
     fn value(&self, name: &'static str) -> Option<HeaderValue> {
-        self.0.get(name).cloned()
+        self.0.get(HeaderName::from_static(name)).cloned()
     }
 }
 

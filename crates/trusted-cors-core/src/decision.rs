@@ -92,7 +92,8 @@ impl PreflightAnswer<'_> {
     /// The response the layers send: status 204 and the CORS headers, varying on the request's
     /// origin, method and headers.
     pub fn reply(&self) -> Reply {
-        let mut reply = Reply::new(204).echo(name::ALLOW_ORIGIN, request::name::ORIGIN);
+        let mut reply =
+            Reply::with_capacity(204, 6).echo(name::ALLOW_ORIGIN, request::name::ORIGIN);
         if self.allow_credentials {
             reply = reply.header(name::ALLOW_CREDENTIALS, Bytes::from_static(b"true"));
         }

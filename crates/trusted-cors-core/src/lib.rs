@@ -113,7 +113,7 @@ pub use request::{
     HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
 pub use service::{
-    CorsBody, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService, ResponseFuture,
+    FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService, ResponseFuture,
     RouteCorsLayer, RouteCorsService,
 };
 pub use store::{JsonFileStore, StoreError, StoreLock, StoreWatcher, TrustedOriginStore};

@@ -160,6 +160,13 @@ impl Reply {
         (self.status, self.body, self.rejection, self.route)
     }
 
+    /// An empty reply with room for `headers` headers.
+    pub(crate) fn with_capacity(status: u16, headers: usize) -> Self {
+        let mut reply = Reply::new(status);
+        reply.headers.reserve_exact(headers);
+        reply
+    }
+
     pub(crate) fn set(&mut self, name: &'static str, value: ReplyValue) {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self.headers.push((name, value));

@@ -43,7 +43,7 @@ fn a_route_without_the_guard_says_so_once() {
 
     let handler = service_fn(|_: http::Request<()>| async {
         Ok::<_, Infallible>(http::Response::new(
-            http_body_util::Empty::<bytes::Bytes>::new(),
+            http_body_util::Full::<bytes::Bytes>::default(),
         ))
     });
     // A `Cors` whose guard was never applied, and one whose guard wraps the route.

@@ -13,10 +13,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::util::BoxCloneService;
 use tower::{service_fn, Layer, ServiceExt};
-use trusted_cors_core::{Cors, CorsBody, Rejection, Reply, RouteCors};
+use trusted_cors_core::{Cors, Rejection, Reply, RouteCors};
 
-type App =
-    BoxCloneService<Request<Full<Bytes>>, Response<CorsBody<CorsBody<Full<Bytes>>>>, Infallible>;
+type App = BoxCloneService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible>;
 
 /// A handler that counts its calls and sets `Vary: Accept-Encoding`, like a compressing app.
 fn handler(
@@ -43,8 +42,7 @@ fn handler(
 fn app(cors: &Cors, calls: Arc<AtomicUsize>) -> App {
     let me = BoxCloneService::new(cors.route(me()).layer(handler(Arc::clone(&calls))));
     let user = BoxCloneService::new(cors.route(user()).layer(handler(Arc::clone(&calls))));
-    let plain =
-        BoxCloneService::new(handler(Arc::clone(&calls)).map_response(|r| r.map(CorsBody::new)));
+    let plain = BoxCloneService::new(handler(Arc::clone(&calls)));
     let router = service_fn(move |req: Request<Full<Bytes>>| {
         let service = match req.uri().path() {
             "/me" => me.clone(),
@@ -328,7 +326,7 @@ async fn send(
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
-) -> Response<CorsBody<CorsBody<Full<Bytes>>>> {
+) -> Response<Full<Bytes>> {
     let mut request = Request::builder().method(method).uri(path);
     for (name, value) in headers {
         request = request.header(*name, *value);

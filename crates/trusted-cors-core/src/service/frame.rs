@@ -4,7 +4,7 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{CorsBody, ResponseFuture};
+use super::ResponseFuture;
 use crate::Cors;
 
 /// Lets the route's pages be framed only by this service and by the ACTIVE trusted origins with
@@ -45,8 +45,9 @@ pub struct FrameAncestorsService<S> {
 impl<S, ReqB, ResB> Service<Request<ReqB>> for FrameAncestorsService<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: From<bytes::Bytes>,
 {
-    type Response = Response<CorsBody<ResB>>;
+    type Response = Response<ResB>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 

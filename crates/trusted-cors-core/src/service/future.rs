@@ -6,7 +6,6 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, Uri};
 use pin_project_lite::pin_project;
 
-use super::body::CorsBody;
 use crate::layers::RouteAnswered;
 use crate::reply::Decoration;
 use crate::Cors;
@@ -72,8 +71,9 @@ impl<F> ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: From<Bytes>,
 {
-    type Output = Result<Response<CorsBody<B>>, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
@@ -81,7 +81,7 @@ where
                 let response = response
                     .take()
                     .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(response.map(CorsBody::full)))
+                Poll::Ready(Ok(response.map(B::from)))
             }
             StateProj::Inner { future, after } => {
                 let mut response = ready!(future.poll(cx))?;
@@ -93,12 +93,12 @@ where
                             let reply =
                                 cors.refuse_unanswered_preflight(origin.as_bytes(), uri.path());
                             let refusal = super::response(reply, None);
-                            return Poll::Ready(Ok(refusal.map(CorsBody::full)));
+                            return Poll::Ready(Ok(refusal.map(B::from)));
                         }
                     }
                     After::Deferred(None) => {}
                 }
-                Poll::Ready(Ok(response.map(CorsBody::new)))
+                Poll::Ready(Ok(response))
             }
         }
     }

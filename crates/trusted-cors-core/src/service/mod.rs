@@ -1,9 +1,10 @@
 //! The Tower layers, for `http` 1.x services: [`GuardLayer`] around the whole application and
 //! [`RouteCorsLayer`] on each CORS-enabled route. They read the request through
 //! [`RequestHeaders`], run the core, and copy its [`Reply`] or [`Decoration`] out; neither
-//! changes the inner service's error type.
+//! changes the inner service's error type nor its body type. The body of a reply the layers send
+//! themselves (a preflight answer, a refusal) is made with `From<Bytes>`, which axum's `Body` and
+//! http-body-util's `Full` implement; wrap another body with `map_response` first.
 
-mod body;
 mod frame;
 mod future;
 
@@ -16,7 +17,6 @@ use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use body::CorsBody;
 pub use frame::{FrameAncestorsLayer, FrameAncestorsService};
 pub use future::ResponseFuture;
 
@@ -197,8 +197,9 @@ pub struct GuardService<S> {
 impl<S, ReqB, ResB> Service<Request<ReqB>> for GuardService<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: From<Bytes>,
 {
-    type Response = Response<CorsBody<ResB>>;
+    type Response = Response<ResB>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -257,8 +258,9 @@ pub struct RouteCorsService<S> {
 impl<S, ReqB, ResB> Service<Request<ReqB>> for RouteCorsService<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: From<Bytes>,
 {
-    type Response = Response<CorsBody<ResB>>;
+    type Response = Response<ResB>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
