@@ -147,8 +147,8 @@ const TOWER_PREFLIGHT: u64 = 4;
 const AXUM_PREFLIGHT: i64 = 4;
 /// A refusal: the rejection's origin and path texts, the cause in words, the Okta error object
 /// and its JSON, the reply's header list and the response's header map. Measured and pinned.
-const TOWER_REFUSAL: u64 = 21;
-const AXUM_REFUSAL: i64 = 20;
+const TOWER_REFUSAL: u64 = 20;
+const AXUM_REFUSAL: i64 = 19;
 
 mod tower_stack {
     use super::*;
@@ -229,7 +229,7 @@ mod tower_stack {
 }
 
 const ACTIX_PREFLIGHT: i64 = 2;
-const ACTIX_REFUSAL: i64 = 19;
+const ACTIX_REFUSAL: i64 = 18;
 
 mod actix_stack {
     use super::*;

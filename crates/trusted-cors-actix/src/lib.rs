@@ -85,12 +85,40 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use bytes::Bytes;
 use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 use trusted_cors_core::{
-    Cors, CorsOutcome, DeclaredRoute, GuardVerdict, HeaderInput, MarkSink, MarkSource, Rejection,
-    Reply, RequestFacts, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
+    Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, HeaderInput, MarkSink, MarkSource,
+    Rejection, Reply, RequestFacts, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors,
+    RouteStep,
 };
 
 use future::After;
 pub use future::ResponseFuture;
+
+/// actix's name of a field: a pre-parsed constant, so a lookup parses nothing.
+fn header_name(field: Field) -> Option<HeaderName> {
+    const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+    const TRUSTED_CORS_REASON: HeaderName = HeaderName::from_static("x-trusted-cors-reason");
+    Some(match field {
+        Field::Origin => header::ORIGIN,
+        Field::Host => header::HOST,
+        Field::Authorization => header::AUTHORIZATION,
+        Field::Cookie => header::COOKIE,
+        Field::SecFetchSite => SEC_FETCH_SITE,
+        Field::AccessControlRequestMethod => header::ACCESS_CONTROL_REQUEST_METHOD,
+        Field::AccessControlRequestHeaders => header::ACCESS_CONTROL_REQUEST_HEADERS,
+        Field::AccessControlAllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        Field::AccessControlAllowCredentials => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        Field::AccessControlAllowMethods => header::ACCESS_CONTROL_ALLOW_METHODS,
+        Field::AccessControlAllowHeaders => header::ACCESS_CONTROL_ALLOW_HEADERS,
+        Field::AccessControlMaxAge => header::ACCESS_CONTROL_MAX_AGE,
+        Field::AccessControlExposeHeaders => header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        Field::Vary => header::VARY,
+        Field::ContentSecurityPolicy => header::CONTENT_SECURITY_POLICY,
+        Field::ContentType => header::CONTENT_TYPE,
+        Field::TrustedCorsReason => TRUSTED_CORS_REASON,
+        Field::Other(name) => return HeaderName::from_bytes(name.as_bytes()).ok(),
+        _ => return HeaderName::from_bytes(field.as_str().as_bytes()).ok(),
+    })
+}
 
 /// actix's request headers, as the core reads them.
 struct Incoming<'a>(&'a HeaderMap);
@@ -98,15 +126,15 @@ struct Incoming<'a>(&'a HeaderMap);
 impl RequestHeaders for Incoming<'_> {
     type Value = HeaderValue;
 
-    // The core asks for its own lowercase constants; a static name looks a custom header such
-    // as `sec-fetch-site` up without building (and allocating) a name from the string.
-    fn values(&self, name: &'static str) -> HeaderInput<'_> {
-        let name = HeaderName::from_static(name);
-        HeaderInput::from_values(self.0.get_all(&name).map(HeaderValue::as_bytes))
+    fn values(&self, field: Field) -> HeaderInput<'_> {
+        match header_name(field) {
+            Some(name) => HeaderInput::from_values(self.0.get_all(name).map(HeaderValue::as_bytes)),
+            None => HeaderInput::Absent,
+        }
     }
 
-    fn value(&self, name: &'static str) -> Option<HeaderValue> {
-        self.0.get(HeaderName::from_static(name)).cloned()
+    fn value(&self, field: Field) -> Option<HeaderValue> {
+        self.0.get(header_name(field)?).cloned()
     }
 }
 
@@ -135,24 +163,27 @@ impl ResponseHeaders for Outgoing<'_> {
         HeaderValue::from_maybe_shared(bytes).ok()
     }
 
-    fn values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
-        self.0.get_all(name).map(HeaderValue::as_bytes)
+    fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
+        let values = header_name(field).map(|name| self.0.get_all(name));
+        values.into_iter().flatten().map(HeaderValue::as_bytes)
     }
 
-    fn insert(&mut self, name: &'static str, value: HeaderValue) {
-        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+    fn insert(&mut self, field: Field, value: HeaderValue) {
+        if let Some(name) = header_name(field) {
             self.0.insert(name, value);
         }
     }
 
-    fn append(&mut self, name: &'static str, value: HeaderValue) {
-        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+    fn append(&mut self, field: Field, value: HeaderValue) {
+        if let Some(name) = header_name(field) {
             self.0.append(name, value);
         }
     }
 
-    fn remove(&mut self, name: &'static str) {
-        self.0.remove(name);
+    fn remove(&mut self, field: Field) {
+        if let Some(name) = header_name(field) {
+            self.0.remove(name);
+        }
     }
 }
 
@@ -478,7 +509,7 @@ impl FromRequest for CorsContext {
         let origin = Incoming(request.headers());
         ready(Ok(CorsContext(CorsOutcome::from_request(
             &Marks(&*request.extensions()),
-            origin.values("origin"),
+            origin.values(Field::Origin),
         ))))
     }
 }

@@ -76,7 +76,7 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
-use trusted_cors_core::{Cors, CorsOutcome, Rejection, Reply, RequestHeaders};
+use trusted_cors_core::{Cors, CorsOutcome, Field, Rejection, Reply, RequestHeaders};
 
 /// Extractor: what the route's CORS policy decided about the request (the origin, whether it is
 /// trusted, whether credentials are allowed). On a route that declared nothing it reports
@@ -97,7 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CorsContext {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
         Ok(CorsContext(CorsOutcome::from_request(
             &parts.extensions,
-            RequestHeaders::values(&parts.headers, "origin"),
+            RequestHeaders::values(&parts.headers, Field::Origin),
         )))
     }
 }

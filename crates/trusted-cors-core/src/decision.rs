@@ -23,11 +23,11 @@ use bytes::Bytes;
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::policy::{is_tchar, is_token, AllowedHeaders};
 use crate::rejection::{printable, OriginForm, RejectionCause, RequestHeadersProblem, TrustHint};
-use crate::reply::{name, Reply, VARY_PREFLIGHT};
+use crate::reply::{Reply, VARY_PREFLIGHT};
 use crate::request::{
-    self, HeaderInput, RequestFacts, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
+    HeaderInput, RequestFacts, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
-use crate::{CorsConfig, RegistrySnapshot, Rejection, RouteCors, ScopeType};
+use crate::{CorsConfig, Field, RegistrySnapshot, Rejection, RouteCors, ScopeType};
 
 /// Where the decision is made.
 #[derive(Debug, Clone, Copy)]
@@ -93,17 +93,18 @@ impl PreflightAnswer<'_> {
     /// origin, method and headers.
     pub fn reply(&self) -> Reply {
         let mut reply =
-            Reply::with_capacity(204, 6).echo(name::ALLOW_ORIGIN, request::name::ORIGIN);
+            Reply::with_capacity(204, 6).echo(Field::AccessControlAllowOrigin, Field::Origin);
         if self.allow_credentials {
-            reply = reply.header(name::ALLOW_CREDENTIALS, Bytes::from_static(b"true"));
+            let value = Bytes::from_static(b"true");
+            reply = reply.field(Field::AccessControlAllowCredentials, value);
         }
-        reply = reply.header(name::ALLOW_METHODS, self.allow_methods.clone());
+        reply = reply.field(Field::AccessControlAllowMethods, self.allow_methods.clone());
         if let Some(headers) = &self.allow_headers {
-            reply = reply.header(name::ALLOW_HEADERS, headers.clone());
+            reply = reply.field(Field::AccessControlAllowHeaders, headers.clone());
         }
         reply
-            .header(name::MAX_AGE, self.max_age.clone())
-            .header(name::VARY, Bytes::from_static(VARY_PREFLIGHT.as_bytes()))
+            .field(Field::AccessControlMaxAge, self.max_age.clone())
+            .field(Field::Vary, Bytes::from_static(VARY_PREFLIGHT.as_bytes()))
             .answered_by_route()
     }
 }

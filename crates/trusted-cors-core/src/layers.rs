@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::decision::{Decision, RouteScope};
 use crate::rejection::RejectionCause;
-use crate::reply::{name, Decoration, Reply, ReplyValue, REASON_HEADER};
-use crate::request::{self, HeaderInput, RequestFacts, RequestHeaders};
-use crate::{Cors, Rejection, RouteCors};
+use crate::reply::{Decoration, Reply, ReplyValue};
+use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
+use crate::{Cors, Field, Rejection, RouteCors};
 
 /// The guard's verdict on a request, before routing.
 #[derive(Debug)]
@@ -60,12 +60,12 @@ impl Cors {
         rejection.log();
         let mut reply = self.config().responder().respond(&rejection);
         // A refusal never grants access, whatever a custom responder wrote.
-        reply.remove(name::ALLOW_ORIGIN);
-        reply.remove(name::ALLOW_CREDENTIALS);
+        reply.remove(Field::AccessControlAllowOrigin);
+        reply.remove(Field::AccessControlAllowCredentials);
         reply.add_vary(rejection.vary());
         if self.config().diagnostics() {
             let reason = bytes::Bytes::from_static(rejection.reason().as_bytes());
-            reply.set(REASON_HEADER, ReplyValue::Bytes(reason));
+            reply.set(Field::TrustedCorsReason, ReplyValue::Bytes(reason));
         }
         reply.with_rejection(rejection)
     }
@@ -133,7 +133,7 @@ impl DeclaredRoute {
                     (true, false) => Recorded::Trusted,
                     (false, _) => Recorded::CrossOrigin,
                 };
-                match headers.value(request::name::ORIGIN) {
+                match headers.value(Field::Origin) {
                     Some(origin) => RouteStep::Forward(
                         recorded,
                         Decoration::allow(origin, allow.allow_credentials, allow.expose_headers),

@@ -80,6 +80,7 @@ pub mod admin;
 mod config;
 pub mod decision;
 mod error;
+mod field;
 mod layers;
 mod origin;
 mod policy;
@@ -98,6 +99,7 @@ use std::sync::Arc;
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
 pub use error::ConfigError;
+pub use field::{Field, NAMED_FIELDS};
 pub use layers::{CorsOutcome, GuardVerdict};
 #[doc(hidden)]
 pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteAnswered, RouteStep};
@@ -108,7 +110,7 @@ pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
     RejectionKind, RejectionResponder, RequestHeadersProblem, TrustHint,
 };
-pub use reply::{Decoration, Reply, ReplyValue, ResponseHeaders, REASON_HEADER};
+pub use reply::{Decoration, Reply, ReplyValue, ResponseHeaders};
 pub use request::{
     HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };

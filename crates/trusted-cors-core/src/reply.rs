@@ -8,27 +8,13 @@ use std::fmt;
 use bytes::Bytes;
 
 use crate::request::RequestHeaders;
-use crate::Rejection;
+use crate::{Field, Rejection};
 
 /// `Vary` for responses whose CORS outcome depends on `Origin`.
 pub(crate) const VARY_ORIGIN: &str = "Origin";
 /// `Vary` for preflight answers and refusals.
 pub(crate) const VARY_PREFLIGHT: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
-
-/// The diagnostics header, sent on rejections when enabled.
-pub const REASON_HEADER: &str = "x-trusted-cors-reason";
-
-pub(crate) mod name {
-    pub(crate) const ALLOW_ORIGIN: &str = "access-control-allow-origin";
-    pub(crate) const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
-    pub(crate) const ALLOW_METHODS: &str = "access-control-allow-methods";
-    pub(crate) const ALLOW_HEADERS: &str = "access-control-allow-headers";
-    pub(crate) const MAX_AGE: &str = "access-control-max-age";
-    pub(crate) const EXPOSE_HEADERS: &str = "access-control-expose-headers";
-    pub(crate) const VARY: &str = "vary";
-    pub(crate) const CONTENT_SECURITY_POLICY: &str = "content-security-policy";
-}
 
 /// A response's header map, as the core writes it. Adapters implement it for their framework's
 /// header type.
@@ -40,17 +26,17 @@ pub trait ResponseHeaders {
     /// `None` for bytes that are not a valid header value.
     fn to_value(bytes: Bytes) -> Option<Self::Value>;
 
-    /// Every value of the header `name` (lowercase).
-    fn values(&self, name: &'static str) -> impl Iterator<Item = &[u8]>;
+    /// Every value of the header.
+    fn values(&self, field: Field) -> impl Iterator<Item = &[u8]>;
 
-    /// Sets `name` to `value`, replacing any value.
-    fn insert(&mut self, name: &'static str, value: Self::Value);
+    /// Sets the header to `value`, replacing any value.
+    fn insert(&mut self, field: Field, value: Self::Value);
 
-    /// Adds a value for `name`, keeping the others.
-    fn append(&mut self, name: &'static str, value: Self::Value);
+    /// Adds a value for the header, keeping the others.
+    fn append(&mut self, field: Field, value: Self::Value);
 
-    /// Removes every value of `name`.
-    fn remove(&mut self, name: &'static str);
+    /// Removes every value of the header.
+    fn remove(&mut self, field: Field);
 }
 
 /// One header value of a [`Reply`].
@@ -59,9 +45,9 @@ pub trait ResponseHeaders {
 pub enum ReplyValue {
     /// These bytes.
     Bytes(Bytes),
-    /// The value of this request header, echoed (the request's `Origin`, or the requested
-    /// headers). Echoed as the framework holds it, without copying.
-    Echo(&'static str),
+    /// The value of this request header, echoed (the request's `Origin`). Echoed as the
+    /// framework holds it, without copying.
+    Echo(Field),
 }
 
 /// A response the layers send themselves: a preflight answer or a refusal.
@@ -72,7 +58,7 @@ pub enum ReplyValue {
 #[must_use]
 pub struct Reply {
     status: u16,
-    headers: Vec<(&'static str, ReplyValue)>,
+    headers: Vec<(Field, ReplyValue)>,
     body: Bytes,
     rejection: Option<Rejection>,
     route: bool,
@@ -93,7 +79,8 @@ impl Reply {
     /// Adds a header. `name` must be a lowercase header name and `value` a valid header value;
     /// anything else is left out when the reply is sent.
     pub fn header(mut self, name: &'static str, value: impl Into<Bytes>) -> Self {
-        self.headers.push((name, ReplyValue::Bytes(value.into())));
+        let field = Field::from_name(name);
+        self.headers.push((field, ReplyValue::Bytes(value.into())));
         self
     }
 
@@ -111,15 +98,19 @@ impl Reply {
     /// The headers in the order they are sent, with echoed values shown as the name of the
     /// request header they echo.
     pub fn header_values(&self) -> impl Iterator<Item = (&'static str, &ReplyValue)> {
-        self.headers.iter().map(|(name, value)| (*name, value))
+        self.headers
+            .iter()
+            .map(|(field, value)| (field.as_str(), value))
     }
 
     /// The headers that are plain bytes, in the order they are sent.
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
-        self.headers.iter().filter_map(|(name, value)| match value {
-            ReplyValue::Bytes(bytes) => Some((*name, &bytes[..])),
-            ReplyValue::Echo(_) => None,
-        })
+        self.headers
+            .iter()
+            .filter_map(|(field, value)| match value {
+                ReplyValue::Bytes(bytes) => Some((field.as_str(), &bytes[..])),
+                ReplyValue::Echo(_) => None,
+            })
     }
 
     /// The body.
@@ -144,13 +135,13 @@ impl Reply {
         W: ResponseHeaders,
         R: RequestHeaders<Value = W::Value>,
     {
-        for (name, value) in &self.headers {
+        for (field, value) in &self.headers {
             let value = match value {
                 ReplyValue::Bytes(bytes) => W::to_value(bytes.clone()),
-                ReplyValue::Echo(from) => request.and_then(|r| r.value(from)),
+                ReplyValue::Echo(from) => request.and_then(|r| r.value(*from)),
             };
             if let Some(value) = value {
-                response.append(name, value);
+                response.append(*field, value);
             }
         }
     }
@@ -167,20 +158,20 @@ impl Reply {
         reply
     }
 
-    pub(crate) fn set(&mut self, name: &'static str, value: ReplyValue) {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        self.headers.push((name, value));
+    pub(crate) fn set(&mut self, field: Field, value: ReplyValue) {
+        self.remove(field);
+        self.headers.push((field, value));
     }
 
-    pub(crate) fn remove(&mut self, name: &'static str) {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    pub(crate) fn remove(&mut self, field: Field) {
+        self.headers.retain(|(f, _)| *f != field);
     }
 
     pub(crate) fn add_vary(&mut self, item: &'static str) {
         let present = vary_covers(
             self.headers
                 .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(name::VARY))
+                .filter(|(f, _)| *f == Field::Vary)
                 .filter_map(|(_, v)| match v {
                     ReplyValue::Bytes(bytes) => Some(&bytes[..]),
                     ReplyValue::Echo(_) => None,
@@ -188,10 +179,8 @@ impl Reply {
             item,
         );
         if !present {
-            self.headers.push((
-                name::VARY,
-                ReplyValue::Bytes(Bytes::from_static(item.as_bytes())),
-            ));
+            let value = ReplyValue::Bytes(Bytes::from_static(item.as_bytes()));
+            self.headers.push((Field::Vary, value));
         }
     }
 
@@ -205,8 +194,13 @@ impl Reply {
         self
     }
 
-    pub(crate) fn echo(mut self, name: &'static str, request_header: &'static str) -> Self {
-        self.headers.push((name, ReplyValue::Echo(request_header)));
+    pub(crate) fn echo(mut self, field: Field, request_header: Field) -> Self {
+        self.headers.push((field, ReplyValue::Echo(request_header)));
+        self
+    }
+
+    pub(crate) fn field(mut self, field: Field, value: Bytes) -> Self {
+        self.headers.push((field, ReplyValue::Bytes(value)));
         self
     }
 }
@@ -274,23 +268,23 @@ impl<V> Decoration<V> {
             DecorationKind::Route(allow) => allow,
             DecorationKind::FrameAncestors(policy) => {
                 if let Some(value) = W::to_value(policy) {
-                    headers.append(name::CONTENT_SECURITY_POLICY, value);
+                    headers.append(Field::ContentSecurityPolicy, value);
                 }
                 return;
             }
         };
         if let Some(allow) = allow {
-            headers.insert(name::ALLOW_ORIGIN, allow.origin);
+            headers.insert(Field::AccessControlAllowOrigin, allow.origin);
             if allow.credentials {
                 if let Some(value) = W::to_value(Bytes::from_static(b"true")) {
-                    headers.insert(name::ALLOW_CREDENTIALS, value);
+                    headers.insert(Field::AccessControlAllowCredentials, value);
                 }
             } else {
                 // The application must not grant credentials the policy did not.
-                headers.remove(name::ALLOW_CREDENTIALS);
+                headers.remove(Field::AccessControlAllowCredentials);
             }
             if let Some(value) = allow.expose.and_then(W::to_value) {
-                headers.insert(name::EXPOSE_HEADERS, value);
+                headers.insert(Field::AccessControlExposeHeaders, value);
             }
         }
         append_vary(headers, VARY_ORIGIN);
@@ -300,9 +294,9 @@ impl<V> Decoration<V> {
 /// Appends `item` to `Vary` unless the values already cover it; never replaces what the
 /// application set.
 fn append_vary<W: ResponseHeaders>(headers: &mut W, item: &'static str) {
-    if !vary_covers(headers.values(name::VARY), item) {
+    if !vary_covers(headers.values(Field::Vary), item) {
         if let Some(value) = W::to_value(Bytes::from_static(item.as_bytes())) {
-            headers.append(name::VARY, value);
+            headers.append(Field::Vary, value);
         }
     }
 }

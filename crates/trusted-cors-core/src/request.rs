@@ -1,16 +1,7 @@
 //! What the decision reads from a request: a few headers as plain bytes, read once through
 //! [`RequestHeaders`], which each adapter implements for its framework's header map.
 
-/// The request headers the decision reads, by their lowercase names.
-pub(crate) mod name {
-    pub(crate) const ORIGIN: &str = "origin";
-    pub(crate) const HOST: &str = "host";
-    pub(crate) const AUTHORIZATION: &str = "authorization";
-    pub(crate) const COOKIE: &str = "cookie";
-    pub(crate) const SEC_FETCH_SITE: &str = "sec-fetch-site";
-    pub(crate) const REQUEST_METHOD: &str = "access-control-request-method";
-    pub(crate) const REQUEST_HEADERS: &str = "access-control-request-headers";
-}
+use crate::Field;
 
 /// The longest `Access-Control-Request-Headers` value looked at; longer ones are refused.
 pub const MAX_REQUEST_HEADERS_LEN: usize = 4096;
@@ -54,11 +45,11 @@ pub trait RequestHeaders {
     /// response without copying its bytes.
     type Value: Clone;
 
-    /// Every value of the header `name` (lowercase).
-    fn values(&self, name: &'static str) -> HeaderInput<'_>;
+    /// Every value of the header.
+    fn values(&self, field: Field) -> HeaderInput<'_>;
 
-    /// The first value of the header `name` (lowercase), as the framework's own value.
-    fn value(&self, name: &'static str) -> Option<Self::Value>;
+    /// The first value of the header, as the framework's own value.
+    fn value(&self, field: Field) -> Option<Self::Value>;
 }
 
 /// What the decision reads from a request, as plain bytes.
@@ -96,7 +87,7 @@ impl<'a> RequestFacts<'a> {
         authority: Option<&'a str>,
         headers: &'a H,
     ) -> Self {
-        let origin = headers.values(name::ORIGIN);
+        let origin = headers.values(Field::Origin);
         if !origin.is_present() {
             return RequestFacts {
                 method,
@@ -104,7 +95,7 @@ impl<'a> RequestFacts<'a> {
                 ..RequestFacts::default()
             };
         }
-        let host = match headers.values(name::HOST) {
+        let host = match headers.values(Field::Host) {
             HeaderInput::Absent => {
                 authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
             }
@@ -114,11 +105,11 @@ impl<'a> RequestFacts<'a> {
             method,
             path,
             origin,
-            access_control_request_method: headers.values(name::REQUEST_METHOD),
-            access_control_request_headers: headers.values(name::REQUEST_HEADERS),
-            authorization: headers.values(name::AUTHORIZATION),
-            has_cookies: headers.values(name::COOKIE).is_present(),
-            sec_fetch_site: headers.values(name::SEC_FETCH_SITE),
+            access_control_request_method: headers.values(Field::AccessControlRequestMethod),
+            access_control_request_headers: headers.values(Field::AccessControlRequestHeaders),
+            authorization: headers.values(Field::Authorization),
+            has_cookies: headers.values(Field::Cookie).is_present(),
+            sec_fetch_site: headers.values(Field::SecFetchSite),
             host,
         }
     }

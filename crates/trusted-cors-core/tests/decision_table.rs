@@ -762,7 +762,7 @@ fn sent(answer: &PreflightAnswer<'_>) -> Vec<(&'static str, String)> {
         .map(|(name, value)| {
             let value = match value {
                 ReplyValue::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                ReplyValue::Echo(from) => format!("<echo {from}>"),
+                ReplyValue::Echo(from) => format!("<echo {}>", from.as_str()),
                 other => format!("{other:?}"),
             };
             (name, value)

@@ -23,17 +23,49 @@ pub use future::ResponseFuture;
 use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteAnswered, RouteStep};
 use crate::reply::{Reply, ResponseHeaders};
 use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
-use crate::Cors;
+use crate::{Cors, Field};
+
+/// The `http` 1.x name of a field: a pre-parsed constant, so a lookup parses nothing.
+fn header_name(field: Field) -> Option<HeaderName> {
+    use http::header;
+    const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+    const TRUSTED_CORS_REASON: HeaderName = HeaderName::from_static("x-trusted-cors-reason");
+    Some(match field {
+        Field::Origin => header::ORIGIN,
+        Field::Host => header::HOST,
+        Field::Authorization => header::AUTHORIZATION,
+        Field::Cookie => header::COOKIE,
+        Field::SecFetchSite => SEC_FETCH_SITE,
+        Field::AccessControlRequestMethod => header::ACCESS_CONTROL_REQUEST_METHOD,
+        Field::AccessControlRequestHeaders => header::ACCESS_CONTROL_REQUEST_HEADERS,
+        Field::AccessControlAllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        Field::AccessControlAllowCredentials => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        Field::AccessControlAllowMethods => header::ACCESS_CONTROL_ALLOW_METHODS,
+        Field::AccessControlAllowHeaders => header::ACCESS_CONTROL_ALLOW_HEADERS,
+        Field::AccessControlMaxAge => header::ACCESS_CONTROL_MAX_AGE,
+        Field::AccessControlExposeHeaders => header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        Field::Vary => header::VARY,
+        Field::ContentSecurityPolicy => header::CONTENT_SECURITY_POLICY,
+        Field::ContentType => header::CONTENT_TYPE,
+        Field::TrustedCorsReason => TRUSTED_CORS_REASON,
+        Field::Other(name) => return HeaderName::from_bytes(name.as_bytes()).ok(),
+    })
+}
 
 impl RequestHeaders for HeaderMap {
     type Value = HeaderValue;
 
-    fn values(&self, name: &'static str) -> HeaderInput<'_> {
-        HeaderInput::from_values(self.get_all(name).iter().map(HeaderValue::as_bytes))
+    fn values(&self, field: Field) -> HeaderInput<'_> {
+        match header_name(field) {
+            Some(name) => {
+                HeaderInput::from_values(self.get_all(name).iter().map(HeaderValue::as_bytes))
+            }
+            None => HeaderInput::Absent,
+        }
     }
 
-    fn value(&self, name: &'static str) -> Option<HeaderValue> {
-        self.get(name).cloned()
+    fn value(&self, field: Field) -> Option<HeaderValue> {
+        self.get(header_name(field)?).cloned()
     }
 }
 
@@ -56,24 +88,27 @@ impl ResponseHeaders for HeaderMap {
         HeaderValue::from_maybe_shared(bytes).ok()
     }
 
-    fn values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
-        self.get_all(name).iter().map(HeaderValue::as_bytes)
+    fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
+        let values = header_name(field).map(|name| self.get_all(name).iter());
+        values.into_iter().flatten().map(HeaderValue::as_bytes)
     }
 
-    fn insert(&mut self, name: &'static str, value: HeaderValue) {
-        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+    fn insert(&mut self, field: Field, value: HeaderValue) {
+        if let Some(name) = header_name(field) {
             HeaderMap::insert(self, name, value);
         }
     }
 
-    fn append(&mut self, name: &'static str, value: HeaderValue) {
-        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+    fn append(&mut self, field: Field, value: HeaderValue) {
+        if let Some(name) = header_name(field) {
             HeaderMap::append(self, name, value);
         }
     }
 
-    fn remove(&mut self, name: &'static str) {
-        HeaderMap::remove(self, name);
+    fn remove(&mut self, field: Field) {
+        if let Some(name) = header_name(field) {
+            HeaderMap::remove(self, name);
+        }
     }
 }
 
