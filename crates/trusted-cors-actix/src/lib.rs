@@ -86,8 +86,7 @@ use bytes::Bytes;
 use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 use trusted_cors_core::{
     Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, HeaderInput, MarkSink, MarkSource,
-    Rejection, Reply, RequestFacts, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors,
-    RouteStep,
+    Rejection, Reply, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
 };
 
 use future::After;
@@ -187,19 +186,16 @@ impl ResponseHeaders for Outgoing<'_> {
     }
 }
 
-/// Runs `f` on the decision's inputs, read from an actix-web request.
-fn with_facts<T>(
-    request: &HttpRequest,
-    f: impl FnOnce(&RequestFacts<'_>, &Incoming<'_>) -> T,
-) -> T {
+/// The parts of an actix-web request the core reads: method, path, authority, headers.
+fn parts(request: &HttpRequest) -> (&str, &str, Option<&str>, Incoming<'_>) {
+    let authority = request.uri().authority().map(|a| a.as_str());
     let headers = Incoming(request.headers());
-    let facts = RequestFacts::read(
+    (
         request.method().as_str(),
         request.path(),
-        request.uri().authority().map(|a| a.as_str()),
-        &headers,
-    );
-    f(&facts, &headers)
+        authority,
+        headers,
+    )
 }
 
 /// The actix-web response for a reply of the core; echoed values come from `request`.
@@ -273,9 +269,8 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let verdict = with_facts(request.request(), |facts, _| {
-            self.cors.judge_unrouted(facts)
-        });
+        let (method, path, authority, headers) = parts(request.request());
+        let verdict = (self.cors).judge_unrouted(method, path, authority, &headers);
         let after = match verdict {
             GuardVerdict::Refuse(reply) => {
                 let response = response(reply, None);
@@ -350,9 +345,8 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let step = with_facts(request.request(), |facts, headers| {
-            self.route.handle(facts, headers)
-        });
+        let (method, path, authority, headers) = parts(request.request());
+        let step = (self.route).handle(method, path, authority, &headers);
         match step {
             RouteStep::Answer(reply) => {
                 let response = response(reply, Some(request.headers()));

@@ -31,10 +31,21 @@ pub enum GuardVerdict {
 pub struct RouteAnswered;
 
 impl Cors {
-    /// The guard's verdict: the global rules, before routing.
+    /// The guard's verdict on a request: the global rules, before routing. `authority` is the
+    /// URI's authority (HTTP/2's `:authority`), for requests without `Host`.
     #[doc(hidden)]
-    pub fn judge_unrouted(&self, facts: &RequestFacts<'_>) -> GuardVerdict {
-        match self.decide(facts, RouteScope::Unrouted) {
+    pub fn judge_unrouted<H: RequestHeaders>(
+        &self,
+        method: &str,
+        path: &str,
+        authority: Option<&str>,
+        headers: &H,
+    ) -> GuardVerdict {
+        if RequestFacts::guard_passes(method, headers) {
+            return GuardVerdict::Pass;
+        }
+        let facts = RequestFacts::read(method, path, authority, headers);
+        match self.decide(&facts, RouteScope::Unrouted) {
             Decision::DeferPreflight => GuardVerdict::Defer,
             Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),
             _ => GuardVerdict::Pass,
@@ -112,13 +123,17 @@ impl DeclaredRoute {
         })
     }
 
-    /// Decides a request to this route.
+    /// Decides a request to this route. `authority` is the URI's authority (HTTP/2's
+    /// `:authority`), for requests without `Host`.
     pub fn handle<H: RequestHeaders>(
         &self,
-        facts: &RequestFacts<'_>,
+        method: &str,
+        path: &str,
+        authority: Option<&str>,
         headers: &H,
     ) -> RouteStep<H::Value> {
-        let decision = self.cors.decide(facts, RouteScope::Declared(&self.policy));
+        let facts = RequestFacts::read(method, path, authority, headers);
+        let decision = self.cors.decide(&facts, RouteScope::Declared(&self.policy));
         if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
             self.warn_if_unguarded();
         }

@@ -78,9 +78,20 @@ pub struct RequestFacts<'a> {
 }
 
 impl<'a> RequestFacts<'a> {
+    /// Whether the guard, before routing, can pass the request without reading more: without
+    /// `Origin`, or a `GET`/`HEAD` without `Authorization`, no global rule applies (they refuse
+    /// credentials, unsafe methods and preflights). Checked against the decision by the property
+    /// tests.
+    pub(crate) fn guard_passes<H: RequestHeaders>(method: &str, headers: &H) -> bool {
+        !headers.values(Field::Origin).is_present()
+            || (matches!(method, "GET" | "HEAD")
+                && !headers.values(Field::Authorization).is_present())
+    }
+
     /// Reads the facts of a request without allocating. `authority` is the URI's authority (the
     /// `:authority` of an HTTP/2 request), used when there is no `Host` header. Without `Origin`
-    /// nothing else is read: the request is not a CORS request.
+    /// nothing else is read: the request is not a CORS request. The preflight headers are read
+    /// only for `OPTIONS`, the one method the decision reads them for.
     pub fn read<H: RequestHeaders>(
         method: &'a str,
         path: &'a str,
@@ -101,16 +112,101 @@ impl<'a> RequestFacts<'a> {
             }
             host => host,
         };
+        let (request_method, request_headers) = if method == "OPTIONS" {
+            (
+                headers.values(Field::AccessControlRequestMethod),
+                headers.values(Field::AccessControlRequestHeaders),
+            )
+        } else {
+            (HeaderInput::Absent, HeaderInput::Absent)
+        };
         RequestFacts {
             method,
             path,
             origin,
-            access_control_request_method: headers.values(Field::AccessControlRequestMethod),
-            access_control_request_headers: headers.values(Field::AccessControlRequestHeaders),
+            access_control_request_method: request_method,
+            access_control_request_headers: request_headers,
             authorization: headers.values(Field::Authorization),
             has_cookies: headers.values(Field::Cookie).is_present(),
             sec_fetch_site: headers.values(Field::SecFetchSite),
             host,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::{decide, Decision, RouteScope};
+    use crate::{CorsConfig, NewTrustedOrigin, Registry, ScopeType};
+    use proptest::prelude::*;
+
+    fn header_value() -> impl Strategy<Value = Option<&'static str>> {
+        proptest::option::of(prop::sample::select(vec![
+            "https://app.example.com",
+            "https://evil.example",
+            "null",
+            "Bearer t",
+            "SSWS 00t",
+            "Basic YTpi",
+            "same-origin",
+            "cross-site",
+            "none",
+            "GET",
+            "PUT",
+            "content-type",
+            "authorization",
+            "app.example.com",
+            "sid=1",
+        ]))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The guard's shortcut never passes what the full decision would refuse or defer.
+        #[test]
+        fn the_guard_shortcut_agrees_with_the_decision(
+            method in prop::sample::select(vec!["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "get"]),
+            values in prop::collection::vec(header_value(), 8),
+            public in any::<bool>(),
+        ) {
+            let mut headers = http::HeaderMap::new();
+            for (field, value) in NAMES.iter().zip(&values) {
+                if let Some(value) = value {
+                    headers.insert(*field, http::HeaderValue::from_static(value));
+                }
+            }
+            let mut config = CorsConfig::builder().allow_cross_site_form_posts("/sso/{app}");
+            if public {
+                config = config.public_origin("https://evil.example");
+            }
+            let config = config.build().unwrap();
+            let registry = Registry::with_origins([NewTrustedOrigin::new(
+                "App",
+                "https://app.example.com",
+                [ScopeType::Cors],
+            )])
+            .unwrap();
+            let facts = RequestFacts::read(method, "/x", None, &headers);
+            let decision = decide(&facts, &config, RouteScope::Unrouted, &registry.snapshot());
+            if RequestFacts::guard_passes(method, &headers) {
+                prop_assert!(
+                    !matches!(decision, Decision::Reject(_) | Decision::DeferPreflight),
+                    "{method} {headers:?}: {decision:?}"
+                );
+            }
+        }
+    }
+
+    const NAMES: [&str; 8] = [
+        "origin",
+        "authorization",
+        "sec-fetch-site",
+        "access-control-request-method",
+        "access-control-request-headers",
+        "host",
+        "cookie",
+        "x-other",
+    ];
 }

@@ -22,7 +22,7 @@ pub use future::ResponseFuture;
 
 use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteAnswered, RouteStep};
 use crate::reply::{Reply, ResponseHeaders};
-use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
+use crate::request::{HeaderInput, RequestHeaders};
 use crate::{Cors, Field};
 
 /// The `http` 1.x name of a field: a pre-parsed constant, so a lookup parses nothing.
@@ -136,16 +136,6 @@ macro_rules! inner_accessors {
 
 inner_accessors!(GuardService, RouteCorsService, FrameAncestorsService);
 
-/// Reads the decision's inputs from an `http` 1.x request.
-fn facts<B>(request: &Request<B>) -> RequestFacts<'_> {
-    RequestFacts::read(
-        request.method().as_str(),
-        request.uri().path(),
-        request.uri().authority().map(|a| a.as_str()),
-        request.headers(),
-    )
-}
-
 impl Reply {
     /// The `http` 1.x response for this reply (the rejection and the route mark in its
     /// extensions), e.g. for an axum handler that refuses a request itself.
@@ -243,7 +233,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        match self.cors.judge_unrouted(&facts(&request)) {
+        let uri = request.uri();
+        let authority = uri.authority().map(|a| a.as_str());
+        let method = request.method().as_str();
+        match (self.cors).judge_unrouted(method, uri.path(), authority, request.headers()) {
             GuardVerdict::Refuse(reply) => ResponseFuture::ready(response(reply, None)),
             GuardVerdict::Defer => {
                 let origin = request.headers().get(http::header::ORIGIN).cloned();
@@ -304,7 +297,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
-        let step = self.route.handle(&facts(&request), request.headers());
+        let uri = request.uri();
+        let authority = uri.authority().map(|a| a.as_str());
+        let method = request.method().as_str();
+        let step = (self.route).handle(method, uri.path(), authority, request.headers());
         match step {
             RouteStep::Answer(reply) => {
                 ResponseFuture::ready(response(reply, Some(request.headers())))
