@@ -72,6 +72,10 @@
 //! - Same pitfalls avoided as with the axum adapter: no 405 on preflights, never `*` with
 //!   credentials, `Vary: Origin` always appended.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "admin")]
+mod admin;
 mod future;
 
 use std::future::{ready, Ready};
@@ -83,13 +87,15 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
-use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 use trusted_cors_core::decision::{
     vary_covers, Decision, HeaderInput, RequestFacts, RouteScope, VARY_ORIGIN, VARY_PREFLIGHT,
 };
 use trusted_cors_core::tower::CorsOutcome;
 use trusted_cors_core::{Cors, OktaErrorResponder, Rejection, RejectionResponder, RouteCors};
 
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use admin::*;
 pub use future::ResponseFuture;
 use future::{After, Allow, PendingPreflight};
 
@@ -459,59 +465,6 @@ where
             HeaderValue::from_str(&policy).ok(),
         )
     }
-}
-
-/// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an actix
-/// scope to register with `App::service`. It is never CORS-enabled: do not wrap it in a
-/// [`RouteCorsMiddleware`], and keep [`CorsMiddleware`] on the app so API tokens from browsers are
-/// refused.
-///
-/// ```
-/// use std::sync::Arc;
-/// use actix_web::App;
-/// use trusted_cors_core::admin::TrustedOriginsApi;
-/// use trusted_cors_core::{Cors, CorsConfig, Registry};
-///
-/// let registry = Arc::new(Registry::new());
-/// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
-/// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
-/// let _app = App::new()
-///     .wrap(trusted_cors_actix::CorsMiddleware::new(&cors))
-///     .service(trusted_cors_actix::trusted_origins_scope(api));
-/// ```
-pub fn trusted_origins_scope(api: TrustedOriginsApi) -> actix_web::Scope {
-    actix_web::web::scope(TRUSTED_ORIGINS_PATH)
-        .app_data(actix_web::web::Data::new(api))
-        .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
-        .default_service(actix_web::web::to(handle_api))
-}
-
-async fn handle_api(
-    request: HttpRequest,
-    body: actix_web::web::Bytes,
-    api: actix_web::web::Data<TrustedOriginsApi>,
-) -> HttpResponse {
-    // `Host` only: `Forwarded` and `X-Forwarded-Host` are client-supplied. Behind a proxy,
-    // configure the base URL with `TrustedOriginsApi::with_base_url`.
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    let base_url = format!("http://{host}");
-    let response = api.handle(ApiRequest {
-        method: request.method().as_str(),
-        path: request.path(),
-        query: Some(request.query_string()).filter(|q| !q.is_empty()),
-        authorization: request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes),
-        body: &body,
-        base_url: api.base_url().unwrap_or(&base_url),
-    });
-    to_actix(response)
 }
 
 /// The outcome as the route middleware stores it, with the actix (http 0.2) origin value.

@@ -14,10 +14,10 @@
 //! module drives it for `http` 1.x services, and the actix-web adapter drives the same function.
 //!
 //! Around it:
-//! - [`admin::TrustedOriginsApi`]: Okta's Trusted Origins API over a [`Registry`], mounted by
-//!   the axum and actix adapters;
-//! - [`JsonFileStore`] and [`Registry::open`]: changes are durable before they are applied;
-//!   [`StoreWatcher`] applies changes made by another process;
+//! - [`Registry::open`] over a [`TrustedOriginStore`]: changes are durable before they are
+//!   applied. The stores (`JsonFileStore`, and `StoreWatcher` for changes made by another
+//!   process) and Okta's Trusted Origins API (`TrustedOriginsApi`, mounted by the axum and actix
+//!   adapters behind their `admin` feature) live in the `trusted-cors-admin` crate;
 //! - [`RegistrySnapshot::redirect_allowed`] for sign-in redirects, and [`Cors::frame_ancestors`]
 //!   for `Content-Security-Policy: frame-ancestors` from the IFRAME_EMBED scope;
 //! - [`CorsSettings`] and [`SeedOrigin`] to read the configuration from TOML or JSON.
@@ -68,7 +68,6 @@
 //!
 //! See the [`tower`](crate::tower) module for the deployment caveat about proxies.
 
-pub mod admin;
 mod config;
 pub mod decision;
 mod error;
@@ -92,7 +91,7 @@ pub use registry::{Registry, RegistryError, RegistrySnapshot, MAX_FIELD_LEN};
 pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, Rejection, RejectionKind, RejectionResponder,
 };
-pub use store::{JsonFileStore, StoreError, StoreLock, StoreWatcher, TrustedOriginStore};
+pub use store::{StoreError, StoreLock, TrustedOriginStore};
 pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
 
 use decision::{RequestFacts, RouteScope};
