@@ -34,9 +34,9 @@
 //! let registry = Registry::with_origins([
 //!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors, ScopeType::Redirect]),
 //! ])?;
-//! let cors = Cors::new(CorsConfig::default(), registry.into());
+//! let cors = Cors::new(CorsConfig::default(), registry);
 //! let me = RouteCors::builder().allow_methods(["GET", "PUT"]).bearer_from_any_origin().build()?;
-//! let _global_layer = cors.layer();
+//! let _global_layer = cors.guard();
 //! let _route_layer = cors.route(me);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

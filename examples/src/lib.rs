@@ -16,7 +16,8 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{JsonFileStore, StoreWatcher, TrustedOriginsApi};
 use trusted_cors::{
-    Cors, CorsConfig, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin, TrustedOrigin,
+    Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
+    TrustedOrigin,
 };
 
 /// The embedded default configuration (`examples/org.toml`).
@@ -233,6 +234,13 @@ struct ProfileUpdate {
 struct ProfileFields {
     first_name: String,
     last_name: String,
+}
+
+/// The session cookie a handler may act on: on a cross-origin call only when the route's CORS
+/// outcome allows credentials (the `CorsContext` extractor of either adapter), so a handler never
+/// honours a cookie the CORS policy did not grant, whatever the layers in front of it.
+pub fn session_cookie<'a>(cookie: Option<&'a str>, cors: &CorsOutcome) -> Option<&'a str> {
+    cookie.filter(|_| !cors.is_cross_origin() || cors.allows_credentials())
 }
 
 /// The running org: CORS, users and sessions.

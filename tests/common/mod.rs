@@ -91,7 +91,7 @@ mod axum_app {
         // The Trusted Origins API, when the suite is built with it.
         #[cfg(feature = "admin")]
         let app = app.merge(trusted_cors::axum::trusted_origins_router(api(cors)));
-        app.layer(cors.layer())
+        app.layer(cors.guard())
     }
 
     fn routes(cors: &Cors, calls: Arc<AtomicUsize>) -> Router {

@@ -1,6 +1,7 @@
 //! The Trusted Origins API (`trusted-cors-admin`) mounted as an actix-web scope (feature `admin`).
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use trusted_cors_admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 
@@ -52,5 +53,16 @@ async fn handle_api(
             .map(HeaderValue::as_bytes)
             .or_else(|| request.uri().authority().map(|a| a.as_str().as_bytes())),
     });
-    crate::to_actix(response)
+    let (parts, body) = response.into_parts();
+    let status = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::FORBIDDEN);
+    let mut out = HttpResponse::with_body(status, body).map_into_boxed_body();
+    for (name, value) in &parts.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out
 }

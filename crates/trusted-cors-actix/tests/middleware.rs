@@ -3,8 +3,9 @@
 use actix_web::dev::Service;
 use actix_web::{test, web, App, HttpResponse, ResponseError};
 use trusted_cors_actix::{RejectionError, RouteCorsMiddleware};
-use trusted_cors_core::decision::{HeaderInput, RequestFacts, RouteScope};
+use trusted_cors_core::decision::RouteScope;
 use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+use trusted_cors_core::{HeaderInput, RequestFacts};
 
 const TRUSTED: &str = "https://app.example.com";
 
@@ -16,7 +17,7 @@ fn cors() -> Cors {
             .diagnostics_header(true)
             .build()
             .unwrap(),
-        registry.into(),
+        registry,
     )
 }
 

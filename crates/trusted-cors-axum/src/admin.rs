@@ -8,7 +8,7 @@ const MAX_API_BODY: usize = 64 * 1024;
 
 /// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an axum
 /// router to merge into the application. It is never CORS-enabled: do not declare a route policy
-/// on it, and keep the global layer around it so API tokens from browsers are refused.
+/// on it, and keep the guard around it so API tokens from browsers are refused.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -19,7 +19,7 @@ const MAX_API_BODY: usize = 64 * 1024;
 /// let registry = Arc::new(Registry::new());
 /// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
 /// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
-/// let app: Router = Router::new().merge(trusted_cors_axum::trusted_origins_router(api)).layer(cors.layer());
+/// let app: Router = Router::new().merge(trusted_cors_axum::trusted_origins_router(api)).layer(cors.guard());
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
 pub fn trusted_origins_router<S>(api: TrustedOriginsApi) -> axum::Router<S>

@@ -13,11 +13,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::util::BoxCloneService;
 use tower::{service_fn, Layer, ServiceExt};
-use trusted_cors_core::tower::CorsBody;
-use trusted_cors_core::{Cors, Rejection, RouteCors};
+use trusted_cors_core::{Cors, Rejection, Reply, RouteCors};
 
-type App =
-    BoxCloneService<Request<Full<Bytes>>, Response<CorsBody<CorsBody<Full<Bytes>>>>, Infallible>;
+type App = BoxCloneService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible>;
 
 /// A handler that counts its calls and sets `Vary: Accept-Encoding`, like a compressing app.
 fn handler(
@@ -44,8 +42,7 @@ fn handler(
 fn app(cors: &Cors, calls: Arc<AtomicUsize>) -> App {
     let me = BoxCloneService::new(cors.route(me()).layer(handler(Arc::clone(&calls))));
     let user = BoxCloneService::new(cors.route(user()).layer(handler(Arc::clone(&calls))));
-    let plain =
-        BoxCloneService::new(handler(Arc::clone(&calls)).map_response(|r| r.map(CorsBody::new)));
+    let plain = BoxCloneService::new(handler(Arc::clone(&calls)));
     let router = service_fn(move |req: Request<Full<Bytes>>| {
         let service = match req.uri().path() {
             "/me" => me.clone(),
@@ -54,7 +51,7 @@ fn app(cors: &Cors, calls: Arc<AtomicUsize>) -> App {
         };
         service.oneshot(req)
     });
-    BoxCloneService::new(cors.layer().layer(router))
+    BoxCloneService::new(cors.guard().layer(router))
 }
 
 struct Case {
@@ -329,7 +326,7 @@ async fn send(
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
-) -> Response<CorsBody<CorsBody<Full<Bytes>>>> {
+) -> Response<Full<Bytes>> {
     let mut request = Request::builder().method(method).uri(path);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -428,13 +425,10 @@ async fn registry_changes_apply_to_the_next_request() {
 async fn custom_responder_and_no_diagnostics() {
     let config = trusted_cors_core::CorsConfig::builder()
         .responder(|rejection: &Rejection| {
-            let mut response = Response::new(Bytes::from(format!("no: {}", rejection.reason())));
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
             // A responder cannot grant access by accident.
-            response
-                .headers_mut()
-                .insert("access-control-allow-origin", "*".parse().unwrap());
-            response
+            Reply::new(401)
+                .header("access-control-allow-origin", "*")
+                .body(format!("no: {}", rejection.reason()))
         })
         .build()
         .unwrap();

@@ -1,13 +1,10 @@
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
-use http::header::{HeaderValue, CONTENT_SECURITY_POLICY};
 use http::{Request, Response};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::ResponseFuture;
 use crate::Cors;
 
 /// Lets the route's pages be framed only by this service and by the ACTIVE trusted origins with
@@ -17,6 +14,7 @@ use crate::Cors;
 /// It appends its own header, so a policy the application sets is enforced as well (browsers
 /// enforce every `Content-Security-Policy` header).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct FrameAncestorsLayer {
     cors: Cors,
 }
@@ -40,55 +38,25 @@ impl<S> Layer<S> for FrameAncestorsLayer {
 /// The service of [`FrameAncestorsLayer`].
 #[derive(Debug, Clone)]
 pub struct FrameAncestorsService<S> {
-    inner: S,
+    pub(super) inner: S,
     cors: Cors,
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for FrameAncestorsService<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: From<bytes::Bytes>,
 {
     type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = FrameAncestorsFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let policy = self.cors.registry().snapshot().frame_ancestors();
-        FrameAncestorsFuture {
-            inner: self.inner.call(request),
-            policy: HeaderValue::from_str(&policy).ok(),
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`FrameAncestorsService`].
-    #[derive(Debug)]
-    pub struct FrameAncestorsFuture<F> {
-        #[pin]
-        inner: F,
-        policy: Option<HeaderValue>,
-    }
-}
-
-impl<F, B, E> Future for FrameAncestorsFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<B>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-        if let Some(policy) = this.policy.take() {
-            response
-                .headers_mut()
-                .append(CONTENT_SECURITY_POLICY, policy);
-        }
-        Poll::Ready(Ok(response))
+        let decoration = self.cors.frame_ancestors_decoration();
+        ResponseFuture::decorated(self.inner.call(request), decoration)
     }
 }
