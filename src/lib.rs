@@ -23,6 +23,10 @@
 //!   response; routes use [`Cors::route`] with `MethodRouter::layer`).
 //! - `actix`: the actix-web adapter as [`trusted_cors::actix`](crate::actix) (app and resource
 //!   middleware over the same decision).
+//! - `admin`: Okta's Trusted Origins API and the durable stores as
+//!   [`trusted_cors::admin`](crate::admin) (`TrustedOriginsApi`, `JsonFileStore`,
+//!   `StoreWatcher`); with `axum` or `actix` on, the adapters' `trusted_origins_router` and
+//!   `trusted_origins_scope` mount the API.
 //!
 //! ```
 //! use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
@@ -53,6 +57,13 @@ pub mod axum {
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix {
     pub use trusted_cors_actix::*;
+}
+
+/// The Trusted Origins API and the durable stores (feature `admin`).
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub mod admin {
+    pub use trusted_cors_admin::*;
 }
 
 /// The README's code blocks, compiled as doc-tests so the quick starts stay true.

@@ -72,6 +72,10 @@
 //! - Same pitfalls avoided as with the axum adapter: no 405 on preflights, never `*` with
 //!   credentials, `Vary: Origin` always appended.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "admin")]
+mod admin;
 mod future;
 
 use std::future::{ready, Ready};
@@ -83,13 +87,16 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
-use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 use trusted_cors_core::{
     Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, HeaderInput, MarkSink, MarkSource,
     Rejection, Reply, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
 };
 
 use future::After;
+
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use admin::*;
 pub use future::ResponseFuture;
 
 /// actix's name of a field: a pre-parsed constant, so a lookup parses nothing.
@@ -417,70 +424,6 @@ where
         let decoration = self.cors.frame_ancestors_decoration();
         ResponseFuture::inner(self.service.call(request), After::Decorate(decoration))
     }
-}
-
-/// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an actix
-/// scope to register with `App::service`. It is never CORS-enabled: do not wrap it in a
-/// [`RouteCorsMiddleware`], and keep [`CorsMiddleware`] on the app so API tokens from browsers are
-/// refused.
-///
-/// ```
-/// use std::sync::Arc;
-/// use actix_web::App;
-/// use trusted_cors_core::admin::TrustedOriginsApi;
-/// use trusted_cors_core::{Cors, CorsConfig, Registry};
-///
-/// let registry = Arc::new(Registry::new());
-/// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
-/// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
-/// let _app = App::new()
-///     .wrap(trusted_cors_actix::CorsMiddleware::new(&cors))
-///     .service(trusted_cors_actix::trusted_origins_scope(api));
-/// ```
-pub fn trusted_origins_scope(api: TrustedOriginsApi) -> actix_web::Scope {
-    actix_web::web::scope(TRUSTED_ORIGINS_PATH)
-        .app_data(actix_web::web::Data::new(api))
-        .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
-        .default_service(actix_web::web::to(handle_api))
-}
-
-async fn handle_api(
-    request: HttpRequest,
-    body: actix_web::web::Bytes,
-    api: actix_web::web::Data<TrustedOriginsApi>,
-) -> HttpResponse {
-    // `Host` only: `Forwarded` and `X-Forwarded-Host` are client-supplied. Behind a proxy,
-    // configure the base URL with `TrustedOriginsApi::with_base_url`.
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    let base_url = format!("http://{host}");
-    let response = api.handle(ApiRequest {
-        method: request.method().as_str(),
-        path: request.path(),
-        query: Some(request.query_string()).filter(|q| !q.is_empty()),
-        authorization: request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes),
-        body: &body,
-        base_url: api.base_url().unwrap_or(&base_url),
-    });
-    let (parts, body) = response.into_parts();
-    let status = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::FORBIDDEN);
-    let mut out = HttpResponse::with_body(status, body).map_into_boxed_body();
-    for (name, value) in &parts.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.headers_mut().append(name, value);
-        }
-    }
-    out
 }
 
 /// Extractor: what the resource's CORS policy decided about the request. On a resource that

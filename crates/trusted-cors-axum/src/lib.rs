@@ -69,14 +69,22 @@
 //!
 //! [`MethodRouter::layer`]: https://docs.rs/axum/0.8/axum/routing/method_routing/struct.MethodRouter.html#method.layer
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "admin")]
+mod admin;
+
 use std::convert::Infallible;
 use std::ops::Deref;
 
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
-use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 use trusted_cors_core::{Cors, CorsOutcome, Field, Rejection, Reply, RequestHeaders};
+
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use admin::*;
 
 /// Extractor: what the route's CORS policy decided about the request (the origin, whether it is
 /// trusted, whether credentials are allowed). On a route that declared nothing it reports
@@ -144,72 +152,6 @@ impl IntoResponse for RejectionResponse {
         };
         reply.into_http_response().map(axum_core::body::Body::from)
     }
-}
-
-/// The largest request body the Trusted Origins API reads.
-const MAX_API_BODY: usize = 64 * 1024;
-
-/// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an axum
-/// router to merge into the application. It is never CORS-enabled: do not declare a route policy
-/// on it, and keep the guard around it so API tokens from browsers are refused.
-///
-/// ```
-/// use std::sync::Arc;
-/// use axum::Router;
-/// use trusted_cors_core::admin::TrustedOriginsApi;
-/// use trusted_cors_core::{Cors, CorsConfig, Registry};
-///
-/// let registry = Arc::new(Registry::new());
-/// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
-/// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
-/// let app: Router = Router::new().merge(trusted_cors_axum::trusted_origins_router(api)).layer(cors.guard());
-/// ```
-pub fn trusted_origins_router<S>(api: TrustedOriginsApi) -> axum::Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let handler = move |request: axum::extract::Request| {
-        let api = api.clone();
-        async move { handle_api(&api, request).await }
-    };
-    axum::Router::new()
-        .route(TRUSTED_ORIGINS_PATH, axum::routing::any(handler.clone()))
-        .route(
-            &format!("{TRUSTED_ORIGINS_PATH}/{{*rest}}"),
-            axum::routing::any(handler),
-        )
-}
-
-async fn handle_api(api: &TrustedOriginsApi, request: axum::extract::Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_API_BODY).await {
-        Ok(body) => body,
-        Err(_) => {
-            return trusted_cors_core::OktaError::new("E0000001", "Api validation failed: body")
-                .cause(format!("The body is larger than {MAX_API_BODY} bytes"))
-                .into_response(413)
-                .map(axum_core::body::Body::from)
-        }
-    };
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    let base_url = format!("http://{host}");
-    let response = api.handle(ApiRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        authorization: parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .map(|v| v.as_bytes()),
-        body: &body,
-        base_url: api.base_url().unwrap_or(&base_url),
-    });
-    response.map(axum_core::body::Body::from)
 }
 
 #[cfg(test)]

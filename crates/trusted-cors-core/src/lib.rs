@@ -16,10 +16,10 @@
 //! framework's types, through [`RequestHeaders`] and [`ResponseHeaders`].
 //!
 //! Around it:
-//! - [`admin::TrustedOriginsApi`]: Okta's Trusted Origins API over a [`Registry`], mounted by
-//!   the axum and actix adapters;
-//! - [`JsonFileStore`] and [`Registry::open`]: changes are durable before they are applied;
-//!   [`StoreWatcher`] applies changes made by another process;
+//! - [`Registry::open`] over a [`TrustedOriginStore`]: changes are durable before they are
+//!   applied. The stores (`JsonFileStore`, and `StoreWatcher` for changes made by another
+//!   process) and Okta's Trusted Origins API (`TrustedOriginsApi`, mounted by the axum and actix
+//!   adapters behind their `admin` feature) live in the `trusted-cors-admin` crate;
 //! - [`RegistrySnapshot::redirect_allowed`] for sign-in redirects, and [`Cors::frame_ancestors`]
 //!   for `Content-Security-Policy: frame-ancestors` from the IFRAME_EMBED scope;
 //! - [`CorsSettings`] and [`SeedOrigin`] to read the configuration from TOML or JSON.
@@ -76,7 +76,6 @@
 //! cross-origin. A proxy that strips `Origin` turns every browser call into a non-CORS request:
 //! the layer can then neither answer nor refuse it.
 
-pub mod admin;
 mod config;
 pub mod decision;
 mod error;
@@ -118,7 +117,7 @@ pub use service::{
     FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService, ResponseFuture,
     RouteCorsLayer, RouteCorsService,
 };
-pub use store::{JsonFileStore, StoreError, StoreLock, StoreWatcher, TrustedOriginStore};
+pub use store::{StoreError, StoreLock, TrustedOriginStore};
 pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
 
 use decision::RouteScope;
