@@ -88,8 +88,9 @@ use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
 use trusted_cors_core::{
-    Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, HeaderInput, MarkSink, MarkSource,
-    Rejection, Reply, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors, RouteStep,
+    scan_headers, Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, HeaderInput, MarkSink,
+    MarkSource, Rejection, Reply, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors,
+    RouteStep,
 };
 
 use future::After;
@@ -141,6 +142,14 @@ impl RequestHeaders for Incoming<'_> {
 
     fn value(&self, field: Field) -> Option<HeaderValue> {
         self.0.get(header_name(field)?).cloned()
+    }
+
+    fn values_of<const N: usize>(&self, fields: [Field; N]) -> [HeaderInput<'_>; N] {
+        let entries = self
+            .0
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
+        scan_headers(fields, entries)
     }
 }
 
@@ -207,7 +216,7 @@ fn parts(request: &HttpRequest) -> (&str, &str, Option<&str>, Incoming<'_>) {
 
 /// The actix-web response for a reply of the core; echoed values come from `request`.
 fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
     reply.write_headers(&mut Outgoing(&mut headers), request.map(Incoming).as_ref());
     let (status, body, rejection, route) = reply.into_parts();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

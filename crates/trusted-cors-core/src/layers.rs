@@ -44,7 +44,7 @@ impl Cors {
         if RequestFacts::guard_passes(method, headers) {
             return GuardVerdict::Pass;
         }
-        let facts = RequestFacts::read(method, path, authority, headers);
+        let facts = RequestFacts::read_unrouted(method, path, authority, headers);
         match self.decide(&facts, RouteScope::Unrouted) {
             Decision::DeferPreflight => GuardVerdict::Defer,
             Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),

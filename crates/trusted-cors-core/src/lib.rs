@@ -111,7 +111,8 @@ pub use rejection::{
 };
 pub use reply::{Decoration, Reply, ReplyValue, ResponseHeaders};
 pub use request::{
-    HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
+    scan_headers, HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN,
+    MAX_REQUEST_HEADER_NAMES,
 };
 pub use service::{
     FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService, ResponseFuture,

@@ -60,7 +60,8 @@ pub struct Reply {
     status: u16,
     headers: Vec<(Field, ReplyValue)>,
     body: Bytes,
-    rejection: Option<Rejection>,
+    /// Boxed: a reply is moved into and out of futures, and most replies refuse nothing.
+    rejection: Option<Box<Rejection>>,
     route: bool,
 }
 
@@ -113,6 +114,11 @@ impl Reply {
             })
     }
 
+    /// How many headers the reply sends.
+    pub fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+
     /// The body.
     pub fn body_bytes(&self) -> &Bytes {
         &self.body
@@ -120,7 +126,7 @@ impl Reply {
 
     /// The rejection this reply refuses, if it is a refusal.
     pub fn rejection(&self) -> Option<&Rejection> {
-        self.rejection.as_ref()
+        self.rejection.as_deref()
     }
 
     /// Whether a route declaration answered (a preflight answer or a refusal on a declared
@@ -148,7 +154,12 @@ impl Reply {
 
     /// Splits off the body, the rejection and the route mark, once the headers are written.
     pub fn into_parts(self) -> (u16, Bytes, Option<Rejection>, bool) {
-        (self.status, self.body, self.rejection, self.route)
+        (
+            self.status,
+            self.body,
+            self.rejection.map(|r| *r),
+            self.route,
+        )
     }
 
     /// An empty reply with room for `headers` headers.
@@ -185,7 +196,7 @@ impl Reply {
     }
 
     pub(crate) fn with_rejection(mut self, rejection: Rejection) -> Self {
-        self.rejection = Some(rejection);
+        self.rejection = Some(Box::new(rejection));
         self
     }
 
@@ -211,7 +222,7 @@ impl fmt::Debug for Reply {
             .field("status", &self.status)
             .field("headers", &self.headers)
             .field("body", &self.body)
-            .field("rejection", &self.rejection.as_ref().map(Rejection::reason))
+            .field("rejection", &self.rejection().map(Rejection::reason))
             .finish()
     }
 }

@@ -50,6 +50,33 @@ pub trait RequestHeaders {
 
     /// The first value of the header, as the framework's own value.
     fn value(&self, field: Field) -> Option<Self::Value>;
+
+    /// Every value of several headers, in the order asked. Adapters whose map is cheap to walk
+    /// read them in one pass with [`scan_headers`].
+    fn values_of<const N: usize>(&self, fields: [Field; N]) -> [HeaderInput<'_>; N] {
+        fields.map(|field| self.values(field))
+    }
+}
+
+/// Reads several headers in one pass over a map's entries (name and value bytes): cheaper than a
+/// hashed lookup for each when a request carries a few headers, as requests do.
+pub fn scan_headers<'a, const N: usize>(
+    fields: [Field; N],
+    entries: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+) -> [HeaderInput<'a>; N] {
+    let mut found = [HeaderInput::Absent; N];
+    for (name, value) in entries {
+        for (field, slot) in fields.iter().zip(found.iter_mut()) {
+            if field.as_str().as_bytes() == name {
+                *slot = match slot {
+                    HeaderInput::Absent => HeaderInput::One(value),
+                    _ => HeaderInput::Many,
+                };
+                break;
+            }
+        }
+    }
+    found
 }
 
 /// What the decision reads from a request, as plain bytes.
@@ -88,6 +115,17 @@ impl<'a> RequestFacts<'a> {
                 && !headers.values(Field::Authorization).is_present())
     }
 
+    /// What the guard reads before routing: [`read`](Self::read) without what only a route's
+    /// rules look at (`Access-Control-Request-Headers`, and `Cookie` on a safe method).
+    pub(crate) fn read_unrouted<H: RequestHeaders>(
+        method: &'a str,
+        path: &'a str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+    ) -> Self {
+        RequestFacts::read_with(method, path, authority, headers, false)
+    }
+
     /// Reads the facts of a request without allocating. `authority` is the URI's authority (the
     /// `:authority` of an HTTP/2 request), used when there is no `Host` header. Without `Origin`
     /// nothing else is read: the request is not a CORS request. The preflight headers are read
@@ -98,6 +136,16 @@ impl<'a> RequestFacts<'a> {
         authority: Option<&'a str>,
         headers: &'a H,
     ) -> Self {
+        RequestFacts::read_with(method, path, authority, headers, true)
+    }
+
+    fn read_with<H: RequestHeaders>(
+        method: &'a str,
+        path: &'a str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+        route: bool,
+    ) -> Self {
         let origin = headers.values(Field::Origin);
         if !origin.is_present() {
             return RequestFacts {
@@ -106,29 +154,36 @@ impl<'a> RequestFacts<'a> {
                 ..RequestFacts::default()
             };
         }
-        let host = match headers.values(Field::Host) {
+        let [host, authorization, cookie, sec_fetch_site, request_method, request_headers] =
+            headers.values_of([
+                Field::Host,
+                Field::Authorization,
+                Field::Cookie,
+                Field::SecFetchSite,
+                Field::AccessControlRequestMethod,
+                Field::AccessControlRequestHeaders,
+            ]);
+        let host = match host {
             HeaderInput::Absent => {
                 authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
             }
             host => host,
         };
-        let (request_method, request_headers) = if method == "OPTIONS" {
-            (
-                headers.values(Field::AccessControlRequestMethod),
-                headers.values(Field::AccessControlRequestHeaders),
-            )
-        } else {
-            (HeaderInput::Absent, HeaderInput::Absent)
+        let (request_method, request_headers) = match (method, route) {
+            ("OPTIONS", true) => (request_method, request_headers),
+            ("OPTIONS", false) => (request_method, HeaderInput::Absent),
+            _ => (HeaderInput::Absent, HeaderInput::Absent),
         };
+        let safe = matches!(method, "GET" | "HEAD" | "OPTIONS");
         RequestFacts {
             method,
             path,
             origin,
             access_control_request_method: request_method,
             access_control_request_headers: request_headers,
-            authorization: headers.values(Field::Authorization),
-            has_cookies: headers.values(Field::Cookie).is_present(),
-            sec_fetch_site: headers.values(Field::SecFetchSite),
+            authorization,
+            has_cookies: (route || !safe) && cookie.is_present(),
+            sec_fetch_site,
             host,
         }
     }
@@ -196,6 +251,17 @@ mod tests {
                     "{method} {headers:?}: {decision:?}"
                 );
             }
+            // What the guard leaves unread changes nothing it decides.
+            let unrouted = RequestFacts::read_unrouted(method, "/x", None, &headers);
+            let lean = decide(&unrouted, &config, RouteScope::Unrouted, &registry.snapshot());
+            prop_assert_eq!(
+                lean.rejection().map(|r| r.kind()),
+                decision.rejection().map(|r| r.kind())
+            );
+            prop_assert_eq!(
+                matches!(lean, Decision::DeferPreflight),
+                matches!(decision, Decision::DeferPreflight)
+            );
         }
     }
 

@@ -67,7 +67,20 @@ impl RequestHeaders for HeaderMap {
     fn value(&self, field: Field) -> Option<HeaderValue> {
         self.get(header_name(field)?).cloned()
     }
+
+    fn values_of<const N: usize>(&self, fields: [Field; N]) -> [HeaderInput<'_>; N] {
+        if self.len() > SCAN_LIMIT {
+            return fields.map(|field| RequestHeaders::values(self, field));
+        }
+        let entries = self
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
+        crate::request::scan_headers(fields, entries)
+    }
 }
+
+/// Up to this many header values, one pass over the map beats a hashed lookup per header.
+const SCAN_LIMIT: usize = 24;
 
 impl MarkSink for http::Extensions {
     fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M) {
@@ -146,7 +159,7 @@ impl Reply {
 
 /// An `http` 1.x response from the core's reply; echoed values come from `request`.
 pub(crate) fn response(reply: Reply, request: Option<&HeaderMap>) -> Response<Bytes> {
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
     reply.write_headers(&mut headers, request);
     let (status, body, rejection, route) = reply.into_parts();
     let mut response = Response::new(body);
