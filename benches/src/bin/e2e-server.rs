@@ -62,7 +62,7 @@ fn axum_server(stack: &str, addr: SocketAddr) {
             .layer(cors.guard()),
         _ => Router::new().route("/hello", get(hello).put(hello)).layer(
             tower_http::cors::CorsLayer::new()
-                .allow_origin(ORIGINS.map(|o| http::HeaderValue::from_static(o)))
+                .allow_origin(ORIGINS.map(http::HeaderValue::from_static))
                 .allow_credentials(true)
                 .allow_methods([http::Method::GET, http::Method::PUT])
                 .allow_headers([http::header::CONTENT_TYPE]),

@@ -214,3 +214,36 @@ async fn frame_ancestors_follow_the_registry() {
         "frame-ancestors 'self' https://portal.example.com"
     );
 }
+
+/// An application's own OPTIONS answer on an undeclared resource is refused, even when it copies
+/// a declared resource's answer word for word.
+#[actix_rt::test]
+async fn an_application_cannot_pass_for_a_route_declaration() {
+    let cors = cors();
+    let app = test::init_service(
+        App::new()
+            .wrap(trusted_cors_actix::CorsMiddleware::new(&cors))
+            .route(
+                "/own-options",
+                web::method(actix_web::http::Method::OPTIONS).to(|| async {
+                    HttpResponse::NoContent()
+                        .insert_header(("access-control-allow-origin", TRUSTED))
+                        .insert_header((
+                            "vary",
+                            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+                        ))
+                        .finish()
+                }),
+            ),
+    )
+    .await;
+    let request = test::TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/own-options")
+        .insert_header(("origin", TRUSTED))
+        .insert_header(("access-control-request-method", "GET"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), 403);
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+}

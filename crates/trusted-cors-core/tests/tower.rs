@@ -505,3 +505,37 @@ async fn frame_ancestors_follow_the_registry() {
         "frame-ancestors 'self' https://*.embed.example.com"
     );
 }
+
+/// An application's own answer to a preflight on an undeclared route is refused, even when it
+/// copies a declared route's answer word for word (the guard knows a route's answer by more than
+/// its words).
+#[tokio::test]
+async fn an_application_cannot_pass_for_a_route_declaration() {
+    let cors = cors();
+    let imitation = service_fn(|_req: Request<Full<Bytes>>| async {
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let headers = response.headers_mut();
+        headers.insert("access-control-allow-origin", TRUSTED.parse().unwrap());
+        headers.insert(
+            "vary",
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+                .parse()
+                .unwrap(),
+        );
+        Ok::<_, Infallible>(response)
+    });
+    let app = cors.guard().layer(imitation);
+    let request = Request::options("/own-options")
+        .header("origin", TRUSTED)
+        .header("access-control-request-method", "GET")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.extensions().get::<Rejection>().unwrap().reason(),
+        "route_not_cors_enabled"
+    );
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+}

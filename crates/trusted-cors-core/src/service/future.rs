@@ -6,9 +6,10 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, Uri};
 use pin_project_lite::pin_project;
 
-use crate::layers::RouteAnswered;
+use crate::reply::answered_by_route;
 use crate::reply::Decoration;
 use crate::Cors;
+use crate::Rejection;
 
 pin_project! {
     /// The response future of [`GuardService`](super::GuardService),
@@ -89,7 +90,8 @@ where
                     After::Nothing => {}
                     After::Decorate(decoration) => decoration.apply(response.headers_mut()),
                     After::Deferred(Some((cors, origin, uri))) => {
-                        if response.extensions().get::<RouteAnswered>().is_none() {
+                        let refused = response.extensions().get::<Rejection>().is_some();
+                        if !answered_by_route(response.headers(), refused) {
                             let reply =
                                 cors.refuse_unanswered_preflight(origin.as_bytes(), uri.path());
                             let refusal = super::response(reply, None);
