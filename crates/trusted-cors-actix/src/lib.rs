@@ -101,29 +101,7 @@ pub use future::ResponseFuture;
 
 /// actix's name of a field: a pre-parsed constant, so a lookup parses nothing.
 fn header_name(field: Field) -> Option<HeaderName> {
-    const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
-    const TRUSTED_CORS_REASON: HeaderName = HeaderName::from_static("x-trusted-cors-reason");
-    Some(match field {
-        Field::Origin => header::ORIGIN,
-        Field::Host => header::HOST,
-        Field::Authorization => header::AUTHORIZATION,
-        Field::Cookie => header::COOKIE,
-        Field::SecFetchSite => SEC_FETCH_SITE,
-        Field::AccessControlRequestMethod => header::ACCESS_CONTROL_REQUEST_METHOD,
-        Field::AccessControlRequestHeaders => header::ACCESS_CONTROL_REQUEST_HEADERS,
-        Field::AccessControlAllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        Field::AccessControlAllowCredentials => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        Field::AccessControlAllowMethods => header::ACCESS_CONTROL_ALLOW_METHODS,
-        Field::AccessControlAllowHeaders => header::ACCESS_CONTROL_ALLOW_HEADERS,
-        Field::AccessControlMaxAge => header::ACCESS_CONTROL_MAX_AGE,
-        Field::AccessControlExposeHeaders => header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        Field::Vary => header::VARY,
-        Field::ContentSecurityPolicy => header::CONTENT_SECURITY_POLICY,
-        Field::ContentType => header::CONTENT_TYPE,
-        Field::TrustedCorsReason => TRUSTED_CORS_REASON,
-        Field::Other(name) => return HeaderName::from_bytes(name.as_bytes()).ok(),
-        _ => return HeaderName::from_bytes(field.as_str().as_bytes()).ok(),
-    })
+    trusted_cors_core::header_name!(field, actix_web::http::header)
 }
 
 /// actix's request headers, as the core reads them.
@@ -213,6 +191,29 @@ fn parts(request: &HttpRequest) -> (&str, &str, Option<&str>, Incoming<'_>) {
     )
 }
 
+/// `Transform` for a middleware: the service it builds around the wrapped one. Every middleware
+/// here answers with `EitherBody` (the application's body, or a reply of the core).
+macro_rules! transform {
+    ($middleware:ident => $service:ident, |$this:ident, $inner:ident| $build:expr) => {
+        impl<S, B> Transform<S, ServiceRequest> for $middleware
+        where
+            S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+            B: MessageBody,
+        {
+            type Response = ServiceResponse<EitherBody<B>>;
+            type Error = Error;
+            type Transform = $service<S>;
+            type InitError = ();
+            type Future = Ready<Result<Self::Transform, ()>>;
+
+            fn new_transform(&self, $inner: S) -> Self::Future {
+                let $this = self;
+                ready(Ok($build))
+            }
+        }
+    };
+}
+
 /// The actix-web response for a reply of the core; echoed values come from `request`.
 fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
     let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
@@ -242,25 +243,13 @@ impl CorsMiddleware {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for CorsMiddleware
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Transform = CorsMiddlewareService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        self.cors.mark_guard_installed();
-        ready(Ok(CorsMiddlewareService {
-            service,
-            cors: self.cors.clone(),
-        }))
+transform!(CorsMiddleware => CorsMiddlewareService, |this, service| {
+    this.cors.mark_guard_installed();
+    CorsMiddlewareService {
+        service,
+        cors: this.cors.clone(),
     }
-}
+});
 
 /// The service of [`CorsMiddleware`].
 #[derive(Debug)]
@@ -319,24 +308,10 @@ impl RouteCorsMiddleware {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for RouteCorsMiddleware
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Transform = RouteCorsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RouteCorsService {
-            service,
-            route: Arc::clone(&self.route),
-        }))
-    }
-}
+transform!(RouteCorsMiddleware => RouteCorsService, |this, service| RouteCorsService {
+    service,
+    route: Arc::clone(&this.route),
+});
 
 /// The service of [`RouteCorsMiddleware`].
 #[derive(Debug)]
@@ -388,24 +363,12 @@ impl FrameAncestorsMiddleware {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for FrameAncestorsMiddleware
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Transform = FrameAncestorsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(FrameAncestorsService {
-            service,
-            cors: self.cors.clone(),
-        }))
+transform!(FrameAncestorsMiddleware => FrameAncestorsService, |this, service| {
+    FrameAncestorsService {
+        service,
+        cors: this.cors.clone(),
     }
-}
+});
 
 /// The service of [`FrameAncestorsMiddleware`].
 #[derive(Debug)]

@@ -245,5 +245,8 @@ async fn an_application_cannot_pass_for_a_route_declaration() {
         .to_request();
     let response = test::call_service(&app, request).await;
     assert_eq!(response.status(), 403);
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 }

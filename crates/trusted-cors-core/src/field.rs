@@ -99,6 +99,41 @@ impl Field {
     }
 }
 
+/// The header name of a [`Field`] as a framework's `http` crate spells it, from its pre-parsed
+/// constants: `header_name!(field, http::header)` gives an `Option<http::HeaderName>`. For the
+/// adapters, whose `http` versions differ (actix-web 4 uses `http` 0.2).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! header_name {
+    ($field:expr, $($header:ident)::+) => {{
+        use $crate::Field;
+        use $($header)::+ as header;
+        const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");
+        const TRUSTED_CORS_REASON: header::HeaderName =
+            header::HeaderName::from_static("x-trusted-cors-reason");
+        match $field {
+            Field::Origin => Some(header::ORIGIN),
+            Field::Host => Some(header::HOST),
+            Field::Authorization => Some(header::AUTHORIZATION),
+            Field::Cookie => Some(header::COOKIE),
+            Field::SecFetchSite => Some(SEC_FETCH_SITE),
+            Field::AccessControlRequestMethod => Some(header::ACCESS_CONTROL_REQUEST_METHOD),
+            Field::AccessControlRequestHeaders => Some(header::ACCESS_CONTROL_REQUEST_HEADERS),
+            Field::AccessControlAllowOrigin => Some(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            Field::AccessControlAllowCredentials => Some(header::ACCESS_CONTROL_ALLOW_CREDENTIALS),
+            Field::AccessControlAllowMethods => Some(header::ACCESS_CONTROL_ALLOW_METHODS),
+            Field::AccessControlAllowHeaders => Some(header::ACCESS_CONTROL_ALLOW_HEADERS),
+            Field::AccessControlMaxAge => Some(header::ACCESS_CONTROL_MAX_AGE),
+            Field::AccessControlExposeHeaders => Some(header::ACCESS_CONTROL_EXPOSE_HEADERS),
+            Field::Vary => Some(header::VARY),
+            Field::ContentSecurityPolicy => Some(header::CONTENT_SECURITY_POLICY),
+            Field::ContentType => Some(header::CONTENT_TYPE),
+            Field::TrustedCorsReason => Some(TRUSTED_CORS_REASON),
+            other => header::HeaderName::from_bytes(other.as_str().as_bytes()).ok(),
+        }
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

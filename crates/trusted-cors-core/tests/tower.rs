@@ -537,5 +537,8 @@ async fn an_application_cannot_pass_for_a_route_declaration() {
         response.extensions().get::<Rejection>().unwrap().reason(),
         "route_not_cors_enabled"
     );
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 }

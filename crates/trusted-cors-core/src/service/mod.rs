@@ -27,29 +27,7 @@ use crate::{Cors, Field};
 
 /// The `http` 1.x name of a field: a pre-parsed constant, so a lookup parses nothing.
 fn header_name(field: Field) -> Option<HeaderName> {
-    use http::header;
-    const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
-    const TRUSTED_CORS_REASON: HeaderName = HeaderName::from_static("x-trusted-cors-reason");
-    Some(match field {
-        Field::Origin => header::ORIGIN,
-        Field::Host => header::HOST,
-        Field::Authorization => header::AUTHORIZATION,
-        Field::Cookie => header::COOKIE,
-        Field::SecFetchSite => SEC_FETCH_SITE,
-        Field::AccessControlRequestMethod => header::ACCESS_CONTROL_REQUEST_METHOD,
-        Field::AccessControlRequestHeaders => header::ACCESS_CONTROL_REQUEST_HEADERS,
-        Field::AccessControlAllowOrigin => header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        Field::AccessControlAllowCredentials => header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        Field::AccessControlAllowMethods => header::ACCESS_CONTROL_ALLOW_METHODS,
-        Field::AccessControlAllowHeaders => header::ACCESS_CONTROL_ALLOW_HEADERS,
-        Field::AccessControlMaxAge => header::ACCESS_CONTROL_MAX_AGE,
-        Field::AccessControlExposeHeaders => header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        Field::Vary => header::VARY,
-        Field::ContentSecurityPolicy => header::CONTENT_SECURITY_POLICY,
-        Field::ContentType => header::CONTENT_TYPE,
-        Field::TrustedCorsReason => TRUSTED_CORS_REASON,
-        Field::Other(name) => return HeaderName::from_bytes(name.as_bytes()).ok(),
-    })
+    crate::header_name!(field, http::header)
 }
 
 impl RequestHeaders for HeaderMap {
