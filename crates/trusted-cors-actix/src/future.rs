@@ -7,7 +7,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::HeaderValue;
 use actix_web::Error;
 use pin_project_lite::pin_project;
-use trusted_cors_core::{answered_by_route, Cors, Decoration, Rejection};
+use trusted_cors_core::{Cors, Decoration, RouteAnswered};
 
 use crate::Outgoing;
 
@@ -80,9 +80,7 @@ where
                         decoration.apply(&mut Outgoing(response.headers_mut()));
                     }
                     After::Deferred(cors, origin) => {
-                        let refused = response.response().extensions().contains::<Rejection>();
-                        let answered =
-                            answered_by_route(&Outgoing(response.headers_mut()), refused);
+                        let answered = response.response().extensions().contains::<RouteAnswered>();
                         if !answered {
                             let reply = cors.refuse_unanswered_preflight(
                                 origin.as_bytes(),

@@ -89,7 +89,8 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use bytes::Bytes;
 use trusted_cors_core::{
     scan_headers, Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, HeaderInput, MarkSink,
-    MarkSource, Rejection, Reply, RequestHeaders, ResponseHeaders, RouteCors, RouteStep,
+    MarkSource, Rejection, Reply, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors,
+    RouteStep,
 };
 
 use future::After;
@@ -218,12 +219,15 @@ macro_rules! transform {
 fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
     let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
     reply.write_headers(&mut Outgoing(&mut headers), request.map(Incoming).as_ref());
-    let (status, body, rejection) = reply.into_parts();
+    let (status, body, rejection, route) = reply.into_parts();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::with_body(status, body).map_into_boxed_body();
     *response.headers_mut() = headers;
     if let Some(rejection) = rejection {
         response.extensions_mut().insert(rejection);
+    }
+    if route {
+        response.extensions_mut().insert(RouteAnswered);
     }
     response
 }

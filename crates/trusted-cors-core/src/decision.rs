@@ -23,7 +23,7 @@ use bytes::Bytes;
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::policy::{is_tchar, is_token, AllowedHeaders};
 use crate::rejection::{printable, OriginForm, RejectionCause, RequestHeadersProblem, TrustHint};
-use crate::reply::{route_preflight_vary, Reply};
+use crate::reply::{Reply, VARY_PREFLIGHT};
 use crate::request::{
     HeaderInput, RequestFacts, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
@@ -104,7 +104,8 @@ impl PreflightAnswer<'_> {
         }
         reply
             .field(Field::AccessControlMaxAge, self.max_age.clone())
-            .field(Field::Vary, route_preflight_vary())
+            .field(Field::Vary, Bytes::from_static(VARY_PREFLIGHT.as_bytes()))
+            .answered_by_route()
     }
 }
 

@@ -18,12 +18,17 @@ pub enum GuardVerdict {
     /// Pass the request on.
     Pass,
     /// A preflight: pass it on, and refuse it with
-    /// [`Cors::refuse_unanswered_preflight`] unless a declared route answered it
-    /// ([`answered_by_route`](crate::answered_by_route)).
+    /// [`Cors::refuse_unanswered_preflight`] unless a declared route answered it (a response
+    /// built from a [`Reply::is_route_answer`] reply).
     Defer,
     /// Answer with this refusal; do not call the application.
     Refuse(Reply),
 }
+
+/// Response extension on the answers of declared routes, so the guard knows a route answered.
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct RouteAnswered;
 
 impl Cors {
     /// The guard's verdict on a request: the global rules, before routing. `authority` is the
@@ -133,7 +138,9 @@ impl DeclaredRoute {
             self.warn_if_unguarded();
         }
         match decision {
-            Decision::Reject(rejection) => RouteStep::Answer(self.cors.refuse(rejection)),
+            Decision::Reject(rejection) => {
+                RouteStep::Answer(self.cors.refuse(rejection).answered_by_route())
+            }
             Decision::Preflight(answer) => RouteStep::Answer(answer.reply()),
             Decision::Allow(allow) => {
                 let recorded = match (allow.trusted, allow.allow_credentials) {

@@ -101,7 +101,7 @@ pub use error::ConfigError;
 pub use field::{Field, NAMED_FIELDS};
 pub use layers::{CorsOutcome, GuardVerdict};
 #[doc(hidden)]
-pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteStep};
+pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteAnswered, RouteStep};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
 pub use registry::{Registry, RegistryError, RegistrySnapshot, MAX_FIELD_LEN};
@@ -109,8 +109,6 @@ pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
     RejectionKind, RejectionResponder, RequestHeadersProblem, TrustHint,
 };
-#[doc(hidden)]
-pub use reply::answered_by_route;
 pub use reply::{Decoration, Reply, ReplyValue, ResponseHeaders};
 pub use request::{
     scan_headers, HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN,

@@ -16,27 +16,6 @@ pub(crate) const VARY_ORIGIN: &str = "Origin";
 pub(crate) const VARY_PREFLIGHT: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
-/// The `Vary` value of a declared route's preflight answers, at one address. The guard knows a
-/// route answered a preflight by it, with no allocation and nothing to parse: application code
-/// can write the same words, never a value at this address.
-static ROUTE_PREFLIGHT_VARY: &str = VARY_PREFLIGHT;
-
-/// The `Vary` value a declared route's preflight answer carries.
-pub(crate) fn route_preflight_vary() -> Bytes {
-    Bytes::from_static(ROUTE_PREFLIGHT_VARY.as_bytes())
-}
-
-/// Whether a response is a declared route's answer to a preflight: its refusal (the rejection
-/// in the response extensions, `refused`) or its preflight answer (recognised by its `Vary`).
-#[doc(hidden)]
-pub fn answered_by_route<W: ResponseHeaders>(headers: &W, refused: bool) -> bool {
-    let ours = ROUTE_PREFLIGHT_VARY.as_bytes();
-    refused
-        || headers
-            .values(Field::Vary)
-            .any(|value| std::ptr::eq(value.as_ptr(), ours.as_ptr()) && value.len() == ours.len())
-}
-
 /// A response's header map, as the core writes it. Adapters implement it for their framework's
 /// header type.
 pub trait ResponseHeaders {
@@ -83,6 +62,7 @@ pub struct Reply {
     body: Bytes,
     /// Boxed: a reply is moved into and out of futures, and most replies refuse nothing.
     rejection: Option<Box<Rejection>>,
+    route: bool,
 }
 
 impl Reply {
@@ -93,6 +73,7 @@ impl Reply {
             headers: Vec::new(),
             body: Bytes::new(),
             rejection: None,
+            route: false,
         }
     }
 
@@ -148,6 +129,12 @@ impl Reply {
         self.rejection.as_deref()
     }
 
+    /// Whether a route declaration answered (a preflight answer or a refusal on a declared
+    /// route), so the guard lets it through.
+    pub fn is_route_answer(&self) -> bool {
+        self.route
+    }
+
     /// Writes the headers into a response's map; echoed values are read from `request`.
     pub fn write_headers<W, R>(&self, response: &mut W, request: Option<&R>)
     where
@@ -165,9 +152,14 @@ impl Reply {
         }
     }
 
-    /// Splits off the body and the rejection, once the headers are written.
-    pub fn into_parts(self) -> (u16, Bytes, Option<Rejection>) {
-        (self.status, self.body, self.rejection.map(|r| *r))
+    /// Splits off the body, the rejection and the route mark, once the headers are written.
+    pub fn into_parts(self) -> (u16, Bytes, Option<Rejection>, bool) {
+        (
+            self.status,
+            self.body,
+            self.rejection.map(|r| *r),
+            self.route,
+        )
     }
 
     /// An empty reply with room for `headers` headers.
@@ -205,6 +197,11 @@ impl Reply {
 
     pub(crate) fn with_rejection(mut self, rejection: Rejection) -> Self {
         self.rejection = Some(Box::new(rejection));
+        self
+    }
+
+    pub(crate) fn answered_by_route(mut self) -> Self {
+        self.route = true;
         self
     }
 

@@ -6,10 +6,9 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, Uri};
 use pin_project_lite::pin_project;
 
-use crate::reply::answered_by_route;
+use crate::layers::RouteAnswered;
 use crate::reply::Decoration;
 use crate::Cors;
-use crate::Rejection;
 
 pin_project! {
     /// The response future of [`GuardService`](super::GuardService),
@@ -90,8 +89,7 @@ where
                     After::Nothing => {}
                     After::Decorate(decoration) => decoration.apply(response.headers_mut()),
                     After::Deferred(Some((cors, origin, uri))) => {
-                        let refused = response.extensions().get::<Rejection>().is_some();
-                        if !answered_by_route(response.headers(), refused) {
+                        if response.extensions().get::<RouteAnswered>().is_none() {
                             let reply =
                                 cors.refuse_unanswered_preflight(origin.as_bytes(), uri.path());
                             let refusal = super::response(reply, None);

@@ -20,7 +20,7 @@ use tower_service::Service;
 pub use frame::{FrameAncestorsLayer, FrameAncestorsService};
 pub use future::ResponseFuture;
 
-use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteStep};
+use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteAnswered, RouteStep};
 use crate::reply::{Reply, ResponseHeaders};
 use crate::request::{HeaderInput, RequestHeaders};
 use crate::{Cors, Field};
@@ -139,13 +139,16 @@ impl Reply {
 pub(crate) fn response(reply: Reply, request: Option<&HeaderMap>) -> Response<Bytes> {
     let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
     reply.write_headers(&mut headers, request);
-    let (status, body, rejection) = reply.into_parts();
+    let (status, body, rejection, route) = reply.into_parts();
     let mut response = Response::new(body);
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     *response.headers_mut() = headers;
     if let Some(rejection) = rejection {
         response.extensions_mut().insert(rejection);
+    }
+    if route {
+        response.extensions_mut().insert(RouteAnswered);
     }
     response
 }
