@@ -143,6 +143,9 @@ pub struct CrossOrigin<'a> {
     origin: RequestOrigin<'a>,
     /// The requested method of a preflight.
     preflight: Option<&'a str>,
+    /// `OPTIONS` with `Access-Control-Request-Method`, valid or not: a refusal then also varies
+    /// on the request method and headers.
+    asks_preflight: bool,
 }
 
 impl<'a> CrossOrigin<'a> {
@@ -164,7 +167,7 @@ impl<'a> CrossOrigin<'a> {
             cause,
             self.origin_bytes,
             facts.path,
-            self.is_preflight(),
+            self.asks_preflight,
         ))
     }
 
@@ -202,10 +205,13 @@ pub fn classify<'a>(facts: &RequestFacts<'a>, config: &CorsConfig) -> Classified
         }
         _ => None,
     };
+    let asks_preflight =
+        facts.method == "OPTIONS" && facts.access_control_request_method.is_present();
     Classified::CrossOrigin(CrossOrigin {
         origin_bytes,
         origin,
         preflight,
+        asks_preflight,
     })
 }
 

@@ -225,7 +225,8 @@ impl Rejection {
         &self.path
     }
 
-    /// Whether the refused request was a preflight.
+    /// Whether the refused request was, or claimed to be, a preflight (`OPTIONS` with
+    /// `Access-Control-Request-Method`, valid or not).
     pub fn is_preflight(&self) -> bool {
         self.preflight
     }

@@ -76,6 +76,22 @@ const VARY_PREFLIGHT: &str =
 
 const CASES: &[Case] = &[
     Case {
+        name: "refused OPTIONS with an invalid request method still varies like a preflight",
+        method: "OPTIONS",
+        path: "/me",
+        headers: &[
+            ("origin", UNTRUSTED),
+            ("access-control-request-method", "G ET"),
+        ],
+        status: 403,
+        handled: false,
+        reason: Some("origin_not_trusted"),
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("vary", Some(VARY_PREFLIGHT)),
+        ],
+    },
+    Case {
         name: "trusted preflight",
         method: "OPTIONS",
         path: "/me",
