@@ -19,9 +19,9 @@
 //!
 //! # Features
 //!
-//! - `axum`: the axum adapter as [`trusted_cors::axum`](crate::axum) (extractor, rejection
+//! - `axum`: the axum adapter as [`trusted_cors::for_axum`](crate::for_axum) (extractor, rejection
 //!   response; routes use [`Cors::route`] with `MethodRouter::layer`).
-//! - `actix`: the actix-web adapter as [`trusted_cors::actix`](crate::actix) (app and resource
+//! - `actix`: the actix-web adapter as [`trusted_cors::for_actix`](crate::for_actix) (app and resource
 //!   middleware over the same decision).
 //! - `admin`: Okta's Trusted Origins API and the durable stores as
 //!   [`trusted_cors::admin`](crate::admin) (`TrustedOriginsApi`, `JsonFileStore`,
@@ -45,17 +45,19 @@
 
 pub use trusted_cors_core::*;
 
-/// The axum adapter (feature `axum`).
+/// The axum adapter (feature `axum`). Named so that `use trusted_cors::*;` never shadows the
+/// `axum` crate.
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub mod axum {
+pub mod for_axum {
     pub use trusted_cors_axum::*;
 }
 
-/// The actix-web adapter (feature `actix`).
+/// The actix-web adapter (feature `actix`). Named so that `use trusted_cors::*;` never shadows
+/// a crate.
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
-pub mod actix {
+pub mod for_actix {
     pub use trusted_cors_actix::*;
 }
 

@@ -264,10 +264,10 @@ mod actix_stack {
         let cors = cors();
         let layered = actix_test::init_service(
             App::new()
-                .wrap(trusted_cors::actix::CorsMiddleware::new(&cors))
+                .wrap(trusted_cors::for_actix::GuardMiddleware::new(&cors))
                 .service(
                     web::resource("/me")
-                        .wrap(trusted_cors::actix::RouteCorsMiddleware::new(
+                        .wrap(trusted_cors::for_actix::RouteCorsMiddleware::new(
                             &cors,
                             me_policy(),
                         ))

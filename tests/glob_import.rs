@@ -1,6 +1,6 @@
-//! `use trusted_cors::*;` next to `use tower::ServiceExt;` must compile: the facade exports no
-//! module named after a crate its users import (it once re-exported a module named `tower`,
-//! which made this an E0659 ambiguity).
+//! `use trusted_cors::*;` next to the crates its users import must compile: the facade exports
+//! no module named after one of them (it once re-exported modules named `tower`, `axum` and
+//! `actix`, which made these imports an E0659 ambiguity).
 
 use std::convert::Infallible;
 
@@ -10,6 +10,8 @@ use http_body_util::Full;
 use tower::{service_fn, Layer, ServiceExt};
 #[allow(unused_imports)]
 use trusted_cors::*;
+#[allow(unused_imports)]
+use {actix_web::App, axum::Router};
 
 #[tokio::test]
 async fn the_prelude_and_tower_import_together() {
@@ -28,4 +30,13 @@ async fn the_prelude_and_tower_import_together() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["vary"], "Origin");
+}
+
+#[test]
+fn the_adapters_are_reachable_beside_the_framework_crates() {
+    // Both the framework crates and the adapters resolve, without ambiguity.
+    let _router: Router = Router::new();
+    let _cors = for_axum::CorsContext(CorsOutcome::default());
+    let _app = App::new();
+    let _outcome = for_actix::CorsContext(CorsOutcome::default());
 }

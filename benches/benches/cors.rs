@@ -314,10 +314,10 @@ fn actix_middleware(c: &mut Criterion) {
         ));
         let ours = runtime.block_on(test::init_service(
             App::new()
-                .wrap(trusted_cors::actix::CorsMiddleware::new(&cors))
+                .wrap(trusted_cors::for_actix::GuardMiddleware::new(&cors))
                 .service(
                     web::resource("/api/v1/users/me")
-                        .wrap(trusted_cors::actix::RouteCorsMiddleware::new(
+                        .wrap(trusted_cors::for_actix::RouteCorsMiddleware::new(
                             &cors,
                             policy(),
                         ))

@@ -90,7 +90,7 @@ mod axum_app {
         let app = routes(cors, calls);
         // The Trusted Origins API, when the suite is built with it.
         #[cfg(feature = "admin")]
-        let app = app.merge(trusted_cors::axum::trusted_origins_router(api(cors)));
+        let app = app.merge(trusted_cors::for_axum::trusted_origins_router(api(cors)));
         app.layer(cors.guard())
     }
 
@@ -125,7 +125,7 @@ mod axum_app {
 mod actix_app {
     use super::*;
     use actix_web::{web, App, HttpResponse, HttpServer};
-    use trusted_cors::actix::{CorsMiddleware, RouteCorsMiddleware};
+    use trusted_cors::for_actix::{GuardMiddleware, RouteCorsMiddleware};
 
     async fn handled(calls: web::Data<Arc<AtomicUsize>>) -> HttpResponse {
         calls.fetch_add(1, Ordering::SeqCst);
@@ -141,10 +141,11 @@ mod actix_app {
                 let server = HttpServer::new(move || {
                     let app = App::new()
                         .app_data(web::Data::new(Arc::clone(&calls)))
-                        .wrap(CorsMiddleware::new(&cors));
+                        .wrap(GuardMiddleware::new(&cors));
                     // The Trusted Origins API, when the suite is built with it.
                     #[cfg(feature = "admin")]
-                    let app = app.service(trusted_cors::actix::trusted_origins_scope(api(&cors)));
+                    let app =
+                        app.service(trusted_cors::for_actix::trusted_origins_scope(api(&cors)));
                     app.service(
                         web::resource("/api/v1/users/me")
                             .wrap(RouteCorsMiddleware::new(&cors, me_policy()))

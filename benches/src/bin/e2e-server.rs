@@ -91,46 +91,44 @@ fn actix_server(stack: &str, addr: SocketAddr) {
     }
     let cors = cors();
     let system = actix_web::rt::System::new();
-    let served = match stack {
-        "bare" => system.block_on(
-            HttpServer::new(|| App::new().service(resource()))
+    let served =
+        match stack {
+            "bare" => system.block_on(
+                HttpServer::new(|| App::new().service(resource()))
+                    .workers(1)
+                    .bind(addr)
+                    .expect("bind")
+                    .run(),
+            ),
+            "trusted-cors" => system.block_on(
+                HttpServer::new(move || {
+                    App::new()
+                        .wrap(trusted_cors::for_actix::GuardMiddleware::new(&cors))
+                        .service(resource().wrap(
+                            trusted_cors::for_actix::RouteCorsMiddleware::new(&cors, policy()),
+                        ))
+                })
                 .workers(1)
                 .bind(addr)
                 .expect("bind")
                 .run(),
-        ),
-        "trusted-cors" => system.block_on(
-            HttpServer::new(move || {
-                App::new()
-                    .wrap(trusted_cors::actix::CorsMiddleware::new(&cors))
-                    .service(
-                        resource().wrap(trusted_cors::actix::RouteCorsMiddleware::new(
-                            &cors,
-                            policy(),
-                        )),
-                    )
-            })
-            .workers(1)
-            .bind(addr)
-            .expect("bind")
-            .run(),
-        ),
-        _ => system.block_on(
-            HttpServer::new(|| {
-                let mut peer = actix_cors::Cors::default()
-                    .supports_credentials()
-                    .allowed_methods(["GET", "PUT"])
-                    .allowed_header(actix_web::http::header::CONTENT_TYPE);
-                for origin in ORIGINS {
-                    peer = peer.allowed_origin(origin);
-                }
-                App::new().wrap(peer).service(resource())
-            })
-            .workers(1)
-            .bind(addr)
-            .expect("bind")
-            .run(),
-        ),
-    };
+            ),
+            _ => system.block_on(
+                HttpServer::new(|| {
+                    let mut peer = actix_cors::Cors::default()
+                        .supports_credentials()
+                        .allowed_methods(["GET", "PUT"])
+                        .allowed_header(actix_web::http::header::CONTENT_TYPE);
+                    for origin in ORIGINS {
+                        peer = peer.allowed_origin(origin);
+                    }
+                    App::new().wrap(peer).service(resource())
+                })
+                .workers(1)
+                .bind(addr)
+                .expect("bind")
+                .run(),
+            ),
+        };
     served.expect("serve");
 }

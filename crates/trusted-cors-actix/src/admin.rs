@@ -8,7 +8,7 @@ use trusted_cors_admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 /// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an actix
 /// scope to register with `App::service`. It is never CORS-enabled: do not wrap it in a
 /// [`RouteCorsMiddleware`](crate::RouteCorsMiddleware), and keep
-/// [`CorsMiddleware`](crate::CorsMiddleware) on the app so API tokens from browsers are refused.
+/// [`GuardMiddleware`](crate::GuardMiddleware) on the app so API tokens from browsers are refused.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -20,7 +20,7 @@ use trusted_cors_admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 /// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
 /// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
 /// let _app = App::new()
-///     .wrap(trusted_cors_actix::CorsMiddleware::new(&cors))
+///     .wrap(trusted_cors_actix::GuardMiddleware::new(&cors))
 ///     .service(trusted_cors_actix::trusted_origins_scope(api));
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]

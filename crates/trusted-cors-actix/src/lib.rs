@@ -1,13 +1,13 @@
 //! actix-web adapter for trusted-cors.
 //!
-//! [`CorsMiddleware`] wraps the whole app; [`RouteCorsMiddleware`] declares the CORS policy of
+//! [`GuardMiddleware`] wraps the whole app; [`RouteCorsMiddleware`] declares the CORS policy of
 //! one resource or scope. Both call the same pure decision as the Tower layers. actix-web 4 uses
 //! `http` 0.2, so requests are read as plain bytes and responses translated at the edge; no rule
 //! is written twice.
 //!
 //! ```
 //! use actix_web::{test, web, App, HttpResponse};
-//! use trusted_cors_actix::{CorsContext, CorsMiddleware, RouteCorsMiddleware};
+//! use trusted_cors_actix::{CorsContext, GuardMiddleware, RouteCorsMiddleware};
 //! use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
 //!
 //! async fn me(cors: CorsContext) -> HttpResponse {
@@ -24,7 +24,7 @@
 //!
 //! let app = test::init_service(
 //!     App::new()
-//!         .wrap(CorsMiddleware::new(&cors))
+//!         .wrap(GuardMiddleware::new(&cors))
 //!         .service(
 //!             web::resource("/api/v1/users/me")
 //!                 .wrap(RouteCorsMiddleware::new(&cors, me_policy))
@@ -59,7 +59,7 @@
 //!
 //! # How it fits
 //!
-//! - `App::wrap(CorsMiddleware::new(&cors))` applies the global rules to every request and
+//! - `App::wrap(GuardMiddleware::new(&cors))` applies the global rules to every request and
 //!   refuses preflights that no declared resource answered (`route_not_cors_enabled`).
 //! - `web::resource(..).wrap(RouteCorsMiddleware::new(&cors, policy))` (or `web::scope`)
 //!   declares a policy. Resource middleware also wraps the resource's 405 answer, so preflights
@@ -236,33 +236,33 @@ fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
 /// that no declared resource answered. It adds no CORS headers.
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct CorsMiddleware {
+pub struct GuardMiddleware {
     cors: Cors,
 }
 
-impl CorsMiddleware {
+impl GuardMiddleware {
     /// The middleware for `cors`.
     pub fn new(cors: &Cors) -> Self {
-        CorsMiddleware { cors: cors.clone() }
+        GuardMiddleware { cors: cors.clone() }
     }
 }
 
-transform!(CorsMiddleware => CorsMiddlewareService, |this, service| {
+transform!(GuardMiddleware => GuardService, |this, service| {
     this.cors.mark_guard_installed();
-    CorsMiddlewareService {
+    GuardService {
         service,
         cors: this.cors.clone(),
     }
 });
 
-/// The service of [`CorsMiddleware`].
+/// The service of [`GuardMiddleware`].
 #[derive(Debug)]
-pub struct CorsMiddlewareService<S> {
+pub struct GuardService<S> {
     service: S,
     cors: Cors,
 }
 
-impl<S, B> Service<ServiceRequest> for CorsMiddlewareService<S>
+impl<S, B> Service<ServiceRequest> for GuardService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     B: MessageBody,

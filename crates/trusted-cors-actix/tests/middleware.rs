@@ -222,7 +222,7 @@ async fn an_application_cannot_pass_for_a_route_declaration() {
     let cors = cors();
     let app = test::init_service(
         App::new()
-            .wrap(trusted_cors_actix::CorsMiddleware::new(&cors))
+            .wrap(trusted_cors_actix::GuardMiddleware::new(&cors))
             .route(
                 "/own-options",
                 web::method(actix_web::http::Method::OPTIONS).to(|| async {

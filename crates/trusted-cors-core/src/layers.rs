@@ -175,7 +175,7 @@ impl DeclaredRoute {
                 "a CORS route declaration ran without the global guard layer: API tokens and \
                  untrusted cross-origin writes are not refused on undeclared routes, and \
                  preflights to them are not answered. Wrap the whole application with \
-                 `cors.guard()` (Tower, axum) or `CorsMiddleware` (actix-web)"
+                 `cors.guard()` (Tower, axum) or `GuardMiddleware` (actix-web)"
             );
         }
     }

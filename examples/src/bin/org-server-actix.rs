@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use trusted_cors::actix::{
-    CorsContext, CorsMiddleware, FrameAncestorsMiddleware, RouteCorsMiddleware,
+use trusted_cors::for_actix::{
+    CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
 use trusted_cors_examples::{
     me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
@@ -98,7 +98,7 @@ async fn main() -> ExitCode {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(org.clone())
-            .wrap(CorsMiddleware::new(&cors))
+            .wrap(GuardMiddleware::new(&cors))
             // Pages may be framed only by the org and its IFRAME_EMBED trusted origins.
             .service(
                 web::resource("/")
@@ -128,7 +128,7 @@ async fn main() -> ExitCode {
             // Not CORS-enabled: server-side callers with an API token.
             .route("/api/v1/users", web::get().to(users))
             // The Trusted Origins API: server-side only, SSWS API tokens.
-            .service(trusted_cors::actix::trusted_origins_scope(
+            .service(trusted_cors::for_actix::trusted_origins_scope(
                 org.api().clone(),
             ))
     })

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use trusted_cors::axum::CorsContext;
+use trusted_cors::for_axum::CorsContext;
 use trusted_cors_examples::{
     me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
 };
@@ -119,7 +119,7 @@ async fn main() -> ExitCode {
         // Not CORS-enabled: server-side callers with an API token.
         .route("/api/v1/users", get(users))
         // The Trusted Origins API: server-side only, SSWS API tokens.
-        .merge(trusted_cors::axum::trusted_origins_router(
+        .merge(trusted_cors::for_axum::trusted_origins_router(
             org.api().clone(),
         ))
         .with_state(org)
