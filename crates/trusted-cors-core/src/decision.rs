@@ -90,7 +90,8 @@ pub struct PreflightAnswer<'a> {
 
 impl PreflightAnswer<'_> {
     /// The response the layers send: status 204 and the CORS headers, varying on the request's
-    /// origin, method and headers.
+    /// origin, method and headers. `Access-Control-Allow-Origin` is the request's own `Origin`
+    /// value, echoed by the layer from the request it answers.
     pub fn reply(&self) -> Reply {
         let mut reply =
             Reply::with_capacity(204, 6).echo(Field::AccessControlAllowOrigin, Field::Origin);

@@ -64,7 +64,7 @@ impl Cors {
     }
 
     /// The reply that refuses a request, as the layers send it: the configured responder's
-    /// output without any `Access-Control-Allow-*` header, `Vary` appended, the
+    /// output without `Access-Control-Allow-Origin` or `-Credentials`, `Vary` appended, the
     /// `X-Trusted-Cors-Reason` header when diagnostics are on, and the rejection attached (the
     /// adapters put it in the response extensions). Logs the denial.
     pub fn refuse(&self, rejection: Rejection) -> Reply {

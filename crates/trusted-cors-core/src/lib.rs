@@ -98,8 +98,12 @@ use std::sync::Arc;
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
 pub use error::ConfigError;
-pub use field::{Field, NAMED_FIELDS};
-pub use layers::{CorsOutcome, GuardVerdict};
+pub use field::Field;
+#[doc(hidden)]
+pub use field::NAMED_FIELDS;
+pub use layers::CorsOutcome;
+#[doc(hidden)]
+pub use layers::GuardVerdict;
 #[doc(hidden)]
 pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteAnswered, RouteStep};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
@@ -109,10 +113,13 @@ pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
     RejectionKind, RejectionResponder, RequestHeadersProblem, TrustHint,
 };
-pub use reply::{Decoration, Reply, ReplyValue, ResponseHeaders};
+#[doc(hidden)]
+pub use reply::Decoration;
+pub use reply::{Reply, ReplyValue, ResponseHeaders};
+#[doc(hidden)]
+pub use request::scan_headers;
 pub use request::{
-    scan_headers, HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN,
-    MAX_REQUEST_HEADER_NAMES,
+    HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
 pub use service::{
     FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService, ResponseFuture,

@@ -423,7 +423,7 @@ pub(crate) fn printable(bytes: &[u8]) -> String {
 ///
 /// Implemented for closures; the default is [`OktaErrorResponder`]. The layers add `Vary`, the
 /// optional diagnostics header and the rejection itself to whatever this returns, and remove any
-/// `Access-Control-Allow-*` header from it: a refusal never grants access.
+/// `Access-Control-Allow-Origin` and `-Credentials` from it: a refusal never grants access.
 ///
 /// ```
 /// use trusted_cors_core::{CorsConfig, Rejection, Reply};

@@ -77,8 +77,9 @@ impl Reply {
         }
     }
 
-    /// Adds a header. `name` must be a lowercase header name and `value` a valid header value;
-    /// anything else is left out when the reply is sent.
+    /// Adds a header. `name` is a header name (the names the layers know match in any case;
+    /// others must be lowercase) and `value` a valid header value; anything else is left out
+    /// when the reply is sent.
     pub fn header(mut self, name: &'static str, value: impl Into<Bytes>) -> Self {
         let field = Field::from_name(name);
         self.headers.push((field, ReplyValue::Bytes(value.into())));
@@ -135,7 +136,9 @@ impl Reply {
         self.route
     }
 
-    /// Writes the headers into a response's map; echoed values are read from `request`.
+    /// Writes the headers into a response's map; echoed values are read from `request` (without
+    /// it they are left out). For adapters.
+    #[doc(hidden)]
     pub fn write_headers<W, R>(&self, response: &mut W, request: Option<&R>)
     where
         W: ResponseHeaders,
@@ -152,7 +155,9 @@ impl Reply {
         }
     }
 
-    /// Splits off the body, the rejection and the route mark, once the headers are written.
+    /// Splits off the status, the body, the rejection and the route mark, once the headers are
+    /// written. For adapters.
+    #[doc(hidden)]
     pub fn into_parts(self) -> (u16, Bytes, Option<Rejection>, bool) {
         (
             self.status,
