@@ -122,8 +122,8 @@ pub use request::{
     HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
 pub use service::{
-    FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService, ResponseFuture,
-    RouteCorsLayer, RouteCorsService,
+    FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
+    ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
 pub use store::{StoreError, StoreLock, TrustedOriginStore};
 pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};

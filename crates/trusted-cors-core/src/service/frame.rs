@@ -1,10 +1,13 @@
-use std::task::{Context, Poll};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::ResponseFuture;
+use crate::reply::Decoration;
 use crate::Cors;
 
 /// Lets the route's pages be framed only by this service and by the ACTIVE trusted origins with
@@ -45,18 +48,46 @@ pub struct FrameAncestorsService<S> {
 impl<S, ReqB, ResB> Service<Request<ReqB>> for FrameAncestorsService<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
-    ResB: From<bytes::Bytes>,
 {
     type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = FrameAncestorsFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let decoration = self.cors.frame_ancestors_decoration();
-        ResponseFuture::decorated(self.inner.call(request), decoration)
+        FrameAncestorsFuture {
+            inner: self.inner.call(request),
+            decoration: Some(self.cors.frame_ancestors_decoration()),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`FrameAncestorsService`]: the application's response with the
+    /// policy appended. It never answers by itself, so any body type goes.
+    #[derive(Debug)]
+    pub struct FrameAncestorsFuture<F> {
+        #[pin]
+        inner: F,
+        decoration: Option<Decoration<HeaderValue>>,
+    }
+}
+
+impl<F, B, E> Future for FrameAncestorsFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        if let Some(decoration) = this.decoration.take() {
+            decoration.apply(response.headers_mut());
+        }
+        Poll::Ready(Ok(response))
     }
 }

@@ -11,9 +11,8 @@ use crate::reply::Decoration;
 use crate::Cors;
 
 pin_project! {
-    /// The response future of [`GuardService`](super::GuardService),
-    /// [`RouteCorsService`](super::RouteCorsService) and
-    /// [`FrameAncestorsService`](super::FrameAncestorsService).
+    /// The response future of [`GuardService`](super::GuardService) and
+    /// [`RouteCorsService`](super::RouteCorsService).
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
@@ -34,7 +33,7 @@ pin_project! {
 #[derive(Debug)]
 enum After {
     Nothing,
-    /// A declared route's CORS headers and `Vary`, or the frame-ancestors policy.
+    /// A declared route's CORS headers and `Vary`.
     Decorate(Decoration<HeaderValue>),
     /// A preflight the guard passed on: refused unless a declared route answered it.
     Deferred(Option<(Cors, HeaderValue, Uri)>),

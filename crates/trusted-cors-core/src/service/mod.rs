@@ -17,7 +17,7 @@ use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use frame::{FrameAncestorsLayer, FrameAncestorsService};
+pub use frame::{FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService};
 pub use future::ResponseFuture;
 
 use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteAnswered, RouteStep};
