@@ -83,14 +83,12 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use bytes::Bytes;
 use trusted_cors_core::{
-    scan_headers, Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, HeaderInput, MarkSink,
-    MarkSource, Rejection, Reply, RequestHeaders, ResponseHeaders, RouteAnswered, RouteCors,
-    RouteStep,
+    Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, MarkSink, MarkSource, Rejection, Reply,
+    RequestHeaders, RouteAnswered, RouteCors, RouteStep,
 };
 
 use future::After;
@@ -100,36 +98,18 @@ use future::After;
 pub use admin::*;
 pub use future::ResponseFuture;
 
-/// actix's name of a field: a pre-parsed constant, so a lookup parses nothing.
-fn header_name(field: Field) -> Option<HeaderName> {
-    trusted_cors_core::header_name!(field, actix_web::http::header)
-}
-
 /// actix's request headers, as the core reads them.
 struct Incoming<'a>(&'a HeaderMap);
 
-impl RequestHeaders for Incoming<'_> {
-    type Value = HeaderValue;
+/// actix's response headers, as the core writes them.
+struct Outgoing<'a>(&'a mut HeaderMap);
 
-    fn values(&self, field: Field) -> HeaderInput<'_> {
-        match header_name(field) {
-            Some(name) => HeaderInput::from_values(self.0.get_all(name).map(HeaderValue::as_bytes)),
-            None => HeaderInput::Absent,
-        }
-    }
-
-    fn value(&self, field: Field) -> Option<HeaderValue> {
-        self.0.get(header_name(field)?).cloned()
-    }
-
-    fn values_of<const N: usize>(&self, fields: [Field; N]) -> [HeaderInput<'_>; N] {
-        let entries = self
-            .0
-            .iter()
-            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
-        scan_headers(fields, entries)
-    }
-}
+trusted_cors_core::header_maps!(
+    request: Incoming<'_>,
+    response: Outgoing<'_>,
+    map: |this| this.0,
+    http: actix_web::http::header
+);
 
 /// actix's request extensions, as the core marks and reads them.
 struct Marks<E>(E);
@@ -143,40 +123,6 @@ impl MarkSink for Marks<&mut actix_web::dev::Extensions> {
 impl MarkSource for Marks<&actix_web::dev::Extensions> {
     fn has_mark<M: Send + Sync + 'static>(&self) -> bool {
         self.0.contains::<M>()
-    }
-}
-
-/// actix's response headers, as the core writes them.
-struct Outgoing<'a>(&'a mut HeaderMap);
-
-impl ResponseHeaders for Outgoing<'_> {
-    type Value = HeaderValue;
-
-    fn to_value(bytes: Bytes) -> Option<HeaderValue> {
-        HeaderValue::from_maybe_shared(bytes).ok()
-    }
-
-    fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
-        let values = header_name(field).map(|name| self.0.get_all(name));
-        values.into_iter().flatten().map(HeaderValue::as_bytes)
-    }
-
-    fn insert(&mut self, field: Field, value: HeaderValue) {
-        if let Some(name) = header_name(field) {
-            self.0.insert(name, value);
-        }
-    }
-
-    fn append(&mut self, field: Field, value: HeaderValue) {
-        if let Some(name) = header_name(field) {
-            self.0.append(name, value);
-        }
-    }
-
-    fn remove(&mut self, field: Field) {
-        if let Some(name) = header_name(field) {
-            self.0.remove(name);
-        }
     }
 }
 

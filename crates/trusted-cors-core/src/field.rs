@@ -134,6 +134,90 @@ macro_rules! header_name {
     }};
 }
 
+/// `RequestHeaders` and `ResponseHeaders` for a framework's header map, written once for every
+/// `http` version: `header_maps!(request: T, response: U, map: |this| this.0, http: http::header)`.
+/// `map` reaches the framework's `HeaderMap` from `this` (`&Self` or `&mut Self`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! header_maps {
+    (
+        request: $request:ty,
+        response: $response:ty,
+        map: |$this:ident| $map:expr,
+        http: $($header:ident)::+
+    ) => {
+        impl $crate::RequestHeaders for $request {
+            type Value = $($header)::+::HeaderValue;
+
+            fn values(&self, field: $crate::Field) -> $crate::HeaderInput<'_> {
+                let $this = self;
+                match $crate::header_name!(field, $($header)::+) {
+                    Some(name) => $crate::HeaderInput::from_values(
+                        $map.get_all(name).into_iter().map(|value| value.as_bytes()),
+                    ),
+                    None => $crate::HeaderInput::Absent,
+                }
+            }
+
+            fn value(&self, field: $crate::Field) -> Option<Self::Value> {
+                let $this = self;
+                $map.get($crate::header_name!(field, $($header)::+)?).cloned()
+            }
+
+            fn values_of<const N: usize>(
+                &self,
+                fields: [$crate::Field; N],
+            ) -> [$crate::HeaderInput<'_>; N] {
+                let $this = self;
+                // Up to this many values, one pass over the map beats a hashed lookup each.
+                if $map.len() > 24 {
+                    return fields.map(|field| $crate::RequestHeaders::values(self, field));
+                }
+                let entries = $map
+                    .iter()
+                    .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()));
+                $crate::scan_headers(fields, entries)
+            }
+        }
+
+        impl $crate::ResponseHeaders for $response {
+            type Value = $($header)::+::HeaderValue;
+
+            fn to_value(bytes: $crate::__private::Bytes) -> Option<Self::Value> {
+                $($header)::+::HeaderValue::from_maybe_shared(bytes).ok()
+            }
+
+            fn values(&self, field: $crate::Field) -> impl Iterator<Item = &[u8]> {
+                let $this = self;
+                let name = $crate::header_name!(field, $($header)::+);
+                let values = name.map(|name| $map.get_all(name).into_iter());
+                values.into_iter().flatten().map(|value| value.as_bytes())
+            }
+
+            fn insert(&mut self, field: $crate::Field, value: Self::Value) {
+                let $this = self;
+                if let Some(name) = $crate::header_name!(field, $($header)::+) {
+                    $map.insert(name, value);
+                }
+            }
+
+            fn append(&mut self, field: $crate::Field, value: Self::Value) {
+                let $this = self;
+                if let Some(name) = $crate::header_name!(field, $($header)::+) {
+                    $map.append(name, value);
+                }
+            }
+
+            fn remove(&mut self, field: $crate::Field) {
+                let $this = self;
+                if let Some(name) = $crate::header_name!(field, $($header)::+) {
+                    $map.remove(name);
+                }
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,6 +130,12 @@ pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrig
 
 use decision::RouteScope;
 
+/// What the adapters' macros name.
+#[doc(hidden)]
+pub mod __private {
+    pub use bytes::Bytes;
+}
+
 /// The CORS configuration of a service and its registry of trusted origins, shared by the guard
 /// and every route declaration. Cheap to clone.
 ///

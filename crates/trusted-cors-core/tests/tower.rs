@@ -564,10 +564,15 @@ async fn an_application_cannot_pass_for_a_route_declaration() {
 #[tokio::test]
 async fn frame_ancestors_take_any_body() {
     let cors = cors();
-    let app = cors.frame_ancestors().layer(service_fn(|_req: Request<()>| async {
-        Ok::<_, Infallible>(Response::new(http_body_util::Empty::<Bytes>::new()))
-    }));
-    let response = app.oneshot(Request::get("/").body(()).unwrap()).await.unwrap();
+    let app = cors
+        .frame_ancestors()
+        .layer(service_fn(|_req: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(http_body_util::Empty::<Bytes>::new()))
+        }));
+    let response = app
+        .oneshot(Request::get("/").body(()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         response.headers()["content-security-policy"],
         "frame-ancestors 'self'"

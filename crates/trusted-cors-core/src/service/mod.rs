@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::HeaderMap;
 use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -21,44 +21,15 @@ pub use frame::{FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService
 pub use future::ResponseFuture;
 
 use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteAnswered, RouteStep};
-use crate::reply::{Reply, ResponseHeaders};
-use crate::request::{HeaderInput, RequestHeaders};
-use crate::{Cors, Field};
+use crate::reply::Reply;
+use crate::Cors;
 
-/// The `http` 1.x name of a field: a pre-parsed constant, so a lookup parses nothing.
-fn header_name(field: Field) -> Option<HeaderName> {
-    crate::header_name!(field, http::header)
-}
-
-impl RequestHeaders for HeaderMap {
-    type Value = HeaderValue;
-
-    fn values(&self, field: Field) -> HeaderInput<'_> {
-        match header_name(field) {
-            Some(name) => {
-                HeaderInput::from_values(self.get_all(name).iter().map(HeaderValue::as_bytes))
-            }
-            None => HeaderInput::Absent,
-        }
-    }
-
-    fn value(&self, field: Field) -> Option<HeaderValue> {
-        self.get(header_name(field)?).cloned()
-    }
-
-    fn values_of<const N: usize>(&self, fields: [Field; N]) -> [HeaderInput<'_>; N] {
-        if self.len() > SCAN_LIMIT {
-            return fields.map(|field| RequestHeaders::values(self, field));
-        }
-        let entries = self
-            .iter()
-            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
-        crate::request::scan_headers(fields, entries)
-    }
-}
-
-/// Up to this many header values, one pass over the map beats a hashed lookup per header.
-const SCAN_LIMIT: usize = 24;
+crate::header_maps!(
+    request: HeaderMap,
+    response: HeaderMap,
+    map: |this| this,
+    http: http::header
+);
 
 impl MarkSink for http::Extensions {
     fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M) {
@@ -69,37 +40,6 @@ impl MarkSink for http::Extensions {
 impl MarkSource for http::Extensions {
     fn has_mark<M: Send + Sync + 'static>(&self) -> bool {
         self.get::<M>().is_some()
-    }
-}
-
-impl ResponseHeaders for HeaderMap {
-    type Value = HeaderValue;
-
-    fn to_value(bytes: Bytes) -> Option<HeaderValue> {
-        HeaderValue::from_maybe_shared(bytes).ok()
-    }
-
-    fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
-        let values = header_name(field).map(|name| self.get_all(name).iter());
-        values.into_iter().flatten().map(HeaderValue::as_bytes)
-    }
-
-    fn insert(&mut self, field: Field, value: HeaderValue) {
-        if let Some(name) = header_name(field) {
-            HeaderMap::insert(self, name, value);
-        }
-    }
-
-    fn append(&mut self, field: Field, value: HeaderValue) {
-        if let Some(name) = header_name(field) {
-            HeaderMap::append(self, name, value);
-        }
-    }
-
-    fn remove(&mut self, field: Field) {
-        if let Some(name) = header_name(field) {
-            HeaderMap::remove(self, name);
-        }
     }
 }
 
