@@ -190,8 +190,10 @@ impl CorsConfigBuilder {
     }
 
     /// Exempts a path from the untrusted cross-origin write rule, for callbacks that must accept
-    /// cross-site form posts (OIDC `form_post`, SAML POST binding). Patterns are `/a/b`, with
-    /// `{name}` for one segment and a final `*` or `{*name}` for the rest.
+    /// cross-site form posts (OIDC `form_post`, SAML POST binding). Patterns are axum's path
+    /// syntax, matched with `matchit`: `/a/b`, with `{name}` for one segment and a final `*` or
+    /// `{*name}` for the rest (which may be empty). Two patterns that overlap the way a router
+    /// refuses (`/sso/{app}` and `/sso/{id}`) are a [`ConfigError::InvalidPathPattern`].
     pub fn allow_cross_site_form_posts(mut self, path: impl AsRef<str>) -> Self {
         if let Err(error) = self.config.form_post_paths.add(path.as_ref()) {
             self.fail(error);

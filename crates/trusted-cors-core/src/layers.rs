@@ -164,7 +164,8 @@ impl DeclaredRoute {
     }
 
     /// Costs one relaxed load per cross-origin request: whether any guard was ever installed
-    /// for this [`Cors`], and whether this route already said so.
+    /// for this [`Cors`], and whether this route already said so. It catches the common mistake
+    /// (no guard at all); a guard applied to only part of an application goes unnoticed.
     fn warn_if_unguarded(&self) {
         if self.cors.guard_installed() || self.warned.load(Ordering::Relaxed) {
             return;
