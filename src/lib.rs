@@ -19,10 +19,14 @@
 //!
 //! # Features
 //!
-//! - `axum`: the axum adapter as [`trusted_cors::axum`](crate::axum) (extractor, rejection
+//! - `axum`: the axum adapter as [`trusted_cors::for_axum`](crate::for_axum) (extractor, rejection
 //!   response; routes use [`Cors::route`] with `MethodRouter::layer`).
-//! - `actix`: the actix-web adapter as [`trusted_cors::actix`](crate::actix) (app and resource
+//! - `actix`: the actix-web adapter as [`trusted_cors::for_actix`](crate::for_actix) (app and resource
 //!   middleware over the same decision).
+//! - `admin`: Okta's Trusted Origins API and the durable stores as
+//!   [`trusted_cors::admin`](crate::admin) (`TrustedOriginsApi`, `JsonFileStore`,
+//!   `StoreWatcher`); with `axum` or `actix` on, the adapters' `trusted_origins_router` and
+//!   `trusted_origins_scope` mount the API.
 //!
 //! ```
 //! use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
@@ -30,9 +34,9 @@
 //! let registry = Registry::with_origins([
 //!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors, ScopeType::Redirect]),
 //! ])?;
-//! let cors = Cors::new(CorsConfig::default(), registry.into());
+//! let cors = Cors::new(CorsConfig::default(), registry);
 //! let me = RouteCors::builder().allow_methods(["GET", "PUT"]).bearer_from_any_origin().build()?;
-//! let _global_layer = cors.layer();
+//! let _global_layer = cors.guard();
 //! let _route_layer = cors.route(me);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -41,18 +45,27 @@
 
 pub use trusted_cors_core::*;
 
-/// The axum adapter (feature `axum`).
+/// The axum adapter (feature `axum`). Named so that `use trusted_cors::*;` never shadows the
+/// `axum` crate.
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub mod axum {
+pub mod for_axum {
     pub use trusted_cors_axum::*;
 }
 
-/// The actix-web adapter (feature `actix`).
+/// The actix-web adapter (feature `actix`). Named so that `use trusted_cors::*;` never shadows
+/// a crate.
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
-pub mod actix {
+pub mod for_actix {
     pub use trusted_cors_actix::*;
+}
+
+/// The Trusted Origins API and the durable stores (feature `admin`).
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub mod admin {
+    pub use trusted_cors_admin::*;
 }
 
 /// The README's code blocks, compiled as doc-tests so the quick starts stay true.

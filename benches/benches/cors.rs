@@ -1,53 +1,142 @@
 //! trusted-cors against tower-http's `CorsLayer` and actix-cors, in the same run, on the same
-//! requests: an allowed credentialed GET from a trusted origin, and an allowed preflight. Plus the
-//! registry lookup at 10 and 10 000 trusted origins (exact lookups are O(1)).
+//! requests, with the same origin list; each beside the bare inner service (the floor).
 //!
-//! Run with `cargo bench -p trusted-cors-benches`.
+//! Scenarios: no `Origin`; same-origin; an allowed credentialed GET; an allowed preflight asking
+//! for `content-type`; a denied origin. Registry sizes: 10, 1 000, 100 000 and 1 000 000 exact
+//! origins (the allowed origin is the last one), and 1 000 wildcard patterns.
+//!
+//! Run with `cargo bench -p trusted-cors-benches --bench cors`; `CORS_BENCH_SIZES=10,1000`
+//! limits the sizes (the default is all of them).
 #![allow(missing_docs)]
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion};
 use futures_util::FutureExt;
 use http::{HeaderValue, Method, Request, Response};
 use http_body_util::Full;
 use tower::{service_fn, Layer, Service};
 use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
 
-const ORIGIN: &str = "https://app.example.com";
+const THIS_ORIGIN: &str = "https://api.example.com";
+const DENIED: &str = "https://evil.example";
 
-fn handler(
-) -> impl Service<Request<()>, Response = Response<Full<Bytes>>, Error = Infallible, Future: Send> + Clone
-{
-    service_fn(|_req: Request<()>| async {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
-    })
+/// One registry configuration: its origins (exact, or `*.` patterns) and the allowed origin.
+struct Setup {
+    label: String,
+    origins: Vec<String>,
+    allowed: String,
+    wildcard: bool,
 }
 
-fn get_request() -> Request<()> {
-    Request::get("/api/v1/users/me")
-        .header("origin", ORIGIN)
-        .header("cookie", "sid=1")
-        .body(())
-        .unwrap()
+fn setups() -> Vec<Setup> {
+    let sizes: Vec<usize> = std::env::var("CORS_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10, 1_000, 100_000, 1_000_000]);
+    let mut setups: Vec<Setup> = sizes
+        .iter()
+        .map(|&n| {
+            let origins: Vec<String> = (0..n)
+                .map(|i| format!("https://app{i}.example.com"))
+                .collect();
+            Setup {
+                label: format!("exact-{n}"),
+                allowed: origins[n - 1].clone(),
+                origins,
+                wildcard: false,
+            }
+        })
+        .collect();
+    let patterns: Vec<String> = (0..1_000)
+        .map(|i| format!("https://*.tenant{i}.example.net"))
+        .collect();
+    setups.push(Setup {
+        label: "wildcard-1000".into(),
+        origins: patterns,
+        allowed: "https://shop.tenant999.example.net".into(),
+        wildcard: true,
+    });
+    setups
 }
 
-fn preflight_request() -> Request<()> {
-    Request::options("/api/v1/users/me")
-        .header("origin", ORIGIN)
-        .header("access-control-request-method", "PUT")
-        .header("access-control-request-headers", "content-type")
-        .body(())
-        .unwrap()
+/// A request of one scenario.
+#[derive(Clone, Copy)]
+enum Scenario {
+    NoOrigin,
+    SameOrigin,
+    AllowedGet,
+    Preflight,
+    Denied,
 }
 
-fn trusted_cors() -> Cors {
-    let registry =
-        Registry::with_origins([NewTrustedOrigin::new("App", ORIGIN, [ScopeType::Cors])]).unwrap();
-    Cors::new(CorsConfig::default(), Arc::new(registry))
+const SCENARIOS: [(Scenario, &str); 5] = [
+    (Scenario::NoOrigin, "no_origin"),
+    (Scenario::SameOrigin, "same_origin"),
+    (Scenario::AllowedGet, "allowed_get"),
+    (Scenario::Preflight, "preflight"),
+    (Scenario::Denied, "denied"),
+];
+
+/// Header values share their bytes, as those a server parses from its read buffer do.
+fn headers(scenario: Scenario, allowed: &str) -> Vec<(&'static str, HeaderValue)> {
+    let value = |s: &str| HeaderValue::from_maybe_shared(Bytes::copy_from_slice(s.as_bytes()));
+    let value = |s: &str| value(s).expect("header value");
+    let mut headers = vec![("host", value("api.example.com"))];
+    match scenario {
+        Scenario::NoOrigin => headers.push(("cookie", value("sid=1"))),
+        Scenario::SameOrigin => {
+            headers.push(("origin", value(THIS_ORIGIN)));
+            headers.push(("sec-fetch-site", value("same-origin")));
+            headers.push(("cookie", value("sid=1")));
+        }
+        Scenario::AllowedGet => {
+            headers.push(("origin", value(allowed)));
+            headers.push(("cookie", value("sid=1")));
+        }
+        Scenario::Preflight => {
+            headers.push(("origin", value(allowed)));
+            headers.push(("access-control-request-method", value("PUT")));
+            headers.push(("access-control-request-headers", value("content-type")));
+        }
+        Scenario::Denied => headers.push(("origin", value(DENIED))),
+    }
+    headers
+}
+
+fn method(scenario: Scenario) -> &'static str {
+    match scenario {
+        Scenario::Preflight => "OPTIONS",
+        _ => "GET",
+    }
+}
+
+fn http_request(scenario: Scenario, headers: &[(&'static str, HeaderValue)]) -> Request<()> {
+    let mut request = Request::builder()
+        .method(method(scenario))
+        .uri("/api/v1/users/me");
+    for (name, value) in headers {
+        request = request.header(*name, value.clone());
+    }
+    let mut request = request.body(()).expect("request");
+    // Every request a router hands on carries an extension map (axum's path parameters).
+    request.extensions_mut().insert(0u8);
+    request
+}
+
+fn trusted_cors(setup: &Setup) -> Cors {
+    let registry = Registry::with_origins(setup.origins.iter().enumerate().map(|(i, origin)| {
+        NewTrustedOrigin::new(format!("o{i}"), origin.clone(), [ScopeType::Cors])
+    }))
+    .expect("registry");
+    let config = CorsConfig::builder()
+        .public_origin(THIS_ORIGIN)
+        .build()
+        .expect("config");
+    Cors::new(config, registry)
 }
 
 fn policy() -> RouteCors {
@@ -55,15 +144,62 @@ fn policy() -> RouteCors {
         .allow_methods(["GET", "PUT"])
         .allow_headers(["content-type"])
         .build()
-        .unwrap()
+        .expect("policy")
 }
 
-fn tower_http_layer() -> tower_http::cors::CorsLayer {
+/// Whether `origin` matches one of the `https://*.domain` patterns, label by label.
+fn matches_pattern(patterns: &[String], origin: &[u8]) -> bool {
+    let Some(host) = origin.strip_prefix(b"https://") else {
+        return false;
+    };
+    patterns.iter().any(|pattern| {
+        let base = &pattern.as_bytes()["https://*".len()..];
+        host.len() > base.len() && host.ends_with(base)
+    })
+}
+
+fn tower_http_layer(setup: &Setup) -> tower_http::cors::CorsLayer {
+    let allow_origin = if setup.wildcard {
+        let patterns = setup.origins.clone();
+        tower_http::cors::AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            matches_pattern(&patterns, origin.as_bytes())
+        })
+    } else {
+        tower_http::cors::AllowOrigin::list(
+            setup
+                .origins
+                .iter()
+                .map(|o| HeaderValue::from_str(o).expect("origin")),
+        )
+    };
     tower_http::cors::CorsLayer::new()
-        .allow_origin([HeaderValue::from_static(ORIGIN)])
+        .allow_origin(allow_origin)
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::PUT])
         .allow_headers([http::header::CONTENT_TYPE])
+}
+
+fn handler(
+) -> impl Service<Request<()>, Response = Response<Full<Bytes>>, Error = Infallible, Future: Send> + Clone
+{
+    service_fn(|_req: Request<()>| async {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok::<_, Infallible>(response)
+    })
+}
+
+/// Calls a service whose future is ready at once (no runtime needed); the response is dropped
+/// inside the timing (it is part of the cost), only its status leaves.
+fn status<S, B>(service: &mut S, request: Request<()>) -> u16
+where
+    S: Service<Request<()>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+{
+    call(service, request).status().as_u16()
 }
 
 /// Calls a service whose future is ready at once (no runtime needed).
@@ -79,170 +215,183 @@ where
         .expect("ok")
 }
 
+fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, size: usize) {
+    group
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(if size >= 100_000 {
+            1_500
+        } else {
+            800
+        }))
+        .sample_size(20);
+}
+
+fn size_of(setup: &Setup) -> usize {
+    setup.origins.len()
+}
+
 fn tower_layers(c: &mut Criterion) {
-    let cors = trusted_cors();
-    let mut ours = cors.layer().layer(cors.route(policy()).layer(handler()));
-    let mut theirs = tower_http_layer().layer(handler());
-    assert_eq!(
-        call(&mut ours, get_request()).headers()["access-control-allow-origin"],
-        ORIGIN
-    );
-    assert_eq!(
-        call(&mut theirs, get_request()).headers()["access-control-allow-origin"],
-        ORIGIN
-    );
-    assert_eq!(call(&mut ours, preflight_request()).status(), 204);
-    assert!(call(&mut theirs, preflight_request()).status().is_success());
+    for setup in setups() {
+        let cors = trusted_cors(&setup);
+        let mut bare = handler();
+        let mut ours = cors.guard().layer(cors.route(policy()).layer(handler()));
+        let mut theirs = tower_http_layer(&setup).layer(handler());
+        for (scenario, name) in SCENARIOS {
+            let headers = headers(scenario, &setup.allowed);
+            let request = || http_request(scenario, &headers);
+            check_tower(scenario, &mut ours, &mut theirs, request);
+            let mut group = c.benchmark_group(format!("tower/{name}/{}", setup.label));
+            configure(&mut group, size_of(&setup));
+            group.bench_function("bare", |b| {
+                b.iter_batched(
+                    request,
+                    |r| black_box(status(&mut bare, r)),
+                    BatchSize::SmallInput,
+                )
+            });
+            group.bench_function("trusted-cors", |b| {
+                b.iter_batched(
+                    request,
+                    |r| black_box(status(&mut ours, r)),
+                    BatchSize::SmallInput,
+                )
+            });
+            group.bench_function("tower-http", |b| {
+                b.iter_batched(
+                    request,
+                    |r| black_box(status(&mut theirs, r)),
+                    BatchSize::SmallInput,
+                )
+            });
+            group.finish();
+        }
+    }
+}
 
-    let mut group = c.benchmark_group("tower/allowed_get");
-    group.bench_function("trusted-cors", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut ours, r)),
-            criterion::BatchSize::SmallInput,
-        )
-    });
-    group.bench_function("tower-http", |b| {
-        b.iter_batched(
-            get_request,
-            |r| black_box(call(&mut theirs, r)),
-            criterion::BatchSize::SmallInput,
-        )
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("tower/preflight");
-    group.bench_function("trusted-cors", |b| {
-        b.iter_batched(
-            preflight_request,
-            |r| black_box(call(&mut ours, r)),
-            criterion::BatchSize::SmallInput,
-        )
-    });
-    group.bench_function("tower-http", |b| {
-        b.iter_batched(
-            preflight_request,
-            |r| black_box(call(&mut theirs, r)),
-            criterion::BatchSize::SmallInput,
-        )
-    });
-    group.finish();
+/// Both layers answer the scenario as it is meant (so the benchmark measures real work).
+fn check_tower<A, B, BA, BB>(
+    scenario: Scenario,
+    ours: &mut A,
+    theirs: &mut B,
+    request: impl Fn() -> Request<()>,
+) where
+    A: Service<Request<()>, Response = Response<BA>>,
+    B: Service<Request<()>, Response = Response<BB>>,
+    A::Error: std::fmt::Debug,
+    B::Error: std::fmt::Debug,
+{
+    let ours = call(ours, request());
+    let theirs = call(theirs, request());
+    let allowed = |r: &http::HeaderMap| r.contains_key("access-control-allow-origin");
+    match scenario {
+        Scenario::AllowedGet | Scenario::Preflight => {
+            assert!(allowed(ours.headers()) && allowed(theirs.headers()));
+        }
+        Scenario::Denied => {
+            assert_eq!(ours.status(), 403);
+            assert!(!allowed(theirs.headers()));
+        }
+        Scenario::NoOrigin | Scenario::SameOrigin => {
+            assert_eq!(ours.status(), 200);
+            assert!(!allowed(ours.headers()));
+        }
+    }
 }
 
 fn actix_middleware(c: &mut Criterion) {
     use actix_web::{test, web, App, HttpResponse};
 
     let runtime = actix_rt::System::new();
-    let cors = trusted_cors();
-    let ours = runtime.block_on(test::init_service(
-        App::new()
-            .wrap(trusted_cors::actix::CorsMiddleware::new(&cors))
-            .service(
-                web::resource("/api/v1/users/me")
-                    .wrap(trusted_cors::actix::RouteCorsMiddleware::new(
-                        &cors,
-                        policy(),
-                    ))
-                    .route(web::get().to(|| async { HttpResponse::Ok().body("{}") })),
-            ),
-    ));
-    let theirs = runtime.block_on(test::init_service(
-        App::new()
-            .wrap(
-                actix_cors::Cors::default()
-                    .allowed_origin(ORIGIN)
-                    .supports_credentials()
-                    .allowed_methods(["GET", "PUT"])
-                    .allowed_header(actix_web::http::header::CONTENT_TYPE),
-            )
-            .service(
-                web::resource("/api/v1/users/me")
-                    .route(web::get().to(|| async { HttpResponse::Ok().body("{}") })),
-            ),
-    ));
-    let get = || {
-        test::TestRequest::get()
-            .uri("/api/v1/users/me")
-            .insert_header(("origin", ORIGIN))
-            .insert_header(("cookie", "sid=1"))
-            .to_request()
+    let handler = || async {
+        HttpResponse::Ok()
+            .insert_header(("content-type", "application/json"))
+            .body("{}")
     };
-    runtime.block_on(async {
-        for response in [
-            test::call_service(&ours, get()).await,
-            test::call_service(&theirs, get()).await,
-        ] {
-            let allowed = response
-                .headers()
-                .get("access-control-allow-origin")
-                .and_then(|v| v.to_str().ok());
-            assert_eq!(allowed, Some(ORIGIN));
+    for setup in setups() {
+        let cors = trusted_cors(&setup);
+        let bare = runtime.block_on(test::init_service(
+            App::new().service(web::resource("/api/v1/users/me").route(web::route().to(handler))),
+        ));
+        let ours = runtime.block_on(test::init_service(
+            App::new()
+                .wrap(trusted_cors::for_actix::GuardMiddleware::new(&cors))
+                .service(
+                    web::resource("/api/v1/users/me")
+                        .wrap(trusted_cors::for_actix::RouteCorsMiddleware::new(
+                            &cors,
+                            policy(),
+                        ))
+                        .route(web::route().to(handler)),
+                ),
+        ));
+        let mut peer = actix_cors::Cors::default()
+            .supports_credentials()
+            .allowed_methods(["GET", "PUT"])
+            .allowed_header(actix_web::http::header::CONTENT_TYPE);
+        if setup.wildcard {
+            let patterns = setup.origins.clone();
+            peer = peer
+                .allowed_origin_fn(move |origin, _| matches_pattern(&patterns, origin.as_bytes()));
+        } else {
+            for origin in &setup.origins {
+                peer = peer.allowed_origin(origin);
+            }
         }
-    });
-
-    let mut group = c.benchmark_group("actix/allowed_get");
-    group.bench_function("trusted-cors", |b| {
-        b.iter_batched(
-            get,
-            |r| runtime.block_on(async { black_box(test::call_service(&ours, r).await) }),
-            criterion::BatchSize::SmallInput,
-        )
-    });
-    group.bench_function("actix-cors", |b| {
-        b.iter_batched(
-            get,
-            |r| runtime.block_on(async { black_box(test::call_service(&theirs, r).await) }),
-            criterion::BatchSize::SmallInput,
-        )
-    });
-    group.finish();
-}
-
-fn registry_lookup(c: &mut Criterion) {
-    let mut group = c.benchmark_group("registry/trusted");
-    for size in [10usize, 10_000] {
-        let registry = Registry::with_origins((0..size).map(|i| {
-            NewTrustedOrigin::new(
-                format!("o{i}"),
-                format!("https://app{i}.example.com"),
-                [ScopeType::Cors],
-            )
-        }))
-        .unwrap();
-        registry
-            .create(NewTrustedOrigin::new(
-                "wild",
-                "https://*.tenants.example.net",
-                [ScopeType::Cors],
-            ))
-            .unwrap();
-        let snapshot = registry.snapshot_arc();
-        let exact = format!("https://app{}.example.com", size / 2);
-        group.bench_with_input(BenchmarkId::new("exact", size), &exact, |b, origin| {
-            b.iter(|| {
-                black_box(
-                    snapshot
-                        .trusted(black_box(origin), ScopeType::Cors)
-                        .is_some(),
-                )
-            })
-        });
-        group.bench_with_input(
-            BenchmarkId::new("wildcard", size),
-            "https://a.b.tenants.example.net",
-            |b, origin| {
-                b.iter(|| {
-                    black_box(
-                        snapshot
-                            .trusted(black_box(origin), ScopeType::Cors)
-                            .is_some(),
+        let theirs =
+            runtime.block_on(test::init_service(App::new().wrap(peer).service(
+                web::resource("/api/v1/users/me").route(web::route().to(handler)),
+            )));
+        for (scenario, name) in SCENARIOS {
+            let headers = headers(scenario, &setup.allowed);
+            let request = || {
+                let mut request = test::TestRequest::default()
+                    .method(method(scenario).parse().expect("method"))
+                    .uri("/api/v1/users/me");
+                for (name, value) in &headers {
+                    let value = actix_web::http::header::HeaderValue::from_maybe_shared(
+                        Bytes::copy_from_slice(value.as_bytes()),
                     )
-                })
-            },
-        );
+                    .expect("value");
+                    request = request.insert_header((*name, value));
+                }
+                request.to_request()
+            };
+            let mut group = c.benchmark_group(format!("actix/{name}/{}", setup.label));
+            configure(&mut group, size_of(&setup));
+            group.bench_function("bare", |b| {
+                b.iter_batched(request, |r| run(&runtime, &bare, r), BatchSize::SmallInput)
+            });
+            group.bench_function("trusted-cors", |b| {
+                b.iter_batched(request, |r| run(&runtime, &ours, r), BatchSize::SmallInput)
+            });
+            group.bench_function("actix-cors", |b| {
+                b.iter_batched(
+                    request,
+                    |r| run(&runtime, &theirs, r),
+                    BatchSize::SmallInput,
+                )
+            });
+            group.finish();
+        }
     }
-    group.finish();
+
+    /// One call on the actix system; the status, whether the app answered or erred.
+    fn run<S, B>(runtime: &actix_rt::SystemRunner, app: &S, request: actix_http::Request) -> u16
+    where
+        S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    {
+        runtime.block_on(async {
+            match app.call(request).await {
+                Ok(response) => black_box(response).status().as_u16(),
+                Err(error) => error.as_response_error().status_code().as_u16(),
+            }
+        })
+    }
 }
 
-criterion_group!(benches, tower_layers, actix_middleware, registry_lookup);
+criterion_group!(benches, tower_layers, actix_middleware);
 criterion_main!(benches);

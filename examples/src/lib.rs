@@ -11,11 +11,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::time::Duration;
-use trusted_cors::admin::{constant_time_eq, TrustedOriginsApi};
+use subtle::ConstantTimeEq;
+use trusted_cors::admin::{JsonFileStore, StoreWatcher, TrustedOriginsApi};
 use trusted_cors::{
-    Cors, CorsConfig, CorsSettings, JsonFileStore, OktaError, Registry, RouteCors, SeedOrigin,
-    StoreWatcher, TrustedOrigin,
+    Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
+    TrustedOrigin,
 };
 
 /// The embedded default configuration (`examples/org.toml`).
@@ -234,6 +236,13 @@ struct ProfileFields {
     last_name: String,
 }
 
+/// The session cookie a handler may act on: on a cross-origin call only when the route's CORS
+/// outcome allows credentials (the `CorsContext` extractor of either adapter), so a handler never
+/// honours a cookie the CORS policy did not grant, whatever the layers in front of it.
+pub fn session_cookie<'a>(cookie: Option<&'a str>, cors: &CorsOutcome) -> Option<&'a str> {
+    cookie.filter(|_| !cors.is_cross_origin() || cors.allows_credentials())
+}
+
 /// The running org: CORS, users and sessions.
 #[derive(Debug)]
 pub struct Org {
@@ -243,6 +252,16 @@ pub struct Org {
     sessions: Mutex<HashMap<String, usize>>,
     api_tokens: Vec<String>,
     _watcher: Option<StoreWatcher>,
+}
+
+/// Whether a presented secret (password, token) equals a stored one. Both are hashed to 32
+/// bytes, which `subtle` compares in constant time: the answer takes as long wherever the secrets
+/// differ and whatever their lengths, except that hashing grows with a secret's length in steps
+/// of 64 bytes.
+fn secrets_match(stored: &str, presented: &str) -> bool {
+    let stored = Sha256::digest(stored.as_bytes());
+    let presented = Sha256::digest(presented.as_bytes());
+    stored.ct_eq(&presented).into()
 }
 
 /// The CORS policy of "Get current user" and "Update current user": trusted origins with
@@ -339,15 +358,14 @@ impl Org {
                 let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
                 return users
                     .iter()
-                    .position(|u| {
-                        constant_time_eq(u.config.access_token.as_bytes(), token.as_bytes())
-                    })
+                    .position(|u| secrets_match(&u.config.access_token, token))
                     .map_or(Caller::BadToken, Caller::User);
             }
             if scheme.eq_ignore_ascii_case("ssws") {
-                let valid = self.api_tokens.iter().fold(false, |found, t| {
-                    found | constant_time_eq(t.as_bytes(), token.as_bytes())
-                });
+                let valid = self
+                    .api_tokens
+                    .iter()
+                    .fold(false, |found, t| found | secrets_match(t, token));
                 return if valid {
                     Caller::ApiToken
                 } else {
@@ -445,8 +463,7 @@ impl Org {
             let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
             // Every password is compared, so the time taken does not tell which logins exist.
             users.iter().enumerate().fold(None, |found, (index, u)| {
-                let password =
-                    constant_time_eq(u.config.password.as_bytes(), form.password.as_bytes());
+                let password = secrets_match(&u.config.password, &form.password);
                 let login = u.config.login.eq_ignore_ascii_case(form.login.trim());
                 found.or((password && login).then_some(index))
             })

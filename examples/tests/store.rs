@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::Proc;
 use serde_json::{json, Value};
-use trusted_cors::{JsonFileStore, TrustedOriginStore};
+use trusted_cors::admin::JsonFileStore;
+use trusted_cors::TrustedOriginStore;
 
 const TOKEN: &str = "00store-test-token";
 const SERVERS: [&str; 2] = [

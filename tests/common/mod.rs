@@ -15,6 +15,7 @@ pub const REDIRECT_ONLY: &str = "https://login.example.net";
 pub const UNTRUSTED: &str = "https://evil.example";
 pub const API_TOKEN: &str = "00test-api-token";
 
+#[cfg(feature = "admin")]
 pub fn api(cors: &Cors) -> trusted_cors::admin::TrustedOriginsApi {
     trusted_cors::admin::TrustedOriginsApi::new(Arc::clone(cors.registry()), [API_TOKEN])
 }
@@ -86,6 +87,14 @@ mod axum_app {
     }
 
     pub fn router(cors: &Cors, calls: Arc<AtomicUsize>) -> Router {
+        let app = routes(cors, calls);
+        // The Trusted Origins API, when the suite is built with it.
+        #[cfg(feature = "admin")]
+        let app = app.merge(trusted_cors::for_axum::trusted_origins_router(api(cors)));
+        app.layer(cors.guard())
+    }
+
+    fn routes(cors: &Cors, calls: Arc<AtomicUsize>) -> Router {
         let h = move || {
             let calls = Arc::clone(&calls);
             move || {
@@ -110,15 +119,13 @@ mod axum_app {
             .route("/sso/saml2/{app}", post(h()))
             .nest("/nested", nested)
             .merge(merged)
-            .merge(trusted_cors::axum::trusted_origins_router(api(cors)))
-            .layer(cors.layer())
     }
 }
 
 mod actix_app {
     use super::*;
     use actix_web::{web, App, HttpResponse, HttpServer};
-    use trusted_cors::actix::{CorsMiddleware, RouteCorsMiddleware};
+    use trusted_cors::for_actix::{GuardMiddleware, RouteCorsMiddleware};
 
     async fn handled(calls: web::Data<Arc<AtomicUsize>>) -> HttpResponse {
         calls.fetch_add(1, Ordering::SeqCst);
@@ -132,40 +139,43 @@ mod actix_app {
         std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {
-                    App::new()
+                    let app = App::new()
                         .app_data(web::Data::new(Arc::clone(&calls)))
-                        .wrap(CorsMiddleware::new(&cors))
-                        .service(trusted_cors::actix::trusted_origins_scope(api(&cors)))
-                        .service(
-                            web::resource("/api/v1/users/me")
-                                .wrap(RouteCorsMiddleware::new(&cors, me_policy()))
-                                .route(web::get().to(handled))
-                                .route(web::put().to(handled)),
-                        )
-                        .service(
-                            web::resource("/api/v1/users/{id}")
+                        .wrap(GuardMiddleware::new(&cors));
+                    // The Trusted Origins API, when the suite is built with it.
+                    #[cfg(feature = "admin")]
+                    let app =
+                        app.service(trusted_cors::for_actix::trusted_origins_scope(api(&cors)));
+                    app.service(
+                        web::resource("/api/v1/users/me")
+                            .wrap(RouteCorsMiddleware::new(&cors, me_policy()))
+                            .route(web::get().to(handled))
+                            .route(web::put().to(handled)),
+                    )
+                    .service(
+                        web::resource("/api/v1/users/{id}")
+                            .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                            .route(web::get().to(handled)),
+                    )
+                    .route("/api/v1/users", web::get().to(handled))
+                    .route(
+                        "/api/v1/options",
+                        web::method(actix_web::http::Method::OPTIONS).to(handled),
+                    )
+                    .route("/api/v1/echo", web::post().to(handled))
+                    .route("/sso/saml2/{app}", web::post().to(handled))
+                    .service(
+                        web::scope("/nested").service(
+                            web::resource("/v1/me")
                                 .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
                                 .route(web::get().to(handled)),
-                        )
-                        .route("/api/v1/users", web::get().to(handled))
-                        .route(
-                            "/api/v1/options",
-                            web::method(actix_web::http::Method::OPTIONS).to(handled),
-                        )
-                        .route("/api/v1/echo", web::post().to(handled))
-                        .route("/sso/saml2/{app}", web::post().to(handled))
-                        .service(
-                            web::scope("/nested").service(
-                                web::resource("/v1/me")
-                                    .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
-                                    .route(web::get().to(handled)),
-                            ),
-                        )
-                        .service(
-                            web::resource("/merged/me")
-                                .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
-                                .route(web::get().to(handled)),
-                        )
+                        ),
+                    )
+                    .service(
+                        web::resource("/merged/me")
+                            .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                            .route(web::get().to(handled)),
+                    )
                 })
                 .workers(1)
                 .disable_signals()

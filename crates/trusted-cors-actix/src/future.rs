@@ -4,18 +4,15 @@ use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::HeaderValue;
 use actix_web::Error;
 use pin_project_lite::pin_project;
-use trusted_cors_core::decision::{
-    Decision, HeaderInput, RequestFacts, RouteScope, VARY_ORIGIN, VARY_PREFLIGHT,
-};
-use trusted_cors_core::{Cors, Rejection};
+use trusted_cors_core::{Cors, Decoration, RouteAnswered};
 
-use crate::{add_vary, rejection_response, RouteDeclared};
+use crate::Outgoing;
 
 pin_project! {
-    /// The response future of both middlewares.
+    /// The response future of the middlewares.
     pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
@@ -36,44 +33,13 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
     }
 }
 
-#[derive(Default)]
-pub(crate) struct After {
-    /// Set by the route middleware: `Some(None)` adds `Vary` and the marker, `Some(Some(..))`
-    /// also the CORS headers of an allowed request.
-    pub(crate) route: Option<Option<Allow>>,
-    /// Set by the global middleware for a preflight: refuse it unless a route answered.
-    pub(crate) unanswered_preflight: Option<PendingPreflight>,
-}
-
-/// What the global middleware keeps of a preflight to refuse it if no declared resource answers.
-/// actix's router needs the request to itself, so only the origin value and the URI are kept.
-pub(crate) struct PendingPreflight {
-    pub(crate) cors: Cors,
-    pub(crate) origin: HeaderValue,
-    pub(crate) uri: actix_web::http::Uri,
-}
-
-impl PendingPreflight {
-    fn rejection(&self) -> Rejection {
-        let facts = RequestFacts {
-            method: "OPTIONS",
-            path: self.uri.path(),
-            origin: HeaderInput::One(self.origin.as_bytes()),
-            access_control_request_method: HeaderInput::One(b"GET"),
-            ..RequestFacts::default()
-        };
-        match self.cors.decide(&facts, RouteScope::Undeclared) {
-            Decision::Reject(rejection) => rejection,
-            // A deferred preflight is always refused on an undeclared route.
-            _ => Rejection::route_not_cors_enabled(self.origin.as_bytes(), self.uri.path()),
-        }
-    }
-}
-
-pub(crate) struct Allow {
-    pub(crate) origin: HeaderValue,
-    pub(crate) credentials: bool,
-    pub(crate) expose: Option<HeaderValue>,
+/// What to do to the application's response.
+pub(crate) enum After {
+    Nothing,
+    /// A declared resource's CORS headers and `Vary`, or the frame-ancestors policy.
+    Decorate(Decoration<HeaderValue>),
+    /// A preflight the guard passed on: refused unless a declared resource answered it.
+    Deferred(Cors, HeaderValue),
 }
 
 impl<F, B> ResponseFuture<F, B> {
@@ -101,93 +67,35 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Ready { response } => Poll::Ready(response.take().ok_or_else(|| {
-                actix_web::error::ErrorInternalServerError("polled after completion")
-            })),
+            StateProj::Ready { response } => Poll::Ready(Ok(response
+                .take()
+                .expect("ResponseFuture polled after completion"))),
             StateProj::Inner { future, after } => {
                 // An error from an inner service has no request left to answer with; it passes
                 // through undecorated, as with actix-cors.
                 let mut response = ready!(future.poll(cx))?.map_into_left_body();
-                if let Some(pending) = after.unanswered_preflight.take() {
-                    if response
-                        .response()
-                        .extensions()
-                        .get::<RouteDeclared>()
-                        .is_none()
-                    {
-                        let rejection = pending.rejection();
-                        let (request, _) = response.into_parts();
-                        let refusal = rejection_response(&pending.cors, rejection, VARY_PREFLIGHT);
-                        return Poll::Ready(Ok(
-                            ServiceResponse::new(request, refusal).map_into_right_body()
-                        ));
+                match std::mem::replace(after, After::Nothing) {
+                    After::Nothing => {}
+                    After::Decorate(decoration) => {
+                        decoration.apply(&mut Outgoing(response.headers_mut()));
                     }
-                }
-                if let Some(allow) = after.route.take() {
-                    let headers = response.headers_mut();
-                    if let Some(allow) = allow {
-                        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow.origin);
-                        if allow.credentials {
-                            headers.insert(
-                                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                                HeaderValue::from_static("true"),
+                    After::Deferred(cors, origin) => {
+                        let answered = response.response().extensions().contains::<RouteAnswered>();
+                        if !answered {
+                            let reply = cors.refuse_unanswered_preflight(
+                                origin.as_bytes(),
+                                response.request().path(),
                             );
-                        } else {
-                            // The application must not grant credentials the policy did not.
-                            headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
-                        }
-                        if let Some(expose) = allow.expose {
-                            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose);
+                            let (request, _) = response.into_parts();
+                            let refusal = crate::response(reply, None);
+                            return Poll::Ready(Ok(
+                                ServiceResponse::new(request, refusal).map_into_right_body()
+                            ));
                         }
                     }
-                    add_vary(headers, VARY_ORIGIN);
-                    response
-                        .response_mut()
-                        .extensions_mut()
-                        .insert(RouteDeclared);
                 }
                 Poll::Ready(Ok(response))
             }
         }
-    }
-}
-
-pin_project! {
-    /// The response future of [`FrameAncestorsService`](crate::FrameAncestorsService).
-    pub struct FrameAncestorsFuture<F> {
-        #[pin]
-        inner: F,
-        policy: Option<HeaderValue>,
-    }
-}
-
-impl<F> FrameAncestorsFuture<F> {
-    pub(crate) fn new(inner: F, policy: Option<HeaderValue>) -> Self {
-        FrameAncestorsFuture { inner, policy }
-    }
-}
-
-impl<F> std::fmt::Debug for FrameAncestorsFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FrameAncestorsFuture")
-            .finish_non_exhaustive()
-    }
-}
-
-impl<F, B> Future for FrameAncestorsFuture<F>
-where
-    F: Future<Output = Result<ServiceResponse<B>, Error>>,
-{
-    type Output = Result<ServiceResponse<B>, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-        if let Some(policy) = this.policy.take() {
-            response
-                .headers_mut()
-                .append(header::CONTENT_SECURITY_POLICY, policy);
-        }
-        Poll::Ready(Ok(response))
     }
 }

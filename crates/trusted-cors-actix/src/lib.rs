@@ -1,13 +1,13 @@
 //! actix-web adapter for trusted-cors.
 //!
-//! [`CorsMiddleware`] wraps the whole app; [`RouteCorsMiddleware`] declares the CORS policy of
+//! [`GuardMiddleware`] wraps the whole app; [`RouteCorsMiddleware`] declares the CORS policy of
 //! one resource or scope. Both call the same pure decision as the Tower layers. actix-web 4 uses
 //! `http` 0.2, so requests are read as plain bytes and responses translated at the edge; no rule
 //! is written twice.
 //!
 //! ```
 //! use actix_web::{test, web, App, HttpResponse};
-//! use trusted_cors_actix::{CorsContext, CorsMiddleware, RouteCorsMiddleware};
+//! use trusted_cors_actix::{CorsContext, GuardMiddleware, RouteCorsMiddleware};
 //! use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
 //!
 //! async fn me(cors: CorsContext) -> HttpResponse {
@@ -19,12 +19,12 @@
 //! let registry = Registry::with_origins([
 //!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors]),
 //! ])?;
-//! let cors = Cors::new(CorsConfig::default(), registry.into());
+//! let cors = Cors::new(CorsConfig::default(), registry);
 //! let me_policy = RouteCors::builder().allow_methods(["GET", "PUT"]).bearer_from_any_origin().build()?;
 //!
 //! let app = test::init_service(
 //!     App::new()
-//!         .wrap(CorsMiddleware::new(&cors))
+//!         .wrap(GuardMiddleware::new(&cors))
 //!         .service(
 //!             web::resource("/api/v1/users/me")
 //!                 .wrap(RouteCorsMiddleware::new(&cors, me_policy))
@@ -59,7 +59,7 @@
 //!
 //! # How it fits
 //!
-//! - `App::wrap(CorsMiddleware::new(&cors))` applies the global rules to every request and
+//! - `App::wrap(GuardMiddleware::new(&cors))` applies the global rules to every request and
 //!   refuses preflights that no declared resource answered (`route_not_cors_enabled`).
 //! - `web::resource(..).wrap(RouteCorsMiddleware::new(&cors, policy))` (or `web::scope`)
 //!   declares a policy. Resource middleware also wraps the resource's 405 answer, so preflights
@@ -72,6 +72,10 @@
 //! - Same pitfalls avoided as with the axum adapter: no 405 on preflights, never `*` with
 //!   credentials, `Vary: Origin` always appended.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "admin")]
+mod admin;
 mod future;
 
 use std::future::{ready, Ready};
@@ -79,132 +83,132 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use bytes::Bytes;
-use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
-use trusted_cors_core::decision::{
-    vary_covers, Decision, HeaderInput, RequestFacts, RouteScope, VARY_ORIGIN, VARY_PREFLIGHT,
+use trusted_cors_core::{
+    Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, MarkSink, MarkSource, Rejection, Reply,
+    RequestHeaders, RouteAnswered, RouteCors, RouteStep,
 };
-use trusted_cors_core::tower::CorsOutcome;
-use trusted_cors_core::{Cors, OktaErrorResponder, Rejection, RejectionResponder, RouteCors};
 
+use future::After;
+
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use admin::*;
 pub use future::ResponseFuture;
-use future::{After, Allow, PendingPreflight};
 
-/// Reads the decision's inputs from an actix-web request, without allocating.
-pub fn request_facts(request: &HttpRequest) -> RequestFacts<'_> {
-    let headers = request.headers();
-    let input = |name: &HeaderName| {
-        HeaderInput::from_values(headers.get_all(name).map(HeaderValue::as_bytes))
-    };
-    let origin = input(&header::ORIGIN);
-    if !origin.is_present() {
-        // Not a CORS request: the decision reads nothing else.
-        return RequestFacts {
-            method: request.method().as_str(),
-            path: request.path(),
-            ..RequestFacts::default()
-        };
-    }
-    let host = match input(&header::HOST) {
-        HeaderInput::Absent => request.uri().authority().map_or(HeaderInput::Absent, |a| {
-            HeaderInput::One(a.as_str().as_bytes())
-        }),
-        host => host,
-    };
-    RequestFacts {
-        method: request.method().as_str(),
-        path: request.path(),
-        origin,
-        access_control_request_method: input(&header::ACCESS_CONTROL_REQUEST_METHOD),
-        access_control_request_headers: input(&header::ACCESS_CONTROL_REQUEST_HEADERS),
-        authorization: input(&header::AUTHORIZATION),
-        has_cookies: headers.contains_key(header::COOKIE),
-        sec_fetch_site: input(&HeaderName::from_static("sec-fetch-site")),
-        host,
+/// actix's request headers, as the core reads them.
+struct Incoming<'a>(&'a HeaderMap);
+
+/// actix's response headers, as the core writes them.
+struct Outgoing<'a>(&'a mut HeaderMap);
+
+trusted_cors_core::header_maps!(
+    request: Incoming<'_>,
+    response: Outgoing<'_>,
+    map: |this| this.0,
+    http: actix_web::http::header
+);
+
+/// actix's request extensions, as the core marks and reads them.
+struct Marks<E>(E);
+
+impl MarkSink for Marks<&mut actix_web::dev::Extensions> {
+    fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M) {
+        self.0.insert(mark);
     }
 }
 
-/// Response extension set by [`RouteCorsMiddleware`], so the global middleware knows a declared
-/// resource answered.
-#[derive(Debug, Clone, Copy)]
-struct RouteDeclared;
+impl MarkSource for Marks<&actix_web::dev::Extensions> {
+    fn has_mark<M: Send + Sync + 'static>(&self) -> bool {
+        self.0.contains::<M>()
+    }
+}
 
-/// Translates an `http` 1.x response (from the core's responder) into an actix-web response.
-fn to_actix(response: http::Response<Bytes>) -> HttpResponse {
-    let (parts, body) = response.into_parts();
-    let status = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::FORBIDDEN);
-    let mut out = HttpResponse::with_body(status, body).map_into_boxed_body();
-    for (name, value) in &parts.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.headers_mut().append(name, value);
+/// The parts of an actix-web request the core reads: method, path, authority, headers.
+fn parts(request: &HttpRequest) -> (&str, &str, Option<&str>, Incoming<'_>) {
+    let authority = request.uri().authority().map(|a| a.as_str());
+    let headers = Incoming(request.headers());
+    (
+        request.method().as_str(),
+        request.path(),
+        authority,
+        headers,
+    )
+}
+
+/// `Transform` for a middleware: the service it builds around the wrapped one. Every middleware
+/// here answers with `EitherBody` (the application's body, or a reply of the core).
+macro_rules! transform {
+    ($middleware:ident => $service:ident, |$this:ident, $inner:ident| $build:expr) => {
+        impl<S, B> Transform<S, ServiceRequest> for $middleware
+        where
+            S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+            B: MessageBody,
+        {
+            type Response = ServiceResponse<EitherBody<B>>;
+            type Error = Error;
+            type Transform = $service<S>;
+            type InitError = ();
+            type Future = Ready<Result<Self::Transform, ()>>;
+
+            fn new_transform(&self, $inner: S) -> Self::Future {
+                let $this = self;
+                ready(Ok($build))
+            }
         }
-    }
-    if let Some(rejection) = parts.extensions.get::<Rejection>() {
-        out.extensions_mut().insert(rejection.clone());
-    }
-    out
+    };
 }
 
-fn add_vary(headers: &mut HeaderMap, value: &'static str) {
-    if !vary_covers(
-        headers.get_all(header::VARY).map(HeaderValue::as_bytes),
-        value,
-    ) {
-        headers.append(header::VARY, HeaderValue::from_static(value));
+/// The actix-web response for a reply of the core; echoed values come from `request`.
+fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
+    let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
+    reply.write_headers(&mut Outgoing(&mut headers), request.map(Incoming).as_ref());
+    let (status, body, rejection, route) = reply.into_parts();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::with_body(status, body).map_into_boxed_body();
+    *response.headers_mut() = headers;
+    if let Some(rejection) = rejection {
+        response.extensions_mut().insert(rejection);
     }
+    if route {
+        response.extensions_mut().insert(RouteAnswered);
+    }
+    response
 }
 
-fn rejection_response(cors: &Cors, rejection: Rejection, vary: &'static str) -> HttpResponse {
-    to_actix(cors.respond(rejection, vary))
-}
-
-/// App-level middleware: the global rules before routing, and refusal of preflights that no
-/// declared resource answered.
+/// App-level middleware, the guard: the global rules before routing, and refusal of preflights
+/// that no declared resource answered. It adds no CORS headers.
 #[derive(Debug, Clone)]
-pub struct CorsMiddleware {
+#[must_use]
+pub struct GuardMiddleware {
     cors: Cors,
 }
 
-impl CorsMiddleware {
+impl GuardMiddleware {
     /// The middleware for `cors`.
     pub fn new(cors: &Cors) -> Self {
-        CorsMiddleware { cors: cors.clone() }
+        GuardMiddleware { cors: cors.clone() }
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for CorsMiddleware
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Transform = CorsMiddlewareService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(CorsMiddlewareService {
-            service,
-            cors: self.cors.clone(),
-        }))
+transform!(GuardMiddleware => GuardService, |this, service| {
+    this.cors.mark_guard_installed();
+    GuardService {
+        service,
+        cors: this.cors.clone(),
     }
-}
+});
 
-/// The service of [`CorsMiddleware`].
+/// The service of [`GuardMiddleware`].
 #[derive(Debug)]
-pub struct CorsMiddlewareService<S> {
+pub struct GuardService<S> {
     service: S,
     cors: Cors,
 }
 
-impl<S, B> Service<ServiceRequest> for CorsMiddlewareService<S>
+impl<S, B> Service<ServiceRequest> for GuardService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     B: MessageBody,
@@ -216,92 +220,54 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let facts = request_facts(request.request());
-        let mut after = After::default();
-        match self.cors.decide(&facts, RouteScope::Unrouted) {
-            Decision::Reject(rejection) => {
-                let response = rejection_response(&self.cors, rejection, VARY_ORIGIN);
+        let (method, path, authority, headers) = parts(request.request());
+        let verdict = (self.cors).judge_unrouted(method, path, authority, &headers);
+        let after = match verdict {
+            GuardVerdict::Refuse(reply) => {
+                let response = response(reply, None);
                 return ResponseFuture::ready(
                     request.into_response(response).map_into_right_body(),
                 );
             }
-            Decision::DeferPreflight => {
-                // Refused later, and only if no declared resource answers it.
-                if let Some(origin) = request.headers().get(header::ORIGIN) {
-                    after.unanswered_preflight = Some(PendingPreflight {
-                        cors: self.cors.clone(),
-                        origin: origin.clone(),
-                        uri: request.uri().clone(),
-                    });
-                }
-            }
-            _ => {}
-        }
+            // actix's router needs the request to itself: keep only the origin.
+            GuardVerdict::Defer => match request.headers().get(header::ORIGIN) {
+                Some(origin) => After::Deferred(self.cors.clone(), origin.clone()),
+                None => After::Nothing,
+            },
+            _ => After::Nothing,
+        };
         ResponseFuture::inner(self.service.call(request), after)
     }
 }
 
 /// Declares the CORS policy of a resource or scope: answers its preflights without calling the
-/// handler, refuses what the policy does not allow, adds the CORS headers and `Vary`, and puts a
-/// [`CorsOutcome`] in the request extensions (read it with [`CorsContext`]).
+/// handler, refuses what the policy does not allow, adds the CORS headers and `Vary`, and
+/// records the outcome for handlers (read it with [`CorsContext`]).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct RouteCorsMiddleware {
-    route: Arc<RouteState>,
-}
-
-#[derive(Debug)]
-struct RouteState {
-    cors: Cors,
-    policy: RouteCors,
-    allow_methods: HeaderValue,
-    allow_headers: Option<HeaderValue>,
-    expose_headers: Option<HeaderValue>,
-    max_age: HeaderValue,
+    route: Arc<DeclaredRoute>,
 }
 
 impl RouteCorsMiddleware {
     /// The middleware declaring `policy`, judged against `cors`.
     pub fn new(cors: &Cors, policy: RouteCors) -> Self {
-        // The policy's values were checked to be tokens joined by ", " when it was built.
-        let value = |text: &str| HeaderValue::from_str(text).ok().filter(|v| !v.is_empty());
         RouteCorsMiddleware {
-            route: Arc::new(RouteState {
-                allow_methods: value(policy.allow_methods_value())
-                    .unwrap_or(HeaderValue::from_static("")),
-                allow_headers: value(policy.allow_headers_value()),
-                expose_headers: policy.expose_headers_value().and_then(value),
-                max_age: value(policy.max_age_value()).unwrap_or(HeaderValue::from_static("0")),
-                cors: cors.clone(),
-                policy,
-            }),
+            route: cors.declare(policy),
         }
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for RouteCorsMiddleware
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Transform = RouteCorsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RouteCorsService {
-            service,
-            route: Arc::clone(&self.route),
-        }))
-    }
-}
+transform!(RouteCorsMiddleware => RouteCorsService, |this, service| RouteCorsService {
+    service,
+    route: Arc::clone(&this.route),
+});
 
 /// The service of [`RouteCorsMiddleware`].
 #[derive(Debug)]
 pub struct RouteCorsService<S> {
     service: S,
-    route: Arc<RouteState>,
+    route: Arc<DeclaredRoute>,
 }
 
 impl<S, B> Service<ServiceRequest> for RouteCorsService<S>
@@ -316,89 +282,18 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let route = &*self.route;
-        let facts = request_facts(request.request());
-        let decision = route
-            .cors
-            .decide(&facts, RouteScope::Declared(&route.policy));
-        let credentials = match &decision {
-            Decision::Reject(rejection) => {
-                let preflight =
-                    facts.method == "OPTIONS" && facts.access_control_request_method.is_present();
-                let vary = if preflight {
-                    VARY_PREFLIGHT
-                } else {
-                    VARY_ORIGIN
-                };
-                let mut response = rejection_response(&route.cors, rejection.clone(), vary);
-                response.extensions_mut().insert(RouteDeclared);
-                return ResponseFuture::ready(
-                    request.into_response(response).map_into_right_body(),
-                );
+        let (method, path, authority, headers) = parts(request.request());
+        let step = (self.route).handle(method, path, authority, &headers);
+        match step {
+            RouteStep::Answer(reply) => {
+                let response = response(reply, Some(request.headers()));
+                ResponseFuture::ready(request.into_response(response).map_into_right_body())
             }
-            Decision::Preflight(answer) => {
-                let response = route.preflight_response(&request, answer.allow_credentials);
-                return ResponseFuture::ready(
-                    request.into_response(response).map_into_right_body(),
-                );
+            RouteStep::Forward(recorded, decoration) => {
+                recorded.record(&mut Marks(&mut *request.extensions_mut()));
+                ResponseFuture::inner(self.service.call(request), After::Decorate(decoration))
             }
-            Decision::Allow(cors) => Some(cors.allow_credentials),
-            _ => None,
-        };
-        let origin = request.headers().get(header::ORIGIN).cloned();
-        // Handlers see the outcome through `CorsContext`, which converts the origin to the core's
-        // http 1.x value only when asked.
-        let outcome = CorsOutcome::from_decision(&decision, None);
-        drop(decision);
-        request.extensions_mut().insert(StoredOutcome {
-            outcome,
-            origin: origin.clone(),
-        });
-        let after = After {
-            route: Some(credentials.zip(origin).map(|(credentials, origin)| Allow {
-                origin,
-                credentials,
-                expose: route.expose_headers.clone(),
-            })),
-            unanswered_preflight: None,
-        };
-        ResponseFuture::inner(self.service.call(request), after)
-    }
-}
-
-impl RouteState {
-    fn preflight_response(&self, request: &ServiceRequest, credentials: bool) -> HttpResponse {
-        let mut response = HttpResponse::NoContent().finish();
-        let headers = response.headers_mut();
-        if let Some(origin) = request.headers().get(header::ORIGIN) {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
         }
-        if credentials {
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            self.allow_methods.clone(),
-        );
-        let allow_headers = if self.policy.allows_any_header() {
-            request
-                .headers()
-                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-                .filter(|v| !v.as_bytes().trim_ascii().is_empty())
-                .cloned()
-        } else {
-            self.allow_headers.clone()
-        };
-        if let Some(allow_headers) = allow_headers {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
-        }
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
-        add_vary(headers, VARY_PREFLIGHT);
-        response.extensions_mut().insert(RouteDeclared);
-        response
     }
 }
 
@@ -406,6 +301,7 @@ impl RouteState {
 /// the IFRAME_EMBED scope: appends `Content-Security-Policy: frame-ancestors 'self' <origins>`,
 /// read from the registry at each request. The same as the Tower `FrameAncestorsLayer`.
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct FrameAncestorsMiddleware {
     cors: Cors,
 }
@@ -417,23 +313,12 @@ impl FrameAncestorsMiddleware {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for FrameAncestorsMiddleware
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Transform = FrameAncestorsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(FrameAncestorsService {
-            service,
-            cors: self.cors.clone(),
-        }))
+transform!(FrameAncestorsMiddleware => FrameAncestorsService, |this, service| {
+    FrameAncestorsService {
+        service,
+        cors: this.cors.clone(),
     }
-}
+});
 
 /// The service of [`FrameAncestorsMiddleware`].
 #[derive(Debug)]
@@ -445,80 +330,18 @@ pub struct FrameAncestorsService<S> {
 impl<S, B> Service<ServiceRequest> for FrameAncestorsService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = future::FrameAncestorsFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, B>;
 
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let policy = self.cors.registry().snapshot().frame_ancestors();
-        future::FrameAncestorsFuture::new(
-            self.service.call(request),
-            HeaderValue::from_str(&policy).ok(),
-        )
+        let decoration = self.cors.frame_ancestors_decoration();
+        ResponseFuture::inner(self.service.call(request), After::Decorate(decoration))
     }
-}
-
-/// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an actix
-/// scope to register with `App::service`. It is never CORS-enabled: do not wrap it in a
-/// [`RouteCorsMiddleware`], and keep [`CorsMiddleware`] on the app so API tokens from browsers are
-/// refused.
-///
-/// ```
-/// use std::sync::Arc;
-/// use actix_web::App;
-/// use trusted_cors_core::admin::TrustedOriginsApi;
-/// use trusted_cors_core::{Cors, CorsConfig, Registry};
-///
-/// let registry = Arc::new(Registry::new());
-/// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
-/// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
-/// let _app = App::new()
-///     .wrap(trusted_cors_actix::CorsMiddleware::new(&cors))
-///     .service(trusted_cors_actix::trusted_origins_scope(api));
-/// ```
-pub fn trusted_origins_scope(api: TrustedOriginsApi) -> actix_web::Scope {
-    actix_web::web::scope(TRUSTED_ORIGINS_PATH)
-        .app_data(actix_web::web::Data::new(api))
-        .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
-        .default_service(actix_web::web::to(handle_api))
-}
-
-async fn handle_api(
-    request: HttpRequest,
-    body: actix_web::web::Bytes,
-    api: actix_web::web::Data<TrustedOriginsApi>,
-) -> HttpResponse {
-    // `Host` only: `Forwarded` and `X-Forwarded-Host` are client-supplied. Behind a proxy,
-    // configure the base URL with `TrustedOriginsApi::with_base_url`.
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    let base_url = format!("http://{host}");
-    let response = api.handle(ApiRequest {
-        method: request.method().as_str(),
-        path: request.path(),
-        query: Some(request.query_string()).filter(|q| !q.is_empty()),
-        authorization: request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes),
-        body: &body,
-        base_url: api.base_url().unwrap_or(&base_url),
-    });
-    to_actix(response)
-}
-
-/// The outcome as the route middleware stores it, with the actix (http 0.2) origin value.
-#[derive(Debug, Clone)]
-struct StoredOutcome {
-    outcome: CorsOutcome,
-    origin: Option<HeaderValue>,
 }
 
 /// Extractor: what the resource's CORS policy decided about the request. On a resource that
@@ -538,17 +361,11 @@ impl FromRequest for CorsContext {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let outcome = match request.extensions().get::<StoredOutcome>() {
-            Some(stored) => {
-                let origin = stored
-                    .origin
-                    .as_ref()
-                    .and_then(|o| http::HeaderValue::from_bytes(o.as_bytes()).ok());
-                stored.outcome.clone().with_origin(origin)
-            }
-            None => CorsOutcome::undeclared(),
-        };
-        ready(Ok(CorsContext(outcome)))
+        let origin = Incoming(request.headers());
+        ready(Ok(CorsContext(CorsOutcome::from_request(
+            &Marks(&*request.extensions()),
+            origin.values(Field::Origin),
+        ))))
     }
 }
 
@@ -596,15 +413,11 @@ impl ResponseError for RejectionError {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        match &self.cors {
-            Some(cors) => rejection_response(cors, self.rejection.clone(), VARY_ORIGIN),
-            None => {
-                self.rejection.log();
-                let mut response = to_actix(OktaErrorResponder.respond(&self.rejection));
-                response.extensions_mut().insert(self.rejection.clone());
-                response
-            }
-        }
+        let reply = match &self.cors {
+            Some(cors) => cors.refuse(self.rejection.clone()),
+            None => Reply::from(self.rejection.clone()),
+        };
+        response(reply, None)
     }
 }
 

@@ -3,8 +3,9 @@
 use actix_web::dev::Service;
 use actix_web::{test, web, App, HttpResponse, ResponseError};
 use trusted_cors_actix::{RejectionError, RouteCorsMiddleware};
-use trusted_cors_core::decision::{HeaderInput, RequestFacts, RouteScope};
+use trusted_cors_core::decision::RouteScope;
 use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+use trusted_cors_core::{HeaderInput, RequestFacts};
 
 const TRUSTED: &str = "https://app.example.com";
 
@@ -16,7 +17,7 @@ fn cors() -> Cors {
             .diagnostics_header(true)
             .build()
             .unwrap(),
-        registry.into(),
+        registry,
     )
 }
 
@@ -212,4 +213,40 @@ async fn frame_ancestors_follow_the_registry() {
         response.headers().get("content-security-policy").unwrap(),
         "frame-ancestors 'self' https://portal.example.com"
     );
+}
+
+/// An application's own OPTIONS answer on an undeclared resource is refused, even when it copies
+/// a declared resource's answer word for word.
+#[actix_rt::test]
+async fn an_application_cannot_pass_for_a_route_declaration() {
+    let cors = cors();
+    let app = test::init_service(
+        App::new()
+            .wrap(trusted_cors_actix::GuardMiddleware::new(&cors))
+            .route(
+                "/own-options",
+                web::method(actix_web::http::Method::OPTIONS).to(|| async {
+                    HttpResponse::NoContent()
+                        .insert_header(("access-control-allow-origin", TRUSTED))
+                        .insert_header((
+                            "vary",
+                            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+                        ))
+                        .finish()
+                }),
+            ),
+    )
+    .await;
+    let request = test::TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/own-options")
+        .insert_header(("origin", TRUSTED))
+        .insert_header(("access-control-request-method", "GET"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), 403);
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 }

@@ -1,7 +1,7 @@
 //! axum adapter for trusted-cors.
 //!
 //! A route declares its CORS policy where it is defined, with [`MethodRouter::layer`]; the
-//! application is wrapped in the global layer last:
+//! application is wrapped in the guard last:
 //!
 //! ```
 //! use axum::{routing::get, Router};
@@ -22,13 +22,13 @@
 //! let registry = Registry::with_origins([
 //!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors]),
 //! ])?;
-//! let cors = Cors::new(CorsConfig::default(), registry.into());
+//! let cors = Cors::new(CorsConfig::default(), registry);
 //! let me_policy = RouteCors::builder().allow_methods(["GET", "PUT"]).bearer_from_any_origin().build()?;
 //!
 //! let app = Router::new()
 //!     .route("/api/v1/users/me", get(me).layer(cors.route(me_policy)))
 //!     .route("/api/v1/users", get(list_users)) // declares nothing: server-side only
-//!     .layer(cors.layer());
+//!     .layer(cors.guard());
 //!
 //! // The preflight reaches the route's policy although the route has no OPTIONS handler.
 //! let preflight = Request::options("/api/v1/users/me")
@@ -55,7 +55,7 @@
 //! - [`Cors::route`](trusted_cors_core::Cors::route) returns a layer for one route. Use it with
 //!   `MethodRouter::layer`, not `route_layer`: `route_layer` skips the 405 fallback, so a
 //!   preflight to a route without an OPTIONS handler would never reach the policy.
-//! - [`Cors::layer`](trusted_cors_core::Cors::layer) wraps the application. Add it with
+//! - [`Cors::guard`](trusted_cors_core::Cors::guard) wraps the application. Add it with
 //!   `Router::layer` after every route (axum applies a layer to the routes added before it), or
 //!   wrap the finished router. It refuses API tokens and untrusted writes before routing and turns
 //!   a preflight that no declared route answered into a `route_not_cors_enabled` rejection.
@@ -69,16 +69,22 @@
 //!
 //! [`MethodRouter::layer`]: https://docs.rs/axum/0.8/axum/routing/method_routing/struct.MethodRouter.html#method.layer
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "admin")]
+mod admin;
+
 use std::convert::Infallible;
 use std::ops::Deref;
 
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
-use trusted_cors_core::admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
-use trusted_cors_core::decision::VARY_ORIGIN;
-use trusted_cors_core::tower::CorsOutcome;
-use trusted_cors_core::{Cors, OktaErrorResponder, Rejection, RejectionResponder};
+use trusted_cors_core::{Cors, CorsOutcome, Field, Rejection, Reply, RequestHeaders};
+
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub use admin::*;
 
 /// Extractor: what the route's CORS policy decided about the request (the origin, whether it is
 /// trusted, whether credentials are allowed). On a route that declared nothing it reports
@@ -97,18 +103,17 @@ impl<S: Send + Sync> FromRequestParts<S> for CorsContext {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        Ok(CorsContext(
-            parts
-                .extensions
-                .get::<CorsOutcome>()
-                .cloned()
-                .unwrap_or_else(CorsOutcome::undeclared),
-        ))
+        Ok(CorsContext(CorsOutcome::from_request(
+            &parts.extensions,
+            RequestHeaders::values(&parts.headers, Field::Origin),
+        )))
     }
 }
 
-/// A [`Rejection`] as an axum response: the configured responder's answer when built with
-/// [`with_cors`](Self::with_cors), else the default Okta-style JSON error.
+/// A [`Rejection`] as an axum response: answered as the layers of a [`Cors`] answer when built
+/// with [`with_cors`](Self::with_cors) (its responder, `Vary`, the diagnostics header), else the
+/// default Okta-style JSON error. Either way the denial is logged and the rejection is in the
+/// response extensions.
 #[derive(Debug, Clone)]
 pub struct RejectionResponse {
     rejection: Rejection,
@@ -141,83 +146,12 @@ impl From<Rejection> for RejectionResponse {
 
 impl IntoResponse for RejectionResponse {
     fn into_response(self) -> Response {
-        let response = match &self.cors {
-            Some(cors) => cors.respond(self.rejection, VARY_ORIGIN),
-            None => {
-                self.rejection.log();
-                let mut response = OktaErrorResponder.respond(&self.rejection);
-                response.extensions_mut().insert(self.rejection);
-                response
-            }
+        let reply = match &self.cors {
+            Some(cors) => cors.refuse(self.rejection),
+            None => Reply::from(self.rejection),
         };
-        response.map(axum_core::body::Body::from)
+        reply.into_http_response().map(axum_core::body::Body::from)
     }
-}
-
-/// The largest request body the Trusted Origins API reads.
-const MAX_API_BODY: usize = 64 * 1024;
-
-/// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an axum
-/// router to merge into the application. It is never CORS-enabled: do not declare a route policy
-/// on it, and keep the global layer around it so API tokens from browsers are refused.
-///
-/// ```
-/// use std::sync::Arc;
-/// use axum::Router;
-/// use trusted_cors_core::admin::TrustedOriginsApi;
-/// use trusted_cors_core::{Cors, CorsConfig, Registry};
-///
-/// let registry = Arc::new(Registry::new());
-/// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
-/// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
-/// let app: Router = Router::new().merge(trusted_cors_axum::trusted_origins_router(api)).layer(cors.layer());
-/// ```
-pub fn trusted_origins_router<S>(api: TrustedOriginsApi) -> axum::Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let handler = move |request: axum::extract::Request| {
-        let api = api.clone();
-        async move { handle_api(&api, request).await }
-    };
-    axum::Router::new()
-        .route(TRUSTED_ORIGINS_PATH, axum::routing::any(handler.clone()))
-        .route(
-            &format!("{TRUSTED_ORIGINS_PATH}/{{*rest}}"),
-            axum::routing::any(handler),
-        )
-}
-
-async fn handle_api(api: &TrustedOriginsApi, request: axum::extract::Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_API_BODY).await {
-        Ok(body) => body,
-        Err(_) => {
-            return trusted_cors_core::OktaError::new("E0000001", "Api validation failed: body")
-                .cause(format!("The body is larger than {MAX_API_BODY} bytes"))
-                .into_response(413)
-                .map(axum_core::body::Body::from)
-        }
-    };
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    let base_url = format!("http://{host}");
-    let response = api.handle(ApiRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        authorization: parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .map(|v| v.as_bytes()),
-        body: &body,
-        base_url: api.base_url().unwrap_or(&base_url),
-    });
-    response.map(axum_core::body::Body::from)
 }
 
 #[cfg(test)]
@@ -228,8 +162,10 @@ mod tests {
     use http::Request;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    use trusted_cors_core::decision::{HeaderInput, RequestFacts, RouteScope};
-    use trusted_cors_core::{CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+    use trusted_cors_core::decision::RouteScope;
+    use trusted_cors_core::{
+        CorsConfig, HeaderInput, NewTrustedOrigin, Registry, RequestFacts, RouteCors, ScopeType,
+    };
 
     fn cors() -> Cors {
         let registry = Registry::with_origins([NewTrustedOrigin::new(
@@ -238,7 +174,7 @@ mod tests {
             [ScopeType::Cors],
         )])
         .unwrap();
-        Cors::new(CorsConfig::default(), registry.into())
+        Cors::new(CorsConfig::default(), registry)
     }
 
     async fn outcome(context: CorsContext) -> String {
@@ -261,7 +197,7 @@ mod tests {
         let app = Router::new()
             .route("/declared", get(outcome).layer(cors.route(policy)))
             .route("/plain", get(outcome))
-            .layer(cors.layer());
+            .layer(cors.guard());
         let body = |path: &'static str, origin: &'static str, auth: Option<&'static str>| {
             let app = app.clone();
             async move {

@@ -38,7 +38,7 @@ const NEVER_CROSS_ORIGIN: [&str; 5] = ["ssws", "basic", "digest", "negotiate", "
 pub struct CorsConfig {
     credential_schemes: Vec<Box<str>>,
     public_origins: Vec<Origin>,
-    form_post_paths: Vec<PathPattern>,
+    form_post_paths: FormPostPaths,
     diagnostics: bool,
     responder: Arc<dyn RejectionResponder>,
 }
@@ -89,7 +89,7 @@ impl Default for CorsConfig {
         CorsConfig {
             credential_schemes: vec!["bearer".into(), "dpop".into()],
             public_origins: Vec::new(),
-            form_post_paths: Vec::new(),
+            form_post_paths: FormPostPaths::default(),
             diagnostics: false,
             responder: Arc::new(OktaErrorResponder),
         }
@@ -120,7 +120,7 @@ impl CorsConfig {
 
     /// Whether a cross-site form post to `path` is exempt from the untrusted-write rule.
     pub fn is_form_post_path(&self, path: &str) -> bool {
-        self.form_post_paths.iter().any(|p| p.matches(path))
+        self.form_post_paths.matches(path)
     }
 
     /// Whether rejections carry `X-Trusted-Cors-Reason`.
@@ -147,6 +147,7 @@ impl fmt::Debug for CorsConfig {
 
 /// Builds a [`CorsConfig`]; the first invalid value is reported by [`build`](Self::build).
 #[derive(Debug)]
+#[must_use]
 pub struct CorsConfigBuilder {
     config: CorsConfig,
     error: Option<ConfigError>,
@@ -189,12 +190,13 @@ impl CorsConfigBuilder {
     }
 
     /// Exempts a path from the untrusted cross-origin write rule, for callbacks that must accept
-    /// cross-site form posts (OIDC `form_post`, SAML POST binding). Patterns are `/a/b`, with
-    /// `{name}` for one segment and a final `*` or `{*name}` for the rest.
+    /// cross-site form posts (OIDC `form_post`, SAML POST binding). Patterns are axum's path
+    /// syntax, matched with `matchit`: `/a/b`, with `{name}` for one segment and a final `*` or
+    /// `{*name}` for the rest (which may be empty). Two patterns that overlap the way a router
+    /// refuses (`/sso/{app}` and `/sso/{id}`) are a [`ConfigError::InvalidPathPattern`].
     pub fn allow_cross_site_form_posts(mut self, path: impl AsRef<str>) -> Self {
-        match PathPattern::parse(path.as_ref()) {
-            Ok(pattern) => self.config.form_post_paths.push(pattern),
-            Err(error) => self.fail(error),
+        if let Err(error) = self.config.form_post_paths.add(path.as_ref()) {
+            self.fail(error);
         }
         self
     }
@@ -310,22 +312,17 @@ impl SeedOrigin {
     }
 }
 
-/// A path pattern for exemptions: literal segments, `{name}` for one segment, and a final `*`
-/// or `{*name}` for any rest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PathPattern {
-    segments: Vec<Segment>,
+/// The paths that accept cross-site form posts, matched with `matchit` (axum's own router).
+#[derive(Clone, Default)]
+struct FormPostPaths {
+    patterns: Vec<Box<str>>,
+    router: matchit::Router<()>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(Box<str>),
-    One,
-    Rest,
-}
-
-impl PathPattern {
-    fn parse(value: &str) -> Result<Self, ConfigError> {
+impl FormPostPaths {
+    /// Adds a pattern: literal segments, `{name}` for one segment, and a final `*` or `{*name}`
+    /// for any rest (also an empty one).
+    fn add(&mut self, value: &str) -> Result<(), ConfigError> {
         let invalid = |reason| ConfigError::InvalidPathPattern {
             value: value.to_owned(),
             reason,
@@ -333,47 +330,53 @@ impl PathPattern {
         let Some(rest) = value.strip_prefix('/') else {
             return Err(invalid("it must start with `/`"));
         };
+        if self.patterns.iter().any(|p| &**p == value) {
+            return Ok(());
+        }
         let parts: Vec<&str> = rest.split('/').collect();
-        let mut segments = Vec::with_capacity(parts.len());
+        let mut route = String::with_capacity(value.len() + 8);
+        let mut catch_all = false;
         for (i, part) in parts.iter().enumerate() {
             let last = i + 1 == parts.len();
-            let segment = if *part == "*" || (part.starts_with("{*") && part.ends_with('}')) {
+            route.push('/');
+            if *part == "*" || (part.starts_with("{*") && part.ends_with('}')) {
                 if !last {
                     return Err(invalid("`*` may only be the last segment"));
                 }
-                Segment::Rest
+                catch_all = true;
             } else if part.starts_with('{') && part.ends_with('}') && part.len() > 2 {
-                Segment::One
+                let name = &part[1..part.len() - 1];
+                if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    return Err(invalid(
+                        "a `{name}` segment names a parameter in letters, digits or `_`",
+                    ));
+                }
+                route.push_str(part);
             } else if part.contains(['{', '}', '*', '?', '#']) {
                 return Err(invalid("a segment is literal, `{name}`, or a final `*`"));
             } else {
-                Segment::Literal((*part).into())
-            };
-            segments.push(segment);
+                route.push_str(part);
+            }
         }
-        Ok(PathPattern { segments })
+        let conflict = |_| invalid("it overlaps another cross-site form-post path");
+        if catch_all {
+            // The rest may be empty: `/oauth2/*` also matches `/oauth2/`.
+            self.router.insert(route.clone(), ()).map_err(conflict)?;
+            route.push_str("{*rest}");
+        }
+        self.router.insert(route, ()).map_err(conflict)?;
+        self.patterns.push(value.into());
+        Ok(())
     }
 
     fn matches(&self, path: &str) -> bool {
-        let Some(path) = path.strip_prefix('/') else {
-            return false;
-        };
-        let mut parts = path.split('/');
-        for segment in &self.segments {
-            match segment {
-                Segment::Rest => return true,
-                Segment::One => match parts.next() {
-                    Some(part) if !part.is_empty() => {}
-                    _ => return false,
-                },
-                Segment::Literal(literal) => {
-                    if parts.next() != Some(&**literal) {
-                        return false;
-                    }
-                }
-            }
-        }
-        parts.next().is_none()
+        !self.patterns.is_empty() && self.router.at(path).is_ok()
+    }
+}
+
+impl fmt::Debug for FormPostPaths {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.patterns).finish()
     }
 }
 
@@ -408,19 +411,31 @@ mod tests {
 
     #[test]
     fn path_patterns() {
-        let pattern = PathPattern::parse("/sso/saml2/{app}").unwrap();
+        let parse = |pattern: &str| {
+            let mut paths = FormPostPaths::default();
+            paths.add(pattern).map(|()| paths)
+        };
+        let pattern = parse("/sso/saml2/{app}").unwrap();
         assert!(pattern.matches("/sso/saml2/0oa1"));
         assert!(!pattern.matches("/sso/saml2/"));
         assert!(!pattern.matches("/sso/saml2"));
         assert!(!pattern.matches("/sso/saml2/0oa1/x"));
-        let rest = PathPattern::parse("/oauth2/*").unwrap();
+        let rest = parse("/oauth2/*").unwrap();
         assert!(rest.matches("/oauth2/v1/callback"));
         assert!(rest.matches("/oauth2/"));
         assert!(!rest.matches("/oauth3/x"));
-        assert!(PathPattern::parse("/a/*/b").is_err());
-        assert!(PathPattern::parse("a/b").is_err());
-        assert!(PathPattern::parse("/a?b").is_err());
-        let exact = PathPattern::parse("/callback").unwrap();
+        assert!(parse("/a/*/b").is_err());
+        assert!(parse("a/b").is_err());
+        assert!(parse("/a?b").is_err());
+        let named = parse("/login/{*rest}").unwrap();
+        assert!(named.matches("/login/a/b") && named.matches("/login/"));
+        let mut overlapping = parse("/a/{x}").unwrap();
+        assert!(overlapping.add("/a/{y}").is_err());
+        assert!(
+            overlapping.add("/a/{x}").is_ok(),
+            "the same pattern twice is one pattern"
+        );
+        let exact = parse("/callback").unwrap();
         assert!(exact.matches("/callback"));
         assert!(!exact.matches("/callback/"));
         assert!(!exact.matches("callback"));

@@ -1,97 +1,33 @@
 //! The decision: a pure function from plain request facts, the global config, the route's policy
 //! and a registry snapshot to what the server must do. No I/O, no framework types, no `http`
-//! types, so the Tower layer (http 1.x) and the actix-web middleware (http 0.2) share it.
+//! types, so the Tower layers (http 1.x) and the actix-web middleware (http 0.2) share it.
 //!
-//! The order of the rules:
-//! 1. no `Origin` → not a CORS request; same-origin → passes untouched. When the request carries
-//!    `Sec-Fetch-Site`, only `same-origin` counts; without it (older browsers), a configured public
-//!    origin or an `Origin` matching `Host` does;
-//! 2. global rules: `Authorization` must use an allowed bearer-type scheme; an unsafe method from
-//!    an origin that is not trusted needs a bearer token and no cookies (unless the path accepts
-//!    cross-site form posts);
-//! 3. the route: an undeclared route refuses preflights and adds nothing; a declared route
-//!    answers preflights itself and decorates or refuses actual requests.
+//! It runs in three stages:
+//! 1. **what the request is** ([`classify`]): no `Origin` → not a CORS request; same-origin →
+//!    passes untouched (when the request carries `Sec-Fetch-Site`, only `same-origin` counts;
+//!    without it, a configured public origin or an `Origin` matching `Host` does); otherwise a
+//!    cross-origin request, perhaps a preflight (`OPTIONS` with a valid
+//!    `Access-Control-Request-Method`), with the credential it carries;
+//! 2. **global rules**: `Authorization` must use an allowed bearer-type scheme; an unsafe method
+//!    from an origin that is not trusted needs a bearer token and no cookies (unless the path
+//!    accepts cross-site form posts);
+//! 3. **the route**: before routing, a preflight waits for a route to answer it; an undeclared
+//!    route refuses preflights and adds nothing; a declared route answers preflights itself and
+//!    decorates or refuses actual requests.
+//!
+//! The answers carry exactly what is sent: [`PreflightAnswer::reply`] and
+//! [`CorsHeaders`] are what the layers copy into responses.
+
+use bytes::Bytes;
 
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::policy::{is_tchar, is_token, AllowedHeaders};
-use crate::rejection::printable;
-use crate::{CorsConfig, RegistrySnapshot, Rejection, RejectionKind, RouteCors, ScopeType};
-
-/// The longest `Access-Control-Request-Headers` value looked at; longer ones are refused.
-pub const MAX_REQUEST_HEADERS_LEN: usize = 4096;
-/// The most header names looked at in `Access-Control-Request-Headers`; more are refused.
-pub const MAX_REQUEST_HEADER_NAMES: usize = 64;
-
-/// `Vary` for responses whose CORS outcome depends on `Origin`.
-pub const VARY_ORIGIN: &str = "Origin";
-/// `Vary` for preflight answers and refusals.
-pub const VARY_PREFLIGHT: &str =
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
-
-/// Whether the `Vary` values already cover `item` (`*`, the item itself, or the whole value), so
-/// an adapter appends `item` only when needed and never replaces what the application set.
-pub fn vary_covers<'v>(values: impl IntoIterator<Item = &'v [u8]>, item: &str) -> bool {
-    values.into_iter().any(|value| {
-        value.trim_ascii() == b"*"
-            || value.eq_ignore_ascii_case(item.as_bytes())
-            || value
-                .split(|b| *b == b',')
-                .any(|part| part.trim_ascii().eq_ignore_ascii_case(item.as_bytes()))
-    })
-}
-
-/// The values of one request header: absent, exactly one, or several (which for the headers the
-/// decision reads is always treated as malformed).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum HeaderInput<'a> {
-    /// The header is not present.
-    #[default]
-    Absent,
-    /// One value.
-    One(&'a [u8]),
-    /// More than one value.
-    Many,
-}
-
-impl<'a> HeaderInput<'a> {
-    /// From the values of a header, in any framework.
-    pub fn from_values<I: IntoIterator<Item = &'a [u8]>>(values: I) -> Self {
-        let mut values = values.into_iter();
-        match (values.next(), values.next()) {
-            (None, _) => HeaderInput::Absent,
-            (Some(one), None) => HeaderInput::One(one),
-            (Some(_), Some(_)) => HeaderInput::Many,
-        }
-    }
-
-    /// Whether the header is present at all.
-    pub fn is_present(&self) -> bool {
-        !matches!(self, HeaderInput::Absent)
-    }
-}
-
-/// What the decision reads from a request, as plain bytes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestFacts<'a> {
-    /// The method, e.g. `GET`.
-    pub method: &'a str,
-    /// The path, for form-post exemptions and logs.
-    pub path: &'a str,
-    /// `Origin`.
-    pub origin: HeaderInput<'a>,
-    /// `Access-Control-Request-Method`.
-    pub access_control_request_method: HeaderInput<'a>,
-    /// `Access-Control-Request-Headers`.
-    pub access_control_request_headers: HeaderInput<'a>,
-    /// `Authorization`.
-    pub authorization: HeaderInput<'a>,
-    /// Whether a `Cookie` header is present.
-    pub has_cookies: bool,
-    /// `Sec-Fetch-Site`.
-    pub sec_fetch_site: HeaderInput<'a>,
-    /// `Host` (or the `:authority` of an HTTP/2 request).
-    pub host: HeaderInput<'a>,
-}
+use crate::rejection::{printable, OriginForm, RejectionCause, RequestHeadersProblem, TrustHint};
+use crate::reply::{Reply, VARY_PREFLIGHT};
+use crate::request::{
+    HeaderInput, RequestFacts, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
+};
+use crate::{CorsConfig, Field, RegistrySnapshot, Rejection, RouteCors, ScopeType};
 
 /// Where the decision is made.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +43,7 @@ pub enum RouteScope<'a> {
 /// What the server must do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
+#[non_exhaustive]
 pub enum Decision<'a> {
     /// No `Origin` header: not a CORS request.
     NotCors,
@@ -118,7 +55,7 @@ pub enum Decision<'a> {
     /// Before routing, a preflight: the route must answer it, or it is refused with
     /// `route_not_cors_enabled`.
     DeferPreflight,
-    /// Answer the preflight with these headers and status 204; do not call the handler.
+    /// Answer the preflight with [`PreflightAnswer::reply`]; do not call the handler.
     Preflight(PreflightAnswer<'a>),
     /// Call the handler and add these headers to its response.
     Allow(CorsHeaders<'a>),
@@ -136,44 +73,159 @@ impl Decision<'_> {
     }
 }
 
-/// The headers of a preflight answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The answer to an allowed preflight.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreflightAnswer<'a> {
-    /// `Access-Control-Allow-Origin`: the request's origin, exactly.
+    /// `Access-Control-Allow-Origin`: the request's origin, exactly (echoed from the request).
     pub allow_origin: &'a str,
     /// Whether to send `Access-Control-Allow-Credentials: true`.
     pub allow_credentials: bool,
     /// `Access-Control-Allow-Methods`.
-    pub allow_methods: &'a str,
-    /// `Access-Control-Allow-Headers`; omit the header when empty.
-    pub allow_headers: &'a str,
+    pub allow_methods: Bytes,
+    /// `Access-Control-Allow-Headers`, when there is one to send.
+    pub allow_headers: Option<Bytes>,
     /// `Access-Control-Max-Age`.
-    pub max_age: &'a str,
+    pub max_age: Bytes,
+}
+
+impl PreflightAnswer<'_> {
+    /// The response the layers send: status 204 and the CORS headers, varying on the request's
+    /// origin, method and headers. `Access-Control-Allow-Origin` is the request's own `Origin`
+    /// value, echoed by the layer from the request it answers.
+    pub fn reply(&self) -> Reply {
+        let mut reply =
+            Reply::with_capacity(204, 6).echo(Field::AccessControlAllowOrigin, Field::Origin);
+        if self.allow_credentials {
+            let value = Bytes::from_static(b"true");
+            reply = reply.field(Field::AccessControlAllowCredentials, value);
+        }
+        reply = reply.field(Field::AccessControlAllowMethods, self.allow_methods.clone());
+        if let Some(headers) = &self.allow_headers {
+            reply = reply.field(Field::AccessControlAllowHeaders, headers.clone());
+        }
+        reply
+            .field(Field::AccessControlMaxAge, self.max_age.clone())
+            .field(Field::Vary, Bytes::from_static(VARY_PREFLIGHT.as_bytes()))
+            .answered_by_route()
+    }
 }
 
 /// The headers to add to the response of an allowed cross-origin request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorsHeaders<'a> {
-    /// `Access-Control-Allow-Origin`: the request's origin, exactly.
+    /// `Access-Control-Allow-Origin`: the request's origin, exactly (echoed from the request).
     pub allow_origin: &'a str,
-    /// Whether to send `Access-Control-Allow-Credentials: true`.
+    /// Whether to send `Access-Control-Allow-Credentials: true` (otherwise any the application
+    /// set is removed).
     pub allow_credentials: bool,
     /// `Access-Control-Expose-Headers`, if any.
-    pub expose_headers: Option<&'a str>,
+    pub expose_headers: Option<Bytes>,
     /// Whether the origin is an ACTIVE trusted origin with the CORS scope (otherwise it was
     /// allowed as a bearer-token call from any origin).
     pub trusted: bool,
 }
 
+/// Stage 1: what the request is.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Classified<'a> {
+    /// No `Origin` header.
+    NotCors,
+    /// From this service's own origin.
+    SameOrigin,
+    /// From another origin.
+    CrossOrigin(CrossOrigin<'a>),
+}
+
+/// A cross-origin request, as the later stages see it.
+#[derive(Debug, Clone, Copy)]
+pub struct CrossOrigin<'a> {
+    origin_bytes: &'a [u8],
+    origin: RequestOrigin<'a>,
+    /// The requested method of a preflight.
+    preflight: Option<&'a str>,
+    /// `OPTIONS` with `Access-Control-Request-Method`, valid or not: a refusal then also varies
+    /// on the request method and headers.
+    asks_preflight: bool,
+}
+
+impl<'a> CrossOrigin<'a> {
+    /// The validated origin, if it is a serialized one.
+    pub fn origin(&self) -> Option<OriginParts<'a>> {
+        match self.origin {
+            RequestOrigin::Valid(parts) => Some(parts),
+            _ => None,
+        }
+    }
+
+    /// Whether the request is a preflight.
+    pub fn is_preflight(&self) -> bool {
+        self.preflight.is_some()
+    }
+
+    fn reject(&self, facts: &RequestFacts<'_>, cause: RejectionCause) -> Decision<'static> {
+        Decision::Reject(Rejection::new(
+            cause,
+            self.origin_bytes,
+            facts.path,
+            self.asks_preflight,
+        ))
+    }
+
+    fn origin_form(&self) -> OriginForm {
+        match self.origin {
+            RequestOrigin::Valid(_) => OriginForm::Serialized,
+            RequestOrigin::Null => OriginForm::Null,
+            RequestOrigin::Malformed => OriginForm::Malformed,
+        }
+    }
+
+    fn not_trusted(&self, facts: &RequestFacts<'_>, hint: TrustHint) -> Decision<'static> {
+        let origin = self.origin_form();
+        self.reject(facts, RejectionCause::OriginNotTrusted { origin, hint })
+    }
+}
+
+/// Stage 1: classifies a request. Reads nothing but the request and the configured public
+/// origins.
+pub fn classify<'a>(facts: &RequestFacts<'a>, config: &CorsConfig) -> Classified<'a> {
+    let (origin_bytes, origin) = match facts.origin {
+        HeaderInput::Absent => return Classified::NotCors,
+        HeaderInput::One(bytes) => (bytes, RequestOrigin::parse(bytes)),
+        HeaderInput::Many => (
+            b"<several Origin headers>".as_slice(),
+            RequestOrigin::Malformed,
+        ),
+    };
+    if is_same_origin(facts, config, &origin) {
+        return Classified::SameOrigin;
+    }
+    let preflight = match facts.access_control_request_method {
+        HeaderInput::One(bytes) if facts.method == "OPTIONS" => {
+            std::str::from_utf8(bytes).ok().filter(|m| is_token(m))
+        }
+        _ => None,
+    };
+    let asks_preflight =
+        facts.method == "OPTIONS" && facts.access_control_request_method.is_present();
+    Classified::CrossOrigin(CrossOrigin {
+        origin_bytes,
+        origin,
+        preflight,
+        asks_preflight,
+    })
+}
+
 /// Decides what to do with a request.
 ///
 /// ```
-/// use trusted_cors_core::decision::{decide, Decision, HeaderInput, RequestFacts, RouteScope};
+/// use trusted_cors_core::decision::{decide, Decision, RouteScope};
+/// use trusted_cors_core::{HeaderInput, RequestFacts};
 /// use trusted_cors_core::{CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
 ///
 /// let config = CorsConfig::default();
 /// let registry = Registry::with_origins([NewTrustedOrigin::new("App", "https://app.example.com", [ScopeType::Cors])])?;
-/// let me = RouteCors::builder().build()?;
+/// let me = RouteCors::default();
 ///
 /// let facts = RequestFacts {
 ///     method: "OPTIONS",
@@ -186,6 +238,7 @@ pub struct CorsHeaders<'a> {
 ///     Decision::Preflight(answer) => {
 ///         assert_eq!(answer.allow_origin, "https://app.example.com");
 ///         assert!(answer.allow_credentials);
+///         assert_eq!(answer.reply().status(), 204);
 ///     }
 ///     other => panic!("expected a preflight answer, got {other:?}"),
 /// }
@@ -202,238 +255,170 @@ pub fn decide<'a>(
     route: RouteScope<'a>,
     registry: &RegistrySnapshot,
 ) -> Decision<'a> {
-    let (origin_bytes, origin): (&[u8], RequestOrigin<'a>) = match facts.origin {
-        HeaderInput::Absent => return Decision::NotCors,
-        HeaderInput::One(bytes) => (bytes, RequestOrigin::parse(bytes)),
-        HeaderInput::Many => (b"<several Origin headers>", RequestOrigin::Malformed),
+    let cross = match classify(facts, config) {
+        Classified::NotCors => return Decision::NotCors,
+        Classified::SameOrigin => return Decision::SameOrigin,
+        Classified::CrossOrigin(cross) => cross,
     };
-    if is_same_origin(facts, config, &origin) {
-        return Decision::SameOrigin;
-    }
-    let reject = |kind, cause: String| {
-        let rejection = Rejection::new(kind, origin_bytes, facts.path, cause);
-        Decision::Reject(rejection)
+    let bearer = match credential(facts, config) {
+        Ok(bearer) => bearer,
+        Err(cause) => return cross.reject(facts, cause),
     };
 
-    let request_method = match facts.access_control_request_method {
-        HeaderInput::One(bytes) if facts.method == "OPTIONS" => {
-            std::str::from_utf8(bytes).ok().filter(|m| is_token(m))
-        }
-        _ => None,
-    };
-    let is_preflight = request_method.is_some();
-
-    // Global rule: bearer-type credentials only.
-    let bearer = match facts.authorization {
-        HeaderInput::Absent => false,
-        HeaderInput::One(value) => {
-            let scheme = auth_scheme(value);
-            if scheme.eq_ignore_ascii_case(b"ssws") {
-                return reject(
-                    RejectionKind::ApiTokenCrossOrigin,
-                    "An API token (SSWS) was sent from a browser on another origin. API tokens \
-                     must never be exposed in a front end: use a scoped OAuth access token as a \
-                     Bearer token instead"
-                        .to_owned(),
-                );
-            }
-            match std::str::from_utf8(scheme) {
-                Ok(s) if is_token(s) && config.allows_credential_scheme(s) => true,
-                _ => {
-                    return reject(
-                        RejectionKind::CredentialSchemeNotAllowed,
-                        format!(
-                            "The Authorization scheme `{}` is not accepted on cross-origin \
-                             requests: send a scoped access token as a Bearer (or DPoP) token",
-                            printable(&scheme[..scheme.len().min(32)])
-                        ),
-                    );
-                }
-            }
-        }
-        HeaderInput::Many => {
-            return reject(
-                RejectionKind::CredentialSchemeNotAllowed,
-                "Several Authorization headers were sent on a cross-origin request: send one \
-                 Bearer token"
-                    .to_owned(),
-            );
-        }
-    };
-
-    let parts = match origin {
-        RequestOrigin::Valid(parts) => Some(parts),
-        _ => None,
-    };
     // The registry is only consulted when a rule needs it: before routing, a safe request is
     // passed on without a lookup.
-    let needs_trust = matches!(route, RouteScope::Declared(p) if p.is_cors_enabled())
-        || !(is_preflight || is_safe_method(facts.method));
-    let trusted =
-        needs_trust && parts.is_some_and(|p| registry.trusted_parts(&p, ScopeType::Cors).is_some());
+    let enabled = matches!(route, RouteScope::Declared(p) if p.is_cors_enabled());
+    let safe = cross.is_preflight() || is_safe_method(facts.method);
+    let trusted = (enabled || !safe)
+        && cross
+            .origin()
+            .is_some_and(|p| registry.trusted_parts(&p, ScopeType::Cors).is_some());
 
-    // Global rule: CORS headers alone do not stop a cross-site form post; refuse unsafe methods
-    // from origins that are not trusted unless they carry a bearer token and no cookies.
+    // Stage 2: CORS headers alone do not stop a cross-site form post; refuse unsafe methods from
+    // origins that are not trusted unless they carry a bearer token and no cookies.
     let bearer_only = bearer && !facts.has_cookies;
-    let exempt = is_preflight
-        || is_safe_method(facts.method)
-        || trusted
-        || bearer_only
-        || config.is_form_post_path(facts.path);
-    if !exempt {
-        let how = if bearer {
-            "it also carried cookies, which the server could act on"
-        } else {
-            "it carried no bearer token"
+    if !(safe || trusted || bearer_only || config.is_form_post_path(facts.path)) {
+        let method = printable(facts.method.as_bytes()).into_boxed_str();
+        let cause = RejectionCause::UntrustedWrite {
+            method,
+            bearer_with_cookies: bearer,
         };
-        return reject(
-            RejectionKind::UntrustedCrossOriginWrite,
-            format!(
-                "A cross-origin {} from {}, which is not a trusted origin with the CORS scope, \
-                 was refused to prevent cross-site request forgery ({how}): add the origin as a \
-                 trusted origin with the CORS scope, or call the API with a bearer access token \
-                 and no cookies",
-                printable(facts.method.as_bytes()),
-                describe_origin(origin_bytes, &origin),
-            ),
-        );
+        return cross.reject(facts, cause);
     }
 
+    // Stage 3: the route.
     let policy = match route {
-        RouteScope::Unrouted if is_preflight => return Decision::DeferPreflight,
+        RouteScope::Unrouted if cross.is_preflight() => return Decision::DeferPreflight,
         RouteScope::Unrouted => return Decision::Pass,
         RouteScope::Declared(policy) if policy.is_cors_enabled() => policy,
         RouteScope::Undeclared | RouteScope::Declared(_) => {
-            if is_preflight {
-                return reject(
-                    RejectionKind::RouteNotCorsEnabled,
-                    format!(
-                        "This API ({}) does not support CORS, so browsers cannot call it from \
-                         another origin: call it from a server, or use a CORS-enabled API",
-                        printable(facts.path.as_bytes())
-                    ),
-                );
+            if cross.is_preflight() {
+                return cross.reject(facts, RejectionCause::RouteNotCorsEnabled);
             }
             return Decision::Pass;
         }
     };
+    match cross.preflight {
+        None => actual(facts, &cross, policy, trusted, bearer),
+        Some(method) => preflight(facts, &cross, policy, trusted, method),
+    }
+}
 
-    let not_trusted = |extra: &str| {
-        reject(
-            RejectionKind::OriginNotTrusted,
-            match origin {
-                RequestOrigin::Valid(p) => format!(
-                    "Origin {} is not a trusted origin with the CORS scope: add it under trusted \
-                     origins with the CORS scope{extra}",
-                    p.serialized
-                ),
-                RequestOrigin::Null => "Origin null (a sandboxed or file: page) can never be \
-                                        trusted: serve the page from an https origin and add it \
-                                        as a trusted origin"
-                    .to_owned(),
-                RequestOrigin::Malformed => format!(
-                    "The Origin header {} is not a serialized origin (scheme://host[:port]); \
-                     browsers never send this, so the request is refused",
-                    describe_origin(origin_bytes, &origin)
-                ),
-            },
-        )
+/// An actual request to a CORS-enabled route.
+fn actual<'a>(
+    facts: &RequestFacts<'a>,
+    cross: &CrossOrigin<'a>,
+    policy: &RouteCors,
+    trusted: bool,
+    bearer: bool,
+) -> Decision<'a> {
+    let hint = if policy.accepts_bearer_from_any_origin() {
+        TrustHint::BearerAccepted
+    } else {
+        TrustHint::None
     };
-
-    let Some(request_method) = request_method else {
-        // An actual request to a CORS-enabled route.
-        let Some(parts) = parts else {
-            return not_trusted("");
-        };
-        if trusted {
-            return Decision::Allow(CorsHeaders {
-                allow_origin: parts.serialized,
-                allow_credentials: policy.allows_credentials(),
-                expose_headers: policy.expose_headers_value(),
-                trusted: true,
-            });
-        }
-        if policy.accepts_bearer_from_any_origin() && bearer {
-            if facts.has_cookies {
-                return not_trusted(
-                    "; a bearer-token call from an untrusted origin must not carry cookies \
-                     (use credentials: 'omit')",
-                );
-            }
-            return Decision::Allow(CorsHeaders {
-                allow_origin: parts.serialized,
-                allow_credentials: false,
-                expose_headers: policy.expose_headers_value(),
-                trusted: false,
-            });
-        }
-        return not_trusted(if policy.accepts_bearer_from_any_origin() {
-            ", or call this API with a bearer access token"
-        } else {
-            ""
-        });
+    let Some(parts) = cross.origin() else {
+        return cross.not_trusted(facts, TrustHint::None);
     };
+    let allow = |allow_credentials, trusted| {
+        Decision::Allow(CorsHeaders {
+            allow_origin: parts.serialized,
+            allow_credentials,
+            expose_headers: policy.expose_headers_value().cloned(),
+            trusted,
+        })
+    };
+    if trusted {
+        return allow(policy.allows_credentials(), true);
+    }
+    if policy.accepts_bearer_from_any_origin() && bearer {
+        if facts.has_cookies {
+            return cross.not_trusted(facts, TrustHint::BearerWithoutCookies);
+        }
+        return allow(false, false);
+    }
+    cross.not_trusted(facts, hint)
+}
 
-    // A preflight to a CORS-enabled route.
+/// A preflight to a CORS-enabled route.
+fn preflight<'a>(
+    facts: &RequestFacts<'a>,
+    cross: &CrossOrigin<'a>,
+    policy: &RouteCors,
+    trusted: bool,
+    method: &'a str,
+) -> Decision<'a> {
     let scan = match scan_request_headers(
         facts.access_control_request_headers,
         policy.allowed_headers(),
     ) {
         Ok(scan) => scan,
-        Err(cause) => return reject(RejectionKind::HeaderNotAllowed, cause),
+        Err(problem) => return cross.reject(facts, RejectionCause::RequestHeaders(problem)),
     };
-    let Some(parts) = parts else {
-        return not_trusted("");
+    let Some(parts) = cross.origin() else {
+        return cross.not_trusted(facts, TrustHint::None);
     };
     let bearer_from_anywhere = policy.accepts_bearer_from_any_origin() && scan.authorization;
     if !trusted && !bearer_from_anywhere {
-        return not_trusted(if policy.accepts_bearer_from_any_origin() {
-            ", or call this API with a bearer access token"
+        let hint = if policy.accepts_bearer_from_any_origin() {
+            TrustHint::BearerAccepted
         } else {
-            ""
-        });
+            TrustHint::None
+        };
+        return cross.not_trusted(facts, hint);
     }
-    if !policy.allows_method(request_method) {
-        return reject(
-            RejectionKind::MethodNotAllowed,
-            format!(
-                "Method {} is not allowed for cross-origin calls to this API; it allows {}",
-                printable(request_method.as_bytes()),
-                policy.allow_methods_value()
-            ),
-        );
+    if !policy.allows_method(method) {
+        let cause = RejectionCause::MethodNotAllowed {
+            method: printable(method.as_bytes()).into_boxed_str(),
+            allowed: policy.allow_methods_value().clone(),
+        };
+        return cross.reject(facts, cause);
     }
     if let Some(header) = scan.denied {
-        let hint = if header.eq_ignore_ascii_case("authorization") {
-            ": this API does not accept credentials in Authorization from other origins"
+        let allowed = if policy.allows_any_header() {
+            None
         } else {
-            ""
+            Some(policy.allow_headers_value().cloned().unwrap_or_default())
         };
-        return reject(
-            RejectionKind::HeaderNotAllowed,
-            format!(
-                "Request header {} is not allowed for cross-origin calls to this API{hint}; it \
-                 allows {}",
-                printable(header.as_bytes()),
-                if policy.allows_any_header() {
-                    "any header but authorization"
-                } else {
-                    policy.allow_headers_value()
-                }
-            ),
-        );
+        let cause = RejectionCause::HeaderNotAllowed {
+            header: printable(header.as_bytes()).into_boxed_str(),
+            allowed,
+        };
+        return cross.reject(facts, cause);
     }
+    let allow_headers = if policy.allows_any_header() {
+        (!scan.value.is_empty()).then(|| Bytes::copy_from_slice(scan.value.as_bytes()))
+    } else {
+        policy.allow_headers_value().cloned()
+    };
     Decision::Preflight(PreflightAnswer {
         allow_origin: parts.serialized,
         allow_credentials: trusted && policy.allows_credentials(),
-        allow_methods: policy.allow_methods_value(),
-        allow_headers: if policy.allows_any_header() {
-            scan.value
-        } else {
-            policy.allow_headers_value()
-        },
-        max_age: policy.max_age_value(),
+        allow_methods: policy.allow_methods_value().clone(),
+        allow_headers,
+        max_age: policy.max_age_value().clone(),
     })
+}
+
+/// Stage 2, the first global rule: `Ok(true)` for an allowed bearer-type credential, `Ok(false)`
+/// without `Authorization`, and the cause of the refusal for anything else.
+fn credential(facts: &RequestFacts<'_>, config: &CorsConfig) -> Result<bool, RejectionCause> {
+    if let HeaderInput::Many = facts.authorization {
+        return Err(RejectionCause::SeveralAuthorizationHeaders);
+    }
+    if !facts.authorization.is_present() {
+        return Ok(false);
+    }
+    let scheme = auth_scheme(facts);
+    if scheme.eq_ignore_ascii_case(b"ssws") {
+        return Err(RejectionCause::ApiToken);
+    }
+    match std::str::from_utf8(scheme) {
+        Ok(s) if is_token(s) && config.allows_credential_scheme(s) => Ok(true),
+        _ => Err(RejectionCause::CredentialScheme {
+            scheme: printable(&scheme[..scheme.len().min(32)]).into_boxed_str(),
+        }),
+    }
 }
 
 struct HeaderScan<'a> {
@@ -447,24 +432,17 @@ struct HeaderScan<'a> {
 fn scan_request_headers<'a>(
     input: HeaderInput<'a>,
     allowed: &AllowedHeaders,
-) -> Result<HeaderScan<'a>, String> {
+) -> Result<HeaderScan<'a>, RequestHeadersProblem> {
     let bytes = match input {
         HeaderInput::Absent => b"".as_slice(),
         HeaderInput::One(bytes) => bytes,
-        HeaderInput::Many => {
-            return Err(
-                "Several Access-Control-Request-Headers headers were sent; browsers send one"
-                    .to_owned(),
-            )
-        }
+        HeaderInput::Many => return Err(RequestHeadersProblem::Several),
     };
     if bytes.len() > MAX_REQUEST_HEADERS_LEN {
-        return Err(format!(
-            "Access-Control-Request-Headers is longer than {MAX_REQUEST_HEADERS_LEN} bytes"
-        ));
+        return Err(RequestHeadersProblem::TooLong);
     }
     let Ok(value) = std::str::from_utf8(bytes) else {
-        return Err("Access-Control-Request-Headers is not a list of header names".to_owned());
+        return Err(RequestHeadersProblem::NotText);
     };
     let value = value.trim_matches([' ', '\t']);
     let mut scan = HeaderScan {
@@ -474,18 +452,15 @@ fn scan_request_headers<'a>(
     };
     for (count, name) in value.split(',').enumerate() {
         if count == MAX_REQUEST_HEADER_NAMES {
-            return Err(format!(
-                "Access-Control-Request-Headers names more than {MAX_REQUEST_HEADER_NAMES} headers"
-            ));
+            return Err(RequestHeadersProblem::TooMany);
         }
         let name = name.trim_matches([' ', '\t']);
         if name.is_empty() {
             continue;
         }
         if !name.bytes().all(is_tchar) {
-            return Err(format!(
-                "Access-Control-Request-Headers holds `{}`, which is not a header name",
-                printable(name.as_bytes())
+            return Err(RequestHeadersProblem::NotAName(
+                printable(name.as_bytes()).into_boxed_str(),
             ));
         }
         if name.eq_ignore_ascii_case("authorization") {
@@ -498,8 +473,11 @@ fn scan_request_headers<'a>(
     Ok(scan)
 }
 
-/// The scheme of an `Authorization` value: the bytes before the first space.
-fn auth_scheme(value: &[u8]) -> &[u8] {
+/// The scheme of the `Authorization` value: the bytes before the first space.
+fn auth_scheme<'a>(facts: &RequestFacts<'a>) -> &'a [u8] {
+    let HeaderInput::One(value) = facts.authorization else {
+        return b"";
+    };
     let value = value.trim_ascii_start();
     let end = value
         .iter()
@@ -552,11 +530,4 @@ fn host_matches(host: &[u8], origin: &OriginParts<'_>) -> bool {
         && host.len() == authority.len() + default_port.len()
         && host[..authority.len()].eq_ignore_ascii_case(authority)
         && &host[authority.len()..] == default_port
-}
-
-fn describe_origin(bytes: &[u8], origin: &RequestOrigin<'_>) -> String {
-    match origin {
-        RequestOrigin::Null => "null".to_owned(),
-        _ => printable(bytes),
-    }
 }

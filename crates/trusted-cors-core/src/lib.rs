@@ -10,14 +10,16 @@
 //! - Every denial is a [`Rejection`] with a stable reason code, a cause that names the fix, an
 //!   Okta-style JSON body and a `tracing` event (target `trusted_cors`).
 //!
-//! The whole behaviour is one pure function, [`decision::decide`]; the [`tower`](crate::tower)
-//! module drives it for `http` 1.x services, and the actix-web adapter drives the same function.
+//! The whole behaviour is one pure function, [`decision::decide`], and the replies it leads to
+//! ([`Reply`], [`Decoration`]) are built here too: the Tower layers ([`GuardLayer`],
+//! [`RouteCorsLayer`]) and the axum and actix-web adapters only copy them into their
+//! framework's types, through [`RequestHeaders`] and [`ResponseHeaders`].
 //!
 //! Around it:
-//! - [`admin::TrustedOriginsApi`]: Okta's Trusted Origins API over a [`Registry`], mounted by
-//!   the axum and actix adapters;
-//! - [`JsonFileStore`] and [`Registry::open`]: changes are durable before they are applied;
-//!   [`StoreWatcher`] applies changes made by another process;
+//! - [`Registry::open`] over a [`TrustedOriginStore`]: changes are durable before they are
+//!   applied. The stores (`JsonFileStore`, and `StoreWatcher` for changes made by another
+//!   process) and Okta's Trusted Origins API (`TrustedOriginsApi`, mounted by the axum and actix
+//!   adapters behind their `admin` feature) live in the `trusted-cors-admin` crate;
 //! - [`RegistrySnapshot::redirect_allowed`] for sign-in redirects, and [`Cors::frame_ancestors`]
 //!   for `Content-Security-Policy: frame-ancestors` from the IFRAME_EMBED scope;
 //! - [`CorsSettings`] and [`SeedOrigin`] to read the configuration from TOML or JSON.
@@ -37,14 +39,14 @@
 //! let registry = Registry::with_origins([
 //!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors]),
 //! ])?;
-//! let cors = Cors::new(CorsConfig::default(), registry.into());
+//! let cors = Cors::new(CorsConfig::default(), registry);
 //!
-//! // "Get current user" is CORS-enabled; the global layer wraps the whole application.
+//! // "Get current user" is CORS-enabled; the guard wraps the whole application.
 //! let me = RouteCors::builder().allow_methods(["GET"]).build()?;
 //! let handler = service_fn(|_req: Request<String>| async {
 //!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(r#"{"id":"00u1"}"#))))
 //! });
-//! let app = cors.layer().layer(cors.route(me).layer(handler));
+//! let app = cors.guard().layer(cors.route(me).layer(handler));
 //!
 //! let request = Request::get("/api/v1/users/me")
 //!     .header("origin", "https://portal.example.com")
@@ -66,41 +68,81 @@
 //! # }
 //! ```
 //!
-//! See the [`tower`](crate::tower) module for the deployment caveat about proxies.
+//! # Deployment caveat
+//!
+//! Same-origin detection trusts `Sec-Fetch-Site`, the configured public origins, and then `Origin`
+//! against `Host`. Behind a proxy that rewrites `Host`, configure the public origin
+//! ([`CorsConfigBuilder::public_origin`]) or same-origin calls from old browsers are judged as
+//! cross-origin. A proxy that strips `Origin` turns every browser call into a non-CORS request:
+//! the layer can then neither answer nor refuse it.
 
-pub mod admin;
 mod config;
 pub mod decision;
 mod error;
+mod field;
+mod layers;
 mod origin;
 mod policy;
 mod registry;
 mod rejection;
+mod reply;
+mod request;
+mod service;
 mod store;
-pub mod tower;
 mod trusted_origin;
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
 pub use error::ConfigError;
+pub use field::Field;
+#[doc(hidden)]
+pub use field::NAMED_FIELDS;
+pub use layers::CorsOutcome;
+#[doc(hidden)]
+pub use layers::GuardVerdict;
+#[doc(hidden)]
+pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteAnswered, RouteStep};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
 pub use registry::{Registry, RegistryError, RegistrySnapshot, SnapshotGuard, MAX_FIELD_LEN};
 pub use rejection::{
-    ErrorCause, OktaError, OktaErrorResponder, Rejection, RejectionKind, RejectionResponder,
+    ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
+    RejectionKind, RejectionResponder, RequestHeadersProblem, TrustHint,
 };
-pub use store::{JsonFileStore, StoreError, StoreLock, StoreWatcher, TrustedOriginStore};
+#[doc(hidden)]
+pub use reply::Decoration;
+pub use reply::{Reply, ReplyValue, ResponseHeaders};
+#[doc(hidden)]
+pub use request::scan_headers;
+pub use request::{
+    HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
+};
+pub use service::{
+    FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
+    ResponseFuture, RouteCorsLayer, RouteCorsService,
+};
+pub use store::{StoreError, StoreLock, TrustedOriginStore};
 pub use trusted_origin::{
     NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
 };
 
-use decision::{RequestFacts, RouteScope};
+use decision::RouteScope;
 
-/// The CORS configuration of a service and its registry of trusted origins, shared by the global
-/// layer and every route declaration. Cheap to clone.
+/// What the adapters' macros name.
+#[doc(hidden)]
+pub mod __private {
+    pub use bytes::Bytes;
+}
+
+/// The CORS configuration of a service and its registry of trusted origins, shared by the guard
+/// and every route declaration. Cheap to clone.
+///
+/// Registry changes can be made concurrently with requests; they apply to requests that start
+/// after the change.
 #[derive(Clone)]
 pub struct Cors {
     inner: Arc<CorsInner>,
@@ -109,13 +151,20 @@ pub struct Cors {
 struct CorsInner {
     config: CorsConfig,
     registry: Arc<Registry>,
+    /// Whether a guard wraps a service for this `Cors`; route declarations warn otherwise.
+    guard_installed: AtomicBool,
 }
 
 impl Cors {
-    /// Combines the global settings with the registry that administrators change at run time.
-    pub fn new(config: CorsConfig, registry: Arc<Registry>) -> Self {
+    /// Combines the global settings with the registry that administrators change at run time
+    /// (a [`Registry`] or an `Arc<Registry>` shared with the Trusted Origins API).
+    pub fn new(config: CorsConfig, registry: impl Into<Arc<Registry>>) -> Self {
         Cors {
-            inner: Arc::new(CorsInner { config, registry }),
+            inner: Arc::new(CorsInner {
+                config,
+                registry: registry.into(),
+                guard_installed: AtomicBool::new(false),
+            }),
         }
     }
 
@@ -139,32 +188,50 @@ impl Cors {
         )
     }
 
-    /// The response for a rejection, as every adapter sends it: the configured responder's
-    /// output without any `Access-Control-Allow-*` header, with `vary` appended to `Vary`, the
-    /// `X-Trusted-Cors-Reason` header when diagnostics are on, and the rejection in the response
-    /// extensions. Logs the denial.
-    pub fn respond(
-        &self,
-        rejection: Rejection,
-        vary: &'static str,
-    ) -> http::Response<bytes::Bytes> {
-        tower::rejection_response(self, rejection, vary)
-    }
-
-    /// The Tower layer to wrap the whole application with.
-    pub fn layer(&self) -> tower::CorsLayer {
-        tower::CorsLayer::new(self.clone())
+    /// The Tower layer that guards the whole application: before routing it refuses API tokens
+    /// and other non-bearer credentials from other origins and unsafe cross-origin writes from
+    /// untrusted origins, and it refuses preflights that no declared route answered. It adds no
+    /// CORS headers: routes declare those with [`route`](Self::route).
+    pub fn guard(&self) -> GuardLayer {
+        GuardLayer::new(self.clone())
     }
 
     /// The Tower layer that lets a route's pages be framed only by this service and the ACTIVE
     /// trusted origins with the IFRAME_EMBED scope (`Content-Security-Policy: frame-ancestors`).
-    pub fn frame_ancestors(&self) -> tower::FrameAncestorsLayer {
-        tower::FrameAncestorsLayer::new(self.clone())
+    pub fn frame_ancestors(&self) -> FrameAncestorsLayer {
+        FrameAncestorsLayer::new(self.clone())
     }
 
-    /// The Tower layer that declares one route's CORS policy.
-    pub fn route(&self, policy: RouteCors) -> tower::RouteCorsLayer {
-        tower::RouteCorsLayer::new(self.clone(), policy)
+    /// The Tower layer that declares one route's CORS policy: it answers the route's preflights,
+    /// refuses what the policy does not allow and adds the CORS headers to its responses.
+    pub fn route(&self, policy: RouteCors) -> RouteCorsLayer {
+        RouteCorsLayer::new(self.declare(policy))
+    }
+
+    /// What the frame-ancestors layers add to a response: `Content-Security-Policy:
+    /// frame-ancestors 'self' <origins>` from the current registry (see
+    /// [`RegistrySnapshot::frame_ancestors`]).
+    #[doc(hidden)]
+    pub fn frame_ancestors_decoration<V>(&self) -> Decoration<V> {
+        let policy = self.inner.registry.snapshot().frame_ancestors();
+        Decoration::frame_ancestors(bytes::Bytes::from(policy))
+    }
+
+    /// Records that a guard wraps a service (the Tower guard layer and the actix-web middleware
+    /// call it when they are applied).
+    #[doc(hidden)]
+    pub fn mark_guard_installed(&self) {
+        self.inner.guard_installed.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn guard_installed(&self) -> bool {
+        self.inner.guard_installed.load(Ordering::Relaxed)
+    }
+
+    /// A route's policy prepared for the layers of any framework.
+    #[doc(hidden)]
+    pub fn declare(&self, policy: RouteCors) -> Arc<DeclaredRoute> {
+        DeclaredRoute::new(self.clone(), policy)
     }
 }
 

@@ -407,63 +407,78 @@ impl<'a> RequestOrigin<'a> {
     }
 }
 
-fn split_origin(bytes: &[u8]) -> Option<OriginParts<'_>> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let (scheme, rest) = text.split_once("://")?;
-    let mut scheme_bytes = scheme.bytes();
-    if !scheme_bytes.next()?.is_ascii_lowercase()
-        || !scheme_bytes
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
-    {
-        return None;
+/// Bytes a host name may hold in a serialized origin (lowercase, digits, `-`, `.`, `_`).
+const HOST_BYTE: [bool; 256] = byte_class(b"abcdefghijklmnopqrstuvwxyz0123456789-._");
+/// Bytes an IPv6 literal may hold between its brackets.
+const IPV6_BYTE: [bool; 256] = byte_class(b"0123456789abcdef:.");
+/// Bytes a scheme may hold after its first letter.
+const SCHEME_BYTE: [bool; 256] = byte_class(b"abcdefghijklmnopqrstuvwxyz0123456789+-.");
+
+const fn byte_class(members: &[u8]) -> [bool; 256] {
+    let mut class = [false; 256];
+    let mut i = 0;
+    while i < members.len() {
+        class[members[i] as usize] = true;
+        i += 1;
     }
-    let (host, port) = if rest.starts_with('[') {
-        let close = rest.find(']')?;
-        let host = &rest[..=close];
-        if host.len() < 3
-            || !host[1..close]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':' || b == b'.')
-        {
+    class
+}
+
+fn all_in(bytes: &[u8], class: &[bool; 256]) -> bool {
+    bytes.iter().all(|&b| class[usize::from(b)])
+}
+
+fn split_origin(bytes: &[u8]) -> Option<OriginParts<'_>> {
+    // The first `:` ends the scheme (a scheme holds none).
+    let colon = bytes.iter().position(|&b| b == b':')?;
+    let (scheme, rest) = (&bytes[..colon], bytes[colon..].strip_prefix(b"://")?);
+    match scheme.split_first() {
+        Some((first, tail)) if first.is_ascii_lowercase() && all_in(tail, &SCHEME_BYTE) => {}
+        _ => return None,
+    }
+    let host_len = if rest.first() == Some(&b'[') {
+        let close = rest.iter().position(|&b| b == b']')?;
+        if close < 2 || !all_in(&rest[1..close], &IPV6_BYTE) {
             return None;
         }
-        (host, &rest[close + 1..])
+        close + 1
     } else {
-        let end = rest.find(':').unwrap_or(rest.len());
-        let host = &rest[..end];
-        if host.is_empty()
-            || !host
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
-        {
+        let end = rest.iter().position(|&b| b == b':').unwrap_or(rest.len());
+        if end == 0 || !all_in(&rest[..end], &HOST_BYTE) {
             return None;
         }
-        (host, &rest[end..])
+        end
     };
+    let port = &rest[host_len..];
     if !port.is_empty() {
-        let digits = port.strip_prefix(':')?;
+        let digits = port.strip_prefix(b":")?;
         if digits.is_empty()
             || digits.len() > 5
-            || digits.starts_with('0')
-            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits[0] == b'0'
+            || !digits.iter().all(u8::is_ascii_digit)
         {
             return None;
         }
-        let number: u32 = digits.parse().ok()?;
+        let number = digits
+            .iter()
+            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
         let default = match scheme {
-            "http" | "ws" => Some(80),
-            "https" | "wss" => Some(443),
+            b"http" | b"ws" => Some(80),
+            b"https" | b"wss" => Some(443),
             _ => None,
         };
         if number > 65535 || default == Some(number) {
             return None;
         }
     }
+    // Every byte was checked to be ASCII above.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let host_start = colon + 3;
     Some(OriginParts {
         serialized: text,
-        scheme,
-        host,
-        port,
+        scheme: &text[..colon],
+        host: &text[host_start..host_start + host_len],
+        port: &text[host_start + host_len..],
     })
 }
 

@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::ConfigError;
 
 /// Chromium caps preflight caching at two hours; asking for more buys nothing.
@@ -41,16 +43,26 @@ const NEVER_EXPOSED: [&str; 2] = ["set-cookie", "set-cookie2"];
 #[derive(Clone)]
 pub struct RouteCors(Arc<Inner>);
 
+/// The header values a declared route sends, rendered once when the policy is built.
 struct Inner {
     enabled: bool,
     credentials: bool,
     bearer_from_any_origin: bool,
     methods: Vec<Box<str>>,
-    allow_methods_value: Box<str>,
     headers: AllowedHeaders,
-    allow_headers_value: Box<str>,
-    expose_value: Option<Box<str>>,
-    max_age_value: Box<str>,
+    allow_methods: Bytes,
+    /// `None` when no header is named.
+    allow_headers: Option<Bytes>,
+    expose: Option<Bytes>,
+    max_age: Bytes,
+}
+
+impl Default for RouteCors {
+    /// The common case: CORS-enabled for trusted origins with cookies, methods `GET` and `HEAD`,
+    /// request header `content-type`, max-age 7200 s.
+    fn default() -> Self {
+        RouteCors::from_parts(RouteCorsBuilder::default())
+    }
 }
 
 #[derive(Debug)]
@@ -73,8 +85,8 @@ impl AllowedHeaders {
 }
 
 impl RouteCors {
-    /// Starts a CORS-enabled policy: trusted origins with cookies, methods `GET` and `HEAD`,
-    /// request header `content-type`, max-age 7200 s.
+    /// Starts a CORS-enabled policy from the defaults of [`RouteCors::default`]: trusted origins
+    /// with cookies, methods `GET` and `HEAD`, request header `content-type`, max-age 7200 s.
     pub fn builder() -> RouteCorsBuilder {
         RouteCorsBuilder::default()
     }
@@ -91,11 +103,11 @@ impl RouteCors {
             credentials: false,
             bearer_from_any_origin: false,
             methods: Vec::new(),
-            allow_methods_value: "".into(),
             headers: AllowedHeaders::List(Vec::new()),
-            allow_headers_value: "".into(),
-            expose_value: None,
-            max_age_value: "0".into(),
+            allow_methods: Bytes::new(),
+            allow_headers: None,
+            expose: None,
+            max_age: Bytes::from_static(b"0"),
         }))
     }
 
@@ -134,23 +146,58 @@ impl RouteCors {
     }
 
     /// The `Access-Control-Allow-Methods` value, e.g. `GET, HEAD`.
-    pub fn allow_methods_value(&self) -> &str {
-        &self.0.allow_methods_value
+    pub(crate) fn allow_methods_value(&self) -> &Bytes {
+        &self.0.allow_methods
     }
 
-    /// The `Access-Control-Allow-Headers` value for a named list of headers.
-    pub fn allow_headers_value(&self) -> &str {
-        &self.0.allow_headers_value
+    /// The `Access-Control-Allow-Headers` value for the named headers, if any are named.
+    pub(crate) fn allow_headers_value(&self) -> Option<&Bytes> {
+        self.0.allow_headers.as_ref()
     }
 
     /// The `Access-Control-Expose-Headers` value, if any.
-    pub fn expose_headers_value(&self) -> Option<&str> {
-        self.0.expose_value.as_deref()
+    pub(crate) fn expose_headers_value(&self) -> Option<&Bytes> {
+        self.0.expose.as_ref()
     }
 
     /// The `Access-Control-Max-Age` value in seconds.
-    pub fn max_age_value(&self) -> &str {
-        &self.0.max_age_value
+    pub(crate) fn max_age_value(&self) -> &Bytes {
+        &self.0.max_age
+    }
+
+    fn from_parts(builder: RouteCorsBuilder) -> RouteCors {
+        let RouteCorsBuilder {
+            credentials,
+            bearer_from_any_origin,
+            methods,
+            mut headers,
+            any_header,
+            expose,
+            max_age,
+            error: _,
+        } = builder;
+        if bearer_from_any_origin && !headers.iter().any(|h| h == "authorization") {
+            headers.push("authorization".into());
+        }
+        let authorization = headers.iter().any(|h| h == "authorization");
+        let render = |items: &[String]| shared(items.join(", "));
+        let allow_headers = (!headers.is_empty()).then(|| render(&headers));
+        let headers = if any_header {
+            AllowedHeaders::Any { authorization }
+        } else {
+            AllowedHeaders::List(headers.into_iter().map(String::into_boxed_str).collect())
+        };
+        RouteCors(Arc::new(Inner {
+            enabled: true,
+            credentials,
+            bearer_from_any_origin,
+            allow_methods: render(&methods),
+            methods: methods.into_iter().map(String::into_boxed_str).collect(),
+            headers,
+            allow_headers,
+            expose: (!expose.is_empty()).then(|| render(&expose)),
+            max_age: shared(max_age.as_secs().to_string()),
+        }))
     }
 }
 
@@ -162,14 +209,15 @@ impl fmt::Debug for RouteCors {
             .field("bearer_from_any_origin", &self.0.bearer_from_any_origin)
             .field("methods", &self.0.methods)
             .field("headers", &self.0.headers)
-            .field("expose_headers", &self.0.expose_value)
-            .field("max_age", &self.0.max_age_value)
+            .field("expose_headers", &self.0.expose)
+            .field("max_age", &self.0.max_age)
             .finish()
     }
 }
 
 /// Builds a [`RouteCors`]. Errors are collected and reported by [`build`](Self::build).
 #[derive(Debug)]
+#[must_use]
 pub struct RouteCorsBuilder {
     credentials: bool,
     bearer_from_any_origin: bool,
@@ -314,35 +362,14 @@ impl RouteCorsBuilder {
                 return Err(ConfigError::ForbiddenExposeHeader(header.clone()));
             }
         }
-        let mut headers = self.headers;
-        if self.bearer_from_any_origin && !headers.iter().any(|h| h == "authorization") {
-            headers.push("authorization".into());
-        }
-        let authorization = headers.iter().any(|h| h == "authorization");
-        let allow_headers_value = headers.join(", ").into_boxed_str();
-        let headers = if self.any_header {
-            AllowedHeaders::Any { authorization }
-        } else {
-            AllowedHeaders::List(headers.into_iter().map(String::into_boxed_str).collect())
-        };
-        let expose_value =
-            (!self.expose.is_empty()).then(|| self.expose.join(", ").into_boxed_str());
-        Ok(RouteCors(Arc::new(Inner {
-            enabled: true,
-            credentials: self.credentials,
-            bearer_from_any_origin: self.bearer_from_any_origin,
-            allow_methods_value: self.methods.join(", ").into_boxed_str(),
-            methods: self
-                .methods
-                .into_iter()
-                .map(String::into_boxed_str)
-                .collect(),
-            headers,
-            allow_headers_value,
-            expose_value,
-            max_age_value: self.max_age.as_secs().to_string().into_boxed_str(),
-        })))
+        Ok(RouteCors::from_parts(self))
     }
+}
+
+/// Bytes whose clones share one allocation made now: the request path clones them without
+/// allocating (a `Bytes` made from a `String` allocates on its first clone).
+fn shared(text: String) -> Bytes {
+    Bytes::from_owner(text.into_bytes())
 }
 
 /// An RFC 9110 token, as methods, header names and auth schemes are.
@@ -365,9 +392,12 @@ mod tests {
         assert!(route.allows_credentials());
         assert!(!route.accepts_bearer_from_any_origin());
         assert_eq!(route.allow_methods_value(), "GET, HEAD");
-        assert_eq!(route.allow_headers_value(), "content-type");
+        assert_eq!(route.allow_headers_value().unwrap(), "content-type");
         assert_eq!(route.max_age_value(), "7200");
         assert_eq!(route.expose_headers_value(), None);
+        let default = RouteCors::default();
+        assert_eq!(default.allow_methods_value(), route.allow_methods_value());
+        assert!(default.is_cors_enabled() && default.allows_credentials());
         assert!(!route.allows_method("get"));
         assert!(!route.allows_header("authorization"));
     }
@@ -387,7 +417,10 @@ mod tests {
             .build()
             .unwrap();
         assert!(bearer.allows_header("authorization"));
-        assert_eq!(bearer.allow_headers_value(), "content-type, authorization");
+        assert_eq!(
+            bearer.allow_headers_value().unwrap(),
+            "content-type, authorization"
+        );
     }
 
     #[test]

@@ -611,10 +611,9 @@ impl Registry {
         Ok(registry)
     }
 
-    /// Applies a change another process made to the store, if any (see [`StoreWatcher`]).
-    /// Returns whether the entries changed. Invalid content is an error and changes nothing.
-    ///
-    /// [`StoreWatcher`]: crate::StoreWatcher
+    /// Applies a change another process made to the store, if any (see `StoreWatcher` in the
+    /// `trusted-cors-admin` crate). Returns whether the entries changed. Invalid content is an
+    /// error and changes nothing.
     pub fn reload_from_store(&self) -> Result<bool, RegistryError> {
         let Some(store) = &self.store else {
             return Ok(false);

@@ -1,9 +1,13 @@
-//! Denials: a stable reason code, plain words naming the fix, and an Okta-style error response.
+//! Denials: a stable reason code, a typed cause, and an Okta-style error response. The cause is
+//! rendered to words only when a response or a log needs them.
 
 use std::fmt;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+
+use crate::reply::Reply;
+use crate::request::{MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES};
 
 /// Why a request was refused. The [`code`](Self::code)s are stable and part of the public API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,48 +71,148 @@ impl fmt::Display for RejectionKind {
     }
 }
 
-/// A denial: what kind, from which origin, to which path, and a cause in plain words that names
-/// the fix. It is put in the response extensions of the rejection response.
+/// What exactly was refused: typed data for applications that handle rejections, rendered to
+/// words (naming the fix) by its `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectionCause {
+    /// `Authorization: SSWS …` on a cross-origin request.
+    ApiToken,
+    /// An `Authorization` scheme that is not an allowed bearer-type one.
+    CredentialScheme {
+        /// The scheme, made printable (at most 32 bytes of it).
+        scheme: Box<str>,
+    },
+    /// Several `Authorization` headers on a cross-origin request.
+    SeveralAuthorizationHeaders,
+    /// An unsafe method from an origin that is not trusted.
+    UntrustedWrite {
+        /// The method, made printable.
+        method: Box<str>,
+        /// Whether it carried a bearer token (and so was refused for its cookies).
+        bearer_with_cookies: bool,
+    },
+    /// A preflight to a route that declared no CORS policy.
+    RouteNotCorsEnabled,
+    /// The origin is not an ACTIVE trusted origin with the CORS scope.
+    OriginNotTrusted {
+        /// What the `Origin` header held.
+        origin: OriginForm,
+        /// What else would have worked.
+        hint: TrustHint,
+    },
+    /// The preflight asked for a method the route does not allow.
+    MethodNotAllowed {
+        /// The requested method, made printable.
+        method: Box<str>,
+        /// The route's `Access-Control-Allow-Methods` value.
+        allowed: Bytes,
+    },
+    /// The preflight asked for a header the route does not allow.
+    HeaderNotAllowed {
+        /// The requested header name.
+        header: Box<str>,
+        /// The route's `Access-Control-Allow-Headers` value; `None` when it allows any header
+        /// but `authorization`.
+        allowed: Option<Bytes>,
+    },
+    /// `Access-Control-Request-Headers` could not be read as a list of header names.
+    RequestHeaders(RequestHeadersProblem),
+}
+
+/// What the `Origin` header of a refused request held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OriginForm {
+    /// A serialized origin.
+    Serialized,
+    /// `null` (a sandboxed or `file:` document).
+    Null,
+    /// Not a serialized origin, or several `Origin` headers.
+    Malformed,
+}
+
+/// What would have made a request from an untrusted origin work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustHint {
+    /// Only adding the origin as a trusted origin.
+    None,
+    /// The route accepts bearer tokens from any origin.
+    BearerAccepted,
+    /// The route accepts bearer tokens from any origin, but the call also carried cookies.
+    BearerWithoutCookies,
+}
+
+/// Why `Access-Control-Request-Headers` was refused as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestHeadersProblem {
+    /// Several such headers.
+    Several,
+    /// Longer than [`MAX_REQUEST_HEADERS_LEN`] bytes.
+    TooLong,
+    /// Not UTF-8.
+    NotText,
+    /// More than [`MAX_REQUEST_HEADER_NAMES`] names.
+    TooMany,
+    /// An item that is not a header name, made printable.
+    NotAName(Box<str>),
+}
+
+impl RejectionCause {
+    /// The reason this cause is reported under.
+    pub fn kind(&self) -> RejectionKind {
+        match self {
+            RejectionCause::ApiToken => RejectionKind::ApiTokenCrossOrigin,
+            RejectionCause::CredentialScheme { .. }
+            | RejectionCause::SeveralAuthorizationHeaders => {
+                RejectionKind::CredentialSchemeNotAllowed
+            }
+            RejectionCause::UntrustedWrite { .. } => RejectionKind::UntrustedCrossOriginWrite,
+            RejectionCause::RouteNotCorsEnabled => RejectionKind::RouteNotCorsEnabled,
+            RejectionCause::OriginNotTrusted { .. } => RejectionKind::OriginNotTrusted,
+            RejectionCause::MethodNotAllowed { .. } => RejectionKind::MethodNotAllowed,
+            RejectionCause::HeaderNotAllowed { .. } | RejectionCause::RequestHeaders(_) => {
+                RejectionKind::HeaderNotAllowed
+            }
+        }
+    }
+}
+
+/// A denial: what was refused and why, from which origin, to which path. It is put in the
+/// response extensions of the rejection response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    kind: RejectionKind,
+    cause: RejectionCause,
     origin: Box<str>,
     path: Box<str>,
-    cause: Box<str>,
+    preflight: bool,
 }
 
 impl Rejection {
-    pub(crate) fn new(kind: RejectionKind, origin: &[u8], path: &str, cause: String) -> Self {
+    pub(crate) fn new(cause: RejectionCause, origin: &[u8], path: &str, preflight: bool) -> Self {
         Rejection {
-            kind,
+            cause,
             origin: printable(origin).into_boxed_str(),
             path: printable(path.as_bytes()).into_boxed_str(),
-            cause: cause.into_boxed_str(),
+            preflight,
         }
-    }
-
-    /// The rejection of a preflight to a route that declared nothing, for adapters that refuse
-    /// it after routing.
-    pub fn route_not_cors_enabled(origin: &[u8], path: &str) -> Self {
-        Rejection::new(
-            RejectionKind::RouteNotCorsEnabled,
-            origin,
-            path,
-            format!(
-                "This API ({}) does not support CORS: call it from a server",
-                printable(path.as_bytes())
-            ),
-        )
     }
 
     /// The kind of denial.
     pub fn kind(&self) -> RejectionKind {
-        self.kind
+        self.cause.kind()
     }
 
     /// The stable reason code, e.g. `origin_not_trusted`.
     pub fn reason(&self) -> &'static str {
-        self.kind.code()
+        self.kind().code()
+    }
+
+    /// What exactly was refused, as data.
+    pub fn detail(&self) -> &RejectionCause {
+        &self.cause
     }
 
     /// The request's `Origin`, made printable (control bytes escaped, at most 128 characters).
@@ -121,14 +225,35 @@ impl Rejection {
         &self.path
     }
 
+    /// Whether the refused request was, or claimed to be, a preflight (`OPTIONS` with
+    /// `Access-Control-Request-Method`, valid or not).
+    pub fn is_preflight(&self) -> bool {
+        self.preflight
+    }
+
     /// What happened and how to fix it, in plain words.
-    pub fn cause(&self) -> &str {
-        &self.cause
+    pub fn cause(&self) -> String {
+        self.explain().to_string()
+    }
+
+    /// The cause in plain words, written out only when formatted.
+    fn explain(&self) -> Explain<'_> {
+        Explain(self)
     }
 
     /// The HTTP status of the default response.
     pub fn status(&self) -> u16 {
-        self.kind.status()
+        self.kind().status()
+    }
+
+    /// The `Vary` value of the rejection response: a refused preflight also depends on the
+    /// requested method and headers.
+    pub(crate) fn vary(&self) -> &'static str {
+        if self.preflight {
+            crate::reply::VARY_PREFLIGHT
+        } else {
+            crate::reply::VARY_ORIGIN
+        }
     }
 
     /// Logs the denial with `tracing` (target `trusted_cors`).
@@ -138,15 +263,136 @@ impl Rejection {
             reason = self.reason(),
             origin = %self.origin,
             route = %self.path,
-            cause = %self.cause,
+            cause = %self.explain(),
             "cross-origin request refused"
         );
     }
 }
 
+struct Explain<'a>(&'a Rejection);
+
+impl fmt::Display for Explain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Rejection {
+            cause,
+            origin,
+            path,
+            ..
+        } = self.0;
+        match cause {
+            RejectionCause::ApiToken => f.write_str(
+                "An API token (SSWS) was sent from a browser on another origin. API tokens must \
+                 never be exposed in a front end: use a scoped OAuth access token as a Bearer \
+                 token instead",
+            ),
+            RejectionCause::CredentialScheme { scheme } => write!(
+                f,
+                "The Authorization scheme `{scheme}` is not accepted on cross-origin requests: \
+                 send a scoped access token as a Bearer (or DPoP) token"
+            ),
+            RejectionCause::SeveralAuthorizationHeaders => f.write_str(
+                "Several Authorization headers were sent on a cross-origin request: send one \
+                 Bearer token",
+            ),
+            RejectionCause::UntrustedWrite {
+                method,
+                bearer_with_cookies,
+            } => {
+                let how = if *bearer_with_cookies {
+                    "it also carried cookies, which the server could act on"
+                } else {
+                    "it carried no bearer token"
+                };
+                write!(
+                    f,
+                    "A cross-origin {method} from {origin}, which is not a trusted origin with the \
+                     CORS scope, was refused to prevent cross-site request forgery ({how}): add \
+                     the origin as a trusted origin with the CORS scope, or call the API with a \
+                     bearer access token and no cookies"
+                )
+            }
+            RejectionCause::RouteNotCorsEnabled => write!(
+                f,
+                "This API ({path}) does not support CORS, so browsers cannot call it from another \
+                 origin: call it from a server, or use a CORS-enabled API"
+            ),
+            RejectionCause::OriginNotTrusted { origin: form, hint } => match form {
+                OriginForm::Serialized => {
+                    let extra = match hint {
+                        TrustHint::None => "",
+                        TrustHint::BearerAccepted => {
+                            ", or call this API with a bearer access token"
+                        }
+                        TrustHint::BearerWithoutCookies => {
+                            "; a bearer-token call from an untrusted origin must not carry \
+                             cookies (use credentials: 'omit')"
+                        }
+                    };
+                    write!(
+                        f,
+                        "Origin {origin} is not a trusted origin with the CORS scope: add it \
+                         under trusted origins with the CORS scope{extra}"
+                    )
+                }
+                OriginForm::Null => f.write_str(
+                    "Origin null (a sandboxed or file: page) can never be trusted: serve the page \
+                     from an https origin and add it as a trusted origin",
+                ),
+                OriginForm::Malformed => write!(
+                    f,
+                    "The Origin header {origin} is not a serialized origin \
+                     (scheme://host[:port]); browsers never send this, so the request is refused"
+                ),
+            },
+            RejectionCause::MethodNotAllowed { method, allowed } => write!(
+                f,
+                "Method {method} is not allowed for cross-origin calls to this API; it allows {}",
+                String::from_utf8_lossy(allowed)
+            ),
+            RejectionCause::HeaderNotAllowed { header, allowed } => {
+                let hint = if header.eq_ignore_ascii_case("authorization") {
+                    ": this API does not accept credentials in Authorization from other origins"
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "Request header {header} is not allowed for cross-origin calls to this \
+                     API{hint}; it allows "
+                )?;
+                match allowed {
+                    Some(list) => f.write_str(&String::from_utf8_lossy(list)),
+                    None => f.write_str("any header but authorization"),
+                }
+            }
+            RejectionCause::RequestHeaders(problem) => match problem {
+                RequestHeadersProblem::Several => f.write_str(
+                    "Several Access-Control-Request-Headers headers were sent; browsers send one",
+                ),
+                RequestHeadersProblem::TooLong => write!(
+                    f,
+                    "Access-Control-Request-Headers is longer than {MAX_REQUEST_HEADERS_LEN} bytes"
+                ),
+                RequestHeadersProblem::NotText => {
+                    f.write_str("Access-Control-Request-Headers is not a list of header names")
+                }
+                RequestHeadersProblem::TooMany => write!(
+                    f,
+                    "Access-Control-Request-Headers names more than \
+                     {MAX_REQUEST_HEADER_NAMES} headers"
+                ),
+                RequestHeadersProblem::NotAName(name) => write!(
+                    f,
+                    "Access-Control-Request-Headers holds `{name}`, which is not a header name"
+                ),
+            },
+        }
+    }
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.reason(), self.cause)
+        write!(f, "{}: {}", self.reason(), self.explain())
     }
 }
 
@@ -175,33 +421,32 @@ pub(crate) fn printable(bytes: &[u8]) -> String {
 
 /// Turns a [`Rejection`] into the response sent to the client.
 ///
-/// Implemented for closures; the default is [`OktaErrorResponder`]. The layer adds `Vary`, the
-/// optional diagnostics header and the rejection itself to whatever this returns.
+/// Implemented for closures; the default is [`OktaErrorResponder`]. The layers add `Vary`, the
+/// optional diagnostics header and the rejection itself to whatever this returns, and remove any
+/// `Access-Control-Allow-Origin` and `-Credentials` from it: a refusal never grants access.
 ///
 /// ```
-/// use bytes::Bytes;
-/// use trusted_cors_core::{CorsConfig, Rejection};
+/// use trusted_cors_core::{CorsConfig, Rejection, Reply};
 ///
 /// let config = CorsConfig::builder()
 ///     .responder(|rejection: &Rejection| {
-///         http::Response::builder()
-///             .status(403)
-///             .body(Bytes::from(format!("refused: {}", rejection.reason())))
-///             .unwrap()
+///         Reply::new(403)
+///             .header("content-type", "text/plain")
+///             .body(format!("refused: {}", rejection.reason()))
 ///     })
 ///     .build()?;
 /// # Ok::<(), trusted_cors_core::ConfigError>(())
 /// ```
 pub trait RejectionResponder: Send + Sync + 'static {
     /// The response for this rejection.
-    fn respond(&self, rejection: &Rejection) -> http::Response<Bytes>;
+    fn respond(&self, rejection: &Rejection) -> Reply;
 }
 
 impl<F> RejectionResponder for F
 where
-    F: Fn(&Rejection) -> http::Response<Bytes> + Send + Sync + 'static,
+    F: Fn(&Rejection) -> Reply + Send + Sync + 'static,
 {
-    fn respond(&self, rejection: &Rejection) -> http::Response<Bytes> {
+    fn respond(&self, rejection: &Rejection) -> Reply {
         self(rejection)
     }
 }
@@ -217,14 +462,14 @@ where
 pub struct OktaErrorResponder;
 
 impl RejectionResponder for OktaErrorResponder {
-    fn respond(&self, rejection: &Rejection) -> http::Response<Bytes> {
+    fn respond(&self, rejection: &Rejection) -> Reply {
         OktaError::new(
-            rejection.kind.error_code(),
+            rejection.kind().error_code(),
             "You do not have permission to perform the requested action",
         )
         .cause(rejection.cause())
         .reason(rejection.reason())
-        .into_response(rejection.status())
+        .into_reply(rejection.status())
     }
 }
 
@@ -288,6 +533,13 @@ impl OktaError {
         Bytes::from(serde_json::to_vec(self).unwrap_or_default())
     }
 
+    /// A JSON reply with this status, as the layers send it.
+    pub fn into_reply(self, status: u16) -> Reply {
+        Reply::new(status)
+            .header("content-type", "application/json")
+            .body(self.to_json())
+    }
+
     /// A JSON response with this status.
     pub fn into_response(self, status: u16) -> http::Response<Bytes> {
         let mut response = http::Response::new(self.to_json());
@@ -326,22 +578,32 @@ mod tests {
     #[test]
     fn okta_body_shape() {
         let rejection = Rejection::new(
-            RejectionKind::OriginNotTrusted,
+            RejectionCause::OriginNotTrusted {
+                origin: OriginForm::Serialized,
+                hint: TrustHint::None,
+            },
             b"https://a.example",
             "/x",
-            "because".into(),
+            false,
         );
-        let response = OktaErrorResponder.respond(&rejection);
-        assert_eq!(response.status(), 403);
-        assert_eq!(response.headers()["content-type"], "application/json");
-        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        let reply = OktaErrorResponder.respond(&rejection);
+        assert_eq!(reply.status(), 403);
+        assert_eq!(
+            reply.headers().collect::<Vec<_>>(),
+            [("content-type", b"application/json".as_slice())]
+        );
+        let body: serde_json::Value = serde_json::from_slice(reply.body_bytes()).unwrap();
         assert_eq!(body["errorCode"], "E0000006");
         assert_eq!(body["errorLink"], "E0000006");
         assert_eq!(
             body["errorSummary"],
             "You do not have permission to perform the requested action"
         );
-        assert_eq!(body["errorCauses"][0]["errorSummary"], "because");
+        assert_eq!(
+            body["errorCauses"][0]["errorSummary"],
+            "Origin https://a.example is not a trusted origin with the CORS scope: add it under \
+             trusted origins with the CORS scope"
+        );
         assert_eq!(body["reason"], "origin_not_trusted");
         let id = body["errorId"].as_str().unwrap();
         assert!(id.starts_with("oae") && id.len() == 25, "{id}");

@@ -11,6 +11,7 @@ use crate::{OriginError, OriginPattern};
 /// What a trusted origin is trusted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum ScopeType {
     /// May call CORS-enabled routes from a browser, with cookies where the route allows them.
     Cors,

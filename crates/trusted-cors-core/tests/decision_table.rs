@@ -3,11 +3,10 @@
 
 mod common;
 
+use bytes::Bytes;
 use common::*;
-use trusted_cors_core::decision::{
-    decide, CorsHeaders, Decision, HeaderInput, PreflightAnswer, RequestFacts, RouteScope,
-};
-use trusted_cors_core::{RejectionKind, RouteCors};
+use trusted_cors_core::decision::{decide, CorsHeaders, Decision, PreflightAnswer, RouteScope};
+use trusted_cors_core::{HeaderInput, RejectionKind, ReplyValue, RequestFacts, RouteCors};
 
 #[derive(Debug, Clone, Copy)]
 enum Route {
@@ -755,6 +754,43 @@ fn facts<'a>(case: &'a Case) -> RequestFacts<'a> {
     }
 }
 
+/// The headers of a preflight answer, exactly as the layers send them.
+fn sent(answer: &PreflightAnswer<'_>) -> Vec<(&'static str, String)> {
+    answer
+        .reply()
+        .header_values()
+        .map(|(name, value)| {
+            let value = match value {
+                ReplyValue::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                ReplyValue::Echo(from) => format!("<echo {}>", from.as_str()),
+                other => format!("{other:?}"),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn expected_preflight(
+    credentials: bool,
+    methods: &str,
+    headers: &str,
+) -> Vec<(&'static str, String)> {
+    let mut expected = vec![("access-control-allow-origin", "<echo origin>".to_owned())];
+    if credentials {
+        expected.push(("access-control-allow-credentials", "true".into()));
+    }
+    expected.push(("access-control-allow-methods", methods.into()));
+    if !headers.is_empty() {
+        expected.push(("access-control-allow-headers", headers.into()));
+    }
+    expected.push(("access-control-max-age", "7200".into()));
+    expected.push((
+        "vary",
+        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers".into(),
+    ));
+    expected
+}
+
 #[test]
 fn decision_table() {
     let config = config();
@@ -792,10 +828,12 @@ fn decision_table() {
                     == PreflightAnswer {
                         allow_origin: origin,
                         allow_credentials: *credentials,
-                        allow_methods: methods,
-                        allow_headers: headers,
-                        max_age: "7200",
+                        allow_methods: Bytes::from_static(methods.as_bytes()),
+                        allow_headers: (!headers.is_empty())
+                            .then(|| Bytes::from_static(headers.as_bytes())),
+                        max_age: Bytes::from_static(b"7200"),
                     }
+                    && sent(answer) == expected_preflight(*credentials, methods, headers)
             }
             (
                 Allow {
@@ -810,7 +848,7 @@ fn decision_table() {
                     == CorsHeaders {
                         allow_origin: origin,
                         allow_credentials: *credentials,
-                        expose_headers: *expose,
+                        expose_headers: expose.map(|e| Bytes::from_static(e.as_bytes())),
                         trusted: *trusted,
                     }
             }

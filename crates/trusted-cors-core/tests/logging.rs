@@ -7,8 +7,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use trusted_cors_core::decision::VARY_ORIGIN;
-use trusted_cors_core::decision::{HeaderInput, RequestFacts, RouteScope};
+use trusted_cors_core::decision::RouteScope;
+use trusted_cors_core::{HeaderInput, RequestFacts};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -23,8 +23,7 @@ impl Write for Captured {
     }
 }
 
-#[test]
-fn denials_are_logged_with_origin_route_and_reason() {
+fn capture(f: impl FnOnce()) -> String {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -32,9 +31,63 @@ fn denials_are_logged_with_origin_route_and_reason() {
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let log = captured.0.lock().unwrap().clone();
+    String::from_utf8(log).unwrap()
+}
+
+#[test]
+fn a_route_without_the_guard_says_so_once() {
+    use std::convert::Infallible;
+    use tower::{service_fn, Layer, ServiceExt};
+
+    let handler = service_fn(|_: http::Request<()>| async {
+        Ok::<_, Infallible>(http::Response::new(
+            http_body_util::Full::<bytes::Bytes>::default(),
+        ))
+    });
+    // A `Cors` whose guard was never applied, and one whose guard wraps the route.
+    let route = cors().route(me()).layer(handler);
+    let cors = cors();
+    let guarded = cors.guard().layer(cors.route(me()).layer(handler));
+    let request = || {
+        http::Request::get("/api/v1/users/me")
+            .header("origin", TRUSTED)
+            .body(())
+            .unwrap()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let log = capture(|| {
+        runtime.block_on(async {
+            for _ in 0..3 {
+                let response = route.clone().oneshot(request()).await.unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        })
+    });
+    assert_eq!(
+        log.matches("without the global guard layer").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("cors.guard()"), "{log}");
+
+    let log = capture(|| {
+        runtime.block_on(async {
+            let response = guarded.oneshot(request()).await.unwrap();
+            assert_eq!(response.status(), 200);
+        })
+    });
+    assert!(!log.contains("guard layer"), "{log}");
+}
+
+#[test]
+fn denials_are_logged_with_origin_route_and_reason() {
     let cors = cors();
     let policy = me();
-    tracing::subscriber::with_default(subscriber, || {
+    let log = capture(|| {
         let facts = RequestFacts {
             method: "GET",
             path: "/api/v1/users/me",
@@ -46,10 +99,9 @@ fn denials_are_logged_with_origin_route_and_reason() {
             .rejection()
             .cloned()
             .expect("a rejection");
-        let response = cors.respond(rejection, VARY_ORIGIN);
-        assert_eq!(response.status(), 403);
+        let reply = cors.refuse(rejection);
+        assert_eq!(reply.status(), 403);
     });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("trusted_cors"), "{log}");
     assert!(log.contains("reason=\"origin_not_trusted\""), "{log}");
     assert!(log.contains("origin=https://evil.example"), "{log}");

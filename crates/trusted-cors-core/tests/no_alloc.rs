@@ -6,7 +6,16 @@ mod common;
 use common::*;
 use http::Request;
 use trusted_cors_core::decision::{Decision, RouteScope};
-use trusted_cors_core::tower::request_facts;
+use trusted_cors_core::RequestFacts;
+
+fn request_facts<B>(request: &Request<B>) -> RequestFacts<'_> {
+    RequestFacts::read(
+        request.method().as_str(),
+        request.uri().path(),
+        request.uri().authority().map(|a| a.as_str()),
+        request.headers(),
+    )
+}
 
 fn allocations(f: impl FnOnce()) -> u64 {
     allocation_counter::measure(f).count_total

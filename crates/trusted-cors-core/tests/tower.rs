@@ -13,11 +13,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::util::BoxCloneService;
 use tower::{service_fn, Layer, ServiceExt};
-use trusted_cors_core::tower::CorsBody;
-use trusted_cors_core::{Cors, Rejection, RouteCors};
+use trusted_cors_core::{Cors, Rejection, Reply, RouteCors};
 
-type App =
-    BoxCloneService<Request<Full<Bytes>>, Response<CorsBody<CorsBody<Full<Bytes>>>>, Infallible>;
+type App = BoxCloneService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible>;
 
 /// A handler that counts its calls and sets `Vary: Accept-Encoding`, like a compressing app.
 fn handler(
@@ -44,8 +42,7 @@ fn handler(
 fn app(cors: &Cors, calls: Arc<AtomicUsize>) -> App {
     let me = BoxCloneService::new(cors.route(me()).layer(handler(Arc::clone(&calls))));
     let user = BoxCloneService::new(cors.route(user()).layer(handler(Arc::clone(&calls))));
-    let plain =
-        BoxCloneService::new(handler(Arc::clone(&calls)).map_response(|r| r.map(CorsBody::new)));
+    let plain = BoxCloneService::new(handler(Arc::clone(&calls)));
     let router = service_fn(move |req: Request<Full<Bytes>>| {
         let service = match req.uri().path() {
             "/me" => me.clone(),
@@ -54,7 +51,7 @@ fn app(cors: &Cors, calls: Arc<AtomicUsize>) -> App {
         };
         service.oneshot(req)
     });
-    BoxCloneService::new(cors.layer().layer(router))
+    BoxCloneService::new(cors.guard().layer(router))
 }
 
 struct Case {
@@ -78,6 +75,22 @@ const VARY_PREFLIGHT: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
 const CASES: &[Case] = &[
+    Case {
+        name: "refused OPTIONS with an invalid request method still varies like a preflight",
+        method: "OPTIONS",
+        path: "/me",
+        headers: &[
+            ("origin", UNTRUSTED),
+            ("access-control-request-method", "G ET"),
+        ],
+        status: 403,
+        handled: false,
+        reason: Some("origin_not_trusted"),
+        expect: &[
+            ("access-control-allow-origin", None),
+            ("vary", Some(VARY_PREFLIGHT)),
+        ],
+    },
     Case {
         name: "trusted preflight",
         method: "OPTIONS",
@@ -329,7 +342,7 @@ async fn send(
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
-) -> Response<CorsBody<CorsBody<Full<Bytes>>>> {
+) -> Response<Full<Bytes>> {
     let mut request = Request::builder().method(method).uri(path);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -428,13 +441,10 @@ async fn registry_changes_apply_to_the_next_request() {
 async fn custom_responder_and_no_diagnostics() {
     let config = trusted_cors_core::CorsConfig::builder()
         .responder(|rejection: &Rejection| {
-            let mut response = Response::new(Bytes::from(format!("no: {}", rejection.reason())));
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
             // A responder cannot grant access by accident.
-            response
-                .headers_mut()
-                .insert("access-control-allow-origin", "*".parse().unwrap());
-            response
+            Reply::new(401)
+                .header("access-control-allow-origin", "*")
+                .body(format!("no: {}", rejection.reason()))
         })
         .build()
         .unwrap();
@@ -509,5 +519,62 @@ async fn frame_ancestors_follow_the_registry() {
     assert_eq!(
         response.headers()["content-security-policy"],
         "frame-ancestors 'self' https://*.embed.example.com"
+    );
+}
+
+/// An application's own answer to a preflight on an undeclared route is refused, even when it
+/// copies a declared route's answer word for word (the guard knows a route's answer by more than
+/// its words).
+#[tokio::test]
+async fn an_application_cannot_pass_for_a_route_declaration() {
+    let cors = cors();
+    let imitation = service_fn(|_req: Request<Full<Bytes>>| async {
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let headers = response.headers_mut();
+        headers.insert("access-control-allow-origin", TRUSTED.parse().unwrap());
+        headers.insert(
+            "vary",
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+                .parse()
+                .unwrap(),
+        );
+        Ok::<_, Infallible>(response)
+    });
+    let app = cors.guard().layer(imitation);
+    let request = Request::options("/own-options")
+        .header("origin", TRUSTED)
+        .header("access-control-request-method", "GET")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.extensions().get::<Rejection>().unwrap().reason(),
+        "route_not_cors_enabled"
+    );
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+/// The frame-ancestors layer never answers by itself, so it takes any body (here one that cannot
+/// be made from bytes).
+#[tokio::test]
+async fn frame_ancestors_take_any_body() {
+    let cors = cors();
+    let app = cors
+        .frame_ancestors()
+        .layer(service_fn(|_req: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(http_body_util::Empty::<Bytes>::new()))
+        }));
+    let response = app
+        .oneshot(Request::get("/").body(()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-security-policy"],
+        "frame-ancestors 'self'"
     );
 }

@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use trusted_cors::actix::{CorsMiddleware, FrameAncestorsMiddleware, RouteCorsMiddleware};
+use trusted_cors::for_actix::{
+    CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
+};
 use trusted_cors_examples::{
-    me_policy, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
+    me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
 };
 
 type Shared = web::Data<Org>;
@@ -49,21 +51,34 @@ async fn logout(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResp
     reply(org.logout(header(&request, COOKIE), redirect.as_deref()))
 }
 
-async fn me(org: Shared, request: HttpRequest) -> HttpResponse {
-    reply(org.me(header(&request, COOKIE), header(&request, AUTHORIZATION)))
+async fn me(org: Shared, cors: CorsContext, request: HttpRequest) -> HttpResponse {
+    reply(org.me(
+        session_cookie(header(&request, COOKIE), &cors),
+        header(&request, AUTHORIZATION),
+    ))
 }
 
-async fn update_me(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn update_me(
+    org: Shared,
+    cors: CorsContext,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     reply(org.update_me(
-        header(&request, COOKIE),
+        session_cookie(header(&request, COOKIE), &cors),
         header(&request, AUTHORIZATION),
         &body,
     ))
 }
 
-async fn user(org: Shared, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
+async fn user(
+    org: Shared,
+    cors: CorsContext,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
     reply(org.user(
-        header(&request, COOKIE),
+        session_cookie(header(&request, COOKIE), &cors),
         header(&request, AUTHORIZATION),
         &id,
     ))
@@ -83,7 +98,7 @@ async fn main() -> ExitCode {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(org.clone())
-            .wrap(CorsMiddleware::new(&cors))
+            .wrap(GuardMiddleware::new(&cors))
             // Pages may be framed only by the org and its IFRAME_EMBED trusted origins.
             .service(
                 web::resource("/")
@@ -113,7 +128,7 @@ async fn main() -> ExitCode {
             // Not CORS-enabled: server-side callers with an API token.
             .route("/api/v1/users", web::get().to(users))
             // The Trusted Origins API: server-side only, SSWS API tokens.
-            .service(trusted_cors::actix::trusted_origins_scope(
+            .service(trusted_cors::for_actix::trusted_origins_scope(
                 org.api().clone(),
             ))
     })

@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use trusted_cors::for_axum::CorsContext;
 use trusted_cors_examples::{
-    me_policy, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
+    me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
 };
 
 type Shared = State<Arc<Org>>;
@@ -53,21 +54,34 @@ async fn logout(State(org): Shared, headers: HeaderMap, body: Bytes) -> Response
     reply(org.logout(header(&headers, COOKIE), redirect.as_deref()))
 }
 
-async fn me(State(org): Shared, headers: HeaderMap) -> Response {
-    reply(org.me(header(&headers, COOKIE), header(&headers, AUTHORIZATION)))
+async fn me(State(org): Shared, cors: CorsContext, headers: HeaderMap) -> Response {
+    reply(org.me(
+        session_cookie(header(&headers, COOKIE), &cors),
+        header(&headers, AUTHORIZATION),
+    ))
 }
 
-async fn update_me(State(org): Shared, headers: HeaderMap, body: Bytes) -> Response {
+async fn update_me(
+    State(org): Shared,
+    cors: CorsContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     reply(org.update_me(
-        header(&headers, COOKIE),
+        session_cookie(header(&headers, COOKIE), &cors),
         header(&headers, AUTHORIZATION),
         &body,
     ))
 }
 
-async fn user(State(org): Shared, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn user(
+    State(org): Shared,
+    cors: CorsContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     reply(org.user(
-        header(&headers, COOKIE),
+        session_cookie(header(&headers, COOKIE), &cors),
         header(&headers, AUTHORIZATION),
         &id,
     ))
@@ -105,11 +119,11 @@ async fn main() -> ExitCode {
         // Not CORS-enabled: server-side callers with an API token.
         .route("/api/v1/users", get(users))
         // The Trusted Origins API: server-side only, SSWS API tokens.
-        .merge(trusted_cors::axum::trusted_origins_router(
+        .merge(trusted_cors::for_axum::trusted_origins_router(
             org.api().clone(),
         ))
         .with_state(org)
-        .layer(cors.layer());
+        .layer(cors.guard());
     let listener = match tokio::net::TcpListener::bind(flags.addr).await {
         Ok(listener) => listener,
         Err(error) => {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use trusted_cors_admin::{JsonFileStore, StoreWatcher};
 use trusted_cors_core::{
-    JsonFileStore, NewTrustedOrigin, Registry, RegistryError, ScopeType, StoreError, StoreWatcher,
-    TrustedOriginStore,
+    NewTrustedOrigin, Registry, RegistryError, ScopeType, StoreError, TrustedOriginStore,
 };
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -2,12 +2,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::header::{HeaderValue, CONTENT_SECURITY_POLICY};
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::reply::Decoration;
 use crate::Cors;
 
 /// Lets the route's pages be framed only by this service and by the ACTIVE trusted origins with
@@ -17,6 +17,7 @@ use crate::Cors;
 /// It appends its own header, so a policy the application sets is enforced as well (browsers
 /// enforce every `Content-Security-Policy` header).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct FrameAncestorsLayer {
     cors: Cors,
 }
@@ -40,7 +41,7 @@ impl<S> Layer<S> for FrameAncestorsLayer {
 /// The service of [`FrameAncestorsLayer`].
 #[derive(Debug, Clone)]
 pub struct FrameAncestorsService<S> {
-    inner: S,
+    pub(super) inner: S,
     cors: Cors,
 }
 
@@ -57,21 +58,21 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        let policy = self.cors.registry().snapshot().frame_ancestors();
         FrameAncestorsFuture {
             inner: self.inner.call(request),
-            policy: HeaderValue::from_str(&policy).ok(),
+            decoration: Some(self.cors.frame_ancestors_decoration()),
         }
     }
 }
 
 pin_project! {
-    /// The response future of [`FrameAncestorsService`].
+    /// The response future of [`FrameAncestorsService`]: the application's response with the
+    /// policy appended. It never answers by itself, so any body type goes.
     #[derive(Debug)]
     pub struct FrameAncestorsFuture<F> {
         #[pin]
         inner: F,
-        policy: Option<HeaderValue>,
+        decoration: Option<Decoration<HeaderValue>>,
     }
 }
 
@@ -84,10 +85,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = ready!(this.inner.poll(cx))?;
-        if let Some(policy) = this.policy.take() {
-            response
-                .headers_mut()
-                .append(CONTENT_SECURITY_POLICY, policy);
+        if let Some(decoration) = this.decoration.take() {
+            decoration.apply(response.headers_mut());
         }
         Poll::Ready(Ok(response))
     }

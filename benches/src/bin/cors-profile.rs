@@ -1,0 +1,121 @@
+//! Runs one scenario through one stack a given number of times, for profilers:
+//! `valgrind --tool=callgrind target/release/cors-profile trusted-cors allowed_get 10000`
+//! (stacks: bare, trusted-cors, tower-http; scenarios: no_origin, same_origin, allowed_get,
+//! preflight, denied). Compare two iteration counts to get the cost of one request.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{HeaderValue, Method, Request, Response};
+use http_body_util::Full;
+use tower::{service_fn, Layer, Service};
+use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (stack, scenario, count) = match &args[..] {
+        [_, stack, scenario, count] => (
+            stack.as_str(),
+            scenario.as_str(),
+            count.parse().unwrap_or(1),
+        ),
+        _ => {
+            eprintln!("usage: cors-profile STACK SCENARIO COUNT");
+            std::process::exit(2);
+        }
+    };
+    let origins: Vec<String> = (0..10)
+        .map(|i| format!("https://app{i}.example.com"))
+        .collect();
+    let allowed = origins[9].clone();
+    let shared =
+        |s: &str| HeaderValue::from_maybe_shared(Bytes::copy_from_slice(s.as_bytes())).unwrap();
+    let mut headers = vec![("host", shared("api.example.com"))];
+    let mut method = "GET";
+    match scenario {
+        "no_origin" => headers.push(("cookie", shared("sid=1"))),
+        "same_origin" => {
+            headers.push(("origin", shared("https://api.example.com")));
+            headers.push(("sec-fetch-site", shared("same-origin")));
+        }
+        "allowed_get" => {
+            headers.push(("origin", shared(&allowed)));
+            headers.push(("cookie", shared("sid=1")));
+        }
+        "preflight" => {
+            method = "OPTIONS";
+            headers.push(("origin", shared(&allowed)));
+            headers.push(("access-control-request-method", shared("PUT")));
+            headers.push(("access-control-request-headers", shared("content-type")));
+        }
+        _ => headers.push(("origin", shared("https://evil.example"))),
+    }
+    let request = || {
+        let mut request = Request::builder().method(method).uri("/api/v1/users/me");
+        for (name, value) in &headers {
+            request = request.header(*name, value.clone());
+        }
+        let mut request = request.body(()).unwrap();
+        request.extensions_mut().insert(0u8);
+        request
+    };
+    let handler = service_fn(|_req: Request<()>| async {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok::<_, Infallible>(response)
+    });
+    let registry = Registry::with_origins(
+        origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| NewTrustedOrigin::new(format!("o{i}"), o.clone(), [ScopeType::Cors])),
+    )
+    .unwrap();
+    let cors = Cors::new(
+        CorsConfig::builder()
+            .public_origin("https://api.example.com")
+            .build()
+            .unwrap(),
+        registry,
+    );
+    let policy = RouteCors::builder()
+        .allow_methods(["GET", "PUT"])
+        .allow_headers(["content-type"])
+        .build()
+        .unwrap();
+    fn run<S, B>(mut service: S, request: impl Fn() -> Request<()>, count: usize)
+    where
+        S: Service<Request<()>, Response = Response<B>>,
+        S::Error: std::fmt::Debug,
+    {
+        for _ in 0..count {
+            let response = service.call(request()).now_or_never().unwrap().unwrap();
+            black_box(response.status());
+        }
+    }
+    match stack {
+        "bare" => run(handler, request, count),
+        "trusted-cors" => run(
+            cors.guard().layer(cors.route(policy).layer(handler)),
+            request,
+            count,
+        ),
+        _ => run(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::AllowOrigin::list(
+                    origins.iter().map(|o| HeaderValue::from_str(o).unwrap()),
+                ))
+                .allow_credentials(true)
+                .allow_methods([Method::GET, Method::PUT])
+                .allow_headers([http::header::CONTENT_TYPE])
+                .layer(handler),
+            request,
+            count,
+        ),
+    }
+}

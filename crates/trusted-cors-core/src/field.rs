@@ -1,0 +1,233 @@
+//! The headers the core reads and writes, named by a type so that adapters look them up by their
+//! framework's pre-parsed names instead of parsing a string on every request.
+
+/// A header the core reads from requests or writes to responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// `Origin`.
+    Origin,
+    /// `Host`.
+    Host,
+    /// `Authorization`.
+    Authorization,
+    /// `Cookie`.
+    Cookie,
+    /// `Sec-Fetch-Site`.
+    SecFetchSite,
+    /// `Access-Control-Request-Method`.
+    AccessControlRequestMethod,
+    /// `Access-Control-Request-Headers`.
+    AccessControlRequestHeaders,
+    /// `Access-Control-Allow-Origin`.
+    AccessControlAllowOrigin,
+    /// `Access-Control-Allow-Credentials`.
+    AccessControlAllowCredentials,
+    /// `Access-Control-Allow-Methods`.
+    AccessControlAllowMethods,
+    /// `Access-Control-Allow-Headers`.
+    AccessControlAllowHeaders,
+    /// `Access-Control-Max-Age`.
+    AccessControlMaxAge,
+    /// `Access-Control-Expose-Headers`.
+    AccessControlExposeHeaders,
+    /// `Vary`.
+    Vary,
+    /// `Content-Security-Policy`.
+    ContentSecurityPolicy,
+    /// `Content-Type`.
+    ContentType,
+    /// `X-Trusted-Cors-Reason`, the opt-in diagnostics header.
+    TrustedCorsReason,
+    /// Any other header, by its lowercase name (from a custom rejection responder).
+    Other(&'static str),
+}
+
+/// Every named field, for adapters' tests.
+pub const NAMED_FIELDS: [Field; 17] = [
+    Field::Origin,
+    Field::Host,
+    Field::Authorization,
+    Field::Cookie,
+    Field::SecFetchSite,
+    Field::AccessControlRequestMethod,
+    Field::AccessControlRequestHeaders,
+    Field::AccessControlAllowOrigin,
+    Field::AccessControlAllowCredentials,
+    Field::AccessControlAllowMethods,
+    Field::AccessControlAllowHeaders,
+    Field::AccessControlMaxAge,
+    Field::AccessControlExposeHeaders,
+    Field::Vary,
+    Field::ContentSecurityPolicy,
+    Field::ContentType,
+    Field::TrustedCorsReason,
+];
+
+impl Field {
+    /// The lowercase header name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Field::Origin => "origin",
+            Field::Host => "host",
+            Field::Authorization => "authorization",
+            Field::Cookie => "cookie",
+            Field::SecFetchSite => "sec-fetch-site",
+            Field::AccessControlRequestMethod => "access-control-request-method",
+            Field::AccessControlRequestHeaders => "access-control-request-headers",
+            Field::AccessControlAllowOrigin => "access-control-allow-origin",
+            Field::AccessControlAllowCredentials => "access-control-allow-credentials",
+            Field::AccessControlAllowMethods => "access-control-allow-methods",
+            Field::AccessControlAllowHeaders => "access-control-allow-headers",
+            Field::AccessControlMaxAge => "access-control-max-age",
+            Field::AccessControlExposeHeaders => "access-control-expose-headers",
+            Field::Vary => "vary",
+            Field::ContentSecurityPolicy => "content-security-policy",
+            Field::ContentType => "content-type",
+            Field::TrustedCorsReason => "x-trusted-cors-reason",
+            Field::Other(name) => name,
+        }
+    }
+
+    /// The field of a header name (any case); names the core does not know are [`Field::Other`]
+    /// (which keeps the name as given: adapters send it only if it is a valid lowercase name).
+    pub fn from_name(name: &'static str) -> Field {
+        NAMED_FIELDS
+            .into_iter()
+            .find(|field| field.as_str().eq_ignore_ascii_case(name))
+            .unwrap_or(Field::Other(name))
+    }
+}
+
+/// The header name of a [`Field`] as a framework's `http` crate spells it, from its pre-parsed
+/// constants: `header_name!(field, http::header)` gives an `Option<http::HeaderName>`. For the
+/// adapters, whose `http` versions differ (actix-web 4 uses `http` 0.2).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! header_name {
+    ($field:expr, $($header:ident)::+) => {{
+        use $crate::Field;
+        use $($header)::+ as header;
+        const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");
+        const TRUSTED_CORS_REASON: header::HeaderName =
+            header::HeaderName::from_static("x-trusted-cors-reason");
+        match $field {
+            Field::Origin => Some(header::ORIGIN),
+            Field::Host => Some(header::HOST),
+            Field::Authorization => Some(header::AUTHORIZATION),
+            Field::Cookie => Some(header::COOKIE),
+            Field::SecFetchSite => Some(SEC_FETCH_SITE),
+            Field::AccessControlRequestMethod => Some(header::ACCESS_CONTROL_REQUEST_METHOD),
+            Field::AccessControlRequestHeaders => Some(header::ACCESS_CONTROL_REQUEST_HEADERS),
+            Field::AccessControlAllowOrigin => Some(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            Field::AccessControlAllowCredentials => Some(header::ACCESS_CONTROL_ALLOW_CREDENTIALS),
+            Field::AccessControlAllowMethods => Some(header::ACCESS_CONTROL_ALLOW_METHODS),
+            Field::AccessControlAllowHeaders => Some(header::ACCESS_CONTROL_ALLOW_HEADERS),
+            Field::AccessControlMaxAge => Some(header::ACCESS_CONTROL_MAX_AGE),
+            Field::AccessControlExposeHeaders => Some(header::ACCESS_CONTROL_EXPOSE_HEADERS),
+            Field::Vary => Some(header::VARY),
+            Field::ContentSecurityPolicy => Some(header::CONTENT_SECURITY_POLICY),
+            Field::ContentType => Some(header::CONTENT_TYPE),
+            Field::TrustedCorsReason => Some(TRUSTED_CORS_REASON),
+            other => header::HeaderName::from_bytes(other.as_str().as_bytes()).ok(),
+        }
+    }};
+}
+
+/// `RequestHeaders` and `ResponseHeaders` for a framework's header map, written once for every
+/// `http` version: `header_maps!(request: T, response: U, map: |this| this.0, http: http::header)`.
+/// `map` reaches the framework's `HeaderMap` from `this` (`&Self` or `&mut Self`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! header_maps {
+    (
+        request: $request:ty,
+        response: $response:ty,
+        map: |$this:ident| $map:expr,
+        http: $($header:ident)::+
+    ) => {
+        impl $crate::RequestHeaders for $request {
+            type Value = $($header)::+::HeaderValue;
+
+            fn values(&self, field: $crate::Field) -> $crate::HeaderInput<'_> {
+                let $this = self;
+                match $crate::header_name!(field, $($header)::+) {
+                    Some(name) => $crate::HeaderInput::from_values(
+                        $map.get_all(name).into_iter().map(|value| value.as_bytes()),
+                    ),
+                    None => $crate::HeaderInput::Absent,
+                }
+            }
+
+            fn value(&self, field: $crate::Field) -> Option<Self::Value> {
+                let $this = self;
+                $map.get($crate::header_name!(field, $($header)::+)?).cloned()
+            }
+
+            fn values_of<const N: usize>(
+                &self,
+                fields: [$crate::Field; N],
+            ) -> [$crate::HeaderInput<'_>; N] {
+                let $this = self;
+                // Up to this many values, one pass over the map beats a hashed lookup each.
+                if $map.len() > 24 {
+                    return fields.map(|field| $crate::RequestHeaders::values(self, field));
+                }
+                let entries = $map
+                    .iter()
+                    .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()));
+                $crate::scan_headers(fields, entries)
+            }
+        }
+
+        impl $crate::ResponseHeaders for $response {
+            type Value = $($header)::+::HeaderValue;
+
+            fn to_value(bytes: $crate::__private::Bytes) -> Option<Self::Value> {
+                $($header)::+::HeaderValue::from_maybe_shared(bytes).ok()
+            }
+
+            fn values(&self, field: $crate::Field) -> impl Iterator<Item = &[u8]> {
+                let $this = self;
+                let name = $crate::header_name!(field, $($header)::+);
+                let values = name.map(|name| $map.get_all(name).into_iter());
+                values.into_iter().flatten().map(|value| value.as_bytes())
+            }
+
+            fn insert(&mut self, field: $crate::Field, value: Self::Value) {
+                let $this = self;
+                if let Some(name) = $crate::header_name!(field, $($header)::+) {
+                    $map.insert(name, value);
+                }
+            }
+
+            fn append(&mut self, field: $crate::Field, value: Self::Value) {
+                let $this = self;
+                if let Some(name) = $crate::header_name!(field, $($header)::+) {
+                    $map.append(name, value);
+                }
+            }
+
+            fn remove(&mut self, field: $crate::Field) {
+                let $this = self;
+                if let Some(name) = $crate::header_name!(field, $($header)::+) {
+                    $map.remove(name);
+                }
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for field in NAMED_FIELDS {
+            assert_eq!(Field::from_name(field.as_str()), field);
+        }
+        assert_eq!(Field::from_name("Content-Type"), Field::ContentType);
+        assert_eq!(Field::from_name("x-custom"), Field::Other("x-custom"));
+    }
+}

@@ -1,0 +1,301 @@
+//! What the two layers do, framework-neutral: the guard before routing and a declared route.
+//! The Tower layers and the actix-web middleware call these and copy the result out.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::decision::{Decision, RouteScope};
+use crate::rejection::RejectionCause;
+use crate::reply::{Decoration, Reply, ReplyValue};
+use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
+use crate::{Cors, Field, Rejection, RouteCors};
+
+/// The guard's verdict on a request, before routing.
+#[derive(Debug)]
+#[must_use]
+#[non_exhaustive]
+pub enum GuardVerdict {
+    /// Pass the request on.
+    Pass,
+    /// A preflight: pass it on, and refuse it with
+    /// [`Cors::refuse_unanswered_preflight`] unless a declared route answered it (a response
+    /// built from a [`Reply::is_route_answer`] reply).
+    Defer,
+    /// Answer with this refusal; do not call the application.
+    Refuse(Reply),
+}
+
+/// Response extension on the answers of declared routes, so the guard knows a route answered.
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct RouteAnswered;
+
+impl Cors {
+    /// The guard's verdict on a request: the global rules, before routing. `authority` is the
+    /// URI's authority (HTTP/2's `:authority`), for requests without `Host`.
+    #[doc(hidden)]
+    pub fn judge_unrouted<H: RequestHeaders>(
+        &self,
+        method: &str,
+        path: &str,
+        authority: Option<&str>,
+        headers: &H,
+    ) -> GuardVerdict {
+        if RequestFacts::guard_passes(method, headers) {
+            return GuardVerdict::Pass;
+        }
+        let facts = RequestFacts::read_unrouted(method, path, authority, headers);
+        match self.decide(&facts, RouteScope::Unrouted) {
+            Decision::DeferPreflight => GuardVerdict::Defer,
+            Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),
+            _ => GuardVerdict::Pass,
+        }
+    }
+
+    /// The refusal of a preflight that no declared route answered.
+    #[doc(hidden)]
+    pub fn refuse_unanswered_preflight(&self, origin: &[u8], path: &str) -> Reply {
+        self.refuse(Rejection::new(
+            RejectionCause::RouteNotCorsEnabled,
+            origin,
+            path,
+            true,
+        ))
+    }
+
+    /// The reply that refuses a request, as the layers send it: the configured responder's
+    /// output without `Access-Control-Allow-Origin` or `-Credentials`, `Vary` appended, the
+    /// `X-Trusted-Cors-Reason` header when diagnostics are on, and the rejection attached (the
+    /// adapters put it in the response extensions). Logs the denial.
+    pub fn refuse(&self, rejection: Rejection) -> Reply {
+        rejection.log();
+        let mut reply = self.config().responder().respond(&rejection);
+        // A refusal never grants access, whatever a custom responder wrote.
+        reply.remove(Field::AccessControlAllowOrigin);
+        reply.remove(Field::AccessControlAllowCredentials);
+        reply.add_vary(rejection.vary());
+        if self.config().diagnostics() {
+            let reason = bytes::Bytes::from_static(rejection.reason().as_bytes());
+            reply.set(Field::TrustedCorsReason, ReplyValue::Bytes(reason));
+        }
+        reply.with_rejection(rejection)
+    }
+}
+
+impl From<Rejection> for Reply {
+    /// The default refusal, without a [`Cors`] at hand: logged, the Okta-style JSON error of
+    /// [`OktaErrorResponder`](crate::OktaErrorResponder), the rejection attached.
+    fn from(rejection: Rejection) -> Reply {
+        use crate::RejectionResponder;
+        rejection.log();
+        crate::OktaErrorResponder
+            .respond(&rejection)
+            .with_rejection(rejection)
+    }
+}
+
+/// A route's declared policy, judged against a [`Cors`]: what the route layers run.
+#[derive(Debug)]
+#[doc(hidden)]
+pub struct DeclaredRoute {
+    cors: Cors,
+    policy: RouteCors,
+    warned: AtomicBool,
+}
+
+/// What a declared route does with a request.
+#[derive(Debug)]
+#[must_use]
+#[doc(hidden)]
+pub enum RouteStep<V> {
+    /// Answer with this reply (a preflight answer or a refusal); do not call the handler.
+    Answer(Reply),
+    /// Call the handler with this outcome in the request extensions, then decorate its response.
+    Forward(Recorded, Decoration<V>),
+}
+
+impl DeclaredRoute {
+    pub(crate) fn new(cors: Cors, policy: RouteCors) -> Arc<Self> {
+        Arc::new(DeclaredRoute {
+            cors,
+            policy,
+            warned: AtomicBool::new(false),
+        })
+    }
+
+    /// Decides a request to this route. `authority` is the URI's authority (HTTP/2's
+    /// `:authority`), for requests without `Host`.
+    pub fn handle<H: RequestHeaders>(
+        &self,
+        method: &str,
+        path: &str,
+        authority: Option<&str>,
+        headers: &H,
+    ) -> RouteStep<H::Value> {
+        let facts = RequestFacts::read(method, path, authority, headers);
+        let decision = self.cors.decide(&facts, RouteScope::Declared(&self.policy));
+        if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
+            self.warn_if_unguarded();
+        }
+        match decision {
+            Decision::Reject(rejection) => {
+                RouteStep::Answer(self.cors.refuse(rejection).answered_by_route())
+            }
+            Decision::Preflight(answer) => RouteStep::Answer(answer.reply()),
+            Decision::Allow(allow) => {
+                let recorded = match (allow.trusted, allow.allow_credentials) {
+                    (true, true) => Recorded::TrustedWithCredentials,
+                    (true, false) => Recorded::Trusted,
+                    (false, _) => Recorded::CrossOrigin,
+                };
+                match headers.value(Field::Origin) {
+                    Some(origin) => RouteStep::Forward(
+                        recorded,
+                        Decoration::allow(origin, allow.allow_credentials, allow.expose_headers),
+                    ),
+                    None => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only()),
+                }
+            }
+            Decision::NotCors | Decision::SameOrigin => {
+                RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only())
+            }
+            _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only()),
+        }
+    }
+
+    /// Costs one relaxed load per cross-origin request: whether any guard was ever installed
+    /// for this [`Cors`], and whether this route already said so. It catches the common mistake
+    /// (no guard at all); a guard applied to only part of an application goes unnoticed.
+    fn warn_if_unguarded(&self) {
+        if self.cors.guard_installed() || self.warned.load(Ordering::Relaxed) {
+            return;
+        }
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "trusted_cors",
+                "a CORS route declaration ran without the global guard layer: API tokens and \
+                 untrusted cross-origin writes are not refused on undeclared routes, and \
+                 preflights to them are not answered. Wrap the whole application with \
+                 `cors.guard()` (Tower, axum) or `GuardMiddleware` (actix-web)"
+            );
+        }
+    }
+}
+
+/// What a declared route decided about a request that reaches its handler. It is kept in the
+/// request extensions as one of four zero-sized marks, so recording it allocates nothing once the
+/// request has an extension map (as every request routed by axum or actix-web has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Recorded {
+    /// Not a cross-origin request.
+    NotCrossOrigin,
+    /// Cross-origin, not trusted (a bearer call from any origin, or a route that adds nothing).
+    CrossOrigin,
+    /// From a trusted origin, on a route that allows no credentials.
+    Trusted,
+    /// From a trusted origin, with credentials.
+    TrustedWithCredentials,
+}
+
+/// The zero-sized mark of one [`Recorded`] state.
+#[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
+pub struct Mark<const STATE: u8>;
+
+/// A request's extensions, to put a mark in.
+#[doc(hidden)]
+pub trait MarkSink {
+    /// Inserts a zero-sized mark.
+    fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M);
+}
+
+/// A request's extensions, to look for a mark in.
+#[doc(hidden)]
+pub trait MarkSource {
+    /// Whether the mark is present.
+    fn has_mark<M: Send + Sync + 'static>(&self) -> bool;
+}
+
+impl Recorded {
+    /// Puts the mark of this state in the request extensions.
+    pub fn record(self, extensions: &mut impl MarkSink) {
+        match self {
+            Recorded::NotCrossOrigin => extensions.insert_mark(Mark::<0>),
+            Recorded::CrossOrigin => extensions.insert_mark(Mark::<1>),
+            Recorded::Trusted => extensions.insert_mark(Mark::<2>),
+            Recorded::TrustedWithCredentials => extensions.insert_mark(Mark::<3>),
+        }
+    }
+
+    /// The state marked in the request extensions, if a declared route marked one.
+    pub fn read(extensions: &impl MarkSource) -> Option<Recorded> {
+        [
+            (extensions.has_mark::<Mark<0>>(), Recorded::NotCrossOrigin),
+            (extensions.has_mark::<Mark<1>>(), Recorded::CrossOrigin),
+            (extensions.has_mark::<Mark<2>>(), Recorded::Trusted),
+            (
+                extensions.has_mark::<Mark<3>>(),
+                Recorded::TrustedWithCredentials,
+            ),
+        ]
+        .into_iter()
+        .find_map(|(present, state)| present.then_some(state))
+    }
+}
+
+/// What the route's CORS policy decided about the request that reached the handler: the origin,
+/// whether it is trusted, whether credentials are allowed. The axum and actix-web adapters offer
+/// it as the `CorsContext` extractor.
+#[derive(Debug, Clone, Default)]
+pub struct CorsOutcome {
+    origin: Option<Box<str>>,
+    recorded: Option<Recorded>,
+}
+
+impl CorsOutcome {
+    /// From what the route recorded in the request extensions and the request's `Origin`
+    /// values. On a route that declared nothing (no record), the outcome is empty.
+    #[doc(hidden)]
+    pub fn from_request(extensions: &impl MarkSource, origin: HeaderInput<'_>) -> Self {
+        let Some(recorded) = Recorded::read(extensions) else {
+            return CorsOutcome::default();
+        };
+        let origin = match origin {
+            HeaderInput::One(bytes) => std::str::from_utf8(bytes).ok().map(Box::from),
+            _ => None,
+        };
+        CorsOutcome {
+            origin,
+            recorded: Some(recorded),
+        }
+    }
+
+    /// The request's `Origin`, when it sent exactly one that is valid UTF-8.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// Whether the request came from another origin (and was allowed to reach the handler).
+    pub fn is_cross_origin(&self) -> bool {
+        matches!(self.recorded, Some(state) if state != Recorded::NotCrossOrigin)
+    }
+
+    /// Whether the origin is an ACTIVE trusted origin with the CORS scope.
+    pub fn is_trusted(&self) -> bool {
+        matches!(
+            self.recorded,
+            Some(Recorded::Trusted | Recorded::TrustedWithCredentials)
+        )
+    }
+
+    /// Whether the response will allow the browser to send and read with credentials (cookies).
+    pub fn allows_credentials(&self) -> bool {
+        self.recorded == Some(Recorded::TrustedWithCredentials)
+    }
+
+    /// Whether the route declared a CORS policy.
+    pub fn is_declared(&self) -> bool {
+        self.recorded.is_some()
+    }
+}

@@ -1,0 +1,401 @@
+//! What the layers send, in framework-neutral form: the [`Reply`] for a request the layers answer
+//! themselves (a preflight answer, a refusal), and the [`Decoration`] of an application response.
+//! Adapters copy them into their framework's response through [`ResponseHeaders`]; every header
+//! value is decided here.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::request::RequestHeaders;
+use crate::{Field, Rejection};
+
+/// `Vary` for responses whose CORS outcome depends on `Origin`.
+pub(crate) const VARY_ORIGIN: &str = "Origin";
+/// `Vary` for preflight answers and refusals.
+pub(crate) const VARY_PREFLIGHT: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+
+/// A response's header map, as the core writes it. Adapters implement it for their framework's
+/// header type.
+pub trait ResponseHeaders {
+    /// The framework's header value.
+    type Value;
+
+    /// Converts bytes to a header value (without copying them where the framework allows);
+    /// `None` for bytes that are not a valid header value.
+    fn to_value(bytes: Bytes) -> Option<Self::Value>;
+
+    /// Every value of the header.
+    fn values(&self, field: Field) -> impl Iterator<Item = &[u8]>;
+
+    /// Sets the header to `value`, replacing any value.
+    fn insert(&mut self, field: Field, value: Self::Value);
+
+    /// Adds a value for the header, keeping the others.
+    fn append(&mut self, field: Field, value: Self::Value);
+
+    /// Removes every value of the header.
+    fn remove(&mut self, field: Field);
+}
+
+/// One header value of a [`Reply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReplyValue {
+    /// These bytes.
+    Bytes(Bytes),
+    /// The value of this request header, echoed (the request's `Origin`). Echoed as the
+    /// framework holds it, without copying.
+    Echo(Field),
+}
+
+/// A response the layers send themselves: a preflight answer or a refusal.
+///
+/// Rejection responders build one with [`Reply::new`]; the adapters turn it into their
+/// framework's response.
+#[derive(Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Reply {
+    status: u16,
+    headers: Vec<(Field, ReplyValue)>,
+    body: Bytes,
+    /// Boxed: a reply is moved into and out of futures, and most replies refuse nothing.
+    rejection: Option<Box<Rejection>>,
+    route: bool,
+}
+
+impl Reply {
+    /// An empty reply with this status (an invalid status is sent as 500).
+    pub fn new(status: u16) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Bytes::new(),
+            rejection: None,
+            route: false,
+        }
+    }
+
+    /// Adds a header. `name` is a header name (the names the layers know match in any case;
+    /// others must be lowercase) and `value` a valid header value; anything else is left out
+    /// when the reply is sent.
+    pub fn header(mut self, name: &'static str, value: impl Into<Bytes>) -> Self {
+        let field = Field::from_name(name);
+        self.headers.push((field, ReplyValue::Bytes(value.into())));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers in the order they are sent, with echoed values shown as the name of the
+    /// request header they echo.
+    pub fn header_values(&self) -> impl Iterator<Item = (&'static str, &ReplyValue)> {
+        self.headers
+            .iter()
+            .map(|(field, value)| (field.as_str(), value))
+    }
+
+    /// The headers that are plain bytes, in the order they are sent.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
+        self.headers
+            .iter()
+            .filter_map(|(field, value)| match value {
+                ReplyValue::Bytes(bytes) => Some((field.as_str(), &bytes[..])),
+                ReplyValue::Echo(_) => None,
+            })
+    }
+
+    /// How many headers the reply sends.
+    pub fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// The body.
+    pub fn body_bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The rejection this reply refuses, if it is a refusal.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        self.rejection.as_deref()
+    }
+
+    /// Whether a route declaration answered (a preflight answer or a refusal on a declared
+    /// route), so the guard lets it through.
+    pub fn is_route_answer(&self) -> bool {
+        self.route
+    }
+
+    /// Writes the headers into a response's map; echoed values are read from `request` (without
+    /// it they are left out). For adapters.
+    #[doc(hidden)]
+    pub fn write_headers<W, R>(&self, response: &mut W, request: Option<&R>)
+    where
+        W: ResponseHeaders,
+        R: RequestHeaders<Value = W::Value>,
+    {
+        for (field, value) in &self.headers {
+            let value = match value {
+                ReplyValue::Bytes(bytes) => W::to_value(bytes.clone()),
+                ReplyValue::Echo(from) => request.and_then(|r| r.value(*from)),
+            };
+            if let Some(value) = value {
+                response.append(*field, value);
+            }
+        }
+    }
+
+    /// Splits off the status, the body, the rejection and the route mark, once the headers are
+    /// written. For adapters.
+    #[doc(hidden)]
+    pub fn into_parts(self) -> (u16, Bytes, Option<Rejection>, bool) {
+        (
+            self.status,
+            self.body,
+            self.rejection.map(|r| *r),
+            self.route,
+        )
+    }
+
+    /// An empty reply with room for `headers` headers.
+    pub(crate) fn with_capacity(status: u16, headers: usize) -> Self {
+        let mut reply = Reply::new(status);
+        reply.headers.reserve_exact(headers);
+        reply
+    }
+
+    pub(crate) fn set(&mut self, field: Field, value: ReplyValue) {
+        self.remove(field);
+        self.headers.push((field, value));
+    }
+
+    pub(crate) fn remove(&mut self, field: Field) {
+        self.headers.retain(|(f, _)| *f != field);
+    }
+
+    pub(crate) fn add_vary(&mut self, item: &'static str) {
+        let present = vary_covers(
+            self.headers
+                .iter()
+                .filter(|(f, _)| *f == Field::Vary)
+                .filter_map(|(_, v)| match v {
+                    ReplyValue::Bytes(bytes) => Some(&bytes[..]),
+                    ReplyValue::Echo(_) => None,
+                }),
+            item,
+        );
+        if !present {
+            let value = ReplyValue::Bytes(Bytes::from_static(item.as_bytes()));
+            self.headers.push((Field::Vary, value));
+        }
+    }
+
+    pub(crate) fn with_rejection(mut self, rejection: Rejection) -> Self {
+        self.rejection = Some(Box::new(rejection));
+        self
+    }
+
+    pub(crate) fn answered_by_route(mut self) -> Self {
+        self.route = true;
+        self
+    }
+
+    pub(crate) fn echo(mut self, field: Field, request_header: Field) -> Self {
+        self.headers.push((field, ReplyValue::Echo(request_header)));
+        self
+    }
+
+    pub(crate) fn field(mut self, field: Field, value: Bytes) -> Self {
+        self.headers.push((field, ReplyValue::Bytes(value)));
+        self
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .field("rejection", &self.rejection().map(Rejection::reason))
+            .finish()
+    }
+}
+
+/// What a layer does to the application's response: for a declared route, the CORS headers of
+/// an allowed cross-origin request and `Vary: Origin` on every response; for the frame-ancestors
+/// layer, its `Content-Security-Policy`.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Decoration<V> {
+    kind: DecorationKind<V>,
+}
+
+#[derive(Debug, Clone)]
+enum DecorationKind<V> {
+    Route(Option<Allow<V>>),
+    /// Appended, so a policy the application sets is enforced as well.
+    FrameAncestors(Bytes),
+}
+
+#[derive(Debug, Clone)]
+struct Allow<V> {
+    origin: V,
+    credentials: bool,
+    expose: Option<Bytes>,
+}
+
+impl<V> Decoration<V> {
+    pub(crate) fn vary_only() -> Self {
+        Decoration {
+            kind: DecorationKind::Route(None),
+        }
+    }
+
+    pub(crate) fn allow(origin: V, credentials: bool, expose: Option<Bytes>) -> Self {
+        Decoration {
+            kind: DecorationKind::Route(Some(Allow {
+                origin,
+                credentials,
+                expose,
+            })),
+        }
+    }
+
+    pub(crate) fn frame_ancestors(policy: Bytes) -> Self {
+        Decoration {
+            kind: DecorationKind::FrameAncestors(policy),
+        }
+    }
+
+    /// Writes the decoration into the application's response headers.
+    pub fn apply<W: ResponseHeaders<Value = V>>(self, headers: &mut W) {
+        let allow = match self.kind {
+            DecorationKind::Route(allow) => allow,
+            DecorationKind::FrameAncestors(policy) => {
+                if let Some(value) = W::to_value(policy) {
+                    headers.append(Field::ContentSecurityPolicy, value);
+                }
+                return;
+            }
+        };
+        if let Some(allow) = allow {
+            headers.insert(Field::AccessControlAllowOrigin, allow.origin);
+            if allow.credentials {
+                if let Some(value) = W::to_value(Bytes::from_static(b"true")) {
+                    headers.insert(Field::AccessControlAllowCredentials, value);
+                }
+            } else {
+                // The application must not grant credentials the policy did not.
+                headers.remove(Field::AccessControlAllowCredentials);
+            }
+            if let Some(value) = allow.expose.and_then(W::to_value) {
+                headers.insert(Field::AccessControlExposeHeaders, value);
+            }
+        }
+        append_vary(headers, VARY_ORIGIN);
+    }
+}
+
+/// Appends `item` to `Vary` unless the values already cover it; never replaces what the
+/// application set.
+fn append_vary<W: ResponseHeaders>(headers: &mut W, item: &'static str) {
+    if !vary_covers(headers.values(Field::Vary), item) {
+        if let Some(value) = W::to_value(Bytes::from_static(item.as_bytes())) {
+            headers.append(Field::Vary, value);
+        }
+    }
+}
+
+/// Whether the `Vary` values already cover `item` (`*`, the item itself, or each of its parts).
+fn vary_covers<'v>(values: impl Iterator<Item = &'v [u8]>, item: &str) -> bool {
+    let mut missing = item.split(',').map(str::trim).collect::<ItemSet>();
+    for value in values {
+        if value.trim_ascii() == b"*" {
+            return true;
+        }
+        for part in value.split(|b| *b == b',') {
+            missing.remove(part.trim_ascii());
+        }
+        if missing.is_empty() {
+            return true;
+        }
+    }
+    missing.is_empty()
+}
+
+/// The few items of a `Vary` value still to find (at most three), without allocating.
+struct ItemSet {
+    items: [&'static str; 3],
+    len: usize,
+}
+
+impl<'a> FromIterator<&'a str> for ItemSet {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
+        let mut set = ItemSet {
+            items: [""; 3],
+            len: 0,
+        };
+        for item in iter {
+            if set.len < set.items.len() {
+                set.items[set.len] = match item {
+                    "Origin" => "Origin",
+                    "Access-Control-Request-Method" => "Access-Control-Request-Method",
+                    "Access-Control-Request-Headers" => "Access-Control-Request-Headers",
+                    _ => continue,
+                };
+                set.len += 1;
+            }
+        }
+        set
+    }
+}
+
+impl ItemSet {
+    fn remove(&mut self, part: &[u8]) {
+        if let Some(i) = self.items[..self.len]
+            .iter()
+            .position(|item| item.as_bytes().eq_ignore_ascii_case(part))
+        {
+            self.items.swap(i, self.len - 1);
+            self.len -= 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vary_coverage() {
+        let covers = |values: &[&str], item| vary_covers(values.iter().map(|v| v.as_bytes()), item);
+        assert!(covers(&["*"], VARY_PREFLIGHT));
+        assert!(covers(&["origin"], VARY_ORIGIN));
+        assert!(covers(&["Accept-Encoding, Origin"], VARY_ORIGIN));
+        assert!(!covers(&["Accept-Encoding"], VARY_ORIGIN));
+        assert!(!covers(&[], VARY_ORIGIN));
+        assert!(!covers(&["Origin"], VARY_PREFLIGHT));
+        assert!(covers(
+            &[
+                "origin",
+                "access-control-request-method, Access-Control-Request-Headers"
+            ],
+            VARY_PREFLIGHT
+        ));
+    }
+}

@@ -1,0 +1,278 @@
+//! What the decision reads from a request: a few headers as plain bytes, read once through
+//! [`RequestHeaders`], which each adapter implements for its framework's header map.
+
+use crate::Field;
+
+/// The longest `Access-Control-Request-Headers` value looked at; longer ones are refused.
+pub const MAX_REQUEST_HEADERS_LEN: usize = 4096;
+/// The most header names looked at in `Access-Control-Request-Headers`; more are refused.
+pub const MAX_REQUEST_HEADER_NAMES: usize = 64;
+
+/// The values of one request header: absent, exactly one, or several (which for the headers the
+/// decision reads is always treated as malformed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeaderInput<'a> {
+    /// The header is not present.
+    #[default]
+    Absent,
+    /// One value.
+    One(&'a [u8]),
+    /// More than one value.
+    Many,
+}
+
+impl<'a> HeaderInput<'a> {
+    /// From the values of a header, in any framework.
+    pub fn from_values<I: IntoIterator<Item = &'a [u8]>>(values: I) -> Self {
+        let mut values = values.into_iter();
+        match (values.next(), values.next()) {
+            (None, _) => HeaderInput::Absent,
+            (Some(one), None) => HeaderInput::One(one),
+            (Some(_), Some(_)) => HeaderInput::Many,
+        }
+    }
+
+    /// Whether the header is present at all.
+    pub fn is_present(&self) -> bool {
+        !matches!(self, HeaderInput::Absent)
+    }
+}
+
+/// A request's header map, as the core reads it. Adapters implement it for their framework's
+/// header type (the Tower layers for `http` 1.x, the actix-web adapter for actix's own map).
+pub trait RequestHeaders {
+    /// The framework's header value, cloned to echo a request value (the `Origin`) in the
+    /// response without copying its bytes.
+    type Value: Clone;
+
+    /// Every value of the header.
+    fn values(&self, field: Field) -> HeaderInput<'_>;
+
+    /// The first value of the header, as the framework's own value.
+    fn value(&self, field: Field) -> Option<Self::Value>;
+
+    /// Every value of several headers, in the order asked. Adapters whose map is cheap to walk
+    /// read them in one pass with [`scan_headers`].
+    fn values_of<const N: usize>(&self, fields: [Field; N]) -> [HeaderInput<'_>; N] {
+        fields.map(|field| self.values(field))
+    }
+}
+
+/// Reads several headers in one pass over a map's entries (name and value bytes): cheaper than a
+/// hashed lookup for each when a request carries a few headers, as requests do.
+pub fn scan_headers<'a, const N: usize>(
+    fields: [Field; N],
+    entries: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+) -> [HeaderInput<'a>; N] {
+    let mut found = [HeaderInput::Absent; N];
+    for (name, value) in entries {
+        for (field, slot) in fields.iter().zip(found.iter_mut()) {
+            if field.as_str().as_bytes() == name {
+                *slot = match slot {
+                    HeaderInput::Absent => HeaderInput::One(value),
+                    _ => HeaderInput::Many,
+                };
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// What the decision reads from a request, as plain bytes.
+///
+/// Built by [`RequestFacts::read`] in the layers, or field by field in tests and tools.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestFacts<'a> {
+    /// The method, e.g. `GET`.
+    pub method: &'a str,
+    /// The path, for form-post exemptions and logs.
+    pub path: &'a str,
+    /// `Origin`.
+    pub origin: HeaderInput<'a>,
+    /// `Access-Control-Request-Method`.
+    pub access_control_request_method: HeaderInput<'a>,
+    /// `Access-Control-Request-Headers`.
+    pub access_control_request_headers: HeaderInput<'a>,
+    /// `Authorization`.
+    pub authorization: HeaderInput<'a>,
+    /// Whether a `Cookie` header is present.
+    pub has_cookies: bool,
+    /// `Sec-Fetch-Site`.
+    pub sec_fetch_site: HeaderInput<'a>,
+    /// `Host` (or the `:authority` of an HTTP/2 request).
+    pub host: HeaderInput<'a>,
+}
+
+impl<'a> RequestFacts<'a> {
+    /// Whether the guard, before routing, can pass the request without reading more: without
+    /// `Origin`, or a `GET`/`HEAD` without `Authorization`, no global rule applies (they refuse
+    /// credentials, unsafe methods and preflights). Checked against the decision by the property
+    /// tests.
+    pub(crate) fn guard_passes<H: RequestHeaders>(method: &str, headers: &H) -> bool {
+        !headers.values(Field::Origin).is_present()
+            || (matches!(method, "GET" | "HEAD")
+                && !headers.values(Field::Authorization).is_present())
+    }
+
+    /// What the guard reads before routing: [`read`](Self::read) without what only a route's
+    /// rules look at (`Access-Control-Request-Headers`, and `Cookie` on a safe method).
+    pub(crate) fn read_unrouted<H: RequestHeaders>(
+        method: &'a str,
+        path: &'a str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+    ) -> Self {
+        RequestFacts::read_with(method, path, authority, headers, false)
+    }
+
+    /// Reads the facts of a request without allocating. `authority` is the URI's authority (the
+    /// `:authority` of an HTTP/2 request), used when there is no `Host` header. Without `Origin`
+    /// nothing else is read: the request is not a CORS request. The preflight headers are read
+    /// only for `OPTIONS`, the one method the decision reads them for.
+    pub fn read<H: RequestHeaders>(
+        method: &'a str,
+        path: &'a str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+    ) -> Self {
+        RequestFacts::read_with(method, path, authority, headers, true)
+    }
+
+    fn read_with<H: RequestHeaders>(
+        method: &'a str,
+        path: &'a str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+        route: bool,
+    ) -> Self {
+        let origin = headers.values(Field::Origin);
+        if !origin.is_present() {
+            return RequestFacts {
+                method,
+                path,
+                ..RequestFacts::default()
+            };
+        }
+        let [host, authorization, cookie, sec_fetch_site, request_method, request_headers] =
+            headers.values_of([
+                Field::Host,
+                Field::Authorization,
+                Field::Cookie,
+                Field::SecFetchSite,
+                Field::AccessControlRequestMethod,
+                Field::AccessControlRequestHeaders,
+            ]);
+        let host = match host {
+            HeaderInput::Absent => {
+                authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
+            }
+            host => host,
+        };
+        let (request_method, request_headers) = match (method, route) {
+            ("OPTIONS", true) => (request_method, request_headers),
+            ("OPTIONS", false) => (request_method, HeaderInput::Absent),
+            _ => (HeaderInput::Absent, HeaderInput::Absent),
+        };
+        let safe = matches!(method, "GET" | "HEAD" | "OPTIONS");
+        RequestFacts {
+            method,
+            path,
+            origin,
+            access_control_request_method: request_method,
+            access_control_request_headers: request_headers,
+            authorization,
+            has_cookies: (route || !safe) && cookie.is_present(),
+            sec_fetch_site,
+            host,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::{decide, Decision, RouteScope};
+    use crate::{CorsConfig, NewTrustedOrigin, Registry, ScopeType};
+    use proptest::prelude::*;
+
+    fn header_value() -> impl Strategy<Value = Option<&'static str>> {
+        proptest::option::of(prop::sample::select(vec![
+            "https://app.example.com",
+            "https://evil.example",
+            "null",
+            "Bearer t",
+            "SSWS 00t",
+            "Basic YTpi",
+            "same-origin",
+            "cross-site",
+            "none",
+            "GET",
+            "PUT",
+            "content-type",
+            "authorization",
+            "app.example.com",
+            "sid=1",
+        ]))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The guard's shortcut never passes what the full decision would refuse or defer.
+        #[test]
+        fn the_guard_shortcut_agrees_with_the_decision(
+            method in prop::sample::select(vec!["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "get"]),
+            values in prop::collection::vec(header_value(), 8),
+            public in any::<bool>(),
+        ) {
+            let mut headers = http::HeaderMap::new();
+            for (field, value) in NAMES.iter().zip(&values) {
+                if let Some(value) = value {
+                    headers.insert(*field, http::HeaderValue::from_static(value));
+                }
+            }
+            let mut config = CorsConfig::builder().allow_cross_site_form_posts("/sso/{app}");
+            if public {
+                config = config.public_origin("https://evil.example");
+            }
+            let config = config.build().unwrap();
+            let registry = Registry::with_origins([NewTrustedOrigin::new(
+                "App",
+                "https://app.example.com",
+                [ScopeType::Cors],
+            )])
+            .unwrap();
+            let facts = RequestFacts::read(method, "/x", None, &headers);
+            let decision = decide(&facts, &config, RouteScope::Unrouted, &registry.snapshot());
+            if RequestFacts::guard_passes(method, &headers) {
+                prop_assert!(
+                    !matches!(decision, Decision::Reject(_) | Decision::DeferPreflight),
+                    "{method} {headers:?}: {decision:?}"
+                );
+            }
+            // What the guard leaves unread changes nothing it decides.
+            let unrouted = RequestFacts::read_unrouted(method, "/x", None, &headers);
+            let lean = decide(&unrouted, &config, RouteScope::Unrouted, &registry.snapshot());
+            prop_assert_eq!(
+                lean.rejection().map(|r| r.kind()),
+                decision.rejection().map(|r| r.kind())
+            );
+            prop_assert_eq!(
+                matches!(lean, Decision::DeferPreflight),
+                matches!(decision, Decision::DeferPreflight)
+            );
+        }
+    }
+
+    const NAMES: [&str; 8] = [
+        "origin",
+        "authorization",
+        "sec-fetch-site",
+        "access-control-request-method",
+        "access-control-request-headers",
+        "host",
+        "cookie",
+        "x-other",
+    ];
+}

@@ -1,0 +1,104 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, Uri};
+use pin_project_lite::pin_project;
+
+use crate::layers::RouteAnswered;
+use crate::reply::Decoration;
+use crate::Cors;
+
+pin_project! {
+    /// The response future of [`GuardService`](super::GuardService) and
+    /// [`RouteCorsService`](super::RouteCorsService).
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[derive(Debug)]
+    enum State<F> {
+        Ready { response: Option<Response<Bytes>> },
+        Inner { #[pin] future: F, after: After },
+    }
+}
+
+/// What to do to the application's response.
+#[derive(Debug)]
+enum After {
+    Nothing,
+    /// A declared route's CORS headers and `Vary`.
+    Decorate(Decoration<HeaderValue>),
+    /// A preflight the guard passed on: refused unless a declared route answered it.
+    Deferred(Option<(Cors, HeaderValue, Uri)>),
+}
+
+impl<F> ResponseFuture<F> {
+    pub(super) fn ready(response: Response<Bytes>) -> Self {
+        ResponseFuture {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(super) fn passed(future: F) -> Self {
+        Self::inner(future, After::Nothing)
+    }
+
+    pub(super) fn decorated(future: F, decoration: Decoration<HeaderValue>) -> Self {
+        Self::inner(future, After::Decorate(decoration))
+    }
+
+    pub(super) fn deferred(future: F, preflight: Option<(Cors, HeaderValue, Uri)>) -> Self {
+        Self::inner(future, After::Deferred(preflight))
+    }
+
+    fn inner(future: F, after: After) -> Self {
+        ResponseFuture {
+            state: State::Inner { future, after },
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: From<Bytes>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Ready { response } => {
+                let response = response
+                    .take()
+                    .expect("ResponseFuture polled after completion");
+                Poll::Ready(Ok(response.map(B::from)))
+            }
+            StateProj::Inner { future, after } => {
+                let mut response = ready!(future.poll(cx))?;
+                match std::mem::replace(after, After::Nothing) {
+                    After::Nothing => {}
+                    After::Decorate(decoration) => decoration.apply(response.headers_mut()),
+                    After::Deferred(Some((cors, origin, uri))) => {
+                        if response.extensions().get::<RouteAnswered>().is_none() {
+                            let reply =
+                                cors.refuse_unanswered_preflight(origin.as_bytes(), uri.path());
+                            let refusal = super::response(reply, None);
+                            return Poll::Ready(Ok(refusal.map(B::from)));
+                        }
+                    }
+                    After::Deferred(None) => {}
+                }
+                Poll::Ready(Ok(response))
+            }
+        }
+    }
+}

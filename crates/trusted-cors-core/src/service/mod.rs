@@ -1,0 +1,245 @@
+//! The Tower layers, for `http` 1.x services: [`GuardLayer`] around the whole application and
+//! [`RouteCorsLayer`] on each CORS-enabled route. They read the request through
+//! [`RequestHeaders`], run the core, and copy its [`Reply`] or [`Decoration`] out; neither
+//! changes the inner service's error type nor its body type. The body of a reply the layers send
+//! themselves (a preflight answer, a refusal) is made with `From<Bytes>`, which axum's `Body` and
+//! http-body-util's `Full` implement; wrap another body with `map_response` first.
+
+mod frame;
+mod future;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::HeaderMap;
+use http::{Request, Response, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use frame::{FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService};
+pub use future::ResponseFuture;
+
+use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteAnswered, RouteStep};
+use crate::reply::Reply;
+use crate::Cors;
+
+crate::header_maps!(
+    request: HeaderMap,
+    response: HeaderMap,
+    map: |this| this,
+    http: http::header
+);
+
+impl MarkSink for http::Extensions {
+    fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M) {
+        self.insert(mark);
+    }
+}
+
+impl MarkSource for http::Extensions {
+    fn has_mark<M: Send + Sync + 'static>(&self) -> bool {
+        self.get::<M>().is_some()
+    }
+}
+
+/// `get_ref`, `get_mut` and `into_inner` for a service wrapping `inner`.
+macro_rules! inner_accessors {
+    ($($service:ident),*) => {$(
+        impl<S> $service<S> {
+            /// The wrapped service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The wrapped service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// Unwraps the service.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+    )*};
+}
+
+inner_accessors!(GuardService, RouteCorsService, FrameAncestorsService);
+
+impl Reply {
+    /// The `http` 1.x response for this reply (the rejection and the route mark in its
+    /// extensions), e.g. for an axum handler that refuses a request itself.
+    pub fn into_http_response(self) -> Response<Bytes> {
+        response(self, None)
+    }
+}
+
+/// An `http` 1.x response from the core's reply; echoed values come from `request`.
+pub(crate) fn response(reply: Reply, request: Option<&HeaderMap>) -> Response<Bytes> {
+    let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
+    reply.write_headers(&mut headers, request);
+    let (status, body, rejection, route) = reply.into_parts();
+    let mut response = Response::new(body);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.headers_mut() = headers;
+    if let Some(rejection) = rejection {
+        response.extensions_mut().insert(rejection);
+    }
+    if route {
+        response.extensions_mut().insert(RouteAnswered);
+    }
+    response
+}
+
+/// Guards the whole application: applies the global rules before routing and refuses preflights
+/// that no CORS-enabled route answered. Built by [`Cors::guard`].
+///
+/// ```
+/// use std::convert::Infallible;
+/// use bytes::Bytes;
+/// use http::{Request, Response};
+/// use tower::{service_fn, Layer, ServiceExt};
+/// use trusted_cors_core::{Cors, CorsConfig, Registry};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let cors = Cors::new(CorsConfig::default(), Registry::new());
+/// let app = cors.guard().layer(service_fn(|_req: Request<String>| async {
+///     Ok::<_, Infallible>(Response::new(http_body_util::Full::new(Bytes::from("users"))))
+/// }));
+///
+/// // An API token from another origin never reaches the application.
+/// let request = Request::get("/api/v1/users")
+///     .header("origin", "https://app.example.com")
+///     .header("authorization", "SSWS 00abc")
+///     .body(String::new())?;
+/// let response = app.oneshot(request).await?;
+/// assert_eq!(response.status(), 403);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct GuardLayer {
+    cors: Cors,
+}
+
+impl GuardLayer {
+    pub(crate) fn new(cors: Cors) -> Self {
+        GuardLayer { cors }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = GuardService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        self.cors.mark_guard_installed();
+        GuardService {
+            inner,
+            cors: self.cors.clone(),
+        }
+    }
+}
+
+/// The service of [`GuardLayer`].
+#[derive(Debug, Clone)]
+pub struct GuardService<S> {
+    inner: S,
+    cors: Cors,
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for GuardService<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: From<Bytes>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        let uri = request.uri();
+        let authority = uri.authority().map(|a| a.as_str());
+        let method = request.method().as_str();
+        match (self.cors).judge_unrouted(method, uri.path(), authority, request.headers()) {
+            GuardVerdict::Refuse(reply) => ResponseFuture::ready(response(reply, None)),
+            GuardVerdict::Defer => {
+                let origin = request.headers().get(http::header::ORIGIN).cloned();
+                let uri = request.uri().clone();
+                let deferred = origin.map(|origin| (self.cors.clone(), origin, uri));
+                ResponseFuture::deferred(self.inner.call(request), deferred)
+            }
+            _ => ResponseFuture::passed(self.inner.call(request)),
+        }
+    }
+}
+
+/// Declares one route's CORS policy: answers its preflights without calling the handler, refuses
+/// what the policy does not allow, and adds the CORS headers and `Vary` to its responses. Handlers
+/// read the outcome as a [`CorsOutcome`](crate::CorsOutcome) (the adapters' `CorsContext`).
+///
+/// Built by [`Cors::route`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RouteCorsLayer {
+    route: Arc<DeclaredRoute>,
+}
+
+impl RouteCorsLayer {
+    pub(crate) fn new(route: Arc<DeclaredRoute>) -> Self {
+        RouteCorsLayer { route }
+    }
+}
+
+impl<S> Layer<S> for RouteCorsLayer {
+    type Service = RouteCorsService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RouteCorsService {
+            inner,
+            route: Arc::clone(&self.route),
+        }
+    }
+}
+
+/// The service of [`RouteCorsLayer`].
+#[derive(Debug, Clone)]
+pub struct RouteCorsService<S> {
+    inner: S,
+    route: Arc<DeclaredRoute>,
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for RouteCorsService<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: From<Bytes>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        let uri = request.uri();
+        let authority = uri.authority().map(|a| a.as_str());
+        let method = request.method().as_str();
+        let step = (self.route).handle(method, uri.path(), authority, request.headers());
+        match step {
+            RouteStep::Answer(reply) => {
+                ResponseFuture::ready(response(reply, Some(request.headers())))
+            }
+            RouteStep::Forward(recorded, decoration) => {
+                recorded.record(request.extensions_mut());
+                ResponseFuture::decorated(self.inner.call(request), decoration)
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end throughput on loopback: a hello-world server on axum and on actix-web, each bare,
+# with trusted-cors (guard + route declaration) and with the framework's usual CORS layer
+# (tower-http's CorsLayer, actix-cors), driven by wrk with allowed CORS GETs and with preflights.
+# Prints requests per second and the ratio to bare.
+#
+#   scripts/bench-e2e.sh [SECONDS per run, default 10]
+#
+# Installs wrk (Debian) when it is missing and may (root). Servers listen on 127.0.0.1 only and
+# every run is bounded in time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-10}"
+connections="${E2E_CONNECTIONS:-32}"
+port=18480
+
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    echo "wrk is missing: apt-get install wrk" >&2
+    exit 1
+  fi
+fi
+
+cargo build --release -q -p trusted-cors-benches --bin e2e-server
+server=target/release/e2e-server
+lua_dir=$(mktemp -d)
+trap 'rm -rf "$lua_dir"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
+
+cat >"$lua_dir/get.lua" <<'LUA'
+wrk.method = "GET"
+wrk.headers["Origin"] = "https://portal.example.com"
+wrk.headers["Cookie"] = "sid=1"
+LUA
+cat >"$lua_dir/preflight.lua" <<'LUA'
+wrk.method = "OPTIONS"
+wrk.headers["Origin"] = "https://portal.example.com"
+wrk.headers["Access-Control-Request-Method"] = "PUT"
+wrk.headers["Access-Control-Request-Headers"] = "content-type"
+LUA
+
+# One measured run: prints requests per second.
+run() {
+  local framework=$1 stack=$2 scenario=$3
+  "$server" "$framework" "$stack" "127.0.0.1:$port" &
+  pid=$!
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  # A warm-up, then the measured run.
+  wrk -t1 -c"$connections" -d1s -s "$lua_dir/$scenario.lua" "http://127.0.0.1:$port/hello" >/dev/null
+  local rps
+  rps=$(wrk -t1 -c"$connections" -d"${seconds}s" -s "$lua_dir/$scenario.lua" \
+    "http://127.0.0.1:$port/hello" | awk '/Requests\/sec/ {print $2}')
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=
+  echo "$rps"
+}
+
+printf '%-7s %-10s %-13s %12s %8s\n' framework scenario stack "req/s" "÷ bare"
+for framework in axum actix; do
+  peer=tower-http
+  [ "$framework" = actix ] && peer=actix-cors
+  for scenario in get preflight; do
+    bare=$(run "$framework" bare "$scenario")
+    printf '%-7s %-10s %-13s %12.0f %8s\n' "$framework" "$scenario" bare "$bare" "1.000"
+    for stack in trusted-cors peer; do
+      rps=$(run "$framework" "$stack" "$scenario")
+      name=$stack
+      [ "$stack" = peer ] && name=$peer
+      ratio=$(awk -v a="$rps" -v b="$bare" 'BEGIN { printf "%.3f", a / b }')
+      printf '%-7s %-10s %-13s %12.0f %8s\n' "$framework" "$scenario" "$name" "$rps" "$ratio"
+    done
+  done
+done
