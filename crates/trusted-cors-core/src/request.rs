@@ -224,6 +224,8 @@ mod tests {
         fn the_guard_shortcut_agrees_with_the_decision(
             method in prop::sample::select(vec!["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "get"]),
             values in prop::collection::vec(header_value(), 8),
+            repeated in prop::collection::vec(header_value(), 8),
+            filler in 0usize..30,
             public in any::<bool>(),
         ) {
             let mut headers = http::HeaderMap::new();
@@ -231,6 +233,16 @@ mod tests {
                 if let Some(value) = value {
                     headers.insert(*field, http::HeaderValue::from_static(value));
                 }
+            }
+            // Some headers sent twice, and enough others to take the hashed-lookup path too.
+            for (field, value) in NAMES.iter().zip(&repeated) {
+                if let Some(value) = value {
+                    headers.append(*field, http::HeaderValue::from_static(value));
+                }
+            }
+            for i in 0..filler {
+                let name = http::HeaderName::try_from(format!("x-filler-{i}")).unwrap();
+                headers.insert(name, http::HeaderValue::from_static("1"));
             }
             let mut config = CorsConfig::builder().allow_cross_site_form_posts("/sso/{app}");
             if public {
@@ -251,6 +263,20 @@ mod tests {
                     "{method} {headers:?}: {decision:?}"
                 );
             }
+            // One pass over the map reads what a lookup per header reads.
+            let fields = [
+                Field::Origin,
+                Field::Host,
+                Field::Authorization,
+                Field::Cookie,
+                Field::SecFetchSite,
+                Field::AccessControlRequestMethod,
+                Field::AccessControlRequestHeaders,
+            ];
+            let entries = headers.iter().map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
+            let scanned = scan_headers(fields, entries);
+            let looked = fields.map(|field| RequestHeaders::values(&headers, field));
+            prop_assert_eq!(scanned, looked);
             // What the guard leaves unread changes nothing it decides.
             let unrouted = RequestFacts::read_unrouted(method, "/x", None, &headers);
             let lean = decide(&unrouted, &config, RouteScope::Unrouted, &registry.snapshot());
