@@ -43,7 +43,7 @@ pub enum Field {
     Other(&'static str),
 }
 
-/// Every named field, for adapters' tests.
+/// Every field with a name of its own; the request headers the decision reads come first.
 pub const NAMED_FIELDS: [Field; 17] = [
     Field::Origin,
     Field::Host,
