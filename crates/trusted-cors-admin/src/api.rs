@@ -8,11 +8,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use trusted_cors_core::{
-    NewTrustedOrigin, OktaError, Registry, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
+    Edit, NewTrustedOrigin, OktaError, Prepared, RegistryError, Scope, ScopeType, Status,
+    TrustedOrigin,
 };
 
 use crate::filter::Filter;
 use crate::tokens::ApiTokens;
+use crate::{StoreError, TrustedOrigins, TrustedOriginsError};
 
 /// The path the API is mounted at.
 pub const TRUSTED_ORIGINS_PATH: &str = "/api/v1/trustedOrigins";
@@ -43,15 +45,18 @@ pub struct ApiRequest<'a> {
     pub host: Option<&'a [u8]>,
 }
 
-/// The Trusted Origins API over a registry, guarded by API tokens.
+/// The Trusted Origins API over a service's [`TrustedOrigins`], guarded by API tokens.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use trusted_cors_admin::{ApiRequest, TrustedOriginsApi};
+/// use trusted_cors_admin::{ApiRequest, TrustedOrigins, TrustedOriginsApi};
 /// use trusted_cors_core::Registry;
 ///
-/// let registry = Arc::new(Registry::new());
-/// let api = TrustedOriginsApi::new(Arc::clone(&registry), ["00secret-token"]);
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let origins = Arc::new(TrustedOrigins::in_memory(Registry::new()));
+/// let registry = Arc::clone(origins.registry());
+/// let api = TrustedOriginsApi::new(origins, ["00secret-token"]);
 /// let response = api.handle(ApiRequest {
 ///     method: "POST",
 ///     path: "/api/v1/trustedOrigins",
@@ -59,7 +64,7 @@ pub struct ApiRequest<'a> {
 ///     authorization: Some(b"SSWS 00secret-token"),
 ///     body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
 ///     host: Some(b"org.example.com"),
-/// });
+/// }).await;
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(registry.snapshot().len(), 1);
 ///
@@ -69,11 +74,12 @@ pub struct ApiRequest<'a> {
 ///     created["_links"]["self"]["href"],
 ///     format!("http://org.example.com/api/v1/trustedOrigins/{id}"),
 /// );
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct TrustedOriginsApi {
-    registry: Arc<Registry>,
+    origins: Arc<TrustedOrigins>,
     tokens: ApiTokens,
     base_url: Option<Arc<str>>,
 }
@@ -81,7 +87,7 @@ pub struct TrustedOriginsApi {
 impl fmt::Debug for TrustedOriginsApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrustedOriginsApi")
-            .field("registry", &self.registry)
+            .field("origins", &self.origins)
             .field("tokens", &self.tokens.len())
             .finish()
     }
@@ -97,14 +103,14 @@ enum Target<'a> {
 type Reply = http::Response<Bytes>;
 
 impl TrustedOriginsApi {
-    /// The API over `registry`, accepting `Authorization: SSWS <token>` for any of `tokens`.
-    pub fn new<I, T>(registry: Arc<Registry>, tokens: I) -> Self
+    /// The API over `origins`, accepting `Authorization: SSWS <token>` for any of `tokens`.
+    pub fn new<I, T>(origins: Arc<TrustedOrigins>, tokens: I) -> Self
     where
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
         TrustedOriginsApi {
-            registry,
+            origins,
             tokens: ApiTokens::new(tokens),
             base_url: None,
         }
@@ -115,10 +121,13 @@ impl TrustedOriginsApi {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use trusted_cors_admin::{ApiRequest, TrustedOriginsApi};
+    /// use trusted_cors_admin::{ApiRequest, TrustedOrigins, TrustedOriginsApi};
     /// use trusted_cors_core::Registry;
     ///
-    /// let api = TrustedOriginsApi::new(Arc::new(Registry::new()), ["00secret-token"])
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let origins = Arc::new(TrustedOrigins::in_memory(Registry::new()));
+    /// let api = TrustedOriginsApi::new(origins, ["00secret-token"])
     ///     .with_base_url("https://org.example.com/");
     /// let response = api.handle(ApiRequest {
     ///     method: "GET",
@@ -126,11 +135,12 @@ impl TrustedOriginsApi {
     ///     authorization: Some(b"SSWS 00secret-token"),
     ///     host: Some(b"10.0.0.7:8080"),
     ///     ..ApiRequest::default()
-    /// });
+    /// }).await;
     /// assert_eq!(
     ///     response.headers()["link"],
     ///     r#"<https://org.example.com/api/v1/trustedOrigins?limit=20>; rel="self""#,
     /// );
+    /// # }
     /// ```
     pub fn with_base_url(mut self, base_url: impl AsRef<str>) -> Self {
         self.base_url = Some(base_url.as_ref().trim_end_matches('/').into());
@@ -142,9 +152,9 @@ impl TrustedOriginsApi {
         self.base_url.as_deref()
     }
 
-    /// The registry the API changes.
-    pub fn registry(&self) -> &Arc<Registry> {
-        &self.registry
+    /// The trusted origins the API changes.
+    pub fn origins(&self) -> &Arc<TrustedOrigins> {
+        &self.origins
     }
 
     /// The scheme and authority the answers' links point at: the configured base URL, else
@@ -161,8 +171,8 @@ impl TrustedOriginsApi {
         Cow::Owned(format!("http://{host}"))
     }
 
-    /// Answers one request.
-    pub fn handle(&self, request: ApiRequest<'_>) -> Reply {
+    /// Answers one request. A change is answered once the store has committed it.
+    pub async fn handle(&self, request: ApiRequest<'_>) -> Reply {
         let Some(actor) = self.authenticate(request.authorization) else {
             return error(
                 401,
@@ -177,22 +187,31 @@ impl TrustedOriginsApi {
         match (parse_target(request.path), request.method) {
             (Target::Collection, "GET") => self.list(request.query, base_url),
             (Target::Collection, "POST") => match parse_body(request.body) {
-                Ok(new) => self.answer(self.registry.create_by(new, Some(actor)), base_url),
+                Ok(new) => self.change(Edit::Create(new), actor, base_url).await,
                 Err(reply) => *reply,
             },
             (Target::Collection, _) => method_not_allowed("GET, POST"),
-            (Target::Item(id), "GET") => self.answer(self.registry.get(id), base_url),
-            (Target::Item(id), "PUT") => match parse_body(request.body) {
-                Ok(new) => self.answer(self.registry.replace_by(id, new, Some(actor)), base_url),
-                Err(reply) => *reply,
-            },
-            (Target::Item(id), "DELETE") => match self.registry.delete(id) {
-                Ok(_) => empty(204),
+            (Target::Item(id), "GET") => match self.origins.registry().get(id) {
+                Ok(origin) => json_reply(200, &trusted_origin_object(&origin, base_url)),
                 Err(e) => registry_error(&e),
             },
+            (Target::Item(id), "PUT") => match parse_body(request.body) {
+                Ok(new) => {
+                    let id = id.to_owned();
+                    self.change(Edit::Replace { id, new }, actor, base_url)
+                        .await
+                }
+                Err(reply) => *reply,
+            },
+            (Target::Item(id), "DELETE") => {
+                let id = id.to_owned();
+                self.change(Edit::Delete { id }, actor, base_url).await
+            }
             (Target::Item(_), _) => method_not_allowed("GET, PUT, DELETE"),
             (Target::Lifecycle(id, status), "POST") => {
-                self.answer(self.registry.set_status(id, status, Some(actor)), base_url)
+                let id = id.to_owned();
+                self.change(Edit::SetStatus { id, status }, actor, base_url)
+                    .await
             }
             (Target::Lifecycle(..), _) => method_not_allowed("POST"),
             (Target::Unknown, _) => error(404, "E0000007", "Not found: Resource not found", &[]),
@@ -211,10 +230,16 @@ impl TrustedOriginsApi {
         Some(format!("apiToken{}", index + 1))
     }
 
-    fn answer(&self, result: Result<TrustedOrigin, RegistryError>, base_url: &str) -> Reply {
-        match result {
-            Ok(origin) => json_reply(200, &trusted_origin_object(&origin, base_url)),
-            Err(e) => registry_error(&e),
+    /// Makes a change and answers with the entry after it (204 for a delete).
+    async fn change(&self, edit: Edit, actor: &str, base_url: &str) -> Reply {
+        match self.origins.change(&edit, Some(actor)).await {
+            Ok(Prepared {
+                after: Some(origin),
+                ..
+            }) => json_reply(200, &trusted_origin_object(&origin, base_url)),
+            Ok(_) => empty(204),
+            Err(TrustedOriginsError::Registry(e)) => registry_error(&e),
+            Err(TrustedOriginsError::Store(e)) => store_error(&e),
         }
     }
 
@@ -247,7 +272,7 @@ impl TrustedOriginsApi {
                 _ => {}
             }
         }
-        let snapshot = self.registry.snapshot();
+        let snapshot = self.origins.registry().snapshot();
         let mut matching: Vec<&TrustedOrigin> = snapshot
             .origins()
             .filter(|o| {
@@ -448,19 +473,44 @@ fn registry_error(e: &RegistryError) -> Reply {
                 e.field()
             )],
         ),
-        RegistryError::Store(store) => error(
-            500,
-            "E0000009",
-            "Internal Server Error",
-            &[&format!(
-                "The change was not stored, so it was not made: {store}"
-            )],
-        ),
         _ => error(
             400,
             "E0000001",
             &format!("Api validation failed: {}", e.field()),
             &[&format!("{}: {e}", e.field())],
+        ),
+    }
+}
+
+fn store_error(e: &StoreError) -> Reply {
+    match e {
+        StoreError::NotFound(id) => registry_error(&RegistryError::NotFound(id.clone())),
+        StoreError::Duplicate { field, .. } => error(
+            400,
+            "E0000001",
+            &format!("Api validation failed: {field}"),
+            &[&format!(
+                "{field}: An object with this field already exists in the current organization"
+            )],
+        ),
+        StoreError::Unavailable { .. } => {
+            let mut reply = error(
+                503,
+                "E0000010",
+                "Service is in read only mode",
+                &[&format!("The change was not made: {e}. Try again later.")],
+            );
+            reply.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            reply
+        }
+        _ => error(
+            500,
+            "E0000009",
+            "Internal Server Error",
+            &[&format!("The change was not made: {e}")],
         ),
     }
 }
@@ -509,7 +559,10 @@ mod tests {
 
     #[test]
     fn links_use_the_configured_base_url_else_the_host() {
-        let api = TrustedOriginsApi::new(Arc::new(Registry::new()), ["00token"]);
+        let api = TrustedOriginsApi::new(
+            Arc::new(TrustedOrigins::in_memory(trusted_cors_core::Registry::new())),
+            ["00token"],
+        );
         assert_eq!(
             api.base_url_for(Some(b"org.example.com:8080")),
             "http://org.example.com:8080"

@@ -1,14 +1,20 @@
-//! Okta's Trusted Origins API and durable stores for trusted-cors.
+//! Okta's Trusted Origins API and the stores that keep trusted origins, for trusted-cors.
 //!
 //! The core crate (`trusted-cors-core`) decides CORS against a [`Registry`] of trusted origins;
-//! this crate is how administrators change that registry and how the changes last:
+//! this crate is how administrators change that registry, and how the changes last and reach
+//! every instance of a service:
 //!
+//! - [`TrustedOrigins`]: a registry and its store, changed together; a change is committed by
+//!   the store before requests see it, and [`follow`](TrustedOrigins::follow) applies the
+//!   changes other instances commit.
+//! - Stores, behind one asynchronous interface ([`TrustedOriginStore`]: one entry per change,
+//!   revisions, a change feed, uniqueness enforced by the store): [`MemoryStore`]; `SqliteStore`
+//!   (feature `sqlite`), the embedded default, a file that the processes of one machine share;
+//!   `PostgresStore` (feature `postgres`), for a fleet, with changes announced by
+//!   `LISTEN`/`NOTIFY`.
 //! - [`TrustedOriginsApi`]: the management API in Okta's shape (`/api/v1/trustedOrigins`), one
 //!   framework-neutral handler guarded by `SSWS` API tokens. The axum and actix-web adapters
 //!   mount it behind their `admin` feature (`trusted_origins_router`, `trusted_origins_scope`).
-//! - [`JsonFileStore`]: the embedded default [`TrustedOriginStore`], a JSON file written
-//!   atomically before each change is applied, shared by several processes through a lock.
-//! - [`StoreWatcher`]: applies the changes another process made to the store.
 //!
 //! | request | answer |
 //! |---|---|
@@ -24,25 +30,24 @@
 //! Every call needs `Authorization: SSWS <token>`, compared in constant time; the API is never
 //! CORS-enabled, and the global CORS layer refuses `SSWS` tokens sent from browsers on other
 //! origins. Errors are Okta error objects: 400 `E0000001` (validation, with causes naming the
-//! field), 400 `E0000003` (malformed JSON), 401 `E0000011`, 404 `E0000007`, 405 `E0000022`,
-//! 500 `E0000009` (the change could not be stored; nothing changed).
+//! field; also a name or origin another instance took first), 400 `E0000003` (malformed JSON),
+//! 401 `E0000011`, 404 `E0000007`, 405 `E0000022`, 503 `E0000010` with `Retry-After` (the store
+//! is unavailable; nothing changed), 500 `E0000009` (the store holds what cannot be used).
 //!
 //! ```
 //! use std::sync::Arc;
-//! use trusted_cors_admin::{ApiRequest, JsonFileStore, TrustedOriginsApi};
-//! use trusted_cors_core::{NewTrustedOrigin, Registry, ScopeType, TrustedOriginStore};
+//! use trusted_cors_admin::{ApiRequest, MemoryStore, TrustedOrigins, TrustedOriginsApi, TrustedOriginStore};
+//! use trusted_cors_core::{NewTrustedOrigin, ScopeType};
 //!
-//! let dir = std::env::temp_dir().join(format!("trusted-cors-admin-doc-{}", std::process::id()));
-//! std::fs::create_dir_all(&dir)?;
-//! let path = dir.join("trusted-origins.json");
-//! # let _ = std::fs::remove_file(&path);
-//!
-//! // The registry lives in a file, seeded on first start.
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The store is seeded on first start (use `SqliteStore` or `PostgresStore` to keep it).
+//! let store = MemoryStore::new();
 //! let seeds = [NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors])];
-//! let registry = Arc::new(Registry::open(JsonFileStore::new(&path), seeds)?);
-//! let api = TrustedOriginsApi::new(Arc::clone(&registry), ["00secret-token"]);
+//! let origins = Arc::new(TrustedOrigins::open(store.clone(), seeds).await?);
+//! let api = TrustedOriginsApi::new(Arc::clone(&origins), ["00secret-token"]);
 //!
-//! // An administrator adds a trusted origin; it is on disk before the API answers.
+//! // An administrator adds a trusted origin; the store has it before the API answers.
 //! let response = api.handle(ApiRequest {
 //!     method: "POST",
 //!     path: "/api/v1/trustedOrigins",
@@ -50,9 +55,10 @@
 //!     body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
 //!     host: Some(b"org.example.com"),
 //!     ..ApiRequest::default()
-//! });
+//! }).await;
 //! assert_eq!(response.status(), 200);
-//! assert_eq!(JsonFileStore::new(&path).load()?.map(|o| o.len()), Some(2));
+//! assert_eq!(store.load().await?.origins.len(), 2);
+//! assert_eq!(origins.revision(), 2);
 //!
 //! // Without a valid token nothing changes.
 //! let response = api.handle(ApiRequest {
@@ -60,24 +66,25 @@
 //!     path: "/api/v1/trustedOrigins/anything",
 //!     authorization: Some(b"SSWS wrong"),
 //!     ..ApiRequest::default()
-//! });
+//! }).await;
 //! assert_eq!(response.status(), 401);
-//! # std::fs::remove_dir_all(&dir)?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! [`Registry`]: trusted_cors_core::Registry
-//! [`TrustedOriginStore`]: trusted_cors_core::TrustedOriginStore
 
 mod api;
 mod filter;
-mod json_file;
+mod origins;
+mod store;
 mod tokens;
-mod watcher;
 
 pub use api::{
     trusted_origin_object, ApiRequest, TrustedOriginsApi, DEFAULT_LIMIT, MAX_LIMIT,
     TRUSTED_ORIGINS_PATH,
 };
-pub use json_file::JsonFileStore;
-pub use watcher::StoreWatcher;
+pub use origins::{Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY};
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+pub use store::{Loaded, MemoryStore, StoreError, StoreFuture, TrustedOriginStore};

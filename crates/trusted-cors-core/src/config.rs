@@ -251,8 +251,8 @@ pub struct SeedOrigin {
 
 impl SeedOrigin {
     /// Checks every seed as the registry would and returns them ready for
-    /// [`Registry::with_origins`](crate::Registry::with_origins) or
-    /// [`Registry::open`](crate::Registry::open). An error names the key, e.g.
+    /// [`Registry::with_origins`](crate::Registry::with_origins) or for seeding a store. An error
+    /// names the key, e.g.
     /// `trusted_origins[1].origin`, and the value.
     ///
     /// ```

@@ -16,10 +16,11 @@
 //! framework's types, through [`RequestHeaders`] and [`ResponseHeaders`].
 //!
 //! Around it:
-//! - [`Registry::open`] over a [`TrustedOriginStore`]: changes are durable before they are
-//!   applied. The stores (`JsonFileStore`, and `StoreWatcher` for changes made by another
-//!   process) and Okta's Trusted Origins API (`TrustedOriginsApi`, mounted by the axum and actix
-//!   adapters behind their `admin` feature) live in the `trusted-cors-admin` crate;
+//! - the [`Registry`] keeps no files: it is changed in memory, or [prepared](Registry::prepare)
+//!   and [applied](Registry::apply) around a store's commit. The stores (in memory, SQLite and
+//!   PostgreSQL, each with a change feed that keeps every instance of a service on the same
+//!   revision) and Okta's Trusted Origins API (`TrustedOriginsApi`, mounted by the axum and
+//!   actix adapters behind their `admin` feature) live in the `trusted-cors-admin` crate;
 //! - [`RegistrySnapshot::redirect_allowed`] for sign-in redirects, and [`Cors::frame_ancestors`]
 //!   for `Content-Security-Policy: frame-ancestors` from the IFRAME_EMBED scope;
 //! - [`CorsSettings`] and [`SeedOrigin`] to read the configuration from TOML or JSON.
@@ -88,7 +89,6 @@ mod rejection;
 mod reply;
 mod request;
 mod service;
-mod store;
 mod trusted_origin;
 
 use std::fmt;
@@ -108,7 +108,10 @@ pub use layers::GuardVerdict;
 pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteAnswered, RouteStep};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
-pub use registry::{Registry, RegistryError, RegistrySnapshot, SnapshotGuard, MAX_FIELD_LEN};
+pub use registry::{
+    Change, ChangeKind, Edit, Prepared, Registry, RegistryError, RegistrySnapshot, SnapshotGuard,
+    MAX_FIELD_LEN,
+};
 pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
     RejectionKind, RejectionResponder, RequestHeadersProblem, TrustHint,
@@ -125,7 +128,6 @@ pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
-pub use store::{StoreError, StoreLock, TrustedOriginStore};
 pub use trusted_origin::{
     NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
 };

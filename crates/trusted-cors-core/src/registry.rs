@@ -39,8 +39,14 @@
 //! the extra levels. A plain `HashMap` with a small delta in front would have to be rebuilt
 //! whole every so often: an O(n) pause, and twice the memory, in the middle of a change.
 //!
-//! With a store, every change is also saved whole ([`TrustedOriginStore::save`] takes every
-//! entry), which is O(n) in the bytes written; the in-memory part stays O(log n).
+//! # Revisions and stores
+//!
+//! Every snapshot has a revision: 0 when built, and one more for each change made in memory. A
+//! registry kept in a database (the stores of the `trusted-cors-admin` crate) uses the store's
+//! revisions instead: a change is [prepared](Registry::prepare) against the current snapshot
+//! (validated, given its id and timestamps, checked for uniqueness, nothing applied), committed
+//! by the store, which numbers it, and then [applied](Registry::apply) with that revision, along
+//! with any change another instance committed before it. The registry itself does no I/O.
 
 use std::fmt;
 use std::ops::{Bound, Deref};
@@ -50,7 +56,6 @@ use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 
 use crate::origin::{OriginParts, RequestOrigin};
-use crate::store::{StoreError, TrustedOriginStore};
 use crate::trusted_origin::{
     NewTrustedOrigin, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
 };
@@ -94,9 +99,6 @@ pub enum RegistryError {
     /// The value is longer than [`MAX_FIELD_LEN`] characters.
     #[error("the origin is longer than {MAX_FIELD_LEN} characters")]
     OriginTooLong,
-    /// The change could not be made durable; nothing changed.
-    #[error("the change could not be stored: {0}")]
-    Store(#[from] StoreError),
 }
 
 impl RegistryError {
@@ -110,7 +112,6 @@ impl RegistryError {
             | RegistryError::InvalidOrigin { .. }
             | RegistryError::OriginTooLong => "origin",
             RegistryError::NoScopes => "scopes",
-            RegistryError::Store(_) => "store",
         }
     }
 }
@@ -164,6 +165,8 @@ pub struct RegistrySnapshot {
     wildcard: Map<Arc<str>, Arc<[Indexed]>>,
     /// The sequence number of the next entry added.
     next_seq: u64,
+    /// The revision of the registry this snapshot shows.
+    revision: u64,
 }
 
 impl fmt::Debug for RegistrySnapshot {
@@ -183,6 +186,13 @@ impl fmt::Debug for DebugOrigins<'_> {
 }
 
 impl RegistrySnapshot {
+    /// The revision this snapshot shows: 0 for a registry as built, one more for each change
+    /// made in memory, or the store's revision of the last change applied (see
+    /// [`Registry::apply`]).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     /// Every entry, in creation order.
     pub fn origins(
         &self,
@@ -476,6 +486,7 @@ impl RegistrySnapshot {
         self.by_id.ptr_eq(&other.by_id)
             && self.order.ptr_eq(&other.order)
             && self.next_seq == other.next_seq
+            && self.revision == other.revision
     }
 }
 
@@ -537,14 +548,18 @@ impl fmt::Debug for SnapshotGuard {
 ///
 /// Readers take a [`snapshot`](Self::snapshot) without locking; each change makes a new snapshot
 /// and swaps it in whole, so no request sees half a change. Every change method (`create`,
-/// `replace`, `delete`, `activate`, `deactivate`, `set_status`, `reset`, `reload_from_store`) can
-/// be called concurrently with requests and with other changes: changes are serialized, and each
+/// `replace`, `delete`, `activate`, `deactivate`, `set_status`, `reset`, `apply`) can be called
+/// concurrently with requests and with other changes: changes are serialized, and each
 /// applies to future requests, not to a request that has already taken its snapshot.
 ///
 /// A change costs O(log n) in memory: the snapshots are persistent maps that share all but the
 /// few nodes a change touches, so a change copies neither the entries nor the indexes. Loading n
 /// entries ([`from_origins`](Self::from_origins), [`with_origins`](Self::with_origins)) costs
 /// O(n) but for a sort: one to three seconds per million entries.
+///
+/// The registry keeps nothing on disk. To keep trusted origins in a database, shared by every
+/// instance of a service, use `TrustedOrigins` from the `trusted-cors-admin` crate: it commits
+/// each change to its store before it [applies](Self::apply) it here.
 ///
 /// ```
 /// use trusted_cors_core::{NewTrustedOrigin, Registry, ScopeType};
@@ -558,13 +573,98 @@ impl fmt::Debug for SnapshotGuard {
 /// registry.deactivate(&shop.id)?;
 /// assert!(registry.snapshot().trusted("https://shop.example.com", ScopeType::Cors).is_none());
 /// assert_eq!(registry.snapshot().len(), 1);
+/// assert_eq!(registry.snapshot().revision(), 2);
 /// # Ok::<(), trusted_cors_core::RegistryError>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct Registry {
     current: ArcSwap<RegistrySnapshot>,
     writer: Mutex<()>,
-    store: Option<Arc<dyn TrustedOriginStore>>,
+}
+
+/// A change to make to a registry, for [`Registry::prepare`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Edit {
+    /// Add an entry.
+    Create(NewTrustedOrigin),
+    /// Replace the name, origin, scopes and (when given) status of the entry with this id.
+    Replace {
+        /// The entry.
+        id: String,
+        /// What it becomes.
+        new: NewTrustedOrigin,
+    },
+    /// Set the status of the entry with this id.
+    SetStatus {
+        /// The entry.
+        id: String,
+        /// Its new status.
+        status: Status,
+    },
+    /// Remove the entry with this id.
+    Delete {
+        /// The entry.
+        id: String,
+    },
+}
+
+/// An [`Edit`] checked against a snapshot and worked out, but applied nowhere: the entry before
+/// and after it. A create has no `before`, a delete no `after`; an edit that changes nothing
+/// (setting the status an entry already has) has both equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Prepared {
+    /// The entry before the change.
+    pub before: Option<TrustedOrigin>,
+    /// The entry after the change.
+    pub after: Option<TrustedOrigin>,
+}
+
+impl Prepared {
+    /// The change to commit and apply, or `None` when the edit changes nothing.
+    pub fn change(&self) -> Option<ChangeKind> {
+        match (&self.before, &self.after) {
+            (Some(before), Some(after)) if before == after => None,
+            (_, Some(after)) => Some(ChangeKind::Upsert(after.clone())),
+            (Some(before), None) => Some(ChangeKind::Delete(before.id.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// The entry the edit is about: after the change, or, for a delete, before it.
+    pub fn entry(&self) -> Option<&TrustedOrigin> {
+        self.after.as_ref().or(self.before.as_ref())
+    }
+}
+
+/// What a committed change does to one entry. Stores match on it, so it is exhaustive: a new
+/// kind of change would be a new major version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The entry with this id now is this (created or changed).
+    Upsert(TrustedOrigin),
+    /// The entry with this id is gone.
+    Delete(String),
+}
+
+impl ChangeKind {
+    /// The id of the entry changed.
+    pub fn id(&self) -> &str {
+        match self {
+            ChangeKind::Upsert(entry) => &entry.id,
+            ChangeKind::Delete(id) => id,
+        }
+    }
+}
+
+/// A committed change and its revision, as a store's change feed gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The store's revision of the change: greater than every revision committed before it.
+    pub revision: u64,
+    /// What it did.
+    pub kind: ChangeKind,
 }
 
 impl Registry {
@@ -577,57 +677,25 @@ impl Registry {
         Registry {
             current: ArcSwap::from_pointee(snapshot),
             writer: Mutex::new(()),
-            store: None,
         }
     }
 
     /// A registry holding existing entries (e.g. loaded from a store), in this order, checked by
-    /// the rules of [`NewTrustedOrigin::validate`] and for unique ids, names and origins. O(n).
+    /// the rules of [`NewTrustedOrigin::validate`] and for unique ids, names and origins, at
+    /// revision 0. O(n).
     pub fn from_origins(origins: Vec<TrustedOrigin>) -> Result<Self, RegistryError> {
-        RegistrySnapshot::load(origins).map(Registry::from_snapshot)
+        Registry::from_origins_at(0, origins)
     }
 
-    /// A registry kept in `store`: its entries are loaded, or, when the store is empty, the
-    /// `seeds` are created and saved. Every later change is saved before it is applied, so an
-    /// acknowledged change is durable. A store that cannot be read is an error naming it, and is
-    /// never overwritten.
-    pub fn open(
-        store: impl TrustedOriginStore,
-        seeds: impl IntoIterator<Item = NewTrustedOrigin>,
+    /// As [`from_origins`](Self::from_origins), at a store's `revision`: the revision of the last
+    /// change the entries include.
+    pub fn from_origins_at(
+        revision: u64,
+        origins: Vec<TrustedOrigin>,
     ) -> Result<Self, RegistryError> {
-        let store: Arc<dyn TrustedOriginStore> = Arc::new(store);
-        // Two processes starting on an empty store seed it once.
-        let store_lock = store.lock()?;
-        let mut registry = match store.load()? {
-            Some(origins) => Registry::from_origins(origins)?,
-            None => {
-                let registry = Registry::with_origins(seeds)?;
-                store.save(&registry.snapshot().to_vec())?;
-                registry
-            }
-        };
-        drop(store_lock);
-        registry.store = Some(store);
-        Ok(registry)
-    }
-
-    /// Applies a change another process made to the store, if any (see `StoreWatcher` in the
-    /// `trusted-cors-admin` crate). Returns whether the entries changed. Invalid content is an
-    /// error and changes nothing.
-    pub fn reload_from_store(&self) -> Result<bool, RegistryError> {
-        let Some(store) = &self.store else {
-            return Ok(false);
-        };
-        let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let _store_lock = store.lock()?;
-        match store.poll_changes()? {
-            None => Ok(false),
-            Some(origins) => {
-                self.current
-                    .store(Arc::new(RegistrySnapshot::load(origins)?));
-                Ok(true)
-            }
-        }
+        let mut snapshot = RegistrySnapshot::load(origins)?;
+        snapshot.revision = revision;
+        Ok(Registry::from_snapshot(snapshot))
     }
 
     /// A registry seeded with new entries, e.g. from a configuration file, created in this order.
@@ -687,6 +755,11 @@ impl Registry {
         self.current.load_full()
     }
 
+    /// The revision of the current snapshot (see [`RegistrySnapshot::revision`]).
+    pub fn revision(&self) -> u64 {
+        self.current.load().revision
+    }
+
     /// The entry with this id.
     pub fn get(&self, id: &str) -> Result<TrustedOrigin, RegistryError> {
         self.snapshot()
@@ -706,10 +779,7 @@ impl Registry {
         new: NewTrustedOrigin,
         actor: Option<&str>,
     ) -> Result<TrustedOrigin, RegistryError> {
-        self.change(|snapshot| {
-            let entry = push_new(snapshot, &new, actor, &mut IdSource::single())?;
-            Ok(TrustedOrigin::clone(&entry))
-        })
+        self.edit(&Edit::Create(new), actor)
     }
 
     /// Replaces the name, origin, scopes and status of an entry.
@@ -724,27 +794,13 @@ impl Registry {
         new: NewTrustedOrigin,
         actor: Option<&str>,
     ) -> Result<TrustedOrigin, RegistryError> {
-        self.change(|snapshot| {
-            let mut entry = found(snapshot, id)?.clone();
-            let valid = new.validate()?;
-            entry.name = valid.name;
-            entry.origin = valid.origin;
-            entry.scopes = valid.scopes;
-            if let Some(status) = valid.status {
-                entry.status = status;
-            }
-            entry.last_updated = now();
-            entry.last_updated_by = actor.map(str::to_owned);
-            Ok(TrustedOrigin::clone(&*snapshot.update(entry)?))
-        })
+        let id = id.to_owned();
+        self.edit(&Edit::Replace { id, new }, actor)
     }
 
     /// Removes an entry and returns it.
     pub fn delete(&self, id: &str) -> Result<TrustedOrigin, RegistryError> {
-        self.change(|snapshot| match snapshot.remove(id) {
-            Some(slot) => Ok(TrustedOrigin::clone(&slot.entry)),
-            None => Err(RegistryError::NotFound(id.to_owned())),
-        })
+        self.edit(&Edit::Delete { id: id.to_owned() }, None)
     }
 
     /// Sets an entry ACTIVE.
@@ -764,63 +820,195 @@ impl Registry {
         status: Status,
         actor: Option<&str>,
     ) -> Result<TrustedOrigin, RegistryError> {
-        self.change(|snapshot| {
-            let entry = found(snapshot, id)?;
-            if entry.status == status {
-                return Ok(entry.clone());
-            }
-            let mut entry = entry.clone();
-            entry.status = status;
-            entry.last_updated = now();
-            entry.last_updated_by = actor.map(str::to_owned);
-            Ok(TrustedOrigin::clone(&*snapshot.update(entry)?))
-        })
+        let id = id.to_owned();
+        self.edit(&Edit::SetStatus { id, status }, actor)
     }
 
-    /// Replaces every entry at once, saving them first when the registry has a store.
+    /// Replaces every entry at once, as one change (one more revision).
     pub fn reset(&self, origins: Vec<TrustedOrigin>) -> Result<(), RegistryError> {
-        let fresh = Arc::new(RegistrySnapshot::load(origins)?);
+        let mut fresh = RegistrySnapshot::load(origins)?;
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(store) = &self.store {
-            let _store_lock = store.lock()?;
-            store.save(&fresh.to_vec())?;
-        }
-        self.current.store(fresh);
+        fresh.revision = self.current.load().revision + 1;
+        self.current.store(Arc::new(fresh));
         Ok(())
     }
 
-    /// Runs `edit` on a copy of the current snapshot (O(1) to make), under the writer lock, and
-    /// swaps the result in when it succeeds; on error nothing changes.
-    fn change<T>(
+    /// Replaces every entry at once with what a store holds at `revision` (e.g. when an
+    /// instance has fallen too far behind the store's change feed to catch up change by change).
+    pub fn reset_at(
         &self,
-        edit: impl FnOnce(&mut RegistrySnapshot) -> Result<T, RegistryError>,
-    ) -> Result<T, RegistryError> {
+        revision: u64,
+        origins: Vec<TrustedOrigin>,
+    ) -> Result<(), RegistryError> {
+        let mut fresh = RegistrySnapshot::load(origins)?;
+        fresh.revision = revision;
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        // Another process sharing the store must not be overwritten: hold the store's lock and
-        // start from what it holds now. A store that cannot be read refuses the change.
-        let _store_lock = match &self.store {
-            Some(store) => {
-                let lock = store.lock()?;
-                if let Some(outside) = store.poll_changes()? {
-                    self.current
-                        .store(Arc::new(RegistrySnapshot::load(outside)?));
+        self.current.store(Arc::new(fresh));
+        Ok(())
+    }
+
+    /// Works out `edit` against the current snapshot without applying it: validates the input,
+    /// gives a new entry its id and timestamps, stamps a changed one, and checks that names and
+    /// origins stay unique. A store commits [`Prepared::change`], and the registry then applies
+    /// it with the store's revision ([`apply`](Self::apply)).
+    ///
+    /// ```
+    /// use trusted_cors_core::{Change, Edit, NewTrustedOrigin, Registry, ScopeType};
+    ///
+    /// let registry = Registry::new();
+    /// let new = NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors]);
+    /// let prepared = registry.prepare(&Edit::Create(new), Some("admin@example.com"))?;
+    /// assert!(registry.snapshot().is_empty()); // nothing applied yet
+    ///
+    /// // … a store commits the change as its revision 41 …
+    /// let kind = prepared.change().expect("a create changes something");
+    /// registry.apply(vec![Change { revision: 41, kind }])?;
+    /// assert_eq!(registry.revision(), 41);
+    /// assert!(registry.snapshot().trusted("https://shop.example.com", ScopeType::Cors).is_some());
+    /// # Ok::<(), trusted_cors_core::RegistryError>(())
+    /// ```
+    pub fn prepare(&self, edit: &Edit, actor: Option<&str>) -> Result<Prepared, RegistryError> {
+        let mut copy = RegistrySnapshot::clone(&self.current.load());
+        work_out(&mut copy, edit, actor)
+    }
+
+    /// Applies committed changes (a store's change feed) as one new snapshot: requests see all
+    /// of them or none. Changes at or below the current revision are already applied and
+    /// skipped; the registry's revision becomes the highest one given. Several changes to one
+    /// entry leave the state of the highest revision; a new entry is listed after the existing
+    /// ones, in the order the changes are given (a store gives them in creation order). Returns
+    /// the revision after the changes.
+    ///
+    /// The changes together must leave names and origins unique (a store that enforces both
+    /// gives only such changes); when they do not, nothing is applied and the error names the
+    /// clash, so that the caller can load the store whole instead ([`reset_at`](Self::reset_at)).
+    pub fn apply(&self, changes: Vec<Change>) -> Result<u64, RegistryError> {
+        let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.current.load_full();
+        let changes: Vec<Change> = changes
+            .into_iter()
+            .filter(|change| change.revision > current.revision)
+            .collect();
+        if changes.is_empty() {
+            return Ok(current.revision);
+        }
+        let mut next = RegistrySnapshot::clone(&current);
+        let revision = changes
+            .iter()
+            .map(|c| c.revision)
+            .max()
+            .unwrap_or(current.revision);
+        // First out with every entry the changes touch, keeping its place in the listing; then
+        // back in with the last state of each, so that the changes between them may swap names
+        // or origins.
+        let mut places: Vec<(String, Option<u64>)> = Vec::new();
+        let mut last: std::collections::HashMap<&str, &Change> = std::collections::HashMap::new();
+        for change in &changes {
+            let id = change.kind.id();
+            match last.entry(id) {
+                std::collections::hash_map::Entry::Vacant(first) => {
+                    first.insert(change);
+                    places.push((id.to_owned(), next.remove(id).map(|slot| slot.seq)));
                 }
-                Some(lock)
+                std::collections::hash_map::Entry::Occupied(mut seen) => {
+                    if seen.get().revision < change.revision {
+                        seen.insert(change);
+                    }
+                }
             }
-            None => None,
-        };
+        }
+        for (id, place) in &places {
+            let Some(Change {
+                kind: ChangeKind::Upsert(entry),
+                ..
+            }) = last.get(id.as_str())
+            else {
+                continue;
+            };
+            entry.check_rules()?;
+            let entry = Arc::new(entry.clone());
+            match place {
+                Some(seq) => next.insert(entry, *seq)?,
+                None => next.push(entry)?,
+            }
+        }
+        next.revision = revision;
+        self.current.store(Arc::new(next));
+        Ok(revision)
+    }
+
+    /// Makes `edit` here, in memory, as the next revision.
+    fn edit(&self, edit: &Edit, actor: Option<&str>) -> Result<TrustedOrigin, RegistryError> {
+        let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let current = self.current.load_full();
         let mut next = RegistrySnapshot::clone(&current);
-        let out = edit(&mut next)?;
-        if next.same_as(&current) {
-            return Ok(out);
+        let Prepared { before, after } = work_out(&mut next, edit, actor)?;
+        if !next.same_as(&current) {
+            next.revision = current.revision + 1;
+            self.current.store(Arc::new(next));
         }
-        // Durable first: a change the caller sees acknowledged is on disk.
-        if let Some(store) = &self.store {
-            store.save(&next.to_vec())?;
+        Ok(after.or(before).expect("every edit is about an entry"))
+    }
+}
+
+/// Makes `edit` to `snapshot` (a copy: on error it is half changed and must be dropped) and
+/// says what it did.
+fn work_out(
+    snapshot: &mut RegistrySnapshot,
+    edit: &Edit,
+    actor: Option<&str>,
+) -> Result<Prepared, RegistryError> {
+    match edit {
+        Edit::Create(new) => {
+            let entry = push_new(snapshot, new, actor, &mut IdSource::single())?;
+            Ok(Prepared {
+                before: None,
+                after: Some(TrustedOrigin::clone(&entry)),
+            })
         }
-        self.current.store(Arc::new(next));
-        Ok(out)
+        Edit::Replace { id, new } => {
+            let before = found(snapshot, id)?.clone();
+            let valid = new.validate()?;
+            let mut entry = before.clone();
+            entry.name = valid.name;
+            entry.origin = valid.origin;
+            entry.scopes = valid.scopes;
+            if let Some(status) = valid.status {
+                entry.status = status;
+            }
+            entry.last_updated = now();
+            entry.last_updated_by = actor.map(str::to_owned);
+            let after = TrustedOrigin::clone(&*snapshot.update(entry)?);
+            Ok(Prepared {
+                before: Some(before),
+                after: Some(after),
+            })
+        }
+        Edit::SetStatus { id, status } => {
+            let before = found(snapshot, id)?.clone();
+            if before.status == *status {
+                return Ok(Prepared {
+                    after: Some(before.clone()),
+                    before: Some(before),
+                });
+            }
+            let mut entry = before.clone();
+            entry.status = *status;
+            entry.last_updated = now();
+            entry.last_updated_by = actor.map(str::to_owned);
+            let after = TrustedOrigin::clone(&*snapshot.update(entry)?);
+            Ok(Prepared {
+                before: Some(before),
+                after: Some(after),
+            })
+        }
+        Edit::Delete { id } => match snapshot.remove(id) {
+            Some(slot) => Ok(Prepared {
+                before: Some(TrustedOrigin::clone(&slot.entry)),
+                after: None,
+            }),
+            None => Err(RegistryError::NotFound(id.clone())),
+        },
     }
 }
 
@@ -997,6 +1185,7 @@ impl Built {
                 exact: exact.1,
                 wildcard,
                 next_seq: n as u64,
+                revision: 0,
             },
             duplicate_id: by_id.0,
             duplicate_name: names.0,
@@ -1530,6 +1719,143 @@ mod tests {
         let before = registry.snapshot_arc();
         assert_eq!(registry.activate(&a.id).unwrap(), a);
         assert!(Arc::ptr_eq(&before, &registry.snapshot_arc()));
+    }
+
+    #[test]
+    fn prepared_changes_apply_at_the_stores_revision() {
+        let registry = Registry::new();
+        let prepared = registry
+            .prepare(
+                &Edit::Create(new("a", "https://a.example", &[ScopeType::Cors])),
+                Some("ada"),
+            )
+            .unwrap();
+        assert!(registry.snapshot().is_empty(), "preparing applies nothing");
+        let a = prepared.after.clone().unwrap();
+        assert_eq!(a.created_by.as_deref(), Some("ada"));
+        let kind = prepared.change().unwrap();
+        assert_eq!(
+            registry.apply(vec![Change {
+                revision: 7,
+                kind: kind.clone()
+            }]),
+            Ok(7)
+        );
+        assert_eq!(registry.revision(), 7);
+        assert_eq!(registry.get(&a.id).unwrap(), a);
+        // Replayed: already applied, skipped.
+        assert_eq!(registry.apply(vec![Change { revision: 7, kind }]), Ok(7));
+        assert_eq!(registry.snapshot().len(), 1);
+        // Setting the status an entry has is no change.
+        let same = registry
+            .prepare(
+                &Edit::SetStatus {
+                    id: a.id.clone(),
+                    status: Status::Active,
+                },
+                None,
+            )
+            .unwrap();
+        assert_eq!(same.change(), None);
+        let gone = registry
+            .prepare(&Edit::Delete { id: a.id.clone() }, None)
+            .unwrap();
+        assert_eq!(gone.change(), Some(ChangeKind::Delete(a.id.clone())));
+        assert_eq!(
+            registry.prepare(&Edit::Delete { id: "nope".into() }, None),
+            Err(RegistryError::NotFound("nope".into()))
+        );
+        // In memory, every change is one more revision.
+        registry.deactivate(&a.id).unwrap();
+        assert_eq!(registry.revision(), 8);
+        registry.deactivate(&a.id).unwrap();
+        assert_eq!(registry.revision(), 8, "no change, no revision");
+    }
+
+    #[test]
+    fn a_batch_of_changes_applies_whole_and_in_place() {
+        let registry = Registry::with_origins([
+            new("a", "https://a.example", &[ScopeType::Cors]),
+            new("b", "https://b.example", &[ScopeType::Cors]),
+            new("c", "https://c.example", &[ScopeType::Cors]),
+        ])
+        .unwrap();
+        let [a, b, c]: [TrustedOrigin; 3] = registry.snapshot().to_vec().try_into().unwrap();
+        // a and b swap origins (only possible as one batch), c goes, d comes.
+        let mut a2 = a.clone();
+        a2.origin = b.origin.clone();
+        let mut b2 = b.clone();
+        b2.origin = a.origin.clone();
+        let d = {
+            let other = Registry::new();
+            other
+                .create(new("d", "https://d.example", &[ScopeType::Cors]))
+                .unwrap()
+        };
+        let batch = vec![
+            Change {
+                revision: 12,
+                kind: ChangeKind::Upsert(b2.clone()),
+            },
+            Change {
+                revision: 11,
+                kind: ChangeKind::Upsert(a2.clone()),
+            },
+            Change {
+                revision: 13,
+                kind: ChangeKind::Delete(c.id.clone()),
+            },
+            Change {
+                revision: 14,
+                kind: ChangeKind::Upsert(d.clone()),
+            },
+        ];
+        assert_eq!(registry.apply(batch), Ok(14));
+        let names: Vec<String> = registry
+            .snapshot()
+            .origins()
+            .map(|o| o.name.clone())
+            .collect();
+        assert_eq!(names, ["a", "b", "d"], "changed entries keep their place");
+        let snapshot = registry.snapshot();
+        assert_eq!(
+            snapshot
+                .trusted("https://b.example", ScopeType::Cors)
+                .unwrap()
+                .id,
+            a.id
+        );
+        assert_eq!(
+            snapshot
+                .trusted("https://a.example", ScopeType::Cors)
+                .unwrap()
+                .id,
+            b.id
+        );
+        assert!(snapshot
+            .trusted("https://c.example", ScopeType::Cors)
+            .is_none());
+        drop(snapshot);
+
+        // A batch that would leave two entries with one origin applies nothing.
+        let mut clash = d.clone();
+        clash.origin = a.origin.clone();
+        clash.id = "tosclash".into();
+        clash.name = "clash".into();
+        let before = registry.snapshot_arc();
+        assert_eq!(
+            registry.apply(vec![Change {
+                revision: 20,
+                kind: ChangeKind::Upsert(clash)
+            }]),
+            Err(RegistryError::DuplicateOrigin("https://a.example".into()))
+        );
+        assert!(Arc::ptr_eq(&before, &registry.snapshot_arc()));
+        assert_eq!(registry.revision(), 14);
+
+        // A full load at a revision.
+        registry.reset_at(30, vec![a2]).unwrap();
+        assert_eq!((registry.revision(), registry.snapshot().len()), (30, 1));
     }
 
     mod model {

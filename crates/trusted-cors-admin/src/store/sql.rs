@@ -1,0 +1,132 @@
+//! What the SQL stores share: the layout, the encoding of an entry, and the reading of errors.
+//!
+//! # Layout (schema version 1)
+//!
+//! - `trusted_cors_schema (version)`: one row, the version of this layout. A store newer than
+//!   the program is refused, never changed.
+//! - `trusted_cors_revision (id = 1, revision)`: one row, the revision of the last commit. Every
+//!   commit first increments it, which also serializes commits: revisions become visible in the
+//!   order they are numbered, so "the changes after r" never misses a change still in flight.
+//! - `trusted_origins (place, id, name_key, origin, entry, revision, deleted)`: one row per entry
+//!   ever created, in creation order (`place`); `entry` is the entry as JSON, `revision` the
+//!   revision of its last change. A deleted entry stays as a tombstone (`deleted`), so that the
+//!   feed can tell other instances it is gone; the unique indexes on `id`, `name_key` (the name in
+//!   ASCII lowercase) and `origin` cover live rows only.
+
+use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
+
+use super::StoreError;
+
+/// The layout this program reads and writes.
+pub(super) const SCHEMA_VERSION: i64 = 1;
+
+/// An entry as its row holds it.
+pub(super) struct Encoded {
+    pub(super) name_key: String,
+    pub(super) origin: String,
+    pub(super) entry: String,
+}
+
+pub(super) fn encode(store: &str, entry: &TrustedOrigin) -> Result<Encoded, StoreError> {
+    let json = serde_json::to_string(entry).map_err(|error| StoreError::Corrupt {
+        store: store.to_owned(),
+        message: format!("entry {} cannot be written: {error}", entry.id),
+    })?;
+    Ok(Encoded {
+        name_key: entry.name.to_ascii_lowercase(),
+        origin: entry.origin.to_string(),
+        entry: json,
+    })
+}
+
+pub(super) fn decode(store: &str, id: &str, entry: &str) -> Result<TrustedOrigin, StoreError> {
+    serde_json::from_str(entry).map_err(|error| StoreError::Corrupt {
+        store: store.to_owned(),
+        message: format!("the row of {id} is not a trusted origin: {error}"),
+    })
+}
+
+/// A row of the feed as a change.
+pub(super) fn change(
+    store: &str,
+    id: String,
+    entry: &str,
+    revision: i64,
+    deleted: bool,
+) -> Result<Change, StoreError> {
+    let kind = if deleted {
+        ChangeKind::Delete(id)
+    } else {
+        ChangeKind::Upsert(decode(store, &id, entry)?)
+    };
+    Ok(Change {
+        revision: revision_of(revision),
+        kind,
+    })
+}
+
+/// A revision as the database holds it (a signed 64-bit integer, never negative).
+pub(super) fn revision_of(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// A revision as the database holds it.
+pub(super) fn db_revision(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// What a driver error means for a commit of `change` (if any).
+pub(super) fn store_error(
+    store: &str,
+    error: sqlx::Error,
+    change: Option<&ChangeKind>,
+) -> StoreError {
+    if let sqlx::Error::Database(database) = &error {
+        if database.is_unique_violation() {
+            let what = format!(
+                "{} {}",
+                database.constraint().unwrap_or(""),
+                database.message()
+            );
+            if let Some(ChangeKind::Upsert(entry)) = change {
+                return if what.contains("name_key") || what.contains("unique_name") {
+                    StoreError::Duplicate {
+                        field: "name",
+                        value: entry.name.clone(),
+                    }
+                } else if what.contains("unique_origin") || what.contains(".origin") {
+                    StoreError::Duplicate {
+                        field: "origin",
+                        value: entry.origin.to_string(),
+                    }
+                } else {
+                    // The id: drawn at random, taken (62^17 ids) only by a replayed commit.
+                    StoreError::Duplicate {
+                        field: "id",
+                        value: entry.id.clone(),
+                    }
+                };
+            }
+        }
+    }
+    if let sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) = &error {
+        return StoreError::Corrupt {
+            store: store.to_owned(),
+            message: error.to_string(),
+        };
+    }
+    StoreError::Unavailable {
+        store: store.to_owned(),
+        message: error.to_string(),
+    }
+}
+
+/// The schema version a store holds is newer than this program's.
+pub(super) fn newer_schema(store: &str, version: i64) -> StoreError {
+    StoreError::Corrupt {
+        store: store.to_owned(),
+        message: format!(
+            "its schema version is {version}, newer than this program's {SCHEMA_VERSION}: upgrade the program"
+        ),
+    }
+}

@@ -1,0 +1,349 @@
+//! [`SqliteStore`]: the embedded default, one SQLite file.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row as _;
+use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
+
+use super::sql::{self, SCHEMA_VERSION};
+use super::{Loaded, StoreError, StoreFuture, TrustedOriginStore};
+
+/// How often [`changed`](TrustedOriginStore::changed) looks for other processes' commits.
+const POLL_EVERY: Duration = Duration::from_millis(100);
+
+/// Trusted origins in one SQLite file: the embedded default. The file is created, and its
+/// schema created or migrated, when the store is opened.
+///
+/// - Write-ahead log, `synchronous = FULL`: a change is on disk when its commit returns, and a
+///   crash at any moment leaves every acknowledged change.
+/// - Several processes on one machine may share the file (not a network file system): commits
+///   are serialized by SQLite's lock (waiting up to 5 s for it), and each process sees the
+///   others' changes within a second ([`changed`](TrustedOriginStore::changed) looks every
+///   100 ms).
+/// - Uniqueness of names and origins is enforced by unique indexes. See the
+///   [module docs](super) for the contract and the layout.
+///
+/// ```
+/// use std::sync::Arc;
+/// use trusted_cors_admin::{SqliteStore, TrustedOrigins};
+/// use trusted_cors_core::{Edit, NewTrustedOrigin, ScopeType};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = std::env::temp_dir().join(format!("trusted-cors-sqlite-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("trusted-origins.db");
+/// # let _ = std::fs::remove_file(&path);
+///
+/// let seeds = [NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors])];
+/// let origins = TrustedOrigins::open(SqliteStore::open(&path).await?, seeds.clone()).await?;
+/// let shop = NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors]);
+/// origins.change(&Edit::Create(shop), Some("admin")).await?;
+/// drop(origins);
+///
+/// // After a restart: loaded from the file, the seeds not used again.
+/// let origins = TrustedOrigins::open(SqliteStore::open(&path).await?, seeds).await?;
+/// assert_eq!(origins.registry().snapshot().len(), 2);
+/// assert_eq!(origins.revision(), 2);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+    /// The revision the last `changed` saw.
+    seen: Mutex<u64>,
+}
+
+impl SqliteStore {
+    /// Opens (creating it when missing) the SQLite file at `path` and creates or migrates its
+    /// schema. A file that is not a SQLite database, or holds a newer schema, is an error and is
+    /// left untouched.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let describe = describe(&path);
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|error| sql::store_error(&describe, error, None))?;
+        let store = SqliteStore {
+            pool,
+            path,
+            seen: Mutex::new(0),
+        };
+        store.migrate().await?;
+        *store.seen.lock().unwrap_or_else(PoisonError::into_inner) = store.revision().await?;
+        Ok(store)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn error(&self, error: sqlx::Error, change: Option<&ChangeKind>) -> StoreError {
+        sql::store_error(&self.describe(), error, change)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.error(e, None))?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS trusted_cors_schema (version INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error(e, None))?;
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM trusted_cors_schema")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e, None))?;
+        match version {
+            Some(version) if version > SCHEMA_VERSION => {
+                return Err(sql::newer_schema(&self.describe(), version))
+            }
+            Some(SCHEMA_VERSION) => return Ok(()),
+            _ => {}
+        }
+        for statement in [
+            "CREATE TABLE trusted_cors_revision (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                revision INTEGER NOT NULL
+            )",
+            "INSERT INTO trusted_cors_revision (id, revision) VALUES (1, 0)",
+            "CREATE TABLE trusted_origins (
+                place INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                name_key TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                entry TEXT NOT NULL,
+                revision INTEGER NOT NULL,
+                deleted INTEGER NOT NULL DEFAULT 0
+            )",
+            "CREATE UNIQUE INDEX trusted_origins_unique_name ON trusted_origins (name_key) WHERE deleted = 0",
+            "CREATE UNIQUE INDEX trusted_origins_unique_origin ON trusted_origins (origin) WHERE deleted = 0",
+            "CREATE INDEX trusted_origins_by_revision ON trusted_origins (revision)",
+            "DELETE FROM trusted_cors_schema",
+            "INSERT INTO trusted_cors_schema (version) VALUES (1)",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.error(e, None))?;
+        }
+        tx.commit().await.map_err(|e| self.error(e, None))?;
+        tracing::info!(target: "trusted_cors::store", store = %self.describe(), version = SCHEMA_VERSION, "created the trusted-origins schema");
+        Ok(())
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        let revision: i64 = sqlx::query_scalar("SELECT revision FROM trusted_cors_revision")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.error(e, None))?;
+        Ok(sql::revision_of(revision))
+    }
+
+    async fn commit_change(&self, change: &ChangeKind) -> Result<u64, StoreError> {
+        let store = self.describe();
+        let fail = |e| sql::store_error(&store, e, Some(change));
+        // The first statement writes, so the transaction holds the write lock from its start.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(fail)?;
+        let revision: i64 = sqlx::query_scalar(
+            "UPDATE trusted_cors_revision SET revision = revision + 1 RETURNING revision",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let deleted: Option<bool> =
+            sqlx::query_scalar("SELECT deleted FROM trusted_origins WHERE id = $1")
+                .bind(change.id())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?;
+        match (change, deleted) {
+            (ChangeKind::Upsert(entry), None) => {
+                let row = sql::encode(&store, entry)?;
+                sqlx::query(
+                    "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&entry.id)
+                .bind(&row.name_key)
+                .bind(&row.origin)
+                .bind(&row.entry)
+                .bind(revision)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            }
+            (ChangeKind::Upsert(entry), Some(false)) => {
+                let row = sql::encode(&store, entry)?;
+                sqlx::query(
+                    "UPDATE trusted_origins SET name_key = $2, origin = $3, entry = $4, revision = $5 WHERE id = $1",
+                )
+                .bind(&entry.id)
+                .bind(&row.name_key)
+                .bind(&row.origin)
+                .bind(&row.entry)
+                .bind(revision)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            }
+            (ChangeKind::Delete(id), Some(false)) => {
+                sqlx::query("UPDATE trusted_origins SET deleted = 1, revision = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(revision)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+            }
+            (_, _) => return Err(StoreError::NotFound(change.id().to_owned())),
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(sql::revision_of(revision))
+    }
+
+    async fn seed_all(&self, origins: &[TrustedOrigin]) -> Result<bool, StoreError> {
+        let store = self.describe();
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.error(e, None))?;
+        let revision: i64 = sqlx::query_scalar("SELECT revision FROM trusted_cors_revision")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e, None))?;
+        if revision != 0 {
+            return Ok(false);
+        }
+        for entry in origins {
+            let row = sql::encode(&store, entry)?;
+            let change = ChangeKind::Upsert(entry.clone());
+            sqlx::query(
+                "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, 1)",
+            )
+            .bind(&entry.id)
+            .bind(&row.name_key)
+            .bind(&row.origin)
+            .bind(&row.entry)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error(e, Some(&change)))?;
+        }
+        sqlx::query("UPDATE trusted_cors_revision SET revision = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error(e, None))?;
+        tx.commit().await.map_err(|e| self.error(e, None))?;
+        Ok(true)
+    }
+
+    async fn load_all(&self) -> Result<Loaded, StoreError> {
+        let store = self.describe();
+        // One read transaction: the entries and the revision of one moment.
+        let mut tx = self.pool.begin().await.map_err(|e| self.error(e, None))?;
+        let revision: i64 = sqlx::query_scalar("SELECT revision FROM trusted_cors_revision")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e, None))?;
+        let rows =
+            sqlx::query("SELECT id, entry FROM trusted_origins WHERE deleted = 0 ORDER BY place")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e, None))?;
+        tx.commit().await.map_err(|e| self.error(e, None))?;
+        let mut origins = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get(0).map_err(|e| self.error(e, None))?;
+            let entry: String = row.try_get(1).map_err(|e| self.error(e, None))?;
+            origins.push(sql::decode(&store, &id, &entry)?);
+        }
+        Ok(Loaded::new(sql::revision_of(revision), origins))
+    }
+
+    async fn feed(&self, after: u64) -> Result<Vec<Change>, StoreError> {
+        let store = self.describe();
+        let rows = sqlx::query(
+            "SELECT id, entry, revision, deleted FROM trusted_origins WHERE revision > $1 ORDER BY place",
+        )
+        .bind(sql::db_revision(after))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.error(e, None))?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get(0).map_err(|e| self.error(e, None))?;
+            let entry: String = row.try_get(1).map_err(|e| self.error(e, None))?;
+            let revision: i64 = row.try_get(2).map_err(|e| self.error(e, None))?;
+            let deleted: bool = row.try_get(3).map_err(|e| self.error(e, None))?;
+            changes.push(sql::change(&store, id, &entry, revision, deleted)?);
+        }
+        Ok(changes)
+    }
+}
+
+fn describe(path: &Path) -> String {
+    format!("sqlite:{}", path.display())
+}
+
+impl TrustedOriginStore for SqliteStore {
+    fn load(&self) -> StoreFuture<'_, Loaded> {
+        Box::pin(self.load_all())
+    }
+
+    fn seed<'a>(&'a self, origins: &'a [TrustedOrigin]) -> StoreFuture<'a, bool> {
+        Box::pin(self.seed_all(origins))
+    }
+
+    fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64> {
+        Box::pin(self.commit_change(change))
+    }
+
+    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>> {
+        Box::pin(self.feed(revision))
+    }
+
+    fn changed(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            loop {
+                let now = self.revision().await?;
+                {
+                    let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+                    if now != *seen {
+                        *seen = now;
+                        return Ok(());
+                    }
+                }
+                tokio::time::sleep(POLL_EVERY).await;
+            }
+        })
+    }
+
+    fn describe(&self) -> String {
+        describe(&self.path)
+    }
+}
