@@ -23,10 +23,13 @@
 //!   response; routes use [`Cors::route`] with `MethodRouter::layer`).
 //! - `actix`: the actix-web adapter as [`trusted_cors::for_actix`](crate::for_actix) (app and resource
 //!   middleware over the same decision).
-//! - `admin`: Okta's Trusted Origins API and the durable stores as
-//!   [`trusted_cors::admin`](crate::admin) (`TrustedOriginsApi`, `JsonFileStore`,
-//!   `StoreWatcher`); with `axum` or `actix` on, the adapters' `trusted_origins_router` and
+//! - `admin`: Okta's Trusted Origins API and the stores as
+//!   [`trusted_cors::admin`](crate::admin) (`TrustedOriginsApi`, `TrustedOrigins`,
+//!   `MemoryStore`); with `axum` or `actix` on, the adapters' `trusted_origins_router` and
 //!   `trusted_origins_scope` mount the API.
+//! - `sqlite`: `admin::SqliteStore`, the embedded default store (one file, shared by the
+//!   processes of one machine).
+//! - `postgres`: `admin::PostgresStore`, for a fleet (changes announced with `LISTEN`/`NOTIFY`).
 //!
 //! ```
 //! use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};

@@ -474,3 +474,44 @@ async fn actix_serves_the_trusted_origins_api() {
     wait_until_up(&served).await;
     api_suite(&served).await;
 }
+
+/// The fixture's origins kept in a fresh SQLite file, and the file's directory.
+#[cfg(feature = "sqlite")]
+async fn on_sqlite(name: &str) -> (Fixture, std::path::PathBuf) {
+    use trusted_cors::admin::{SqliteStore, TrustedOrigins};
+    let dir = std::env::temp_dir().join(format!("trusted-cors-api-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::open(dir.join("trusted-origins.db"))
+        .await
+        .unwrap();
+    let origins = TrustedOrigins::open(store, seeds()).await.unwrap();
+    (Fixture::over(std::sync::Arc::new(origins)), dir)
+}
+
+/// The suite again with every change committed to SQLite; afterwards the file holds exactly
+/// what the API shows.
+#[cfg(feature = "sqlite")]
+async fn sqlite_suite(name: &str, serve: fn(Fixture) -> Served) {
+    let (fixture, dir) = on_sqlite(name).await;
+    let origins = std::sync::Arc::clone(&fixture.origins);
+    let served = serve(fixture);
+    wait_until_up(&served).await;
+    api_suite(&served).await;
+    let stored = origins.store().unwrap().load().await.unwrap();
+    assert_eq!(stored.revision, origins.revision());
+    assert_eq!(stored.origins, origins.registry().snapshot().to_vec());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn axum_serves_the_trusted_origins_api_on_sqlite() {
+    sqlite_suite("axum", serve_axum_from).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn actix_serves_the_trusted_origins_api_on_sqlite() {
+    sqlite_suite("actix", serve_actix_from).await;
+}

@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::time::Duration;
 use subtle::ConstantTimeEq;
-use trusted_cors::admin::{JsonFileStore, StoreWatcher, TrustedOriginsApi};
+use trusted_cors::admin::{
+    Follower, PostgresStore, SqliteStore, TrustedOrigins, TrustedOriginsApi,
+};
 use trusted_cors::{
     Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
     TrustedOrigin,
@@ -33,9 +34,12 @@ pub struct OrgConfig {
     /// Tokens accepted as `Authorization: SSWS <token>`.
     #[serde(default)]
     pub api_tokens: Vec<String>,
-    /// Where Trusted Origins API changes persist; loaded instead of `trusted_origins` if present.
+    /// Where the trusted origins are kept (see [`StoreLocation`]): a SQLite file path (default
+    /// `trusted-origins.db`, relative to the working directory), a `postgres://` URL, or
+    /// `memory`. A store is seeded with `trusted_origins` when it is new, and loaded from then
+    /// on.
     #[serde(default)]
-    pub store: Option<PathBuf>,
+    pub store: Option<String>,
     /// Global CORS settings.
     #[serde(default)]
     pub cors: CorsSettings,
@@ -78,6 +82,41 @@ impl fmt::Display for StartError {
 }
 
 impl std::error::Error for StartError {}
+
+/// The store the org keeps its trusted origins in, from the `store` setting or `--store`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// `memory`: nothing kept; the configuration's origins at every start.
+    Memory,
+    /// A SQLite file (the default: `trusted-origins.db`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (`postgres://` or `postgresql://`), shared by a fleet.
+    Postgres(String),
+}
+
+/// The SQLite file used when the configuration names no store.
+pub const DEFAULT_STORE: &str = "trusted-origins.db";
+
+impl StoreLocation {
+    /// Reads a `store` value; `None` is the default SQLite file.
+    pub fn parse(value: Option<&str>) -> Result<Self, StartError> {
+        match value.map(str::trim) {
+            None => Ok(StoreLocation::Sqlite(PathBuf::from(DEFAULT_STORE))),
+            Some("") => Err(StartError(
+                "config: store is empty; give a file path, a postgres:// URL or `memory`".into(),
+            )),
+            Some("memory") => Ok(StoreLocation::Memory),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StoreLocation::Postgres(url.to_owned()))
+            }
+            Some(url) if url.contains("://") => Err(StartError(format!(
+                "config: store: `{}` is neither a file path nor a postgres:// URL",
+                url.split("://").next().unwrap_or_default()
+            ))),
+            Some(path) => Ok(StoreLocation::Sqlite(PathBuf::from(path))),
+        }
+    }
+}
 
 impl OrgConfig {
     /// Parses a TOML configuration; `source` names it in errors.
@@ -243,15 +282,17 @@ pub fn session_cookie<'a>(cookie: Option<&'a str>, cors: &CorsOutcome) -> Option
     cookie.filter(|_| !cors.is_cross_origin() || cors.allows_credentials())
 }
 
-/// The running org: CORS, users and sessions.
+/// The running org: CORS, trusted origins, users and sessions.
 #[derive(Debug)]
 pub struct Org {
     cors: Cors,
     api: TrustedOriginsApi,
+    origins: Arc<TrustedOrigins>,
     users: Mutex<Vec<User>>,
     sessions: Mutex<HashMap<String, usize>>,
     api_tokens: Vec<String>,
-    _watcher: Option<StoreWatcher>,
+    /// Applies the changes other instances commit to the store.
+    _follower: Follower,
 }
 
 /// Whether a presented secret (password, token) equals a stored one. Both are hashed to 32
@@ -284,8 +325,10 @@ pub fn user_policy() -> RouteCors {
 }
 
 impl Org {
-    /// Builds the org from its configuration; any invalid value is an error naming it.
-    pub fn new(config: OrgConfig) -> Result<Arc<Org>, StartError> {
+    /// Builds the org from its configuration, opening (and when new, seeding) its store; any
+    /// invalid value is an error naming it. Starts the task that applies the changes other
+    /// instances commit, on the current Tokio runtime.
+    pub async fn open(config: OrgConfig) -> Result<Arc<Org>, StartError> {
         let mut settings = config.cors.clone();
         if let Some(public) = &config.public_origin {
             settings.public_origins.push(public.clone());
@@ -294,21 +337,34 @@ impl Org {
             CorsConfig::try_from(settings).map_err(|e| StartError(format!("config: {e}")))?;
         let seeds = SeedOrigin::validate_all(&config.trusted_origins)
             .map_err(|e| StartError(format!("config: {e}")))?;
-        let registry = match &config.store {
-            // Durable: loaded from the file when it exists (else seeded and saved); every change
-            // through the API is on disk before the API answers.
-            Some(path) => Registry::open(JsonFileStore::new(path), seeds)
-                .map_err(|e| StartError(format!("store {}: {e}", path.display())))?,
-            None => Registry::with_origins(seeds)
-                .map_err(|e| StartError(format!("config: trusted_origins: {e}")))?,
+        let origins = match StoreLocation::parse(config.store.as_deref())? {
+            StoreLocation::Memory => TrustedOrigins::in_memory(
+                Registry::with_origins(seeds)
+                    .map_err(|e| StartError(format!("config: trusted_origins: {e}")))?,
+            ),
+            // Durable: every change through the API is committed before the API answers.
+            StoreLocation::Sqlite(path) => {
+                let store = SqliteStore::open(&path)
+                    .await
+                    .map_err(|e| StartError(format!("store: {e}")))?;
+                TrustedOrigins::open(store, seeds)
+                    .await
+                    .map_err(|e| StartError(format!("store: {e}")))?
+            }
+            StoreLocation::Postgres(url) => {
+                let store = PostgresStore::connect(&url)
+                    .await
+                    .map_err(|e| StartError(format!("store: {e}")))?;
+                TrustedOrigins::open(store, seeds)
+                    .await
+                    .map_err(|e| StartError(format!("store: {e}")))?
+            }
         };
-        let registry = Arc::new(registry);
-        // Another org process sharing the store file: apply its changes within a second.
-        let watcher = config
-            .store
-            .as_ref()
-            .map(|_| StoreWatcher::start(&registry, Duration::from_millis(250)));
-        let mut api = TrustedOriginsApi::new(Arc::clone(&registry), &config.api_tokens);
+        let origins = Arc::new(origins);
+        // Other instances sharing the store: apply their changes as they commit them.
+        let follower = origins.follow();
+        let registry = Arc::clone(origins.registry());
+        let mut api = TrustedOriginsApi::new(Arc::clone(&origins), &config.api_tokens);
         if let Some(public) = &config.public_origin {
             api = api.with_base_url(public);
         }
@@ -333,8 +389,27 @@ impl Org {
             ),
             sessions: Mutex::new(HashMap::new()),
             api_tokens: config.api_tokens,
-            _watcher: watcher,
+            origins,
+            _follower: follower,
         }))
+    }
+
+    /// `GET /health`: the revision of the trusted origins this instance serves, how many there
+    /// are, and where they are kept. Instances sharing a store converge on one revision.
+    pub fn health(&self) -> Reply {
+        let store = self
+            .origins
+            .store()
+            .map_or_else(|| "memory".to_owned(), |store| store.describe());
+        Reply::json(
+            200,
+            json!({
+                "status": "UP",
+                "revision": self.origins.revision(),
+                "trustedOrigins": self.origins.registry().snapshot().len(),
+                "store": store,
+            }),
+        )
     }
 
     /// The Trusted Origins API, guarded by the configured API tokens.
@@ -665,6 +740,8 @@ pub struct Flags {
     pub addr: SocketAddr,
     /// `--config PATH` (org servers).
     pub config: Option<PathBuf>,
+    /// `--store LOCATION` (org servers): overrides the configuration's `store`.
+    pub store: Option<String>,
     /// `--org URL` (tester).
     pub org: Option<String>,
 }
@@ -675,6 +752,7 @@ impl Flags {
         let mut flags = Flags {
             addr: default_addr.parse().map_err(|e| format!("{e}"))?,
             config: None,
+            store: None,
             org: None,
         };
         let mut args = std::env::args().skip(1);
@@ -704,6 +782,7 @@ impl Flags {
                     })?
                 }
                 "--config" => flags.config = Some(PathBuf::from(value)),
+                "--store" => flags.store = Some(value),
                 "--org" => flags.org = Some(value),
                 _ => unreachable!("checked above"),
             }
@@ -714,18 +793,22 @@ impl Flags {
 
 /// What both org servers do first: parse `--addr` and `--config`, load the configuration (the
 /// embedded one by default) and build the org. On failure it prints why and returns the exit code.
-pub fn start_org(program: &str) -> Result<(Flags, Arc<Org>), std::process::ExitCode> {
+pub async fn start_org(program: &str) -> Result<(Flags, Arc<Org>), std::process::ExitCode> {
     init_logging();
-    let flags = Flags::parse("127.0.0.1:8080", &["--addr", "--config"]).map_err(|message| {
-        eprintln!("{message}");
-        std::process::ExitCode::from(2)
-    })?;
-    let org = OrgConfig::load(flags.config.as_deref())
-        .and_then(Org::new)
-        .map_err(|error| {
-            eprintln!("{program}: {error}");
-            std::process::ExitCode::FAILURE
+    let flags =
+        Flags::parse("127.0.0.1:8080", &["--addr", "--config", "--store"]).map_err(|message| {
+            eprintln!("{message}");
+            std::process::ExitCode::from(2)
         })?;
+    let fail = |error: StartError| {
+        eprintln!("{program}: {error}");
+        std::process::ExitCode::FAILURE
+    };
+    let mut config = OrgConfig::load(flags.config.as_deref()).map_err(fail)?;
+    if let Some(store) = &flags.store {
+        config.store = Some(store.clone());
+    }
+    let org = Org::open(config).await.map_err(fail)?;
     Ok((flags, org))
 }
 
@@ -747,31 +830,62 @@ pub fn scope_names(origin: &TrustedOrigin) -> Vec<&'static str> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_embedded_config_starts() {
-        let org = Org::new(OrgConfig::load(None).unwrap()).unwrap();
+    /// The embedded configuration, kept in memory.
+    fn in_memory() -> OrgConfig {
+        let mut config = OrgConfig::load(None).unwrap();
+        config.store = Some("memory".into());
+        config
+    }
+
+    #[tokio::test]
+    async fn the_embedded_config_starts() {
+        let org = Org::open(in_memory()).await.unwrap();
         assert_eq!(org.trusted_origins().len(), 1);
+        assert_eq!(org.health().status, 200);
     }
 
     #[test]
-    fn bad_configs_name_the_problem() {
+    fn store_locations_are_read() {
+        let parse = |value| StoreLocation::parse(value).map_err(|e| e.to_string());
+        assert_eq!(
+            parse(None),
+            Ok(StoreLocation::Sqlite(PathBuf::from("trusted-origins.db")))
+        );
+        assert_eq!(parse(Some("memory")), Ok(StoreLocation::Memory));
+        assert_eq!(
+            parse(Some("/var/lib/org/origins.db")),
+            Ok(StoreLocation::Sqlite(PathBuf::from(
+                "/var/lib/org/origins.db"
+            )))
+        );
+        assert_eq!(
+            parse(Some("postgres://org@db/org")),
+            Ok(StoreLocation::Postgres("postgres://org@db/org".into()))
+        );
+        let err = parse(Some("mysql://u:secret@db/org")).unwrap_err();
+        assert!(err.contains("`mysql`") && !err.contains("secret"), "{err}");
+        assert!(parse(Some(" ")).is_err());
+    }
+
+    #[tokio::test]
+    async fn bad_configs_name_the_problem() {
         let err = OrgConfig::parse("colour = 1", "t.toml")
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
         let config = OrgConfig::parse(
-            "[[trusted_origins]]\nname = \"x\"\norigin = \"localhost:1\"\nscopes = [\"CORS\"]",
+            "store = \"memory\"\n[[trusted_origins]]\nname = \"x\"\norigin = \"localhost:1\"\nscopes = [\"CORS\"]",
             "t.toml",
         )
         .unwrap();
-        let err = Org::new(config).unwrap_err().to_string();
+        let err = Org::open(config).await.unwrap_err().to_string();
         assert!(err.contains("localhost:1"), "{err}");
         assert!(err.contains("trusted_origins[0].origin"), "{err}");
     }
 
-    #[test]
-    fn redirects_are_checked() {
-        let org = Org::new(OrgConfig::load(None).unwrap()).unwrap();
+    #[tokio::test]
+    async fn redirects_are_checked() {
+        let org = Org::open(in_memory()).await.unwrap();
         let form = |redirect: &str| LoginForm {
             login: "ada@example.com".into(),
             password: "correct horse battery staple".into(),

@@ -238,9 +238,13 @@ async fn sign_in(client: &Client, org: &str, redirect: Option<&str>) {
 fn write_config(dir: &Path, tester_port: u16) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("org.toml");
+    let store = dir.join("trusted-origins.db");
+    let _ = std::fs::remove_file(&store);
+    let store = store.display();
     let config = format!(
         r#"
 api_tokens = ["{API_TOKEN}"]
+store = "{store}"
 
 [cors]
 diagnostics_header = true

@@ -1,6 +1,6 @@
 //! Durability of the Trusted Origins API in the example org servers, as real processes on
-//! loopback with a real store file: restarts, SIGKILL at random moments during a stream of writes,
-//! concurrent writers, two processes sharing one store, and a corrupt store.
+//! loopback with a real SQLite store file: restarts, SIGKILL at random moments during a stream of
+//! writes, concurrent writers, two processes sharing one store, and a corrupt store.
 
 mod common;
 
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::Proc;
 use serde_json::{json, Value};
-use trusted_cors::admin::JsonFileStore;
-use trusted_cors::TrustedOriginStore;
+use trusted_cors::admin::{SqliteStore, TrustedOriginStore};
+use trusted_cors::TrustedOrigin;
 
 const TOKEN: &str = "00store-test-token";
 const SERVERS: [&str; 2] = [
@@ -30,7 +30,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn write_config(dir: &Path) -> (PathBuf, PathBuf) {
-    let store = dir.join("trusted-origins.json");
+    let store = dir.join("trusted-origins.db");
     let config = dir.join("org.toml");
     std::fs::write(
         &config,
@@ -41,6 +41,12 @@ fn write_config(dir: &Path) -> (PathBuf, PathBuf) {
     )
     .unwrap();
     (config, store)
+}
+
+/// What the store file holds, read as another process would.
+async fn stored(path: &Path) -> Result<Vec<TrustedOrigin>, String> {
+    let store = SqliteStore::open(path).await.map_err(|e| e.to_string())?;
+    Ok(store.load().await.map_err(|e| e.to_string())?.origins)
 }
 
 fn start(server: &str, config: &Path) -> (Proc, String) {
@@ -232,10 +238,9 @@ async fn sigkill_during_writes_loses_no_acknowledged_change() {
         drop(proc);
 
         // The store loads, and holds every acknowledged change.
-        let stored = JsonFileStore::new(&store)
-            .load()
-            .unwrap_or_else(|e| panic!("trial {trial}: the store does not load: {e}"))
-            .expect("a store file");
+        let stored = stored(&store)
+            .await
+            .unwrap_or_else(|e| panic!("trial {trial}: the store does not load: {e}"));
         let names: HashSet<&str> = stored.iter().map(|o| o.name.as_str()).collect();
         for name in &acknowledged {
             assert!(
@@ -302,7 +307,7 @@ async fn concurrent_writers_lose_nothing() {
             names.len(),
             "{server}: duplicates"
         );
-        let stored = JsonFileStore::new(&store).load().unwrap().unwrap();
+        let stored = stored(&store).await.unwrap();
         assert_eq!(
             stored.len(),
             CLIENTS * EACH + 1,
@@ -350,7 +355,7 @@ fn a_corrupt_store_refuses_to_start_and_is_kept() {
     for server in SERVERS {
         let dir = temp_dir("corrupt");
         let (config, store) = write_config(&dir);
-        std::fs::write(&store, b"{ not json").unwrap();
+        std::fs::write(&store, b"{ not a database }").unwrap();
         let output = std::process::Command::new(server)
             .args([
                 "--addr",
@@ -365,13 +370,10 @@ fn a_corrupt_store_refuses_to_start_and_is_kept() {
             "{server} started on a corrupt store"
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("trusted-origins.json"),
-            "{server}: {stderr}"
-        );
+        assert!(stderr.contains("trusted-origins.db"), "{server}: {stderr}");
         assert_eq!(
             std::fs::read(&store).unwrap(),
-            b"{ not json",
+            b"{ not a database }",
             "{server} overwrote the corrupt store"
         );
         std::fs::remove_dir_all(dir).unwrap();

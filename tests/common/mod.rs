@@ -15,25 +15,68 @@ pub const REDIRECT_ONLY: &str = "https://login.example.net";
 pub const UNTRUSTED: &str = "https://evil.example";
 pub const API_TOKEN: &str = "00test-api-token";
 
+/// The Trusted Origins API over the fixture's origins.
 #[cfg(feature = "admin")]
-pub fn api(cors: &Cors) -> trusted_cors::admin::TrustedOriginsApi {
-    trusted_cors::admin::TrustedOriginsApi::new(Arc::clone(cors.registry()), [API_TOKEN])
+pub fn api(fixture: &Fixture) -> trusted_cors::admin::TrustedOriginsApi {
+    trusted_cors::admin::TrustedOriginsApi::new(Arc::clone(&fixture.origins), [API_TOKEN])
 }
 
-pub fn cors() -> Cors {
-    let registry = Registry::with_origins([
+/// The trusted origins every app of the suite starts with.
+pub fn seeds() -> Vec<NewTrustedOrigin> {
+    vec![
         NewTrustedOrigin::new("App", TRUSTED, [ScopeType::Cors, ScopeType::Redirect]),
         NewTrustedOrigin::new("Apps", "https://*.apps.example.org", [ScopeType::Cors]),
         NewTrustedOrigin::new("Old", INACTIVE, [ScopeType::Cors]).with_status(Status::Inactive),
         NewTrustedOrigin::new("Login", REDIRECT_ONLY, [ScopeType::Redirect]),
-    ])
-    .expect("fixture registry");
+    ]
+}
+
+/// The CORS handle over `registry`.
+pub fn cors_over(registry: Arc<Registry>) -> Cors {
     let config = CorsConfig::builder()
         .allow_cross_site_form_posts("/sso/saml2/{app}")
         .diagnostics_header(true)
         .build()
         .expect("fixture config");
-    Cors::new(config, Arc::new(registry))
+    Cors::new(config, registry)
+}
+
+pub fn cors() -> Cors {
+    cors_over(Arc::new(
+        Registry::with_origins(seeds()).expect("fixture registry"),
+    ))
+}
+
+/// What an app of the suite is built from: the CORS handle and, with the API, the trusted
+/// origins it changes (in memory, or kept in a store).
+#[derive(Clone)]
+pub struct Fixture {
+    pub cors: Cors,
+    #[cfg(feature = "admin")]
+    pub origins: Arc<trusted_cors::admin::TrustedOrigins>,
+}
+
+impl Fixture {
+    /// The seeds, in memory.
+    pub fn in_memory() -> Self {
+        let cors = cors();
+        Fixture {
+            #[cfg(feature = "admin")]
+            origins: Arc::new(trusted_cors::admin::TrustedOrigins::in_memory(Arc::clone(
+                cors.registry(),
+            ))),
+            cors,
+        }
+    }
+
+    /// Over trusted origins kept in a store.
+    #[cfg(feature = "admin")]
+    pub fn over(origins: Arc<trusted_cors::admin::TrustedOrigins>) -> Self {
+        Fixture {
+            cors: cors_over(Arc::clone(origins.registry())),
+            origins,
+        }
+    }
 }
 
 /// "Get current user": trusted origins with cookies, bearer tokens from anywhere.
@@ -86,11 +129,12 @@ mod axum_app {
         (headers, "handled")
     }
 
-    pub fn router(cors: &Cors, calls: Arc<AtomicUsize>) -> Router {
+    pub fn router(fixture: &Fixture, calls: Arc<AtomicUsize>) -> Router {
+        let cors = &fixture.cors;
         let app = routes(cors, calls);
         // The Trusted Origins API, when the suite is built with it.
         #[cfg(feature = "admin")]
-        let app = app.merge(trusted_cors::for_axum::trusted_origins_router(api(cors)));
+        let app = app.merge(trusted_cors::for_axum::trusted_origins_router(api(fixture)));
         app.layer(cors.guard())
     }
 
@@ -135,17 +179,19 @@ mod actix_app {
             .body("handled")
     }
 
-    pub fn serve(cors: Cors, calls: Arc<AtomicUsize>, listener: TcpListener) {
+    pub fn serve(fixture: Fixture, calls: Arc<AtomicUsize>, listener: TcpListener) {
         std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {
+                    let cors = &fixture.cors;
                     let app = App::new()
                         .app_data(web::Data::new(Arc::clone(&calls)))
-                        .wrap(GuardMiddleware::new(&cors));
+                        .wrap(GuardMiddleware::new(cors));
                     // The Trusted Origins API, when the suite is built with it.
                     #[cfg(feature = "admin")]
-                    let app =
-                        app.service(trusted_cors::for_actix::trusted_origins_scope(api(&cors)));
+                    let app = app.service(trusted_cors::for_actix::trusted_origins_scope(api(
+                        &fixture,
+                    )));
                     app.service(
                         web::resource("/api/v1/users/me")
                             .wrap(RouteCorsMiddleware::new(&cors, me_policy()))
@@ -190,10 +236,15 @@ mod actix_app {
 
 /// Starts the axum app on a loopback port.
 pub fn serve_axum() -> Served {
-    let cors = cors();
+    serve_axum_from(Fixture::in_memory())
+}
+
+/// Starts the axum app built from `fixture` on a loopback port.
+pub fn serve_axum_from(fixture: Fixture) -> Served {
+    let cors = fixture.cors.clone();
     let calls = Arc::new(AtomicUsize::new(0));
     let (listener, addr) = listener();
-    let app = axum_app::router(&cors, Arc::clone(&calls));
+    let app = axum_app::router(&fixture, Arc::clone(&calls));
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -214,10 +265,15 @@ pub fn serve_axum() -> Served {
 
 /// Starts the actix-web app on a loopback port.
 pub fn serve_actix() -> Served {
-    let cors = cors();
+    serve_actix_from(Fixture::in_memory())
+}
+
+/// Starts the actix-web app built from `fixture` on a loopback port.
+pub fn serve_actix_from(fixture: Fixture) -> Served {
+    let cors = fixture.cors.clone();
     let calls = Arc::new(AtomicUsize::new(0));
     let (listener, addr) = listener();
-    actix_app::serve(cors.clone(), Arc::clone(&calls), listener);
+    actix_app::serve(fixture, Arc::clone(&calls), listener);
     Served {
         base: format!("http://{addr}"),
         cors,

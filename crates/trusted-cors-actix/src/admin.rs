@@ -13,12 +13,13 @@ use trusted_cors_admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 /// ```
 /// use std::sync::Arc;
 /// use actix_web::App;
-/// use trusted_cors_admin::TrustedOriginsApi;
+/// use trusted_cors_admin::{TrustedOrigins, TrustedOriginsApi};
 /// use trusted_cors_core::{Cors, CorsConfig, Registry};
 ///
-/// let registry = Arc::new(Registry::new());
-/// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
-/// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
+/// // In memory here; `TrustedOrigins::open` with a SQLite or PostgreSQL store keeps them.
+/// let origins = Arc::new(TrustedOrigins::in_memory(Registry::new()));
+/// let cors = Cors::new(CorsConfig::default(), Arc::clone(origins.registry()));
+/// let api = TrustedOriginsApi::new(origins, ["00secret-token"]);
 /// let _app = App::new()
 ///     .wrap(trusted_cors_actix::GuardMiddleware::new(&cors))
 ///     .service(trusted_cors_actix::trusted_origins_scope(api));
@@ -36,23 +37,25 @@ async fn handle_api(
     body: actix_web::web::Bytes,
     api: actix_web::web::Data<TrustedOriginsApi>,
 ) -> HttpResponse {
-    let response = api.handle(ApiRequest {
-        method: request.method().as_str(),
-        path: request.path(),
-        query: Some(request.query_string()).filter(|q| !q.is_empty()),
-        authorization: request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes),
-        body: &body,
-        // `Host` only: `Forwarded` and `X-Forwarded-Host` are client-supplied. Behind a proxy,
-        // configure the base URL with `TrustedOriginsApi::with_base_url`.
-        host: request
-            .headers()
-            .get(header::HOST)
-            .map(HeaderValue::as_bytes)
-            .or_else(|| request.uri().authority().map(|a| a.as_str().as_bytes())),
-    });
+    let response = api
+        .handle(ApiRequest {
+            method: request.method().as_str(),
+            path: request.path(),
+            query: Some(request.query_string()).filter(|q| !q.is_empty()),
+            authorization: request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(HeaderValue::as_bytes),
+            body: &body,
+            // `Host` only: `Forwarded` and `X-Forwarded-Host` are client-supplied. Behind a proxy,
+            // configure the base URL with `TrustedOriginsApi::with_base_url`.
+            host: request
+                .headers()
+                .get(header::HOST)
+                .map(HeaderValue::as_bytes)
+                .or_else(|| request.uri().authority().map(|a| a.as_str().as_bytes())),
+        })
+        .await;
     let (parts, body) = response.into_parts();
     let status = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::FORBIDDEN);
     let mut out = HttpResponse::with_body(status, body).map_into_boxed_body();

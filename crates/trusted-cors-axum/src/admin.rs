@@ -13,12 +13,13 @@ const MAX_API_BODY: usize = 64 * 1024;
 /// ```
 /// use std::sync::Arc;
 /// use axum::Router;
-/// use trusted_cors_admin::TrustedOriginsApi;
+/// use trusted_cors_admin::{TrustedOrigins, TrustedOriginsApi};
 /// use trusted_cors_core::{Cors, CorsConfig, Registry};
 ///
-/// let registry = Arc::new(Registry::new());
-/// let cors = Cors::new(CorsConfig::default(), Arc::clone(&registry));
-/// let api = TrustedOriginsApi::new(registry, ["00secret-token"]);
+/// // In memory here; `TrustedOrigins::open` with a SQLite or PostgreSQL store keeps them.
+/// let origins = Arc::new(TrustedOrigins::in_memory(Registry::new()));
+/// let cors = Cors::new(CorsConfig::default(), Arc::clone(origins.registry()));
+/// let api = TrustedOriginsApi::new(origins, ["00secret-token"]);
 /// let app: Router = Router::new().merge(trusted_cors_axum::trusted_origins_router(api)).layer(cors.guard());
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
@@ -49,20 +50,22 @@ async fn handle_api(api: &TrustedOriginsApi, request: axum::extract::Request) ->
                 .map(axum_core::body::Body::from)
         }
     };
-    let response = api.handle(ApiRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        authorization: parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .map(|v| v.as_bytes()),
-        body: &body,
-        host: parts
-            .headers
-            .get(http::header::HOST)
-            .map(|h| h.as_bytes())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str().as_bytes())),
-    });
+    let response = api
+        .handle(ApiRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            authorization: parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+            body: &body,
+            host: parts
+                .headers
+                .get(http::header::HOST)
+                .map(|h| h.as_bytes())
+                .or_else(|| parts.uri.authority().map(|a| a.as_str().as_bytes())),
+        })
+        .await;
     response.map(axum_core::body::Body::from)
 }

@@ -84,13 +84,17 @@ async fn user(
     ))
 }
 
+async fn health(org: Shared) -> HttpResponse {
+    reply(org.health())
+}
+
 async fn users(org: Shared, request: HttpRequest) -> HttpResponse {
     reply(org.list_users(header(&request, AUTHORIZATION)))
 }
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let (flags, org) = match start_org("org-server-actix") {
+    let (flags, org) = match start_org("org-server-actix").await {
         Ok((flags, org)) => (flags, web::Data::from(org)),
         Err(code) => return code,
     };
@@ -127,6 +131,8 @@ async fn main() -> ExitCode {
             )
             // Not CORS-enabled: server-side callers with an API token.
             .route("/api/v1/users", web::get().to(users))
+            // Server-side only: the revision of the trusted origins this instance serves.
+            .route("/health", web::get().to(health))
             // The Trusted Origins API: server-side only, SSWS API tokens.
             .service(trusted_cors::for_actix::trusted_origins_scope(
                 org.api().clone(),

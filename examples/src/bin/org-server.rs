@@ -87,13 +87,17 @@ async fn user(
     ))
 }
 
+async fn health(State(org): Shared) -> Response {
+    reply(org.health())
+}
+
 async fn users(State(org): Shared, headers: HeaderMap) -> Response {
     reply(org.list_users(header(&headers, AUTHORIZATION)))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (flags, org) = match start_org("org-server") {
+    let (flags, org) = match start_org("org-server").await {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -118,6 +122,8 @@ async fn main() -> ExitCode {
         )
         // Not CORS-enabled: server-side callers with an API token.
         .route("/api/v1/users", get(users))
+        // Server-side only: the revision of the trusted origins this instance serves.
+        .route("/health", get(health))
         // The Trusted Origins API: server-side only, SSWS API tokens.
         .merge(trusted_cors::for_axum::trusted_origins_router(
             org.api().clone(),

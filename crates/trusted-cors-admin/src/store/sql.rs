@@ -82,6 +82,13 @@ pub(super) fn store_error(
     change: Option<&ChangeKind>,
 ) -> StoreError {
     if let sqlx::Error::Database(database) = &error {
+        // SQLITE_NOTADB: a file that is not a SQLite database is what it holds, not an outage.
+        if database.code().as_deref() == Some("26") {
+            return StoreError::Corrupt {
+                store: store.to_owned(),
+                message: database.message().to_owned(),
+            };
+        }
         if database.is_unique_violation() {
             let what = format!(
                 "{} {}",
