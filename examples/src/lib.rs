@@ -14,7 +14,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
-    Follower, PostgresStore, SqliteStore, TrustedOrigins, TrustedOriginsApi,
+    Follower, PostgresStore, SqliteStore, StoreError, TrustedOriginStore, TrustedOrigins,
+    TrustedOriginsApi,
 };
 use trusted_cors::{
     Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
@@ -295,6 +296,17 @@ pub struct Org {
     _follower: Follower,
 }
 
+/// Opens trusted origins kept in `store`, seeded with `seeds` when it is new.
+async fn open_store(
+    store: Result<impl TrustedOriginStore, StoreError>,
+    seeds: Vec<trusted_cors::NewTrustedOrigin>,
+) -> Result<TrustedOrigins, StartError> {
+    let store = store.map_err(|e| StartError(format!("store: {e}")))?;
+    TrustedOrigins::open(store, seeds)
+        .await
+        .map_err(|e| StartError(format!("store: {e}")))
+}
+
 /// Whether a presented secret (password, token) equals a stored one. Both are hashed to 32
 /// bytes, which `subtle` compares in constant time: the answer takes as long wherever the secrets
 /// differ and whatever their lengths, except that hashing grows with a secret's length in steps
@@ -344,20 +356,10 @@ impl Org {
             ),
             // Durable: every change through the API is committed before the API answers.
             StoreLocation::Sqlite(path) => {
-                let store = SqliteStore::open(&path)
-                    .await
-                    .map_err(|e| StartError(format!("store: {e}")))?;
-                TrustedOrigins::open(store, seeds)
-                    .await
-                    .map_err(|e| StartError(format!("store: {e}")))?
+                open_store(SqliteStore::open(&path).await, seeds).await?
             }
             StoreLocation::Postgres(url) => {
-                let store = PostgresStore::connect(&url)
-                    .await
-                    .map_err(|e| StartError(format!("store: {e}")))?;
-                TrustedOrigins::open(store, seeds)
-                    .await
-                    .map_err(|e| StartError(format!("store: {e}")))?
+                open_store(PostgresStore::connect(&url).await, seeds).await?
             }
         };
         let origins = Arc::new(origins);

@@ -21,10 +21,8 @@ const AXUM: &str = env!("CARGO_BIN_EXE_org-server");
 const ACTIX: &str = env!("CARGO_BIN_EXE_org-server-actix");
 
 fn write_config(name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "trusted-cors-fleet-{}-{name}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("trusted-cors-fleet-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("org.toml");
@@ -39,17 +37,7 @@ fn write_config(name: &str) -> (PathBuf, PathBuf) {
 }
 
 fn start(server: &str, config: &Path, store: &str) -> (Proc, String) {
-    Proc::start(
-        Path::new(server),
-        &[
-            "--addr",
-            "127.0.0.1:0",
-            "--config",
-            config.to_str().unwrap(),
-            "--store",
-            store,
-        ],
-    )
+    Proc::start_org(server, config, &["--store", store])
 }
 
 fn client() -> reqwest::Client {
@@ -76,7 +64,9 @@ async fn create(client: &reqwest::Client, base: &str, name: &str, origin: &str) 
 async fn set_active(client: &reqwest::Client, base: &str, id: &str, active: bool) -> u16 {
     let verb = if active { "activate" } else { "deactivate" };
     client
-        .post(format!("{base}/api/v1/trustedOrigins/{id}/lifecycle/{verb}"))
+        .post(format!(
+            "{base}/api/v1/trustedOrigins/{id}/lifecycle/{verb}"
+        ))
         .header("authorization", format!("SSWS {TOKEN}"))
         .send()
         .await
@@ -87,10 +77,7 @@ async fn set_active(client: &reqwest::Client, base: &str, id: &str, active: bool
 /// Whether the instance at `base` now answers a preflight from `origin` (204) or refuses it.
 async fn trusts(client: &reqwest::Client, base: &str, origin: &str) -> bool {
     client
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{base}/api/v1/users/me"),
-        )
+        .request(reqwest::Method::OPTIONS, format!("{base}/api/v1/users/me"))
         .header("origin", origin)
         .header("access-control-request-method", "GET")
         .send()
@@ -298,7 +285,10 @@ async fn with_the_database_down_instances_serve_their_snapshot_and_converge_afte
             revision(&client, bases[0]).await,
             revision(&client, bases[1]).await,
         ];
-        if revisions[0].is_some() && revisions[0] == revisions[1] && trusts(&client, bases[1], "https://after.example").await {
+        if revisions[0].is_some()
+            && revisions[0] == revisions[1]
+            && trusts(&client, bases[1], "https://after.example").await
+        {
             break;
         }
         assert!(

@@ -50,15 +50,7 @@ async fn stored(path: &Path) -> Result<Vec<TrustedOrigin>, String> {
 }
 
 fn start(server: &str, config: &Path) -> (Proc, String) {
-    Proc::start(
-        Path::new(server),
-        &[
-            "--addr",
-            "127.0.0.1:0",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    )
+    Proc::start_org(server, config, &[])
 }
 
 async fn create(client: &reqwest::Client, base: &str, name: &str) -> Result<String, String> {

@@ -951,6 +951,25 @@ impl Registry {
     }
 }
 
+/// Changes the entry with this id by `change`, stamped as updated now by `actor`.
+fn update(
+    snapshot: &mut RegistrySnapshot,
+    id: &str,
+    actor: Option<&str>,
+    change: impl FnOnce(&mut TrustedOrigin),
+) -> Result<Prepared, RegistryError> {
+    let before = found(snapshot, id)?.clone();
+    let mut entry = before.clone();
+    change(&mut entry);
+    entry.last_updated = now();
+    entry.last_updated_by = actor.map(str::to_owned);
+    let after = TrustedOrigin::clone(&*snapshot.update(entry)?);
+    Ok(Prepared {
+        before: Some(before),
+        after: Some(after),
+    })
+}
+
 /// Makes `edit` to `snapshot` (a copy: on error it is half changed and must be dropped) and
 /// says what it did.
 fn work_out(
@@ -967,40 +986,25 @@ fn work_out(
             })
         }
         Edit::Replace { id, new } => {
-            let before = found(snapshot, id)?.clone();
             let valid = new.validate()?;
-            let mut entry = before.clone();
-            entry.name = valid.name;
-            entry.origin = valid.origin;
-            entry.scopes = valid.scopes;
-            if let Some(status) = valid.status {
-                entry.status = status;
-            }
-            entry.last_updated = now();
-            entry.last_updated_by = actor.map(str::to_owned);
-            let after = TrustedOrigin::clone(&*snapshot.update(entry)?);
-            Ok(Prepared {
-                before: Some(before),
-                after: Some(after),
+            update(snapshot, id, actor, |entry| {
+                entry.name = valid.name;
+                entry.origin = valid.origin;
+                entry.scopes = valid.scopes;
+                if let Some(status) = valid.status {
+                    entry.status = status;
+                }
             })
         }
         Edit::SetStatus { id, status } => {
-            let before = found(snapshot, id)?.clone();
-            if before.status == *status {
+            if found(snapshot, id)?.status == *status {
+                let same = found(snapshot, id)?.clone();
                 return Ok(Prepared {
-                    after: Some(before.clone()),
-                    before: Some(before),
+                    before: Some(same.clone()),
+                    after: Some(same),
                 });
             }
-            let mut entry = before.clone();
-            entry.status = *status;
-            entry.last_updated = now();
-            entry.last_updated_by = actor.map(str::to_owned);
-            let after = TrustedOrigin::clone(&*snapshot.update(entry)?);
-            Ok(Prepared {
-                before: Some(before),
-                after: Some(after),
-            })
+            update(snapshot, id, actor, |entry| entry.status = *status)
         }
         Edit::Delete { id } => match snapshot.remove(id) {
             Some(slot) => Ok(Prepared {

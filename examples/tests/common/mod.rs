@@ -60,6 +60,14 @@ impl Proc {
         }
     }
 
+    /// Starts an org server on a free loopback port with `config`, and `extra` flags.
+    pub fn start_org(server: &str, config: &Path, extra: &[&str]) -> (Proc, String) {
+        let mut args = vec!["--addr", "127.0.0.1:0", "--config"];
+        args.push(config.to_str().expect("a UTF-8 path"));
+        args.extend_from_slice(extra);
+        Proc::start(Path::new(server), &args)
+    }
+
     pub fn log(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }

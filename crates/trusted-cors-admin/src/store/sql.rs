@@ -20,6 +20,37 @@ use super::StoreError;
 /// The layout this program reads and writes.
 pub(super) const SCHEMA_VERSION: i64 = 1;
 
+/// Inserts a new entry: `$1` id, `$2` name key, `$3` origin, `$4` entry JSON, `$5` revision.
+pub(super) const INSERT_ENTRY: &str = "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, $5)";
+
+/// Updates a live entry, with the parameters of [`INSERT_ENTRY`].
+pub(super) const UPDATE_ENTRY: &str = "UPDATE trusted_origins SET name_key = $2, origin = $3, entry = $4, revision = $5 WHERE id = $1";
+
+/// Turns an entry into a tombstone: `$1` id, `$2` revision.
+pub(super) const DELETE_ENTRY: &str =
+    "UPDATE trusted_origins SET deleted = TRUE, revision = $2 WHERE id = $1";
+
+/// The revision of the last commit.
+pub(super) const CURRENT_REVISION: &str = "SELECT revision FROM trusted_cors_revision";
+
+/// Whether the entry `$1` is a tombstone (no row: never held).
+pub(super) const ENTRY_STATE: &str = "SELECT deleted FROM trusted_origins WHERE id = $1";
+
+/// Marks the seeds' commit, revision 1.
+pub(super) const SEEDED: &str = "UPDATE trusted_cors_revision SET revision = 1";
+
+/// Increments the revision and returns it; first in every commit.
+pub(super) const NEXT_REVISION: &str =
+    "UPDATE trusted_cors_revision SET revision = revision + 1 RETURNING revision";
+
+/// The live entries in creation order: `id`, `entry`.
+pub(super) const LOAD_ENTRIES: &str =
+    "SELECT id, entry FROM trusted_origins WHERE NOT deleted ORDER BY place";
+
+/// The feed after `$1`: `id`, `entry`, `revision`, `deleted`, in creation order.
+pub(super) const FEED: &str =
+    "SELECT id, entry, revision, deleted FROM trusted_origins WHERE revision > $1 ORDER BY place";
+
 /// An entry as its row holds it.
 pub(super) struct Encoded {
     pub(super) name_key: String,

@@ -136,10 +136,10 @@ impl SqliteStore {
                 origin TEXT NOT NULL,
                 entry TEXT NOT NULL,
                 revision INTEGER NOT NULL,
-                deleted INTEGER NOT NULL DEFAULT 0
+                deleted BOOLEAN NOT NULL DEFAULT FALSE
             )",
-            "CREATE UNIQUE INDEX trusted_origins_unique_name ON trusted_origins (name_key) WHERE deleted = 0",
-            "CREATE UNIQUE INDEX trusted_origins_unique_origin ON trusted_origins (origin) WHERE deleted = 0",
+            "CREATE UNIQUE INDEX trusted_origins_unique_name ON trusted_origins (name_key) WHERE NOT deleted",
+            "CREATE UNIQUE INDEX trusted_origins_unique_origin ON trusted_origins (origin) WHERE NOT deleted",
             "CREATE INDEX trusted_origins_by_revision ON trusted_origins (revision)",
             "DELETE FROM trusted_cors_schema",
             "INSERT INTO trusted_cors_schema (version) VALUES (1)",
@@ -155,7 +155,7 @@ impl SqliteStore {
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {
-        let revision: i64 = sqlx::query_scalar("SELECT revision FROM trusted_cors_revision")
+        let revision: i64 = sqlx::query_scalar(sql::CURRENT_REVISION)
             .fetch_one(&self.pool)
             .await
             .map_err(|e| self.error(e, None))?;
@@ -171,49 +171,35 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(fail)?;
-        let revision: i64 = sqlx::query_scalar(
-            "UPDATE trusted_cors_revision SET revision = revision + 1 RETURNING revision",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(fail)?;
-        let deleted: Option<bool> =
-            sqlx::query_scalar("SELECT deleted FROM trusted_origins WHERE id = $1")
-                .bind(change.id())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?;
+        let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let deleted: Option<bool> = sqlx::query_scalar(sql::ENTRY_STATE)
+            .bind(change.id())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
         match (change, deleted) {
-            (ChangeKind::Upsert(entry), None) => {
+            (ChangeKind::Upsert(entry), None | Some(false)) => {
+                let statement = if deleted.is_none() {
+                    sql::INSERT_ENTRY
+                } else {
+                    sql::UPDATE_ENTRY
+                };
                 let row = sql::encode(&store, entry)?;
-                sqlx::query(
-                    "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&entry.id)
-                .bind(&row.name_key)
-                .bind(&row.origin)
-                .bind(&row.entry)
-                .bind(revision)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-            }
-            (ChangeKind::Upsert(entry), Some(false)) => {
-                let row = sql::encode(&store, entry)?;
-                sqlx::query(
-                    "UPDATE trusted_origins SET name_key = $2, origin = $3, entry = $4, revision = $5 WHERE id = $1",
-                )
-                .bind(&entry.id)
-                .bind(&row.name_key)
-                .bind(&row.origin)
-                .bind(&row.entry)
-                .bind(revision)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
+                sqlx::query(statement)
+                    .bind(&entry.id)
+                    .bind(&row.name_key)
+                    .bind(&row.origin)
+                    .bind(&row.entry)
+                    .bind(revision)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
             }
             (ChangeKind::Delete(id), Some(false)) => {
-                sqlx::query("UPDATE trusted_origins SET deleted = 1, revision = $2 WHERE id = $1")
+                sqlx::query(sql::DELETE_ENTRY)
                     .bind(id)
                     .bind(revision)
                     .execute(&mut *tx)
@@ -233,7 +219,7 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.error(e, None))?;
-        let revision: i64 = sqlx::query_scalar("SELECT revision FROM trusted_cors_revision")
+        let revision: i64 = sqlx::query_scalar(sql::CURRENT_REVISION)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| self.error(e, None))?;
@@ -243,18 +229,17 @@ impl SqliteStore {
         for entry in origins {
             let row = sql::encode(&store, entry)?;
             let change = ChangeKind::Upsert(entry.clone());
-            sqlx::query(
-                "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, 1)",
-            )
-            .bind(&entry.id)
-            .bind(&row.name_key)
-            .bind(&row.origin)
-            .bind(&row.entry)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.error(e, Some(&change)))?;
+            sqlx::query(sql::INSERT_ENTRY)
+                .bind(&entry.id)
+                .bind(&row.name_key)
+                .bind(&row.origin)
+                .bind(&row.entry)
+                .bind(1_i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.error(e, Some(&change)))?;
         }
-        sqlx::query("UPDATE trusted_cors_revision SET revision = 1")
+        sqlx::query(sql::SEEDED)
             .execute(&mut *tx)
             .await
             .map_err(|e| self.error(e, None))?;
@@ -266,15 +251,14 @@ impl SqliteStore {
         let store = self.describe();
         // One read transaction: the entries and the revision of one moment.
         let mut tx = self.pool.begin().await.map_err(|e| self.error(e, None))?;
-        let revision: i64 = sqlx::query_scalar("SELECT revision FROM trusted_cors_revision")
+        let revision: i64 = sqlx::query_scalar(sql::CURRENT_REVISION)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| self.error(e, None))?;
-        let rows =
-            sqlx::query("SELECT id, entry FROM trusted_origins WHERE deleted = 0 ORDER BY place")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.error(e, None))?;
+        let rows = sqlx::query(sql::LOAD_ENTRIES)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e, None))?;
         tx.commit().await.map_err(|e| self.error(e, None))?;
         let mut origins = Vec::with_capacity(rows.len());
         for row in rows {
@@ -287,13 +271,11 @@ impl SqliteStore {
 
     async fn feed(&self, after: u64) -> Result<Vec<Change>, StoreError> {
         let store = self.describe();
-        let rows = sqlx::query(
-            "SELECT id, entry, revision, deleted FROM trusted_origins WHERE revision > $1 ORDER BY place",
-        )
-        .bind(sql::db_revision(after))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.error(e, None))?;
+        let rows = sqlx::query(sql::FEED)
+            .bind(sql::db_revision(after))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.error(e, None))?;
         let mut changes = Vec::with_capacity(rows.len());
         for row in rows {
             let id: String = row.try_get(0).map_err(|e| self.error(e, None))?;
