@@ -120,7 +120,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_through_one_instance_reach_the_others() {
-    let Some(cluster) = PgCluster::start("fleet-propagation") else {
+    let Some(cluster) = PgCluster::start() else {
         return;
     };
     let (dir, config) = write_config("propagation");
@@ -180,7 +180,7 @@ async fn changes_through_one_instance_reach_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_instances_create_an_origin_once() {
-    let Some(cluster) = PgCluster::start("fleet-race") else {
+    let Some(cluster) = PgCluster::start() else {
         return;
     };
     let (dir, config) = write_config("race");
@@ -211,7 +211,7 @@ async fn racing_instances_create_an_origin_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_database_down_instances_serve_their_snapshot_and_converge_after() {
-    let Some(mut cluster) = PgCluster::start("fleet-faults") else {
+    let Some(cluster) = PgCluster::start() else {
         return;
     };
     let (dir, config) = write_config("faults");
@@ -234,8 +234,8 @@ async fn with_the_database_down_instances_serve_their_snapshot_and_converge_afte
     }
     until_all(&client, &bases, "https://up19.example", true).await;
 
-    // The database goes away, its backends killed mid-stream.
-    cluster.stop();
+    // The database goes away at once, its backends killed mid-stream.
+    cluster.stop_immediate();
     let down = Instant::now();
     let mut refused = 0;
     const WRITES_DOWN: usize = 6;
