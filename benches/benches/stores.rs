@@ -59,17 +59,27 @@ where
             })
         })
     });
-    let origins = Arc::new(runtime.block_on(async {
-        TrustedOrigins::open(open().await, []).await.unwrap()
-    }));
-    let id = origins.registry().snapshot().origins().nth(N / 2).unwrap().id.clone();
+    let origins =
+        Arc::new(runtime.block_on(async { TrustedOrigins::open(open().await, []).await.unwrap() }));
+    let id = origins
+        .registry()
+        .snapshot()
+        .origins()
+        .nth(N / 2)
+        .unwrap()
+        .id
+        .clone();
     let mut active = true;
     group.sample_size(30);
     group.measurement_time(Duration::from_secs(5));
     group.bench_function(format!("one_change/{N}"), |b| {
         b.iter(|| {
             active = !active;
-            let status = if active { Status::Active } else { Status::Inactive };
+            let status = if active {
+                Status::Active
+            } else {
+                Status::Inactive
+            };
             let edit = Edit::SetStatus {
                 id: id.clone(),
                 status,

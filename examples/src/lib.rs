@@ -368,7 +368,9 @@ impl Org {
         let registry = Arc::clone(origins.registry());
         let mut api = TrustedOriginsApi::new(Arc::clone(&origins), &config.api_tokens);
         if let Some(public) = &config.public_origin {
-            api = api.with_base_url(public);
+            api = api
+                .with_base_url(public)
+                .map_err(|e| StartError(format!("config: public_origin: {e}")))?;
         }
         let mut ids = std::collections::HashSet::new();
         for user in &config.users {

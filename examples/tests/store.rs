@@ -85,7 +85,7 @@ async fn list_names(client: &reqwest::Client, base: &str) -> Vec<String> {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .find(|l| l.ends_with("rel=\"next\""))
-            .and_then(|l| Some(l.get(1..l.find('>')?)?.to_owned()));
+            .and_then(|l| Some(format!("{base}{}", l.get(1..l.find('>')?)?)));
         let body: Value = response.json().await.unwrap();
         names.extend(
             body.as_array()

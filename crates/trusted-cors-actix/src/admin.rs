@@ -47,13 +47,6 @@ async fn handle_api(
                 .get(header::AUTHORIZATION)
                 .map(HeaderValue::as_bytes),
             body: &body,
-            // `Host` only: `Forwarded` and `X-Forwarded-Host` are client-supplied. Behind a proxy,
-            // configure the base URL with `TrustedOriginsApi::with_base_url`.
-            host: request
-                .headers()
-                .get(header::HOST)
-                .map(HeaderValue::as_bytes)
-                .or_else(|| request.uri().authority().map(|a| a.as_str().as_bytes())),
         })
         .await;
     let (parts, body) = response.into_parts();

@@ -1,7 +1,6 @@
 //! The Trusted Origins management API as one framework-neutral handler: routing, method checks,
 //! body parsing, paging and Okta error objects. The crate docs list the calls and the answers.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -36,13 +35,15 @@ pub struct ApiRequest<'a> {
     pub authorization: Option<&'a [u8]>,
     /// The body.
     pub body: &'a [u8],
-    /// The `Host` header (or, without one, the request target's authority), e.g.
-    /// `org.example.com:8080`. The links in the answers point at `http://{host}` unless the API
-    /// was given a base URL ([`TrustedOriginsApi::with_base_url`]); `localhost` when absent.
-    ///
-    /// Pass `Host` only: `Forwarded` and `X-Forwarded-Host` are supplied by the client. Behind a
-    /// proxy, configure the base URL instead.
-    pub host: Option<&'a [u8]>,
+}
+
+/// A base URL for the API's links that is not an `http`/`https` origin (with an optional path
+/// prefix): names the value and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid base URL `{value}` for the Trusted Origins API links: {reason}")]
+pub struct InvalidBaseUrl {
+    value: String,
+    reason: &'static str,
 }
 
 /// The Trusted Origins API over a service's [`TrustedOrigins`], guarded by API tokens.
@@ -63,7 +64,6 @@ pub struct ApiRequest<'a> {
 ///     query: None,
 ///     authorization: Some(b"SSWS 00secret-token"),
 ///     body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
-///     host: Some(b"org.example.com"),
 /// }).await;
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(registry.snapshot().len(), 1);
@@ -72,7 +72,7 @@ pub struct ApiRequest<'a> {
 /// let id = created["id"].as_str().unwrap_or_default();
 /// assert_eq!(
 ///     created["_links"]["self"]["href"],
-///     format!("http://org.example.com/api/v1/trustedOrigins/{id}"),
+///     format!("/api/v1/trustedOrigins/{id}"), // absolute with `with_base_url`
 /// );
 /// # Ok(())
 /// # }
@@ -116,8 +116,10 @@ impl TrustedOriginsApi {
         }
     }
 
-    /// Uses `base_url` (e.g. `https://org.example.com`) in `_links` and `Link` instead of
-    /// `http://` and the request's `Host`, for services behind a proxy or served over HTTPS.
+    /// Uses `base_url`, this service's public origin (e.g. `https://org.example.com`), in
+    /// `_links` and `Link`, which are then absolute, as Okta's are. Without one they are
+    /// references relative to the service (`/api/v1/trustedOrigins/…`): the request's `Host` is
+    /// never used, as any client can set it and it does not tell `http` from `https`.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -128,12 +130,12 @@ impl TrustedOriginsApi {
     /// # async fn main() {
     /// let origins = Arc::new(TrustedOrigins::in_memory(Registry::new()));
     /// let api = TrustedOriginsApi::new(origins, ["00secret-token"])
-    ///     .with_base_url("https://org.example.com/");
+    ///     .with_base_url("https://org.example.com/")
+    ///     .expect("an https origin");
     /// let response = api.handle(ApiRequest {
     ///     method: "GET",
     ///     path: "/api/v1/trustedOrigins",
     ///     authorization: Some(b"SSWS 00secret-token"),
-    ///     host: Some(b"10.0.0.7:8080"),
     ///     ..ApiRequest::default()
     /// }).await;
     /// assert_eq!(
@@ -142,9 +144,25 @@ impl TrustedOriginsApi {
     /// );
     /// # }
     /// ```
-    pub fn with_base_url(mut self, base_url: impl AsRef<str>) -> Self {
-        self.base_url = Some(base_url.as_ref().trim_end_matches('/').into());
-        self
+    pub fn with_base_url(mut self, base_url: impl AsRef<str>) -> Result<Self, InvalidBaseUrl> {
+        let value = base_url.as_ref();
+        let invalid = |reason| InvalidBaseUrl {
+            value: value.to_owned(),
+            reason,
+        };
+        let url = url::Url::parse(value).map_err(|_| invalid("not an absolute URL"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(invalid("not an http or https URL with a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("it has user information"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("it has a query or a fragment"));
+        }
+        let base = url.as_str().trim_end_matches('/');
+        self.base_url = Some(base.into());
+        Ok(self)
     }
 
     /// The configured base URL, if any.
@@ -157,18 +175,10 @@ impl TrustedOriginsApi {
         &self.origins
     }
 
-    /// The scheme and authority the answers' links point at: the configured base URL, else
-    /// `http://{host}`.
-    fn base_url_for(&self, host: Option<&[u8]>) -> Cow<'_, str> {
-        if let Some(base_url) = &self.base_url {
-            return Cow::Borrowed(base_url);
-        }
-        // Only visible ASCII (and tab), as `http::HeaderValue::to_str` accepts.
-        let host = host
-            .filter(|h| h.iter().all(|b| matches!(b, b'\t' | 0x20..=0x7e)))
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .unwrap_or("localhost");
-        Cow::Owned(format!("http://{host}"))
+    /// What the answers' links start with: the configured base URL, else nothing (links
+    /// relative to the service).
+    fn links_base(&self) -> &str {
+        self.base_url.as_deref().unwrap_or("")
     }
 
     /// Answers one request. A change is answered once the store has committed it.
@@ -182,8 +192,7 @@ impl TrustedOriginsApi {
             );
         };
         let actor = actor.as_str();
-        let base_url = self.base_url_for(request.host);
-        let base_url = base_url.as_ref();
+        let base_url = self.links_base();
         match (parse_target(request.path), request.method) {
             (Target::Collection, "GET") => self.list(request.query, base_url),
             (Target::Collection, "POST") => match parse_body(request.body) {
@@ -558,28 +567,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn links_use_the_configured_base_url_else_the_host() {
+    fn links_use_the_configured_base_url_else_are_relative() {
         let api = TrustedOriginsApi::new(
             Arc::new(TrustedOrigins::in_memory(trusted_cors_core::Registry::new())),
             ["00token"],
         );
-        assert_eq!(
-            api.base_url_for(Some(b"org.example.com:8080")),
-            "http://org.example.com:8080"
-        );
-        assert_eq!(api.base_url_for(None), "http://localhost");
-        // Bytes a header value cannot be read as text from fall back too.
-        assert_eq!(api.base_url_for(Some(b"bad\nhost")), "http://localhost");
-        assert_eq!(
-            api.base_url_for(Some("h\u{f6}st".as_bytes())),
-            "http://localhost"
-        );
-        let api = api.with_base_url("https://org.example.com/");
-        assert_eq!(
-            api.base_url_for(Some(b"10.0.0.7:8080")),
-            "https://org.example.com"
-        );
-        assert_eq!(api.base_url_for(None), "https://org.example.com");
+        assert_eq!(api.links_base(), "");
+        let api = api.with_base_url("https://Org.Example.com:443/").unwrap();
+        assert_eq!(api.links_base(), "https://org.example.com");
+        let behind = api
+            .clone()
+            .with_base_url("https://example.com/okta/")
+            .unwrap();
+        assert_eq!(behind.links_base(), "https://example.com/okta");
+        for bad in [
+            "org.example.com",
+            "ftp://org.example.com",
+            "https://user:pw@org.example.com",
+            "https://org.example.com/?x=1",
+            "https://org.example.com/#top",
+            "",
+        ] {
+            let error = api.clone().with_base_url(bad).unwrap_err();
+            assert!(error.to_string().contains(bad), "{error}");
+        }
     }
 
     #[test]

@@ -53,7 +53,6 @@
 //!     path: "/api/v1/trustedOrigins",
 //!     authorization: Some(b"SSWS 00secret-token"),
 //!     body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
-//!     host: Some(b"org.example.com"),
 //!     ..ApiRequest::default()
 //! }).await;
 //! assert_eq!(response.status(), 200);
@@ -81,7 +80,7 @@ mod store;
 mod tokens;
 
 pub use api::{
-    trusted_origin_object, ApiRequest, TrustedOriginsApi, DEFAULT_LIMIT, MAX_LIMIT,
+    trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi, DEFAULT_LIMIT, MAX_LIMIT,
     TRUSTED_ORIGINS_PATH,
 };
 pub use origins::{Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY};

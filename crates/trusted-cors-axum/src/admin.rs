@@ -60,11 +60,6 @@ async fn handle_api(api: &TrustedOriginsApi, request: axum::extract::Request) ->
                 .get(http::header::AUTHORIZATION)
                 .map(|v| v.as_bytes()),
             body: &body,
-            host: parts
-                .headers
-                .get(http::header::HOST)
-                .map(|h| h.as_bytes())
-                .or_else(|| parts.uri.authority().map(|a| a.as_str().as_bytes())),
         })
         .await;
     response.map(axum_core::body::Body::from)
