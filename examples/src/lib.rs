@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
-    Follower, PostgresStore, SqliteStore, StoreError, TrustedOriginStore, TrustedOrigins,
-    TrustedOriginsApi,
+    Follower, PostgresStore, SqliteStore, StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
 };
 use trusted_cors::{
     Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
@@ -50,6 +50,86 @@ pub struct OrgConfig {
     /// Seed trusted origins.
     #[serde(default)]
     pub trusted_origins: Vec<SeedOrigin>,
+    /// Limits that cut slow and idle clients off.
+    #[serde(default)]
+    pub server: ServerLimits,
+}
+
+/// How long a client may take and how many may be served at once (`[server]` in the
+/// configuration). Both org servers apply them; they are the deployment advice for any service
+/// using the layers: a CORS layer decides on headers, so a server must first make sure the
+/// headers arrive in bounded time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerLimits {
+    /// A request's head (request line and headers) must arrive within this many milliseconds
+    /// of the server starting to wait for it; else the connection is closed (actix-web answers
+    /// 408 first).
+    pub header_read_timeout_ms: u64,
+    /// A connection on which the client sends nothing (before its first request, or between
+    /// keep-alive requests) is closed after this many milliseconds.
+    pub idle_timeout_ms: u64,
+    /// A request, body included, must be answered within this many milliseconds; else 408.
+    pub request_timeout_ms: u64,
+    /// At most this many connections are served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_read_timeout_ms: 5_000,
+            idle_timeout_ms: 60_000,
+            request_timeout_ms: 30_000,
+            max_connections: 1_024,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// The head read timeout.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    /// The idle timeout.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    fn check(&self) -> Result<(), StartError> {
+        for (key, value) in [
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("request_timeout_ms", self.request_timeout_ms),
+            ("max_connections", self.max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(StartError(format!(
+                    "config: server.{key} must be greater than 0"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The answer when a request takes longer than [`request_timeout`](Self::request_timeout).
+    pub fn timed_out(&self) -> Reply {
+        Reply::error(
+            408,
+            "E0000009",
+            "Request Timeout",
+            Some(&format!(
+                "The request was not received and answered within {} ms",
+                self.request_timeout_ms
+            )),
+        )
+    }
 }
 
 /// A user in the configuration.
@@ -289,6 +369,7 @@ pub struct Org {
     cors: Cors,
     api: TrustedOriginsApi,
     origins: Arc<TrustedOrigins>,
+    limits: ServerLimits,
     users: Mutex<Vec<User>>,
     sessions: Mutex<HashMap<String, usize>>,
     api_tokens: Vec<String>,
@@ -341,6 +422,7 @@ impl Org {
     /// invalid value is an error naming it. Starts the task that applies the changes other
     /// instances commit, on the current Tokio runtime.
     pub async fn open(config: OrgConfig) -> Result<Arc<Org>, StartError> {
+        config.server.check()?;
         let mut settings = config.cors.clone();
         if let Some(public) = &config.public_origin {
             settings.public_origins.push(public.clone());
@@ -394,8 +476,14 @@ impl Org {
             sessions: Mutex::new(HashMap::new()),
             api_tokens: config.api_tokens,
             origins,
+            limits: config.server,
             _follower: follower,
         }))
+    }
+
+    /// The limits on slow and idle clients the server applies.
+    pub fn limits(&self) -> ServerLimits {
+        self.limits
     }
 
     /// `GET /health`: the revision of the trusted origins this instance serves, how many there

@@ -1,19 +1,48 @@
-//! The example Okta-like org on actix-web: the same flags, endpoints and behaviour as
-//! `org-server`.
+//! The example Okta-like org on actix-web: the same flags, endpoints, limits on slow clients
+//! (`[server]`) and behaviour as `org-server`. Every `GET` endpoint answers `HEAD` too, as
+//! axum's routes do.
 
 use std::process::ExitCode;
 
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use trusted_cors::for_actix::{
     CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
 use trusted_cors_examples::{
     me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
+    ServerLimits,
 };
 
 type Shared = web::Data<Org>;
+
+/// A request not answered within the request timeout.
+#[derive(Debug)]
+struct TimedOut(ServerLimits);
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "request timed out after {} ms",
+            self.0.request_timeout_ms
+        )
+    }
+}
+
+impl actix_web::ResponseError for TimedOut {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::REQUEST_TIMEOUT
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        reply(self.0.timed_out())
+    }
+}
 
 fn reply(reply: Reply) -> HttpResponse {
     let mut builder = HttpResponse::build(
@@ -99,20 +128,36 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     let cors = org.cors().clone();
+    let limits = org.limits();
+    const WORKERS: usize = 2;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(org.clone())
+            .wrap(actix_web::middleware::from_fn(
+                move |request: ServiceRequest, next: Next<BoxBody>| async move {
+                    // The request is routed, so it cannot be kept for the answer: the timeout
+                    // is an error that actix-web turns into the 408.
+                    match actix_web::rt::time::timeout(limits.request_timeout(), next.call(request))
+                        .await
+                    {
+                        Ok(response) => response,
+                        Err(_) => Err(TimedOut(limits).into()),
+                    }
+                },
+            ))
             .wrap(GuardMiddleware::new(&cors))
             // Pages may be framed only by the org and its IFRAME_EMBED trusted origins.
             .service(
                 web::resource("/")
                     .wrap(FrameAncestorsMiddleware::new(&cors))
-                    .route(web::get().to(home)),
+                    .route(web::get().to(home))
+                    .route(web::head().to(home)),
             )
             .service(
                 web::resource("/login")
                     .wrap(FrameAncestorsMiddleware::new(&cors))
                     .route(web::get().to(login_page))
+                    .route(web::head().to(login_page))
                     .route(web::post().to(login)),
             )
             .route("/logout", web::post().to(logout))
@@ -121,24 +166,39 @@ async fn main() -> ExitCode {
                 web::resource("/api/v1/users/me")
                     .wrap(RouteCorsMiddleware::new(&cors, me_policy()))
                     .route(web::get().to(me))
+                    .route(web::head().to(me))
                     .route(web::put().to(update_me)),
             )
             // CORS-enabled: trusted origins with cookies.
             .service(
                 web::resource("/api/v1/users/{id}")
                     .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
-                    .route(web::get().to(user)),
+                    .route(web::get().to(user))
+                    .route(web::head().to(user)),
             )
             // Not CORS-enabled: server-side callers with an API token.
-            .route("/api/v1/users", web::get().to(users))
+            .service(
+                web::resource("/api/v1/users")
+                    .route(web::get().to(users))
+                    .route(web::head().to(users)),
+            )
             // Server-side only: the revision of the trusted origins this instance serves.
-            .route("/health", web::get().to(health))
+            .service(
+                web::resource("/health")
+                    .route(web::get().to(health))
+                    .route(web::head().to(health)),
+            )
             // The Trusted Origins API: server-side only, SSWS API tokens.
             .service(trusted_cors::for_actix::trusted_origins_scope(
                 org.api().clone(),
             ))
     })
-    .workers(2);
+    .workers(WORKERS)
+    // A request's head must arrive in time (else 408); an idle keep-alive connection is closed;
+    // at most `max_connections` in all (actix counts per worker).
+    .client_request_timeout(limits.header_read_timeout())
+    .keep_alive(actix_web::http::KeepAlive::Timeout(limits.idle_timeout()))
+    .max_connections(limits.max_connections.div_ceil(WORKERS));
     let server = match server.bind(flags.addr) {
         Ok(server) => server,
         Err(error) => {

@@ -1,5 +1,10 @@
 //! The example Okta-like org on axum. `--addr HOST:PORT` (default 127.0.0.1:8080),
-//! `--config PATH` (default: the embedded `examples/org.toml`).
+//! `--config PATH` (default: the embedded `examples/org.toml`), `--store LOCATION`.
+//!
+//! Served by hyper directly (HTTP/1.1, and HTTP/2 with prior knowledge) rather than
+//! `axum::serve`, so that slow and idle clients are cut off by the configuration's `[server]`
+//! limits: a head read timeout, an idle timeout on the connection, a request timeout and a cap
+//! on connections served at once.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,6 +19,7 @@ use axum::Router;
 use trusted_cors::for_axum::CorsContext;
 use trusted_cors_examples::{
     me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
+    ServerLimits,
 };
 
 type Shared = State<Arc<Org>>;
@@ -102,6 +108,7 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     let cors = org.cors().clone();
+    let limits = org.limits();
     let app = Router::new()
         // Pages may be framed only by the org and its IFRAME_EMBED trusted origins.
         .route("/", get(home).layer(cors.frame_ancestors()))
@@ -130,6 +137,14 @@ async fn main() -> ExitCode {
         ))
         .with_state(org)
         .layer(cors.guard());
+    let app = app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            match tokio::time::timeout(limits.request_timeout(), next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => reply(limits.timed_out()),
+            }
+        },
+    ));
     let listener = match tokio::net::TcpListener::bind(flags.addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -144,9 +159,54 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if let Err(error) = axum::serve(listener, app).await {
-        eprintln!("org-server: {error}");
-        return ExitCode::FAILURE;
-    }
+    serve(listener, app, limits).await;
     ExitCode::SUCCESS
+}
+
+/// Serves `app` on `listener` within `limits`, until the process ends.
+async fn serve(listener: tokio::net::TcpListener, app: Router, limits: ServerLimits) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.idle_timeout() / 2)
+        .keep_alive_timeout(limits.header_read_timeout());
+    let builder = Arc::new(builder);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    loop {
+        // Past the cap, connections wait in the listen backlog until one ends.
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors, say: wait a moment rather than spin.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // A read that waits longer than the idle timeout ends the connection: a client that
+        // sends nothing, before its first request or between requests.
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_read_timeout(Some(limits.idle_timeout()));
+        let service = TowerToHyperService::new(app.clone());
+        let builder = Arc::clone(&builder);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let io = TokioIo::new(Box::pin(stream));
+            if let Err(error) = builder.serve_connection(io, service).await {
+                tracing::debug!(%error, "connection ended");
+            }
+        });
+    }
 }
