@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
-    Follower, PostgresStore, SqliteStore, StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
+    Follower, PostgresStore, SqliteStore, StoreError, TrustedOriginStore, TrustedOrigins,
+    TrustedOriginsApi,
 };
 use trusted_cors::{
     Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,

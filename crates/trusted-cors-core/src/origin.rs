@@ -266,7 +266,8 @@ impl OriginPattern {
                         .host
                         .strip_suffix(&**base)
                         .and_then(|front| front.strip_suffix('.'))
-                        .is_some_and(|front| !front.is_empty() && !front.ends_with('.'))
+                        // One or more whole labels, none of them empty (`.a`, `a..b`).
+                        .is_some_and(|front| !front.split('.').any(str::is_empty))
             }
         }
     }
@@ -353,8 +354,14 @@ fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {
         return Err(OriginError::HasPath(tail.to_owned()));
     }
     let url = url::Url::parse(input).map_err(|e| OriginError::Invalid(e.to_string()))?;
-    if url.host().is_none() {
-        return Err(OriginError::Invalid("no host".to_owned()));
+    match url.host() {
+        None => return Err(OriginError::Invalid("no host".to_owned())),
+        Some(url::Host::Domain(domain)) if domain.split('.').any(str::is_empty) => {
+            return Err(OriginError::Invalid(
+                "the host has an empty label (a leading, repeated or trailing dot)".to_owned(),
+            ))
+        }
+        Some(_) => {}
     }
     Ok(url)
 }
@@ -506,6 +513,23 @@ mod tests {
     }
 
     #[test]
+    fn hosts_with_empty_labels_are_never_configured() {
+        for bad in [
+            "https://.a.example.com",
+            "https://a..example.com",
+            "https://example.com.",
+            "https://*..example.com",
+            "https://*.a..example.com",
+        ] {
+            let error = OriginPattern::parse(bad).unwrap_err();
+            assert!(
+                matches!(error, OriginError::Invalid(_) | OriginError::BadWildcard),
+                "{bad}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
     fn configured_origins_are_refused_with_a_reason() {
         type Check = fn(&OriginError) -> bool;
         let cases: [(&str, Check); 10] = [
@@ -564,6 +588,10 @@ mod tests {
             "https://a.example.co",
             "https://.example.com",
             "https://a..example.com",
+            "https://.a.example.com",
+            "https://..a.example.com",
+            "https://a.b..example.com",
+            "https://.a.b.example.com",
             "null",
             "https://A.example.com",
         ] {
