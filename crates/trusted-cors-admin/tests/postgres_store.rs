@@ -148,6 +148,43 @@ async fn the_password_never_shows_and_an_unreachable_database_fails_fast() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_instance_holding_the_revision_row_does_not_block_the_others_for_long() {
+    let Some(pg) = PgCluster::start() else { return };
+    let url = pg.url();
+    let a = instance(&url).await;
+    // Another session takes the revision row, as a commit does, and stays in its transaction.
+    let mut frozen = std::process::Command::new(pg.bin_dir().join("psql"))
+        .args(["-X", "-h", &pg.dir().display().to_string(), "-p", &pg.port().to_string()])
+        .args(["-U", "postgres", "-d", "trusted_cors", "-c"])
+        .arg("BEGIN; SELECT revision FROM trusted_cors_revision FOR UPDATE; SELECT pg_sleep(8); COMMIT;")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let error = a
+        .change(&Edit::Create(new("Shop", "https://shop.example.com")), None)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(&error, TrustedOriginsError::Store(StoreError::Unavailable { message, .. }) if message.contains("lock timeout")),
+        "{error:?}"
+    );
+    assert!(
+        (Duration::from_secs(4)..Duration::from_secs(7)).contains(&took),
+        "{took:?}"
+    );
+    eprintln!("a commit waiting for a frozen session failed after {took:?}: {error}");
+    frozen.wait().unwrap();
+    // Once the other session is gone, commits go through.
+    a.change(&Edit::Create(new("Shop", "https://shop.example.com")), None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_instances_create_the_same_origin_once() {
     let Some(pg) = PgCluster::start() else { return };
     let url = pg.url();
@@ -296,6 +333,73 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
         trusts(&b, shop2)
     })
     .await;
+
+    // Now a crash (no shutdown, connections cut) in the middle of a stream of writes: every
+    // change acknowledged before it is kept, and both instances converge after the restart.
+    let writer = {
+        let a = Arc::clone(&a);
+        tokio::spawn(async move {
+            let (mut acknowledged, mut refused) = (Vec::new(), 0);
+            for i in 0.. {
+                let edit = Edit::Create(new(
+                    &format!("Stream {i}"),
+                    &format!("https://stream-{i}.example.com"),
+                ));
+                match a.change(&edit, None).await {
+                    Ok(prepared) => acknowledged.push(prepared.after.unwrap().id),
+                    Err(TrustedOriginsError::Store(StoreError::Unavailable { .. })) => refused += 1,
+                    Err(other) => panic!("{other:?}"),
+                }
+                if refused >= 2 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            (acknowledged, refused)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::task::block_in_place(|| pg.stop_immediate());
+    let (acknowledged, refused) = writer.await.unwrap();
+    assert!(
+        acknowledged.len() > 10,
+        "only {} writes before the crash",
+        acknowledged.len()
+    );
+    let revision = b.revision();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        b.revision(),
+        revision,
+        "b's snapshot changed with the database down"
+    );
+    tokio::task::block_in_place(|| pg.start_again());
+    let up = Instant::now();
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let held = store.load().await.unwrap();
+    for id in &acknowledged {
+        assert!(
+            held.origins.iter().any(|entry| entry.id == *id),
+            "acknowledged {id} is lost"
+        );
+    }
+    until(
+        Duration::from_secs(5),
+        "b converges after the crash",
+        || b.revision() == held.revision,
+    )
+    .await;
+    a.catch_up().await.unwrap();
+    assert_eq!(a.revision(), held.revision);
+    assert_eq!(b.registry().snapshot().to_vec(), held.origins);
+    assert_eq!(a.registry().snapshot().to_vec(), held.origins);
+    eprintln!(
+        "crash during a stream of writes: {} acknowledged, all kept ({} refused while down); \
+         b converged {:?} after the restart",
+        acknowledged.len(),
+        refused,
+        up.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -411,5 +515,72 @@ async fn changes_reach_another_instance_within_milliseconds() {
     assert_eq!(
         b.registry().snapshot().to_vec(),
         a.registry().snapshot().to_vec()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_origins_are_seeded_in_order_and_loaded() {
+    let Some(pg) = PgCluster::start() else { return };
+    let url = pg.url();
+    // 100 000 in an optimized build (`cargo test --release`); fewer, but several seed chunks,
+    // in a debug build, which is slower at this by an order of magnitude.
+    let count = if cfg!(debug_assertions) {
+        20_000
+    } else {
+        100_000
+    };
+    let seeds: Vec<NewTrustedOrigin> = (0..count)
+        .map(|i| {
+            new(
+                &format!("Tenant {i}"),
+                &format!("https://tenant-{i}.example.com"),
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let a = TrustedOrigins::open(store, seeds).await.unwrap();
+    let seeded = started.elapsed();
+    let started = Instant::now();
+    let b = TrustedOrigins::open(PostgresStore::connect(&url).await.unwrap(), [])
+        .await
+        .unwrap();
+    let loaded = started.elapsed();
+    let snapshot = b.registry().snapshot().to_vec();
+    assert_eq!(snapshot.len(), count);
+    assert!(snapshot
+        .iter()
+        .enumerate()
+        .all(|(i, entry)| entry.name == format!("Tenant {i}")));
+    assert_eq!(snapshot, a.registry().snapshot().to_vec());
+    // One change at that size, end to end (prepare, commit, read back, apply), 20 times.
+    let mut changes = Vec::new();
+    for i in 0..20 {
+        let edit = Edit::SetStatus {
+            id: snapshot[count / 2 + i].id.clone(),
+            status: Status::Inactive,
+        };
+        let started = Instant::now();
+        a.change(&edit, None).await.unwrap();
+        changes.push(started.elapsed());
+    }
+    let started = Instant::now();
+    a.registry()
+        .prepare(
+            &Edit::SetStatus {
+                id: snapshot[0].id.clone(),
+                status: Status::Inactive,
+            },
+            None,
+        )
+        .unwrap();
+    let prepare = started.elapsed();
+    changes.sort();
+    eprintln!(
+        "{count} origins (this build's profile): seeded and opened in {seeded:?}, opened by \
+         another instance in {loaded:?}; one change at that size: p50 {:?}, max {:?} (of which \
+         preparing it {prepare:?})",
+        percentile(&changes, 0.5),
+        changes[changes.len() - 1]
     );
 }

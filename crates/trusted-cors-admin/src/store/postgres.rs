@@ -20,6 +20,14 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Connections per store (one of them listens for notifications).
 const MAX_CONNECTIONS: u32 = 10;
 
+/// Session settings: a commit waits at most this long for the revision row (another instance's
+/// commit), and a session idle inside a transaction (a frozen instance holding the row) is ended
+/// after the other, so that one stuck instance cannot stop every other one's writes.
+const SESSION_SETTINGS: [(&str, &str); 2] = [
+    ("lock_timeout", "5s"),
+    ("idle_in_transaction_session_timeout", "15s"),
+];
+
 /// The key of the advisory lock that serializes schema creation and migration.
 const SCHEMA_LOCK: i64 = 0x7472_7573_7465_6463; // "trustedc"
 
@@ -43,7 +51,10 @@ const SEED_CHUNK: usize = 5_000;
 ///   (a change may have been missed meanwhile); the caller then reads the change feed, so
 ///   nothing is missed.
 /// - **A database that is down** makes every call fail with [`StoreError::Unavailable`] within
-///   about 2 s; the connections come back by themselves once it is up.
+///   about 2 s; the connections come back by themselves once it is up. A commit waits at most
+///   5 s for another instance's commit (`lock_timeout`), and a session left idle inside a
+///   transaction for 15 s is ended by the server, so that one frozen instance cannot hold up the
+///   others' writes.
 /// - A change whose `COMMIT` was sent when the connection broke may have been committed even
 ///   though [`commit`](TrustedOriginStore::commit) reports it unavailable; the change feed shows
 ///   it either way.
@@ -84,10 +95,18 @@ impl PostgresStore {
     /// reached within about 2 s is [`StoreError::Unavailable`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let describe = describe(url);
-        let options = PgConnectOptions::from_str(url).map_err(|error| StoreError::Unavailable {
-            store: describe.clone(),
-            message: format!("not a PostgreSQL URL: {}", without_secrets(&error, url)),
-        })?;
+        let mut options =
+            PgConnectOptions::from_str(url).map_err(|error| StoreError::Unavailable {
+                store: describe.clone(),
+                message: format!("not a PostgreSQL URL: {}", without_secrets(&error, url)),
+            })?;
+        // Settings the URL makes itself (`?options=-c lock_timeout=…`) win.
+        let given = options.get_options().unwrap_or("").to_owned();
+        options = options.options(
+            SESSION_SETTINGS
+                .into_iter()
+                .filter(|(name, _)| !given.contains(name)),
+        );
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -101,11 +120,6 @@ impl PostgresStore {
         };
         store.migrate().await?;
         Ok(store)
-    }
-
-    /// The pool of connections the store uses.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
     }
 
     fn error(&self, error: sqlx::Error, change: Option<&ChangeKind>) -> StoreError {
@@ -351,6 +365,7 @@ impl PostgresStore {
                 .await
                 .map_err(|e| self.error(e, None))?;
             *slot = Some(listener);
+            tracing::debug!(target: "trusted_cors::store", store = %self.describe, channel = NOTIFY_CHANNEL, "listening for trusted-origin changes");
             // Listening from now on; a change committed before may have gone unheard.
             return Ok(());
         };
@@ -364,6 +379,7 @@ impl PostgresStore {
             Err(error) => format!("the connection listening for changes failed: {error}"),
         };
         *slot = None;
+        tracing::debug!(target: "trusted_cors::store", store = %self.describe, reason = %lost, "stopped listening for trusted-origin changes");
         Err(StoreError::Unavailable {
             store: self.describe.clone(),
             message: lost,
