@@ -20,9 +20,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Connections per store (one of them listens for notifications).
 const MAX_CONNECTIONS: u32 = 10;
 
-/// Session settings: a commit waits at most this long for the revision row (another instance's
-/// commit), and a session idle inside a transaction (a frozen instance holding the row) is ended
-/// after the other, so that one stuck instance cannot stop every other one's writes.
+/// Session settings: a commit waits at most 5 s for the revision row (held by another
+/// instance's commit), and the server ends a session left idle inside a transaction for 15 s (a
+/// frozen instance holding the row), so that one stuck instance cannot stop every other one's
+/// writes.
 const SESSION_SETTINGS: [(&str, &str); 2] = [
     ("lock_timeout", "5s"),
     ("idle_in_transaction_session_timeout", "15s"),
