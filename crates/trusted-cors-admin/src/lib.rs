@@ -84,6 +84,8 @@ pub use api::{
     TRUSTED_ORIGINS_PATH,
 };
 pub use origins::{Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{Loaded, MemoryStore, StoreError, StoreFuture, TrustedOriginStore};

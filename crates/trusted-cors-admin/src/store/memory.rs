@@ -8,7 +8,7 @@ use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
 
 use super::{Loaded, StoreError, StoreFuture, TrustedOriginStore};
 
-/// The [store contract](super) in memory: revisions, a change feed, uniqueness, notifications;
+/// The [store contract](TrustedOriginStore) in memory: revisions, a change feed, uniqueness, notifications;
 /// nothing survives the process. For tests, and for a service that reads its trusted origins
 /// from configuration at every start.
 ///

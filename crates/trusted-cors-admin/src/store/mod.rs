@@ -2,25 +2,7 @@
 //! the stores that implement it ([`MemoryStore`]; `SqliteStore` with the `sqlite` feature;
 //! `PostgresStore` with the `postgres` feature).
 //!
-//! # The contract
-//!
-//! - **A change is one entry** inserted, updated or deleted ([`ChangeKind`]), committed on its
-//!   own; nothing rewrites the whole list.
-//! - **Every committed change has a revision**, greater than every revision committed before it
-//!   became visible, so that "the changes after revision r" never misses one.
-//! - **A change feed**: [`changes_after`](TrustedOriginStore::changes_after) gives the last state
-//!   of every entry changed after a revision (a deleted entry as a [`ChangeKind::Delete`]), in
-//!   creation order. An instance catches up with it after a restart, a lost connection or a
-//!   missed notification.
-//! - **The store enforces uniqueness** of ids, names (whatever their ASCII case) and origins
-//!   among the entries that exist: of two instances racing to create the same origin, one
-//!   commits and the other gets [`StoreError::Duplicate`].
-//! - **Durable when acknowledged**: a commit that returned `Ok` survives a crash of the process.
-//!
-//! [`TrustedOrigins`](crate::TrustedOrigins) puts a store and a [`Registry`] together: it
-//! commits each change to the store, then applies the feed to the registry.
-//!
-//! [`Registry`]: trusted_cors_core::Registry
+//! The contract is documented on [`TrustedOriginStore`].
 
 use std::fmt;
 use std::future::Future;
@@ -29,13 +11,16 @@ use std::pin::Pin;
 use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
 
 mod memory;
-// `mod postgres;` (feature `postgres`) lands with the PostgreSQL store.
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -96,7 +81,27 @@ impl Loaded {
 }
 
 /// Where a service's trusted origins are kept: asynchronous, one entry per change, with
-/// revisions and a change feed (see the [module docs](self) for the contract).
+/// revisions and a change feed.
+///
+/// # The contract
+///
+/// - **A change is one entry** inserted, updated or deleted ([`ChangeKind`]), committed on its
+///   own; nothing rewrites the whole list.
+/// - **Every committed change has a revision**, greater than every revision committed before it
+///   became visible, so that "the changes after revision r" never misses one.
+/// - **A change feed**: [`changes_after`](TrustedOriginStore::changes_after) gives the last state
+///   of every entry changed after a revision (a deleted entry as a [`ChangeKind::Delete`]), in
+///   creation order. An instance catches up with it after a restart, a lost connection or a
+///   missed notification.
+/// - **The store enforces uniqueness** of ids, names (whatever their ASCII case) and origins
+///   among the entries that exist: of two instances racing to create the same origin, one
+///   commits and the other gets [`StoreError::Duplicate`].
+/// - **Durable when acknowledged**: a commit that returned `Ok` survives a crash of the process.
+///
+/// [`TrustedOrigins`](crate::TrustedOrigins) puts a store and a [`Registry`] together: it
+/// commits each change to the store, then applies the feed to the registry.
+///
+/// [`Registry`]: trusted_cors_core::Registry
 ///
 /// Implement it for another database; the methods return [`StoreFuture`]s (boxed futures).
 pub trait TrustedOriginStore: Send + Sync + fmt::Debug + 'static {

@@ -26,7 +26,7 @@ const POLL_EVERY: Duration = Duration::from_millis(100);
 ///   others' changes within a second ([`changed`](TrustedOriginStore::changed) looks every
 ///   100 ms).
 /// - Uniqueness of names and origins is enforced by unique indexes. See the
-///   [module docs](super) for the contract and the layout.
+///   [`TrustedOriginStore`] for the contract.
 ///
 /// ```
 /// use std::sync::Arc;
