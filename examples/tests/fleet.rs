@@ -190,9 +190,10 @@ async fn racing_instances_create_an_origin_once() {
     let client = client();
     for round in 0..100 {
         let origin = format!("https://race{round}.example");
+        let (name_a, name_b) = (format!("race{round}-a"), format!("race{round}-b"));
         let (a, b) = tokio::join!(
-            create(&client, &one.1, &format!("race{round}-a"), &origin),
-            create(&client, &two.1, &format!("race{round}-b"), &origin),
+            create(&client, &one.1, &name_a, &origin),
+            create(&client, &two.1, &name_b, &origin),
         );
         let mut statuses = [a.0, b.0];
         statuses.sort();

@@ -28,7 +28,10 @@ pub use sqlite::SqliteStore;
 /// `Arc<dyn TrustedOriginStore>`.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// Why a store could not do what was asked. Nothing was committed when one is returned.
+/// Why a store could not do what was asked. Nothing was committed when one is returned, with
+/// one exception no database client can rule out: a connection lost after `COMMIT` was sent and
+/// before its answer came back ([`StoreError::Unavailable`]) may leave the change committed.
+/// The change feed then shows it, and every instance applies it as any other change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
