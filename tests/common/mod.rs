@@ -194,13 +194,13 @@ mod actix_app {
                     )));
                     app.service(
                         web::resource("/api/v1/users/me")
-                            .wrap(RouteCorsMiddleware::new(&cors, me_policy()))
+                            .wrap(RouteCorsMiddleware::new(cors, me_policy()))
                             .route(web::get().to(handled))
                             .route(web::put().to(handled)),
                     )
                     .service(
                         web::resource("/api/v1/users/{id}")
-                            .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                            .wrap(RouteCorsMiddleware::new(cors, user_policy()))
                             .route(web::get().to(handled)),
                     )
                     .route("/api/v1/users", web::get().to(handled))
@@ -213,13 +213,13 @@ mod actix_app {
                     .service(
                         web::scope("/nested").service(
                             web::resource("/v1/me")
-                                .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                                .wrap(RouteCorsMiddleware::new(cors, user_policy()))
                                 .route(web::get().to(handled)),
                         ),
                     )
                     .service(
                         web::resource("/merged/me")
-                            .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
+                            .wrap(RouteCorsMiddleware::new(cors, user_policy()))
                             .route(web::get().to(handled)),
                     )
                 })
