@@ -986,6 +986,8 @@ fn work_out(
             })
         }
         Edit::Replace { id, new } => {
+            // An unknown id first, then what is wrong with the input.
+            found(snapshot, id)?;
             let valid = new.validate()?;
             update(snapshot, id, actor, |entry| {
                 entry.name = valid.name;
