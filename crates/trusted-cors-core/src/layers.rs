@@ -1,12 +1,16 @@
 //! What the two layers do, framework-neutral: the guard before routing and a declared route.
 //! The Tower layers and the actix-web middleware call these and copy the result out.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::decision::{Decision, RouteScope};
+use crate::decision::{AnswerValue, Decision, RouteScope};
 use crate::rejection::RejectionCause;
-use crate::reply::{Decoration, Reply, ReplyValue};
+use crate::reply::{
+    static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, TRUE, VARY_ORIGIN,
+    VARY_PREFLIGHT,
+};
 use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
 use crate::{Cors, Field, Rejection, RouteCors};
 
@@ -94,13 +98,24 @@ impl From<Rejection> for Reply {
     }
 }
 
-/// A route's declared policy, judged against a [`Cors`]: what the route layers run.
-#[derive(Debug)]
+/// A route's declared policy, judged against a [`Cors`]: what the route layers run. Keeps the
+/// header values the route sends on many responses in the framework's type `V`, converted once.
 #[doc(hidden)]
-pub struct DeclaredRoute {
+pub struct DeclaredRoute<V> {
     cors: Cors,
     policy: RouteCors,
     warned: AtomicBool,
+    values: ValueCache<V>,
+}
+
+impl<V> fmt::Debug for DeclaredRoute<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeclaredRoute")
+            .field("cors", &self.cors)
+            .field("policy", &self.policy)
+            .field("values", &self.values)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a declared route does with a request.
@@ -108,40 +123,100 @@ pub struct DeclaredRoute {
 #[must_use]
 #[doc(hidden)]
 pub enum RouteStep<V> {
-    /// Answer with this reply (a preflight answer or a refusal); do not call the handler.
+    /// Answer with this refusal; do not call the handler.
     Answer(Reply),
+    /// Answer the preflight; do not call the handler.
+    Preflight(PreflightReply<V>),
     /// Call the handler with this outcome in the request extensions, then decorate its response.
     Forward(Recorded, Decoration<V>),
 }
 
-impl DeclaredRoute {
-    pub(crate) fn new(cors: Cors, policy: RouteCors) -> Arc<Self> {
+/// A preflight answer in a framework's header values: status 204, an empty body, and these
+/// headers; a declared route answered it (the adapters mark the response so). Its headers are
+/// those of [`PreflightAnswer::reply`](crate::decision::PreflightAnswer::reply), in the same
+/// order (tested), with the route's values converted once instead of at every answer.
+#[derive(Debug)]
+#[must_use]
+#[doc(hidden)]
+pub struct PreflightReply<V> {
+    headers: [Option<(Field, V)>; 6],
+}
+
+impl<V> PreflightReply<V> {
+    /// The status of a preflight answer.
+    pub const STATUS: u16 = 204;
+
+    /// How many headers it sends.
+    pub fn header_count(&self) -> usize {
+        self.headers.iter().flatten().count()
+    }
+
+    /// Writes the headers into a response's (empty) map.
+    pub fn write_headers<W: ResponseHeaders<Value = V>>(self, response: &mut W) {
+        for (field, value) in self.headers.into_iter().flatten() {
+            response.append(field, value);
+        }
+    }
+}
+
+impl<V: Clone> DeclaredRoute<V> {
+    pub(crate) fn new<W: ResponseHeaders<Value = V>>(cors: Cors, policy: RouteCors) -> Arc<Self> {
+        let statics = [TRUE, VARY_ORIGIN, VARY_PREFLIGHT].map(static_bytes);
+        let policy_values = [
+            Some(policy.allow_methods_value()),
+            policy.allow_headers_value(),
+            Some(policy.max_age_value()),
+            policy.expose_headers_value(),
+        ];
+        let values = ValueCache::new::<W>(
+            statics
+                .into_iter()
+                .chain(policy_values.into_iter().flatten().cloned()),
+        );
         Arc::new(DeclaredRoute {
             cors,
             policy,
             warned: AtomicBool::new(false),
+            values,
         })
     }
 
     /// Decides a request to this route. `authority` is the URI's authority (HTTP/2's
     /// `:authority`), for requests without `Host`.
-    pub fn handle<H: RequestHeaders>(
+    pub fn handle<H: RequestHeaders<Value = V>>(
         &self,
         method: &str,
         path: &str,
         authority: Option<&str>,
         headers: &H,
-    ) -> RouteStep<H::Value> {
+    ) -> RouteStep<V> {
         let facts = RequestFacts::read(method, path, authority, headers);
         let decision = self.cors.decide(&facts, RouteScope::Declared(&self.policy));
         if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
             self.warn_if_unguarded();
         }
+        let vary = || self.values.get_static(VARY_ORIGIN);
         match decision {
             Decision::Reject(rejection) => {
                 RouteStep::Answer(self.cors.refuse(rejection).answered_by_route())
             }
-            Decision::Preflight(answer) => RouteStep::Answer(answer.reply()),
+            Decision::Preflight(answer) => {
+                let origin = headers.value(Field::Origin);
+                let mut reply = PreflightReply {
+                    headers: Default::default(),
+                };
+                let mut slots = reply.headers.iter_mut();
+                answer.for_each_header(|field, value| {
+                    let value = match value {
+                        AnswerValue::Origin => origin.clone(),
+                        AnswerValue::Bytes(bytes) => self.values.get(bytes),
+                    };
+                    if let (Some(value), Some(slot)) = (value, slots.next()) {
+                        *slot = Some((field, value));
+                    }
+                });
+                RouteStep::Preflight(reply)
+            }
             Decision::Allow(allow) => {
                 let recorded = match (allow.trusted, allow.allow_credentials) {
                     (true, true) => Recorded::TrustedWithCredentials,
@@ -149,20 +224,29 @@ impl DeclaredRoute {
                     (false, _) => Recorded::CrossOrigin,
                 };
                 match headers.value(Field::Origin) {
-                    Some(origin) => RouteStep::Forward(
-                        recorded,
-                        Decoration::allow(origin, allow.allow_credentials, allow.expose_headers),
-                    ),
-                    None => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only()),
+                    Some(origin) => {
+                        let credentials = match allow.allow_credentials {
+                            true => self.values.get_static(TRUE),
+                            false => None,
+                        };
+                        let expose = allow.expose_headers.and_then(|e| self.values.get(&e));
+                        let decoration = Decoration::allow(origin, credentials, expose, vary());
+                        RouteStep::Forward(recorded, decoration)
+                    }
+                    None => {
+                        RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(vary()))
+                    }
                 }
             }
             Decision::NotCors | Decision::SameOrigin => {
-                RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only())
+                RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only(vary()))
             }
-            _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only()),
+            _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(vary())),
         }
     }
+}
 
+impl<V> DeclaredRoute<V> {
     /// Costs one relaxed load per cross-origin request: whether any guard was ever installed
     /// for this [`Cors`], and whether this route already said so. It catches the common mistake
     /// (no guard at all); a guard applied to only part of an application goes unnoticed.

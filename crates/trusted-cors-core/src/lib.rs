@@ -105,7 +105,9 @@ pub use layers::CorsOutcome;
 #[doc(hidden)]
 pub use layers::GuardVerdict;
 #[doc(hidden)]
-pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteAnswered, RouteStep};
+pub use layers::{
+    DeclaredRoute, Mark, MarkSink, MarkSource, PreflightReply, Recorded, RouteAnswered, RouteStep,
+};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
 pub use registry::{Registry, RegistryError, RegistrySnapshot, SnapshotGuard, MAX_FIELD_LEN};
@@ -205,7 +207,7 @@ impl Cors {
     /// The Tower layer that declares one route's CORS policy: it answers the route's preflights,
     /// refuses what the policy does not allow and adds the CORS headers to its responses.
     pub fn route(&self, policy: RouteCors) -> RouteCorsLayer {
-        RouteCorsLayer::new(self.declare(policy))
+        RouteCorsLayer::new(self.declare::<http::HeaderMap>(policy))
     }
 
     /// What the frame-ancestors layers add to a response: `Content-Security-Policy:
@@ -228,10 +230,14 @@ impl Cors {
         self.inner.guard_installed.load(Ordering::Relaxed)
     }
 
-    /// A route's policy prepared for the layers of any framework.
+    /// A route's policy prepared for the layers of a framework whose response headers are `W`.
     #[doc(hidden)]
-    pub fn declare(&self, policy: RouteCors) -> Arc<DeclaredRoute> {
-        DeclaredRoute::new(self.clone(), policy)
+    pub fn declare<W>(&self, policy: RouteCors) -> Arc<DeclaredRoute<W::Value>>
+    where
+        W: ResponseHeaders,
+        W::Value: Clone,
+    {
+        DeclaredRoute::new::<W>(self.clone(), policy)
     }
 }
 
