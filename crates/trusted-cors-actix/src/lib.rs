@@ -83,7 +83,7 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
@@ -109,7 +109,11 @@ trusted_cors_core::header_maps!(
     request: Incoming<'_>,
     response: Outgoing<'_>,
     map: |this| this.0,
-    http: actix_web::http::header
+    http: actix_web::http::header,
+    // actix's map is a hash map of small vectors: slower to walk than `http`'s, quick to look
+    // a header up in (measured with callgrind).
+    scan_up_to: 24,
+    origin_first: true
 );
 
 /// actix's request extensions, as the core marks and reads them.
@@ -241,11 +245,8 @@ where
                     request.into_response(response).map_into_right_body(),
                 );
             }
-            // actix's router needs the request to itself: keep only the origin.
-            GuardVerdict::Defer => match request.headers().get(header::ORIGIN) {
-                Some(origin) => After::Deferred(self.cors.clone(), origin.clone()),
-                None => After::Nothing,
-            },
+            // actix's router needs the request to itself: the verdict keeps what it needs.
+            GuardVerdict::Defer(deferred) => After::Deferred(self.cors.clone(), deferred),
             _ => After::Nothing,
         };
         ResponseFuture::inner(self.service.call(request), after)

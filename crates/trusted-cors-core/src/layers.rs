@@ -11,22 +11,34 @@ use crate::reply::{
     static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, TRUE, VARY_ORIGIN,
     VARY_PREFLIGHT,
 };
-use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
+use crate::request::{Found, HeaderInput, RequestFacts, RequestHeaders};
 use crate::{Cors, Field, Rejection, RouteCors};
 
 /// The guard's verdict on a request, before routing.
 #[derive(Debug)]
 #[must_use]
 #[non_exhaustive]
-pub enum GuardVerdict {
+pub enum GuardVerdict<V> {
     /// Pass the request on.
     Pass,
-    /// A preflight: pass it on, and refuse it with
-    /// [`Cors::refuse_unanswered_preflight`] unless a declared route answered it (a response
-    /// built from a [`Reply::is_route_answer`] reply).
-    Defer,
+    /// Perhaps a preflight: pass it on and, unless a declared route answered it (a response
+    /// built from a [`Reply::is_route_answer`] reply or a [`PreflightReply`]), judge it with
+    /// [`Cors::judge_unanswered`].
+    Defer(Deferred<V>),
     /// Answer with this refusal; do not call the application.
     Refuse(Reply),
+}
+
+/// What the guard keeps of a request it passed on without a verdict: the headers the global
+/// rules read, as the framework's values. A declared route decides such a request fully (its
+/// decision applies the global rules too), so the guard judges it only when no route answered.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct Deferred<V> {
+    origin: Found<V>,
+    /// `Access-Control-Request-Method`, `Host` and `Sec-Fetch-Site` of a request not judged yet
+    /// (an `OPTIONS` without `Authorization`); `None` for one already judged a preflight.
+    unjudged: Option<[Found<V>; 3]>,
 }
 
 /// Response extension on the answers of declared routes, so the guard knows a route answered.
@@ -37,6 +49,12 @@ pub struct RouteAnswered;
 impl Cors {
     /// The guard's verdict on a request: the global rules, before routing. `authority` is the
     /// URI's authority (HTTP/2's `:authority`), for requests without `Host`.
+    ///
+    /// An `OPTIONS` request with `Origin` and without `Authorization` is never refused before
+    /// routing (no global rule applies to it: it carries no credential and its method is safe),
+    /// so the guard does not judge it: it passes it on, or defers it if it asks for a preflight,
+    /// keeping what it needs to judge it afterwards. The property tests check both shortcuts
+    /// against the decision.
     #[doc(hidden)]
     pub fn judge_unrouted<H: RequestHeaders>(
         &self,
@@ -44,21 +62,77 @@ impl Cors {
         path: &str,
         authority: Option<&str>,
         headers: &H,
-    ) -> GuardVerdict {
-        if RequestFacts::guard_passes(method, headers) {
+    ) -> GuardVerdict<H::Value> {
+        if method == "OPTIONS" {
+            let [origin, authorization, request_method, host, sec_fetch_site] = headers.find([
+                Field::Origin,
+                Field::Authorization,
+                Field::AccessControlRequestMethod,
+                Field::Host,
+                Field::SecFetchSite,
+            ]);
+            if !origin.is_present() || !authorization.is_present() && !request_method.is_present() {
+                return GuardVerdict::Pass;
+            }
+            if !authorization.is_present() {
+                return GuardVerdict::Defer(Deferred {
+                    origin: origin.cloned(),
+                    unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
+                });
+            }
+        } else if RequestFacts::guard_passes(method, headers) {
             return GuardVerdict::Pass;
         }
         let facts = RequestFacts::read_unrouted(method, path, authority, headers);
         match self.decide(&facts, RouteScope::Unrouted) {
-            Decision::DeferPreflight => GuardVerdict::Defer,
+            Decision::DeferPreflight => GuardVerdict::Defer(Deferred {
+                origin: headers.find([Field::Origin])[0].cloned(),
+                unjudged: None,
+            }),
             Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),
             _ => GuardVerdict::Pass,
         }
     }
 
-    /// The refusal of a preflight that no declared route answered.
+    /// The guard's verdict on a request it deferred, once no declared route answered it: the
+    /// refusal of a preflight that no route answered (`route_not_cors_enabled`), or `None` to let
+    /// the application's response through. `path` and `authority` are the request's.
     #[doc(hidden)]
-    pub fn refuse_unanswered_preflight(&self, origin: &[u8], path: &str) -> Reply {
+    pub fn judge_unanswered<V: AsRef<[u8]>>(
+        &self,
+        deferred: &Deferred<V>,
+        path: &str,
+        authority: Option<&str>,
+    ) -> Option<Reply> {
+        if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
+            let host = match host.input() {
+                HeaderInput::Absent => {
+                    authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
+                }
+                host => host,
+            };
+            // What `RequestFacts::read_unrouted` reads of an `OPTIONS` without `Authorization`.
+            let facts = RequestFacts {
+                method: "OPTIONS",
+                path,
+                origin: deferred.origin.input(),
+                access_control_request_method: request_method.input(),
+                host,
+                sec_fetch_site: sec_fetch_site.input(),
+                ..RequestFacts::default()
+            };
+            match self.decide(&facts, RouteScope::Unrouted) {
+                Decision::DeferPreflight => {}
+                Decision::Reject(rejection) => return Some(self.refuse(rejection)),
+                _ => return None,
+            }
+        }
+        let origin = deferred.origin.first().map_or(&[][..], |o| o.as_ref());
+        Some(self.refuse_unanswered_preflight(origin, path))
+    }
+
+    /// The refusal of a preflight that no declared route answered.
+    fn refuse_unanswered_preflight(&self, origin: &[u8], path: &str) -> Reply {
         self.refuse(Rejection::new(
             RejectionCause::RouteNotCorsEnabled,
             origin,
@@ -190,7 +264,7 @@ impl<V: Clone> DeclaredRoute<V> {
         authority: Option<&str>,
         headers: &H,
     ) -> RouteStep<V> {
-        let facts = RequestFacts::read(method, path, authority, headers);
+        let (facts, origin) = RequestFacts::read_with_origin(method, path, authority, headers);
         let decision = self.cors.decide(&facts, RouteScope::Declared(&self.policy));
         if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
             self.warn_if_unguarded();
@@ -201,14 +275,13 @@ impl<V: Clone> DeclaredRoute<V> {
                 RouteStep::Answer(self.cors.refuse(rejection).answered_by_route())
             }
             Decision::Preflight(answer) => {
-                let origin = headers.value(Field::Origin);
                 let mut reply = PreflightReply {
                     headers: Default::default(),
                 };
                 let mut slots = reply.headers.iter_mut();
                 answer.for_each_header(|field, value| {
                     let value = match value {
-                        AnswerValue::Origin => origin.clone(),
+                        AnswerValue::Origin => origin.cloned(),
                         AnswerValue::Bytes(bytes) => self.values.get(bytes),
                     };
                     if let (Some(value), Some(slot)) = (value, slots.next()) {
@@ -223,7 +296,7 @@ impl<V: Clone> DeclaredRoute<V> {
                     (true, false) => Recorded::Trusted,
                     (false, _) => Recorded::CrossOrigin,
                 };
-                match headers.value(Field::Origin) {
+                match origin.cloned() {
                     Some(origin) => {
                         let credentials = match allow.allow_credentials {
                             true => self.values.get_static(TRUE),
@@ -381,5 +454,97 @@ impl CorsOutcome {
     /// Whether the route declared a CORS policy.
     pub fn is_declared(&self) -> bool {
         self.recorded.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CorsConfig, NewTrustedOrigin, Registry, ScopeType};
+    use http::{HeaderMap, HeaderValue};
+
+    /// A route's preflight answer, written with the values it converted once, is the decision's
+    /// [`PreflightAnswer::reply`](crate::decision::PreflightAnswer::reply), header for header and
+    /// in the same order.
+    #[test]
+    fn preflight_replies_are_the_decisions_answers() {
+        let registry = Registry::with_origins([NewTrustedOrigin::new(
+            "App",
+            "https://app.example.com",
+            [ScopeType::Cors],
+        )])
+        .unwrap();
+        let cors = Cors::new(CorsConfig::default(), registry);
+        let policies = [
+            RouteCors::default(),
+            RouteCors::builder().credentials(false).build().unwrap(),
+            RouteCors::builder()
+                .allow_methods(["GET", "PUT"])
+                .allow_any_header()
+                .bearer_from_any_origin()
+                .build()
+                .unwrap(),
+            RouteCors::builder()
+                .allow_headers(["content-type", "authorization"])
+                .bearer_from_any_origin()
+                .build()
+                .unwrap(),
+        ];
+        let requests: [&[(&str, &str)]; 4] = [
+            &[("access-control-request-method", "GET")],
+            &[
+                ("access-control-request-method", "GET"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            &[
+                ("access-control-request-method", "GET"),
+                ("access-control-request-headers", " x-a , authorization"),
+            ],
+            &[
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "authorization"),
+            ],
+        ];
+        let mut answered = 0;
+        for policy in policies {
+            let route = cors.declare::<HeaderMap>(policy.clone());
+            for origin in ["https://app.example.com", "https://elsewhere.example"] {
+                for request in requests {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("origin", HeaderValue::from_static(origin));
+                    for (name, value) in request {
+                        headers.insert(*name, HeaderValue::from_static(value));
+                    }
+                    let facts = RequestFacts::read("OPTIONS", "/x", None, &headers);
+                    let decision = cors.decide(&facts, RouteScope::Declared(&policy));
+                    let step = route.handle("OPTIONS", "/x", None, &headers);
+                    match (decision, step) {
+                        (Decision::Preflight(answer), RouteStep::Preflight(reply)) => {
+                            let expected = answer.reply();
+                            let mut want = HeaderMap::new();
+                            expected.write_headers(&mut want, Some(&headers));
+                            let mut got = HeaderMap::new();
+                            let count = reply.header_count();
+                            reply.write_headers(&mut got);
+                            assert_eq!(expected.status(), PreflightReply::<HeaderValue>::STATUS);
+                            assert_eq!(count, expected.header_count());
+                            assert_eq!(
+                                got.iter().collect::<Vec<_>>(),
+                                want.iter().collect::<Vec<_>>()
+                            );
+                            answered += 1;
+                        }
+                        (Decision::Reject(rejection), RouteStep::Answer(reply)) => {
+                            assert_eq!(
+                                reply.rejection().map(Rejection::kind),
+                                Some(rejection.kind())
+                            );
+                        }
+                        (decision, step) => panic!("{decision:?} but {step:?}"),
+                    }
+                }
+            }
+        }
+        assert!(answered >= 8, "{answered} preflights answered");
     }
 }

@@ -103,11 +103,11 @@ pub use field::Field;
 pub use field::NAMED_FIELDS;
 pub use layers::CorsOutcome;
 #[doc(hidden)]
-pub use layers::GuardVerdict;
-#[doc(hidden)]
 pub use layers::{
     DeclaredRoute, Mark, MarkSink, MarkSource, PreflightReply, Recorded, RouteAnswered, RouteStep,
 };
+#[doc(hidden)]
+pub use layers::{Deferred, GuardVerdict};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
 pub use registry::{Registry, RegistryError, RegistrySnapshot, SnapshotGuard, MAX_FIELD_LEN};
@@ -119,7 +119,7 @@ pub use rejection::{
 pub use reply::Decoration;
 pub use reply::{Reply, ReplyValue, ResponseHeaders};
 #[doc(hidden)]
-pub use request::scan_headers;
+pub use request::{scan_headers, scan_values, Found};
 pub use request::{
     HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };

@@ -30,7 +30,9 @@ crate::header_maps!(
     request: HeaderMap,
     response: HeaderMap,
     map: |this| this,
-    http: http::header
+    http: http::header,
+    scan_up_to: 24,
+    origin_first: false
 );
 
 impl MarkSink for http::Extensions {
@@ -222,11 +224,9 @@ where
         let method = request.method().as_str();
         match (self.cors).judge_unrouted(method, uri.path(), authority, request.headers()) {
             GuardVerdict::Refuse(reply) => ResponseFuture::ready(answer(reply, &mut request)),
-            GuardVerdict::Defer => {
-                let origin = request.headers().get(http::header::ORIGIN).cloned();
-                let uri = request.uri().clone();
-                let deferred = origin.map(|origin| (self.cors.clone(), origin, uri));
-                ResponseFuture::deferred(self.inner.call(request), deferred)
+            GuardVerdict::Defer(deferred) => {
+                let (cors, uri) = (self.cors.clone(), request.uri().clone());
+                ResponseFuture::deferred(self.inner.call(request), cors, deferred, uri)
             }
             _ => ResponseFuture::passed(self.inner.call(request)),
         }
