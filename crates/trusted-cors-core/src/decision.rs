@@ -476,7 +476,7 @@ fn scan_request_headers<'a>(
     let Ok(value) = std::str::from_utf8(bytes) else {
         return Err(RequestHeadersProblem::NotText);
     };
-    let value = value.trim_matches([' ', '\t']);
+    let value = trim_ows(value);
     let mut scan = HeaderScan {
         value,
         authorization: false,
@@ -486,7 +486,7 @@ fn scan_request_headers<'a>(
         if count == MAX_REQUEST_HEADER_NAMES {
             return Err(RequestHeadersProblem::TooMany);
         }
-        let name = name.trim_matches([' ', '\t']);
+        let name = trim_ows(name);
         if name.is_empty() {
             continue;
         }
@@ -503,6 +503,11 @@ fn scan_request_headers<'a>(
         }
     }
     Ok(scan)
+}
+
+/// `value` without the spaces and tabs around it (HTTP's optional whitespace).
+fn trim_ows(value: &str) -> &str {
+    value.trim_matches(|c| c == ' ' || c == '\t')
 }
 
 /// The scheme of the `Authorization` value: the bytes before the first space.

@@ -213,8 +213,19 @@ pub enum RouteStep<V> {
 #[must_use]
 #[doc(hidden)]
 pub struct PreflightReply<V> {
-    headers: [Option<(Field, V)>; 6],
+    /// The values of [`PREFLIGHT_FIELDS`], each if sent.
+    values: [Option<V>; 6],
 }
+
+/// The headers a preflight answer may send, in the order they are sent.
+const PREFLIGHT_FIELDS: [Field; 6] = [
+    Field::AccessControlAllowOrigin,
+    Field::AccessControlAllowCredentials,
+    Field::AccessControlAllowMethods,
+    Field::AccessControlAllowHeaders,
+    Field::AccessControlMaxAge,
+    Field::Vary,
+];
 
 impl<V> PreflightReply<V> {
     /// The status of a preflight answer.
@@ -222,13 +233,15 @@ impl<V> PreflightReply<V> {
 
     /// How many headers it sends.
     pub fn header_count(&self) -> usize {
-        self.headers.iter().flatten().count()
+        self.values.iter().flatten().count()
     }
 
     /// Writes the headers into a response's (empty) map.
     pub fn write_headers<W: ResponseHeaders<Value = V>>(self, response: &mut W) {
-        for (field, value) in self.headers.into_iter().flatten() {
-            response.append(field, value);
+        for (field, value) in PREFLIGHT_FIELDS.into_iter().zip(self.values) {
+            if let Some(value) = value {
+                response.append(field, value);
+            }
         }
     }
 }
@@ -276,16 +289,16 @@ impl<V: Clone> DeclaredRoute<V> {
             }
             Decision::Preflight(answer) => {
                 let mut reply = PreflightReply {
-                    headers: Default::default(),
+                    values: Default::default(),
                 };
-                let mut slots = reply.headers.iter_mut();
                 answer.for_each_header(|field, value| {
                     let value = match value {
                         AnswerValue::Origin => origin.cloned(),
                         AnswerValue::Bytes(bytes) => self.values.get(bytes),
                     };
-                    if let (Some(value), Some(slot)) = (value, slots.next()) {
-                        *slot = Some((field, value));
+                    // Every field of an answer has its slot (tested).
+                    if let Some(i) = PREFLIGHT_FIELDS.iter().position(|f| *f == field) {
+                        reply.values[i] = value;
                     }
                 });
                 RouteStep::Preflight(reply)

@@ -135,8 +135,8 @@ pub trait RequestHeaders {
     /// [`scan_values`].
     fn find<const N: usize>(&self, fields: [Field; N]) -> [Found<&Self::Value>; N];
 
-    /// Whether looking `Origin` up alone first costs less, on requests without it, than reading
-    /// it with the other headers (a map that is slow to walk).
+    /// Whether to look `Origin` up alone first, and then only the headers a request's method
+    /// needs: for a map in which [`find`](Self::find) looks each header up.
     #[doc(hidden)]
     fn origin_first(&self) -> bool {
         false
@@ -266,24 +266,31 @@ impl<'a> RequestFacts<'a> {
             path,
             ..RequestFacts::default()
         };
-        // Without `Origin` nothing else is read.
-        if headers.origin_first() && !headers.values(Field::Origin).is_present() {
-            return (no_cors(), None);
-        }
-        let [origin, host, authorization, cookie, sec_fetch_site, request_method, request_headers] =
-            headers.find([
-                Field::Origin,
+        // Without `Origin` nothing else is read; the preflight headers only for `OPTIONS`, the
+        // one method the decision reads them for.
+        let found = if headers.origin_first() {
+            let [origin] = headers.find([Field::Origin]);
+            if !origin.is_present() {
+                return (no_cors(), None);
+            }
+            let rest = [
                 Field::Host,
                 Field::Authorization,
                 Field::Cookie,
                 Field::SecFetchSite,
-                Field::AccessControlRequestMethod,
-                Field::AccessControlRequestHeaders,
-            ]);
-        let Some(origin_value) = origin.first().copied() else {
-            return (no_cors(), None);
-        };
-        let [origin, host, authorization, cookie, sec_fetch_site, request_method, request_headers] =
+            ];
+            let [host, authorization, cookie, sec_fetch_site] = headers.find(rest);
+            let (request_method, request_headers) = match method {
+                "OPTIONS" => {
+                    let preflight = [
+                        Field::AccessControlRequestMethod,
+                        Field::AccessControlRequestHeaders,
+                    ];
+                    let [request_method, request_headers] = headers.find(preflight);
+                    (request_method, request_headers)
+                }
+                _ => (Found::Absent, Found::Absent),
+            };
             [
                 origin,
                 host,
@@ -293,7 +300,22 @@ impl<'a> RequestFacts<'a> {
                 request_method,
                 request_headers,
             ]
-            .map(Found::into_input);
+        } else {
+            headers.find([
+                Field::Origin,
+                Field::Host,
+                Field::Authorization,
+                Field::Cookie,
+                Field::SecFetchSite,
+                Field::AccessControlRequestMethod,
+                Field::AccessControlRequestHeaders,
+            ])
+        };
+        let Some(origin_value) = found[0].first().copied() else {
+            return (no_cors(), None);
+        };
+        let [origin, host, authorization, cookie, sec_fetch_site, request_method, request_headers] =
+            found.map(Found::into_input);
         let host = match host {
             HeaderInput::Absent => {
                 authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
