@@ -1,7 +1,8 @@
 //! Runs one scenario through one stack a given number of times, for profilers:
 //! `valgrind --tool=callgrind target/release/cors-profile trusted-cors allowed_get 10000`
-//! (stacks: bare, trusted-cors, tower-http; scenarios: no_origin, same_origin, allowed_get,
-//! preflight, denied). Compare two iteration counts to get the cost of one request.
+//! (Tower stacks: bare, trusted-cors, tower-http; actix-web stacks: actix-bare,
+//! actix-trusted-cors, actix-cors; scenarios: no_origin, same_origin, allowed_get, preflight,
+//! denied). Compare two iteration counts to get the cost of one request.
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -98,6 +99,10 @@ fn main() {
             black_box(response.status());
         }
     }
+    if let Some(stack) = stack.strip_prefix("actix-") {
+        actix::run(stack, &cors, policy, &origins, method, &headers, count);
+        return;
+    }
     match stack {
         "bare" => run(handler, request, count),
         "trusted-cors" => run(
@@ -117,5 +122,99 @@ fn main() {
             request,
             count,
         ),
+    }
+}
+
+mod actix {
+    use super::*;
+    use actix_web::dev::ServiceResponse;
+    use actix_web::{test, web, App, HttpMessage, HttpResponse};
+
+    /// Runs `count` requests through one actix-web stack: `bare`, `trusted-cors` or `cors`.
+    pub(super) fn run(
+        stack: &str,
+        cors: &Cors,
+        policy: RouteCors,
+        origins: &[String],
+        method: &str,
+        headers: &[(&str, HeaderValue)],
+        count: usize,
+    ) {
+        let handler = || async {
+            HttpResponse::Ok()
+                .insert_header(("content-type", "application/json"))
+                .body("{}")
+        };
+        let request = || {
+            let mut request = test::TestRequest::default()
+                .method(method.parse().expect("method"))
+                .uri("/api/v1/users/me");
+            for (name, value) in headers {
+                let value = actix_web::http::header::HeaderValue::from_maybe_shared(
+                    Bytes::copy_from_slice(value.as_bytes()),
+                )
+                .expect("value");
+                request = request.insert_header((*name, value));
+            }
+            let request = request.to_request();
+            // A running server's requests are pooled and keep their extension map's room.
+            request.extensions_mut().insert(0u8);
+            request.extensions_mut().remove::<u8>();
+            request
+        };
+        fn calls<S, B>(app: S, request: impl Fn() -> actix_http::Request, count: usize)
+        where
+            S: actix_web::dev::Service<
+                actix_http::Request,
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+            >,
+        {
+            for _ in 0..count {
+                let response = app.call(request()).now_or_never().expect("ready");
+                black_box(response.map(|r| r.status()).ok());
+            }
+        }
+        let system = actix_web::rt::System::new();
+        match stack {
+            "bare" => calls(
+                system.block_on(test::init_service(App::new().service(
+                    web::resource("/api/v1/users/me").route(web::route().to(handler)),
+                ))),
+                request,
+                count,
+            ),
+            "trusted-cors" => calls(
+                system.block_on(test::init_service(
+                    App::new()
+                        .wrap(trusted_cors::for_actix::GuardMiddleware::new(cors))
+                        .service(
+                            web::resource("/api/v1/users/me")
+                                .wrap(trusted_cors::for_actix::RouteCorsMiddleware::new(
+                                    cors, policy,
+                                ))
+                                .route(web::route().to(handler)),
+                        ),
+                )),
+                request,
+                count,
+            ),
+            _ => {
+                let mut peer = actix_cors::Cors::default()
+                    .supports_credentials()
+                    .allowed_methods(["GET", "PUT"])
+                    .allowed_header(actix_web::http::header::CONTENT_TYPE);
+                for origin in origins {
+                    peer = peer.allowed_origin(origin);
+                }
+                calls(
+                    system.block_on(test::init_service(App::new().wrap(peer).service(
+                        web::resource("/api/v1/users/me").route(web::route().to(handler)),
+                    ))),
+                    request,
+                    count,
+                )
+            }
+        }
     }
 }

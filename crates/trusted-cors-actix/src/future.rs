@@ -7,7 +7,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::HeaderValue;
 use actix_web::Error;
 use pin_project_lite::pin_project;
-use trusted_cors_core::{Cors, Decoration, RouteAnswered};
+use trusted_cors_core::{Cors, Decoration, Deferred, RouteAnswered};
 
 use crate::Outgoing;
 
@@ -38,8 +38,9 @@ pub(crate) enum After {
     Nothing,
     /// A declared resource's CORS headers and `Vary`, or the frame-ancestors policy.
     Decorate(Decoration<HeaderValue>),
-    /// A preflight the guard passed on: refused unless a declared resource answered it.
-    Deferred(Cors, HeaderValue),
+    /// A request the guard passed on without a verdict: judged unless a declared resource
+    /// answered it.
+    Deferred(Cors, Deferred<HeaderValue>),
 }
 
 impl<F, B> ResponseFuture<F, B> {
@@ -79,13 +80,15 @@ where
                     After::Decorate(decoration) => {
                         decoration.apply(&mut Outgoing(response.headers_mut()));
                     }
-                    After::Deferred(cors, origin) => {
+                    After::Deferred(cors, deferred) => {
                         let answered = response.response().extensions().contains::<RouteAnswered>();
-                        if !answered {
-                            let reply = cors.refuse_unanswered_preflight(
-                                origin.as_bytes(),
-                                response.request().path(),
-                            );
+                        let request = response.request();
+                        let authority = request.uri().authority().map(|a| a.as_str());
+                        let refusal = match answered {
+                            true => None,
+                            false => cors.judge_unanswered(&deferred, request.path(), authority),
+                        };
+                        if let Some(reply) = refusal {
                             let (request, _) = response.into_parts();
                             let refusal = crate::response(reply, None);
                             return Poll::Ready(Ok(

@@ -23,7 +23,7 @@ use bytes::Bytes;
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::policy::{is_tchar, is_token, AllowedHeaders};
 use crate::rejection::{printable, OriginForm, RejectionCause, RequestHeadersProblem, TrustHint};
-use crate::reply::{Reply, VARY_PREFLIGHT};
+use crate::reply::{static_bytes, Reply, ReplyValue, TRUE, VARY_PREFLIGHT};
 use crate::request::{
     HeaderInput, RequestFacts, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
@@ -93,21 +93,53 @@ impl PreflightAnswer<'_> {
     /// origin, method and headers. `Access-Control-Allow-Origin` is the request's own `Origin`
     /// value, echoed by the layer from the request it answers.
     pub fn reply(&self) -> Reply {
-        let mut reply =
-            Reply::with_capacity(204, 6).echo(Field::AccessControlAllowOrigin, Field::Origin);
-        if self.allow_credentials {
-            let value = Bytes::from_static(b"true");
-            reply = reply.field(Field::AccessControlAllowCredentials, value);
-        }
-        reply = reply.field(Field::AccessControlAllowMethods, self.allow_methods.clone());
-        if let Some(headers) = &self.allow_headers {
-            reply = reply.field(Field::AccessControlAllowHeaders, headers.clone());
-        }
-        reply
-            .field(Field::AccessControlMaxAge, self.max_age.clone())
-            .field(Field::Vary, Bytes::from_static(VARY_PREFLIGHT.as_bytes()))
-            .answered_by_route()
+        let mut reply = Reply::with_capacity(204, 6);
+        self.for_each_header(|field, value| {
+            let value = match value {
+                AnswerValue::Origin => ReplyValue::Echo(Field::Origin),
+                AnswerValue::Bytes(bytes) => ReplyValue::Bytes(bytes.clone()),
+            };
+            reply.push(field, value);
+        });
+        reply.answered_by_route()
     }
+
+    /// The answer's headers in the order they are sent: what [`reply`](Self::reply) holds, and
+    /// what the layers write directly with the values they converted once.
+    pub(crate) fn for_each_header(&self, mut header: impl FnMut(Field, AnswerValue<'_>)) {
+        header(Field::AccessControlAllowOrigin, AnswerValue::Origin);
+        if self.allow_credentials {
+            let value = static_bytes(TRUE);
+            header(
+                Field::AccessControlAllowCredentials,
+                AnswerValue::Bytes(&value),
+            );
+        }
+        header(
+            Field::AccessControlAllowMethods,
+            AnswerValue::Bytes(&self.allow_methods),
+        );
+        if let Some(headers) = &self.allow_headers {
+            header(
+                Field::AccessControlAllowHeaders,
+                AnswerValue::Bytes(headers),
+            );
+        }
+        header(
+            Field::AccessControlMaxAge,
+            AnswerValue::Bytes(&self.max_age),
+        );
+        let vary = static_bytes(VARY_PREFLIGHT);
+        header(Field::Vary, AnswerValue::Bytes(&vary));
+    }
+}
+
+/// A header value of a preflight answer.
+pub(crate) enum AnswerValue<'v> {
+    /// The request's `Origin`, echoed.
+    Origin,
+    /// These bytes.
+    Bytes(&'v Bytes),
 }
 
 /// The headers to add to the response of an allowed cross-origin request.
@@ -444,7 +476,7 @@ fn scan_request_headers<'a>(
     let Ok(value) = std::str::from_utf8(bytes) else {
         return Err(RequestHeadersProblem::NotText);
     };
-    let value = value.trim_matches([' ', '\t']);
+    let value = trim_ows(value);
     let mut scan = HeaderScan {
         value,
         authorization: false,
@@ -454,7 +486,7 @@ fn scan_request_headers<'a>(
         if count == MAX_REQUEST_HEADER_NAMES {
             return Err(RequestHeadersProblem::TooMany);
         }
-        let name = name.trim_matches([' ', '\t']);
+        let name = trim_ows(name);
         if name.is_empty() {
             continue;
         }
@@ -471,6 +503,11 @@ fn scan_request_headers<'a>(
         }
     }
     Ok(scan)
+}
+
+/// `value` without the spaces and tabs around it (HTTP's optional whitespace).
+fn trim_ows(value: &str) -> &str {
+    value.trim_matches(|c| c == ' ' || c == '\t')
 }
 
 /// The scheme of the `Authorization` value: the bytes before the first space.

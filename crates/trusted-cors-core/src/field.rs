@@ -89,6 +89,31 @@ impl Field {
         }
     }
 
+    /// The position of the field in [`NAMED_FIELDS`]; `None` for [`Field::Other`].
+    #[doc(hidden)]
+    pub const fn index(self) -> Option<usize> {
+        Some(match self {
+            Field::Origin => 0,
+            Field::Host => 1,
+            Field::Authorization => 2,
+            Field::Cookie => 3,
+            Field::SecFetchSite => 4,
+            Field::AccessControlRequestMethod => 5,
+            Field::AccessControlRequestHeaders => 6,
+            Field::AccessControlAllowOrigin => 7,
+            Field::AccessControlAllowCredentials => 8,
+            Field::AccessControlAllowMethods => 9,
+            Field::AccessControlAllowHeaders => 10,
+            Field::AccessControlMaxAge => 11,
+            Field::AccessControlExposeHeaders => 12,
+            Field::Vary => 13,
+            Field::ContentSecurityPolicy => 14,
+            Field::ContentType => 15,
+            Field::TrustedCorsReason => 16,
+            Field::Other(_) => return None,
+        })
+    }
+
     /// The field of a header name (any case); names the core does not know are [`Field::Other`]
     /// (which keeps the name as given: adapters send it only if it is a valid lowercase name).
     pub fn from_name(name: &'static str) -> Field {
@@ -135,8 +160,11 @@ macro_rules! header_name {
 }
 
 /// `RequestHeaders` and `ResponseHeaders` for a framework's header map, written once for every
-/// `http` version: `header_maps!(request: T, response: U, map: |this| this.0, http: http::header)`.
-/// `map` reaches the framework's `HeaderMap` from `this` (`&Self` or `&mut Self`).
+/// `http` version: `header_maps!(request: T, response: U, map: |this| this.0, http: http::header,
+/// scan_up_to: 24, origin_first: false)`. `map` reaches the framework's `HeaderMap` from `this`
+/// (`&Self` or `&mut Self`); up to `scan_up_to` values, several headers are read in one pass over
+/// the map instead of a hashed lookup each; `origin_first` looks `Origin` up alone before reading
+/// the others (profile the framework's map to choose both).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! header_maps {
@@ -144,7 +172,9 @@ macro_rules! header_maps {
         request: $request:ty,
         response: $response:ty,
         map: |$this:ident| $map:expr,
-        http: $($header:ident)::+
+        http: $($header:ident)::+,
+        scan_up_to: $scan_up_to:expr,
+        origin_first: $origin_first:expr
     ) => {
         impl $crate::RequestHeaders for $request {
             type Value = $($header)::+::HeaderValue;
@@ -164,19 +194,46 @@ macro_rules! header_maps {
                 $map.get($crate::header_name!(field, $($header)::+)?).cloned()
             }
 
-            fn values_of<const N: usize>(
+            fn origin_first(&self) -> bool {
+                $origin_first
+            }
+
+            fn find<const N: usize>(
                 &self,
                 fields: [$crate::Field; N],
-            ) -> [$crate::HeaderInput<'_>; N] {
+            ) -> [$crate::Found<&Self::Value>; N] {
+                use $($header)::+ as header;
+                /// The pre-parsed names of the named fields, in the order of `NAMED_FIELDS`.
+                static NAMES: [header::HeaderName; 17] = [
+                    header::ORIGIN,
+                    header::HOST,
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                    header::HeaderName::from_static("sec-fetch-site"),
+                    header::ACCESS_CONTROL_REQUEST_METHOD,
+                    header::ACCESS_CONTROL_REQUEST_HEADERS,
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                    header::VARY,
+                    header::CONTENT_SECURITY_POLICY,
+                    header::CONTENT_TYPE,
+                    header::HeaderName::from_static("x-trusted-cors-reason"),
+                ];
                 let $this = self;
-                // Up to this many values, one pass over the map beats a hashed lookup each.
-                if $map.len() > 24 {
-                    return fields.map(|field| $crate::RequestHeaders::values(self, field));
+                let map = $map;
+                let names = fields.map(|field| field.index().map(|i| &NAMES[i]));
+                // A pass over a small map compares pre-parsed names, which is cheap.
+                if map.len() > $scan_up_to {
+                    return names.map(|name| match name {
+                        Some(name) => $crate::Found::from_values(map.get_all(name).into_iter()),
+                        None => $crate::Found::Absent,
+                    });
                 }
-                let entries = $map
-                    .iter()
-                    .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()));
-                $crate::scan_headers(fields, entries)
+                $crate::scan_values(&names, map.iter(), |key, name| *key == Some(name))
             }
         }
 
@@ -224,9 +281,11 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for field in NAMED_FIELDS {
+        for (i, field) in NAMED_FIELDS.into_iter().enumerate() {
             assert_eq!(Field::from_name(field.as_str()), field);
+            assert_eq!(field.index(), Some(i));
         }
+        assert_eq!(Field::Other("x-custom").index(), None);
         assert_eq!(Field::from_name("Content-Type"), Field::ContentType);
         assert_eq!(Field::from_name("x-custom"), Field::Other("x-custom"));
     }

@@ -1,28 +1,44 @@
 //! What the two layers do, framework-neutral: the guard before routing and a declared route.
 //! The Tower layers and the actix-web middleware call these and copy the result out.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::decision::{Decision, RouteScope};
+use crate::decision::{AnswerValue, Decision, RouteScope};
 use crate::rejection::RejectionCause;
-use crate::reply::{Decoration, Reply, ReplyValue};
-use crate::request::{HeaderInput, RequestFacts, RequestHeaders};
+use crate::reply::{
+    static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, TRUE, VARY_ORIGIN,
+    VARY_PREFLIGHT,
+};
+use crate::request::{Found, HeaderInput, RequestFacts, RequestHeaders};
 use crate::{Cors, Field, Rejection, RouteCors};
 
 /// The guard's verdict on a request, before routing.
 #[derive(Debug)]
 #[must_use]
 #[non_exhaustive]
-pub enum GuardVerdict {
+pub enum GuardVerdict<V> {
     /// Pass the request on.
     Pass,
-    /// A preflight: pass it on, and refuse it with
-    /// [`Cors::refuse_unanswered_preflight`] unless a declared route answered it (a response
-    /// built from a [`Reply::is_route_answer`] reply).
-    Defer,
+    /// Perhaps a preflight: pass it on and, unless a declared route answered it (a response
+    /// built from a [`Reply::is_route_answer`] reply or a [`PreflightReply`]), judge it with
+    /// [`Cors::judge_unanswered`].
+    Defer(Deferred<V>),
     /// Answer with this refusal; do not call the application.
     Refuse(Reply),
+}
+
+/// What the guard keeps of a request it passed on without a verdict: the headers the global
+/// rules read, as the framework's values. A declared route decides such a request fully (its
+/// decision applies the global rules too), so the guard judges it only when no route answered.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct Deferred<V> {
+    origin: Found<V>,
+    /// `Access-Control-Request-Method`, `Host` and `Sec-Fetch-Site` of a request not judged yet
+    /// (an `OPTIONS` without `Authorization`); `None` for one already judged a preflight.
+    unjudged: Option<[Found<V>; 3]>,
 }
 
 /// Response extension on the answers of declared routes, so the guard knows a route answered.
@@ -33,6 +49,12 @@ pub struct RouteAnswered;
 impl Cors {
     /// The guard's verdict on a request: the global rules, before routing. `authority` is the
     /// URI's authority (HTTP/2's `:authority`), for requests without `Host`.
+    ///
+    /// An `OPTIONS` request with `Origin` and without `Authorization` is never refused before
+    /// routing (no global rule applies to it: it carries no credential and its method is safe),
+    /// so the guard does not judge it: it passes it on, or defers it if it asks for a preflight,
+    /// keeping what it needs to judge it afterwards. The property tests check both shortcuts
+    /// against the decision.
     #[doc(hidden)]
     pub fn judge_unrouted<H: RequestHeaders>(
         &self,
@@ -40,21 +62,77 @@ impl Cors {
         path: &str,
         authority: Option<&str>,
         headers: &H,
-    ) -> GuardVerdict {
-        if RequestFacts::guard_passes(method, headers) {
+    ) -> GuardVerdict<H::Value> {
+        if method == "OPTIONS" {
+            let [origin, authorization, request_method, host, sec_fetch_site] = headers.find([
+                Field::Origin,
+                Field::Authorization,
+                Field::AccessControlRequestMethod,
+                Field::Host,
+                Field::SecFetchSite,
+            ]);
+            if !origin.is_present() || !authorization.is_present() && !request_method.is_present() {
+                return GuardVerdict::Pass;
+            }
+            if !authorization.is_present() {
+                return GuardVerdict::Defer(Deferred {
+                    origin: origin.cloned(),
+                    unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
+                });
+            }
+        } else if RequestFacts::guard_passes(method, headers) {
             return GuardVerdict::Pass;
         }
         let facts = RequestFacts::read_unrouted(method, path, authority, headers);
         match self.decide(&facts, RouteScope::Unrouted) {
-            Decision::DeferPreflight => GuardVerdict::Defer,
+            Decision::DeferPreflight => GuardVerdict::Defer(Deferred {
+                origin: headers.find([Field::Origin])[0].cloned(),
+                unjudged: None,
+            }),
             Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),
             _ => GuardVerdict::Pass,
         }
     }
 
-    /// The refusal of a preflight that no declared route answered.
+    /// The guard's verdict on a request it deferred, once no declared route answered it: the
+    /// refusal of a preflight that no route answered (`route_not_cors_enabled`), or `None` to let
+    /// the application's response through. `path` and `authority` are the request's.
     #[doc(hidden)]
-    pub fn refuse_unanswered_preflight(&self, origin: &[u8], path: &str) -> Reply {
+    pub fn judge_unanswered<V: AsRef<[u8]>>(
+        &self,
+        deferred: &Deferred<V>,
+        path: &str,
+        authority: Option<&str>,
+    ) -> Option<Reply> {
+        if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
+            let host = match host.input() {
+                HeaderInput::Absent => {
+                    authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
+                }
+                host => host,
+            };
+            // What `RequestFacts::read_unrouted` reads of an `OPTIONS` without `Authorization`.
+            let facts = RequestFacts {
+                method: "OPTIONS",
+                path,
+                origin: deferred.origin.input(),
+                access_control_request_method: request_method.input(),
+                host,
+                sec_fetch_site: sec_fetch_site.input(),
+                ..RequestFacts::default()
+            };
+            match self.decide(&facts, RouteScope::Unrouted) {
+                Decision::DeferPreflight => {}
+                Decision::Reject(rejection) => return Some(self.refuse(rejection)),
+                _ => return None,
+            }
+        }
+        let origin = deferred.origin.first().map_or(&[][..], |o| o.as_ref());
+        Some(self.refuse_unanswered_preflight(origin, path))
+    }
+
+    /// The refusal of a preflight that no declared route answered.
+    fn refuse_unanswered_preflight(&self, origin: &[u8], path: &str) -> Reply {
         self.refuse(Rejection::new(
             RejectionCause::RouteNotCorsEnabled,
             origin,
@@ -94,13 +172,24 @@ impl From<Rejection> for Reply {
     }
 }
 
-/// A route's declared policy, judged against a [`Cors`]: what the route layers run.
-#[derive(Debug)]
+/// A route's declared policy, judged against a [`Cors`]: what the route layers run. Keeps the
+/// header values the route sends on many responses in the framework's type `V`, converted once.
 #[doc(hidden)]
-pub struct DeclaredRoute {
+pub struct DeclaredRoute<V> {
     cors: Cors,
     policy: RouteCors,
     warned: AtomicBool,
+    values: ValueCache<V>,
+}
+
+impl<V> fmt::Debug for DeclaredRoute<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeclaredRoute")
+            .field("cors", &self.cors)
+            .field("policy", &self.policy)
+            .field("values", &self.values)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a declared route does with a request.
@@ -108,61 +197,142 @@ pub struct DeclaredRoute {
 #[must_use]
 #[doc(hidden)]
 pub enum RouteStep<V> {
-    /// Answer with this reply (a preflight answer or a refusal); do not call the handler.
+    /// Answer with this refusal; do not call the handler.
     Answer(Reply),
+    /// Answer the preflight; do not call the handler.
+    Preflight(PreflightReply<V>),
     /// Call the handler with this outcome in the request extensions, then decorate its response.
     Forward(Recorded, Decoration<V>),
 }
 
-impl DeclaredRoute {
-    pub(crate) fn new(cors: Cors, policy: RouteCors) -> Arc<Self> {
+/// A preflight answer in a framework's header values: status 204, an empty body, and these
+/// headers; a declared route answered it (the adapters mark the response so). Its headers are
+/// those of [`PreflightAnswer::reply`](crate::decision::PreflightAnswer::reply), in the same
+/// order (tested), with the route's values converted once instead of at every answer.
+#[derive(Debug)]
+#[must_use]
+#[doc(hidden)]
+pub struct PreflightReply<V> {
+    /// The values of [`PREFLIGHT_FIELDS`], each if sent.
+    values: [Option<V>; 6],
+}
+
+/// The headers a preflight answer may send, in the order they are sent.
+const PREFLIGHT_FIELDS: [Field; 6] = [
+    Field::AccessControlAllowOrigin,
+    Field::AccessControlAllowCredentials,
+    Field::AccessControlAllowMethods,
+    Field::AccessControlAllowHeaders,
+    Field::AccessControlMaxAge,
+    Field::Vary,
+];
+
+impl<V> PreflightReply<V> {
+    /// The status of a preflight answer.
+    pub const STATUS: u16 = 204;
+
+    /// How many headers it sends.
+    pub fn header_count(&self) -> usize {
+        self.values.iter().flatten().count()
+    }
+
+    /// Writes the headers into a response's (empty) map.
+    pub fn write_headers<W: ResponseHeaders<Value = V>>(self, response: &mut W) {
+        for (field, value) in PREFLIGHT_FIELDS.into_iter().zip(self.values) {
+            if let Some(value) = value {
+                response.append(field, value);
+            }
+        }
+    }
+}
+
+impl<V: Clone> DeclaredRoute<V> {
+    pub(crate) fn new<W: ResponseHeaders<Value = V>>(cors: Cors, policy: RouteCors) -> Arc<Self> {
+        let statics = [TRUE, VARY_ORIGIN, VARY_PREFLIGHT].map(static_bytes);
+        let policy_values = [
+            Some(policy.allow_methods_value()),
+            policy.allow_headers_value(),
+            Some(policy.max_age_value()),
+            policy.expose_headers_value(),
+        ];
+        let values = ValueCache::new::<W>(
+            statics
+                .into_iter()
+                .chain(policy_values.into_iter().flatten().cloned()),
+        );
         Arc::new(DeclaredRoute {
             cors,
             policy,
             warned: AtomicBool::new(false),
+            values,
         })
     }
 
     /// Decides a request to this route. `authority` is the URI's authority (HTTP/2's
     /// `:authority`), for requests without `Host`.
-    pub fn handle<H: RequestHeaders>(
+    pub fn handle<H: RequestHeaders<Value = V>>(
         &self,
         method: &str,
         path: &str,
         authority: Option<&str>,
         headers: &H,
-    ) -> RouteStep<H::Value> {
-        let facts = RequestFacts::read(method, path, authority, headers);
+    ) -> RouteStep<V> {
+        let (facts, origin) = RequestFacts::read_with_origin(method, path, authority, headers);
         let decision = self.cors.decide(&facts, RouteScope::Declared(&self.policy));
         if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
             self.warn_if_unguarded();
         }
+        let vary = || self.values.get_static(VARY_ORIGIN);
         match decision {
             Decision::Reject(rejection) => {
                 RouteStep::Answer(self.cors.refuse(rejection).answered_by_route())
             }
-            Decision::Preflight(answer) => RouteStep::Answer(answer.reply()),
+            Decision::Preflight(answer) => {
+                let mut reply = PreflightReply {
+                    values: Default::default(),
+                };
+                answer.for_each_header(|field, value| {
+                    let value = match value {
+                        AnswerValue::Origin => origin.cloned(),
+                        AnswerValue::Bytes(bytes) => self.values.get(bytes),
+                    };
+                    // Every field of an answer has its slot (tested).
+                    if let Some(i) = PREFLIGHT_FIELDS.iter().position(|f| *f == field) {
+                        reply.values[i] = value;
+                    }
+                });
+                RouteStep::Preflight(reply)
+            }
             Decision::Allow(allow) => {
                 let recorded = match (allow.trusted, allow.allow_credentials) {
                     (true, true) => Recorded::TrustedWithCredentials,
                     (true, false) => Recorded::Trusted,
                     (false, _) => Recorded::CrossOrigin,
                 };
-                match headers.value(Field::Origin) {
-                    Some(origin) => RouteStep::Forward(
-                        recorded,
-                        Decoration::allow(origin, allow.allow_credentials, allow.expose_headers),
-                    ),
-                    None => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only()),
+                match origin.cloned() {
+                    Some(origin) => {
+                        let credentials = match allow.allow_credentials {
+                            true => self.values.get_static(TRUE),
+                            false => None,
+                        };
+                        let expose = allow.expose_headers.and_then(|e| self.values.get(&e));
+                        let decoration = Decoration::allow(origin, credentials, expose, vary());
+                        RouteStep::Forward(recorded, decoration)
+                    }
+                    None => {
+                        RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(vary()))
+                    }
                 }
             }
             Decision::NotCors | Decision::SameOrigin => {
-                RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only())
+                RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only(vary()))
             }
-            _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only()),
+            _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(vary())),
         }
     }
+}
 
+impl<V> DeclaredRoute<V> {
     /// Costs one relaxed load per cross-origin request: whether any guard was ever installed
     /// for this [`Cors`], and whether this route already said so. It catches the common mistake
     /// (no guard at all); a guard applied to only part of an application goes unnoticed.
@@ -297,5 +467,97 @@ impl CorsOutcome {
     /// Whether the route declared a CORS policy.
     pub fn is_declared(&self) -> bool {
         self.recorded.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CorsConfig, NewTrustedOrigin, Registry, ScopeType};
+    use http::{HeaderMap, HeaderValue};
+
+    /// A route's preflight answer, written with the values it converted once, is the decision's
+    /// [`PreflightAnswer::reply`](crate::decision::PreflightAnswer::reply), header for header and
+    /// in the same order.
+    #[test]
+    fn preflight_replies_are_the_decisions_answers() {
+        let registry = Registry::with_origins([NewTrustedOrigin::new(
+            "App",
+            "https://app.example.com",
+            [ScopeType::Cors],
+        )])
+        .unwrap();
+        let cors = Cors::new(CorsConfig::default(), registry);
+        let policies = [
+            RouteCors::default(),
+            RouteCors::builder().credentials(false).build().unwrap(),
+            RouteCors::builder()
+                .allow_methods(["GET", "PUT"])
+                .allow_any_header()
+                .bearer_from_any_origin()
+                .build()
+                .unwrap(),
+            RouteCors::builder()
+                .allow_headers(["content-type", "authorization"])
+                .bearer_from_any_origin()
+                .build()
+                .unwrap(),
+        ];
+        let requests: [&[(&str, &str)]; 4] = [
+            &[("access-control-request-method", "GET")],
+            &[
+                ("access-control-request-method", "GET"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            &[
+                ("access-control-request-method", "GET"),
+                ("access-control-request-headers", " x-a , authorization"),
+            ],
+            &[
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "authorization"),
+            ],
+        ];
+        let mut answered = 0;
+        for policy in policies {
+            let route = cors.declare::<HeaderMap>(policy.clone());
+            for origin in ["https://app.example.com", "https://elsewhere.example"] {
+                for request in requests {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("origin", HeaderValue::from_static(origin));
+                    for (name, value) in request {
+                        headers.insert(*name, HeaderValue::from_static(value));
+                    }
+                    let facts = RequestFacts::read("OPTIONS", "/x", None, &headers);
+                    let decision = cors.decide(&facts, RouteScope::Declared(&policy));
+                    let step = route.handle("OPTIONS", "/x", None, &headers);
+                    match (decision, step) {
+                        (Decision::Preflight(answer), RouteStep::Preflight(reply)) => {
+                            let expected = answer.reply();
+                            let mut want = HeaderMap::new();
+                            expected.write_headers(&mut want, Some(&headers));
+                            let mut got = HeaderMap::new();
+                            let count = reply.header_count();
+                            reply.write_headers(&mut got);
+                            assert_eq!(expected.status(), PreflightReply::<HeaderValue>::STATUS);
+                            assert_eq!(count, expected.header_count());
+                            assert_eq!(
+                                got.iter().collect::<Vec<_>>(),
+                                want.iter().collect::<Vec<_>>()
+                            );
+                            answered += 1;
+                        }
+                        (Decision::Reject(rejection), RouteStep::Answer(reply)) => {
+                            assert_eq!(
+                                reply.rejection().map(Rejection::kind),
+                                Some(rejection.kind())
+                            );
+                        }
+                        (decision, step) => panic!("{decision:?} but {step:?}"),
+                    }
+                }
+            }
+        }
+        assert!(answered >= 8, "{answered} preflights answered");
     }
 }

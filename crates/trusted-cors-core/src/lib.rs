@@ -103,9 +103,11 @@ pub use field::Field;
 pub use field::NAMED_FIELDS;
 pub use layers::CorsOutcome;
 #[doc(hidden)]
-pub use layers::GuardVerdict;
+pub use layers::{
+    DeclaredRoute, Mark, MarkSink, MarkSource, PreflightReply, Recorded, RouteAnswered, RouteStep,
+};
 #[doc(hidden)]
-pub use layers::{DeclaredRoute, Mark, MarkSink, MarkSource, Recorded, RouteAnswered, RouteStep};
+pub use layers::{Deferred, GuardVerdict};
 pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
 pub use registry::{
@@ -120,7 +122,7 @@ pub use rejection::{
 pub use reply::Decoration;
 pub use reply::{Reply, ReplyValue, ResponseHeaders};
 #[doc(hidden)]
-pub use request::scan_headers;
+pub use request::{scan_headers, scan_values, Found};
 pub use request::{
     HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
@@ -207,7 +209,7 @@ impl Cors {
     /// The Tower layer that declares one route's CORS policy: it answers the route's preflights,
     /// refuses what the policy does not allow and adds the CORS headers to its responses.
     pub fn route(&self, policy: RouteCors) -> RouteCorsLayer {
-        RouteCorsLayer::new(self.declare(policy))
+        RouteCorsLayer::new(self.declare::<http::HeaderMap>(policy))
     }
 
     /// What the frame-ancestors layers add to a response: `Content-Security-Policy:
@@ -230,10 +232,14 @@ impl Cors {
         self.inner.guard_installed.load(Ordering::Relaxed)
     }
 
-    /// A route's policy prepared for the layers of any framework.
+    /// A route's policy prepared for the layers of a framework whose response headers are `W`.
     #[doc(hidden)]
-    pub fn declare(&self, policy: RouteCors) -> Arc<DeclaredRoute> {
-        DeclaredRoute::new(self.clone(), policy)
+    pub fn declare<W>(&self, policy: RouteCors) -> Arc<DeclaredRoute<W::Value>>
+    where
+        W: ResponseHeaders,
+        W::Value: Clone,
+    {
+        DeclaredRoute::new::<W>(self.clone(), policy)
     }
 }
 

@@ -76,7 +76,11 @@ pub(crate) enum AllowedHeaders {
 impl AllowedHeaders {
     pub(crate) fn allows(&self, name: &str) -> bool {
         match self {
-            AllowedHeaders::List(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+            // Browsers send lowercase names: an exact match first, then any case.
+            AllowedHeaders::List(names) => {
+                names.iter().any(|n| **n == *name)
+                    || names.iter().any(|n| n.eq_ignore_ascii_case(name))
+            }
             AllowedHeaders::Any { authorization } => {
                 *authorization || !name.eq_ignore_ascii_case("authorization")
             }
@@ -377,9 +381,27 @@ pub(crate) fn is_token(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(is_tchar)
 }
 
+#[inline]
 pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+/// The bytes of an HTTP token (RFC 9110 `tchar`).
+static TCHAR: [bool; 256] = {
+    let mut class = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        class[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
+            )
+            || matches!(c, b'^' | b'_' | b'`' | b'|' | b'~');
+        b += 1;
+    }
+    class
+};
 
 #[cfg(test)]
 mod tests {

@@ -10,11 +10,19 @@ use bytes::Bytes;
 use crate::request::RequestHeaders;
 use crate::{Field, Rejection};
 
-/// `Vary` for responses whose CORS outcome depends on `Origin`.
-pub(crate) const VARY_ORIGIN: &str = "Origin";
+/// `Vary` for responses whose CORS outcome depends on `Origin`. Statics, not constants: their
+/// bytes have one address, by which a [`ValueCache`] knows them.
+pub(crate) static VARY_ORIGIN: &str = "Origin";
 /// `Vary` for preflight answers and refusals.
-pub(crate) const VARY_PREFLIGHT: &str =
+pub(crate) static VARY_PREFLIGHT: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+/// The value of `Access-Control-Allow-Credentials`.
+pub(crate) static TRUE: &str = "true";
+
+/// The bytes of one of the statics above, without copying them.
+pub(crate) fn static_bytes(value: &'static str) -> Bytes {
+    Bytes::from_static(value.as_bytes())
+}
 
 /// A response's header map, as the core writes it. Adapters implement it for their framework's
 /// header type.
@@ -155,6 +163,14 @@ impl Reply {
         }
     }
 
+    /// Whether a header echoes a request header (so the request's map must still be there when
+    /// the headers are written).
+    pub(crate) fn has_echo(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(_, value)| matches!(value, ReplyValue::Echo(_)))
+    }
+
     /// Splits off the status, the body, the rejection and the route mark, once the headers are
     /// written. For adapters.
     #[doc(hidden)]
@@ -195,7 +211,7 @@ impl Reply {
             item,
         );
         if !present {
-            let value = ReplyValue::Bytes(Bytes::from_static(item.as_bytes()));
+            let value = ReplyValue::Bytes(static_bytes(item));
             self.headers.push((Field::Vary, value));
         }
     }
@@ -210,14 +226,8 @@ impl Reply {
         self
     }
 
-    pub(crate) fn echo(mut self, field: Field, request_header: Field) -> Self {
-        self.headers.push((field, ReplyValue::Echo(request_header)));
-        self
-    }
-
-    pub(crate) fn field(mut self, field: Field, value: Bytes) -> Self {
-        self.headers.push((field, ReplyValue::Bytes(value)));
-        self
+    pub(crate) fn push(&mut self, field: Field, value: ReplyValue) {
+        self.headers.push((field, value));
     }
 }
 
@@ -234,7 +244,7 @@ impl fmt::Debug for Reply {
 
 /// What a layer does to the application's response: for a declared route, the CORS headers of
 /// an allowed cross-origin request and `Vary: Origin` on every response; for the frame-ancestors
-/// layer, its `Content-Security-Policy`.
+/// layer, its `Content-Security-Policy`. The route's values are already in the framework's type.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Decoration<V> {
@@ -243,7 +253,11 @@ pub struct Decoration<V> {
 
 #[derive(Debug, Clone)]
 enum DecorationKind<V> {
-    Route(Option<Allow<V>>),
+    Route {
+        allow: Option<Allow<V>>,
+        /// `Origin`, appended to `Vary` unless the application's `Vary` covers it.
+        vary: Option<V>,
+    },
     /// Appended, so a policy the application sets is enforced as well.
     FrameAncestors(Bytes),
 }
@@ -251,24 +265,33 @@ enum DecorationKind<V> {
 #[derive(Debug, Clone)]
 struct Allow<V> {
     origin: V,
-    credentials: bool,
-    expose: Option<Bytes>,
+    /// `true`, or `None` to remove any `Access-Control-Allow-Credentials` the application set.
+    credentials: Option<V>,
+    expose: Option<V>,
 }
 
 impl<V> Decoration<V> {
-    pub(crate) fn vary_only() -> Self {
+    pub(crate) fn vary_only(vary: Option<V>) -> Self {
         Decoration {
-            kind: DecorationKind::Route(None),
+            kind: DecorationKind::Route { allow: None, vary },
         }
     }
 
-    pub(crate) fn allow(origin: V, credentials: bool, expose: Option<Bytes>) -> Self {
+    pub(crate) fn allow(
+        origin: V,
+        credentials: Option<V>,
+        expose: Option<V>,
+        vary: Option<V>,
+    ) -> Self {
         Decoration {
-            kind: DecorationKind::Route(Some(Allow {
-                origin,
-                credentials,
-                expose,
-            })),
+            kind: DecorationKind::Route {
+                allow: Some(Allow {
+                    origin,
+                    credentials,
+                    expose,
+                }),
+                vary,
+            },
         }
     }
 
@@ -280,8 +303,8 @@ impl<V> Decoration<V> {
 
     /// Writes the decoration into the application's response headers.
     pub fn apply<W: ResponseHeaders<Value = V>>(self, headers: &mut W) {
-        let allow = match self.kind {
-            DecorationKind::Route(allow) => allow,
+        let (allow, vary) = match self.kind {
+            DecorationKind::Route { allow, vary } => (allow, vary),
             DecorationKind::FrameAncestors(policy) => {
                 if let Some(value) = W::to_value(policy) {
                     headers.append(Field::ContentSecurityPolicy, value);
@@ -291,34 +314,77 @@ impl<V> Decoration<V> {
         };
         if let Some(allow) = allow {
             headers.insert(Field::AccessControlAllowOrigin, allow.origin);
-            if allow.credentials {
-                if let Some(value) = W::to_value(Bytes::from_static(b"true")) {
-                    headers.insert(Field::AccessControlAllowCredentials, value);
-                }
-            } else {
+            match allow.credentials {
+                Some(value) => headers.insert(Field::AccessControlAllowCredentials, value),
                 // The application must not grant credentials the policy did not.
-                headers.remove(Field::AccessControlAllowCredentials);
+                None => headers.remove(Field::AccessControlAllowCredentials),
             }
-            if let Some(value) = allow.expose.and_then(W::to_value) {
+            if let Some(value) = allow.expose {
                 headers.insert(Field::AccessControlExposeHeaders, value);
             }
         }
-        append_vary(headers, VARY_ORIGIN);
+        // Appended unless the values already cover it; never replaces what the application set.
+        if let Some(vary) = vary {
+            if !vary_covers(headers.values(Field::Vary), VARY_ORIGIN) {
+                headers.append(Field::Vary, vary);
+            }
+        }
     }
 }
 
-/// Appends `item` to `Vary` unless the values already cover it; never replaces what the
-/// application set.
-fn append_vary<W: ResponseHeaders>(headers: &mut W, item: &'static str) {
-    if !vary_covers(headers.values(Field::Vary), item) {
-        if let Some(value) = W::to_value(Bytes::from_static(item.as_bytes())) {
-            headers.append(Field::Vary, value);
+/// Header values a declared route sends on many responses, converted to the framework's type
+/// once. Found by the identity of their bytes (the same buffer and length, which the cache keeps
+/// alive, so the same bytes): a value is only ever replaced by its own conversion, and any other
+/// is converted on the spot.
+pub(crate) struct ValueCache<V> {
+    entries: Vec<(Bytes, Option<V>)>,
+    convert: fn(Bytes) -> Option<V>,
+}
+
+impl<V: Clone> ValueCache<V> {
+    pub(crate) fn new<W: ResponseHeaders<Value = V>>(
+        values: impl IntoIterator<Item = Bytes>,
+    ) -> Self {
+        let entries = values
+            .into_iter()
+            .map(|bytes| (bytes.clone(), W::to_value(bytes)))
+            .collect();
+        ValueCache {
+            entries,
+            convert: W::to_value,
         }
+    }
+
+    /// The framework's value for these bytes; `None` if they are not a valid header value.
+    pub(crate) fn get(&self, bytes: &Bytes) -> Option<V> {
+        for (known, value) in &self.entries {
+            if known.as_ptr() == bytes.as_ptr() && known.len() == bytes.len() {
+                return value.clone();
+            }
+        }
+        (self.convert)(bytes.clone())
+    }
+
+    /// The value of one of the layers' statics.
+    pub(crate) fn get_static(&self, value: &'static str) -> Option<V> {
+        self.get(&static_bytes(value))
+    }
+}
+
+impl<V> fmt::Debug for ValueCache<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|(bytes, _)| bytes))
+            .finish()
     }
 }
 
 /// Whether the `Vary` values already cover `item` (`*`, the item itself, or each of its parts).
 fn vary_covers<'v>(values: impl Iterator<Item = &'v [u8]>, item: &str) -> bool {
+    let mut values = values.peekable();
+    if values.peek().is_none() {
+        return false;
+    }
     let mut missing = item.split(',').map(str::trim).collect::<ItemSet>();
     for value in values {
         if value.trim_ascii() == b"*" {

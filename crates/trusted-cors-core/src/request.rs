@@ -38,12 +38,91 @@ impl<'a> HeaderInput<'a> {
     }
 }
 
+/// A header's values as a framework holds them (or references to them): absent, the only one,
+/// or the first of several.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Found<V> {
+    /// The header is not present.
+    #[default]
+    Absent,
+    /// One value.
+    One(V),
+    /// The first of several values.
+    Many(V),
+}
+
+impl<V: AsRef<[u8]>> Found<V> {
+    /// The values as the decision reads them.
+    pub fn input(&self) -> HeaderInput<'_> {
+        match self {
+            Found::Absent => HeaderInput::Absent,
+            Found::One(value) => HeaderInput::One(value.as_ref()),
+            Found::Many(_) => HeaderInput::Many,
+        }
+    }
+}
+
+impl<'a, V: AsRef<[u8]> + ?Sized> Found<&'a V> {
+    /// The values as the decision reads them, for as long as the values live.
+    pub fn into_input(self) -> HeaderInput<'a> {
+        match self {
+            Found::Absent => HeaderInput::Absent,
+            Found::One(value) => HeaderInput::One(value.as_ref()),
+            Found::Many(_) => HeaderInput::Many,
+        }
+    }
+}
+
+impl<V: Clone> Found<&V> {
+    /// The values themselves, to keep beyond the request.
+    pub fn cloned(self) -> Found<V> {
+        match self {
+            Found::Absent => Found::Absent,
+            Found::One(value) => Found::One(value.clone()),
+            Found::Many(value) => Found::Many(value.clone()),
+        }
+    }
+}
+
+impl<V> Found<V> {
+    /// The first value.
+    pub fn first(&self) -> Option<&V> {
+        match self {
+            Found::Absent => None,
+            Found::One(value) | Found::Many(value) => Some(value),
+        }
+    }
+
+    /// Whether the header is present at all.
+    pub fn is_present(&self) -> bool {
+        !matches!(self, Found::Absent)
+    }
+
+    /// From the values of a header.
+    pub fn from_values<I: IntoIterator<Item = V>>(values: I) -> Self {
+        let mut values = values.into_iter();
+        match (values.next(), values.next()) {
+            (None, _) => Found::Absent,
+            (Some(one), None) => Found::One(one),
+            (Some(first), Some(_)) => Found::Many(first),
+        }
+    }
+
+    fn add(&mut self, value: V) {
+        *self = match std::mem::take(self) {
+            Found::Absent => Found::One(value),
+            Found::One(first) | Found::Many(first) => Found::Many(first),
+        };
+    }
+}
+
 /// A request's header map, as the core reads it. Adapters implement it for their framework's
 /// header type (the Tower layers for `http` 1.x, the actix-web adapter for actix's own map).
 pub trait RequestHeaders {
     /// The framework's header value, cloned to echo a request value (the `Origin`) in the
     /// response without copying its bytes.
-    type Value: Clone;
+    type Value: Clone + AsRef<[u8]>;
 
     /// Every value of the header.
     fn values(&self, field: Field) -> HeaderInput<'_>;
@@ -51,10 +130,21 @@ pub trait RequestHeaders {
     /// The first value of the header, as the framework's own value.
     fn value(&self, field: Field) -> Option<Self::Value>;
 
-    /// Every value of several headers, in the order asked. Adapters whose map is cheap to walk
-    /// read them in one pass with [`scan_headers`].
+    /// Several headers as the framework holds them, in the order asked: absent, the only value,
+    /// or the first of several. Adapters whose map is cheap to walk read them in one pass with
+    /// [`scan_values`].
+    fn find<const N: usize>(&self, fields: [Field; N]) -> [Found<&Self::Value>; N];
+
+    /// Whether to look `Origin` up alone first, and then only the headers a request's method
+    /// needs: for a map in which [`find`](Self::find) looks each header up.
+    #[doc(hidden)]
+    fn origin_first(&self) -> bool {
+        false
+    }
+
+    /// Every value of several headers, in the order asked.
     fn values_of<const N: usize>(&self, fields: [Field; N]) -> [HeaderInput<'_>; N] {
-        fields.map(|field| self.values(field))
+        self.find(fields).map(Found::into_input)
     }
 }
 
@@ -64,16 +154,27 @@ pub fn scan_headers<'a, const N: usize>(
     fields: [Field; N],
     entries: impl Iterator<Item = (&'a [u8], &'a [u8])>,
 ) -> [HeaderInput<'a>; N] {
-    let mut found = [HeaderInput::Absent; N];
+    let names = fields.map(|field| field.as_str().as_bytes());
+    // Lengths first: most names differ in length, and comparing two lengths is cheap.
+    let eq = |key: &&[u8], name: &[u8]| key.len() == name.len() && *key == name;
+    scan_values(&names, entries, eq).map(Found::into_input)
+}
+
+/// [`scan_headers`] for any kind of names and values, e.g. a framework's pre-parsed names (which
+/// compare cheaply) and its values: the values under each key, in the order of `keys`.
+pub fn scan_values<'a, K, Q, V, const N: usize>(
+    keys: &[K; N],
+    entries: impl Iterator<Item = (&'a Q, &'a V)>,
+    eq: impl Fn(&K, &Q) -> bool,
+) -> [Found<&'a V>; N]
+where
+    Q: ?Sized + 'a,
+    V: ?Sized + 'a,
+{
+    let mut found = [const { Found::Absent }; N];
     for (name, value) in entries {
-        for (field, slot) in fields.iter().zip(found.iter_mut()) {
-            if field.as_str().as_bytes() == name {
-                *slot = match slot {
-                    HeaderInput::Absent => HeaderInput::One(value),
-                    _ => HeaderInput::Many,
-                };
-                break;
-            }
+        if let Some(i) = keys.iter().position(|key| eq(key, name)) {
+            found[i].add(value);
         }
     }
     found
@@ -110,9 +211,13 @@ impl<'a> RequestFacts<'a> {
     /// credentials, unsafe methods and preflights). Checked against the decision by the property
     /// tests.
     pub(crate) fn guard_passes<H: RequestHeaders>(method: &str, headers: &H) -> bool {
-        !headers.values(Field::Origin).is_present()
-            || (matches!(method, "GET" | "HEAD")
-                && !headers.values(Field::Authorization).is_present())
+        if headers.origin_first() {
+            return !headers.values(Field::Origin).is_present()
+                || (matches!(method, "GET" | "HEAD")
+                    && !headers.values(Field::Authorization).is_present());
+        }
+        let [origin, authorization] = headers.find([Field::Origin, Field::Authorization]);
+        !origin.is_present() || (matches!(method, "GET" | "HEAD") && !authorization.is_present())
     }
 
     /// What the guard reads before routing: [`read`](Self::read) without what only a route's
@@ -123,7 +228,7 @@ impl<'a> RequestFacts<'a> {
         authority: Option<&'a str>,
         headers: &'a H,
     ) -> Self {
-        RequestFacts::read_with(method, path, authority, headers, false)
+        RequestFacts::read_with(method, path, authority, headers, false).0
     }
 
     /// Reads the facts of a request without allocating. `authority` is the URI's authority (the
@@ -136,6 +241,16 @@ impl<'a> RequestFacts<'a> {
         authority: Option<&'a str>,
         headers: &'a H,
     ) -> Self {
+        RequestFacts::read_with(method, path, authority, headers, true).0
+    }
+
+    /// [`read`](Self::read), and the request's first `Origin` value as the framework holds it.
+    pub(crate) fn read_with_origin<H: RequestHeaders>(
+        method: &'a str,
+        path: &'a str,
+        authority: Option<&'a str>,
+        headers: &'a H,
+    ) -> (Self, Option<&'a H::Value>) {
         RequestFacts::read_with(method, path, authority, headers, true)
     }
 
@@ -145,24 +260,62 @@ impl<'a> RequestFacts<'a> {
         authority: Option<&'a str>,
         headers: &'a H,
         route: bool,
-    ) -> Self {
-        let origin = headers.values(Field::Origin);
-        if !origin.is_present() {
-            return RequestFacts {
-                method,
-                path,
-                ..RequestFacts::default()
+    ) -> (Self, Option<&'a H::Value>) {
+        let no_cors = || RequestFacts {
+            method,
+            path,
+            ..RequestFacts::default()
+        };
+        // Without `Origin` nothing else is read; the preflight headers only for `OPTIONS`, the
+        // one method the decision reads them for.
+        let found = if headers.origin_first() {
+            let [origin] = headers.find([Field::Origin]);
+            if !origin.is_present() {
+                return (no_cors(), None);
+            }
+            let rest = [
+                Field::Host,
+                Field::Authorization,
+                Field::Cookie,
+                Field::SecFetchSite,
+            ];
+            let [host, authorization, cookie, sec_fetch_site] = headers.find(rest);
+            let (request_method, request_headers) = match method {
+                "OPTIONS" => {
+                    let preflight = [
+                        Field::AccessControlRequestMethod,
+                        Field::AccessControlRequestHeaders,
+                    ];
+                    let [request_method, request_headers] = headers.find(preflight);
+                    (request_method, request_headers)
+                }
+                _ => (Found::Absent, Found::Absent),
             };
-        }
-        let [host, authorization, cookie, sec_fetch_site, request_method, request_headers] =
-            headers.values_of([
+            [
+                origin,
+                host,
+                authorization,
+                cookie,
+                sec_fetch_site,
+                request_method,
+                request_headers,
+            ]
+        } else {
+            headers.find([
+                Field::Origin,
                 Field::Host,
                 Field::Authorization,
                 Field::Cookie,
                 Field::SecFetchSite,
                 Field::AccessControlRequestMethod,
                 Field::AccessControlRequestHeaders,
-            ]);
+            ])
+        };
+        let Some(origin_value) = found[0].first().copied() else {
+            return (no_cors(), None);
+        };
+        let [origin, host, authorization, cookie, sec_fetch_site, request_method, request_headers] =
+            found.map(Found::into_input);
         let host = match host {
             HeaderInput::Absent => {
                 authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
@@ -175,7 +328,7 @@ impl<'a> RequestFacts<'a> {
             _ => (HeaderInput::Absent, HeaderInput::Absent),
         };
         let safe = matches!(method, "GET" | "HEAD" | "OPTIONS");
-        RequestFacts {
+        let facts = RequestFacts {
             method,
             path,
             origin,
@@ -185,7 +338,8 @@ impl<'a> RequestFacts<'a> {
             has_cookies: (route || !safe) && cookie.is_present(),
             sec_fetch_site,
             host,
-        }
+        };
+        (facts, Some(origin_value))
     }
 }
 
@@ -193,6 +347,7 @@ impl<'a> RequestFacts<'a> {
 mod tests {
     use super::*;
     use crate::decision::{decide, Decision, RouteScope};
+    use crate::layers::GuardVerdict;
     use crate::{CorsConfig, NewTrustedOrigin, Registry, ScopeType, NAMED_FIELDS};
     use proptest::prelude::*;
 
@@ -280,6 +435,29 @@ mod tests {
                 matches!(lean, Decision::DeferPreflight),
                 matches!(decision, Decision::DeferPreflight)
             );
+            // The guard's verdict, with its shortcuts (an `OPTIONS` without `Authorization` is
+            // passed on unjudged, and judged afterwards from what the guard kept), is the
+            // decision's.
+            let cors = crate::Cors::new(config, registry);
+            let lean_kind = lean.rejection().map(|r| r.kind());
+            match cors.judge_unrouted(method, "/x", None, &headers) {
+                GuardVerdict::Pass => prop_assert!(
+                    !matches!(lean, Decision::Reject(_) | Decision::DeferPreflight),
+                    "{method} {headers:?}: passed, but {lean:?}"
+                ),
+                GuardVerdict::Refuse(reply) => {
+                    prop_assert_eq!(reply.rejection().map(|r| r.kind()), lean_kind);
+                }
+                GuardVerdict::Defer(deferred) => {
+                    prop_assert!(lean_kind.is_none(), "{method} {headers:?}: deferred, but {lean:?}");
+                    let refusal = cors.judge_unanswered(&deferred, "/x", None);
+                    prop_assert_eq!(
+                        refusal.as_ref().and_then(|r| r.rejection()).map(|r| r.kind()),
+                        matches!(lean, Decision::DeferPreflight)
+                            .then_some(crate::RejectionKind::RouteNotCorsEnabled)
+                    );
+                }
+            }
         }
     }
 

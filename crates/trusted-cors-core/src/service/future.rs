@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, Uri};
 use pin_project_lite::pin_project;
 
-use crate::layers::RouteAnswered;
+use crate::layers::{Deferred, RouteAnswered};
 use crate::reply::Decoration;
 use crate::Cors;
 
@@ -35,8 +35,8 @@ enum After {
     Nothing,
     /// A declared route's CORS headers and `Vary`.
     Decorate(Decoration<HeaderValue>),
-    /// A preflight the guard passed on: refused unless a declared route answered it.
-    Deferred(Option<(Cors, HeaderValue, Uri)>),
+    /// A request the guard passed on without a verdict: judged unless a declared route answered.
+    Deferred(Cors, Deferred<HeaderValue>, Uri),
 }
 
 impl<F> ResponseFuture<F> {
@@ -56,8 +56,13 @@ impl<F> ResponseFuture<F> {
         Self::inner(future, After::Decorate(decoration))
     }
 
-    pub(super) fn deferred(future: F, preflight: Option<(Cors, HeaderValue, Uri)>) -> Self {
-        Self::inner(future, After::Deferred(preflight))
+    pub(super) fn deferred(
+        future: F,
+        cors: Cors,
+        deferred: Deferred<HeaderValue>,
+        uri: Uri,
+    ) -> Self {
+        Self::inner(future, After::Deferred(cors, deferred, uri))
     }
 
     fn inner(future: F, after: After) -> Self {
@@ -87,15 +92,17 @@ where
                 match std::mem::replace(after, After::Nothing) {
                     After::Nothing => {}
                     After::Decorate(decoration) => decoration.apply(response.headers_mut()),
-                    After::Deferred(Some((cors, origin, uri))) => {
+                    After::Deferred(cors, deferred, uri) => {
                         if response.extensions().get::<RouteAnswered>().is_none() {
-                            let reply =
-                                cors.refuse_unanswered_preflight(origin.as_bytes(), uri.path());
-                            let refusal = super::response(reply, None);
-                            return Poll::Ready(Ok(refusal.map(B::from)));
+                            let authority = uri.authority().map(|a| a.as_str());
+                            if let Some(reply) =
+                                cors.judge_unanswered(&deferred, uri.path(), authority)
+                            {
+                                let refusal = super::response(reply, None);
+                                return Poll::Ready(Ok(refusal.map(B::from)));
+                            }
                         }
                     }
-                    After::Deferred(None) => {}
                 }
                 Poll::Ready(Ok(response))
             }

@@ -12,23 +12,27 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::HeaderMap;
-use http::{Request, Response, StatusCode};
+use http::header::{HeaderMap, HeaderValue};
+use http::{Extensions, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
 pub use frame::{FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService};
 pub use future::ResponseFuture;
 
-use crate::layers::{DeclaredRoute, GuardVerdict, MarkSink, MarkSource, RouteAnswered, RouteStep};
+use crate::layers::{
+    DeclaredRoute, GuardVerdict, MarkSink, MarkSource, PreflightReply, RouteAnswered, RouteStep,
+};
 use crate::reply::Reply;
-use crate::Cors;
+use crate::{Cors, Rejection};
 
 crate::header_maps!(
     request: HeaderMap,
     response: HeaderMap,
     map: |this| this,
-    http: http::header
+    http: http::header,
+    scan_up_to: 24,
+    origin_first: false
 );
 
 impl MarkSink for http::Extensions {
@@ -80,16 +84,67 @@ pub(crate) fn response(reply: Reply, request: Option<&HeaderMap>) -> Response<By
     let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
     reply.write_headers(&mut headers, request);
     let (status, body, rejection, route) = reply.into_parts();
+    assemble(status, body, headers, Extensions::new(), rejection, route)
+}
+
+/// The response that answers `request` with a reply of the core, in the request's own header and
+/// extension maps (emptied): the request is answered here and never reaches the application, and
+/// its maps' room saves allocating new ones.
+fn answer<B>(reply: Reply, request: &mut Request<B>) -> Response<Bytes> {
+    if reply.has_echo() {
+        return response(reply, Some(request.headers()));
+    }
+    let (mut headers, extensions) = recycle(request);
+    reply.write_headers(&mut headers, None::<&HeaderMap>);
+    let (status, body, rejection, route) = reply.into_parts();
+    assemble(status, body, headers, extensions, rejection, route)
+}
+
+/// The response to a preflight that a declared route answers, in the request's own maps.
+fn answer_preflight<B>(
+    reply: PreflightReply<HeaderValue>,
+    request: &mut Request<B>,
+) -> Response<Bytes> {
+    let (mut headers, extensions) = recycle(request);
+    reply.write_headers(&mut headers);
+    assemble(
+        PreflightReply::<HeaderValue>::STATUS,
+        Bytes::new(),
+        headers,
+        extensions,
+        None,
+        true,
+    )
+}
+
+/// The request's header and extension maps, emptied (their room kept).
+fn recycle<B>(request: &mut Request<B>) -> (HeaderMap, Extensions) {
+    let mut headers = std::mem::take(request.headers_mut());
+    headers.clear();
+    let mut extensions = std::mem::take(request.extensions_mut());
+    extensions.clear();
+    (headers, extensions)
+}
+
+fn assemble(
+    status: u16,
+    body: Bytes,
+    headers: HeaderMap,
+    mut extensions: Extensions,
+    rejection: Option<Rejection>,
+    route: bool,
+) -> Response<Bytes> {
+    if let Some(rejection) = rejection {
+        extensions.insert(rejection);
+    }
+    if route {
+        extensions.insert(RouteAnswered);
+    }
     let mut response = Response::new(body);
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     *response.headers_mut() = headers;
-    if let Some(rejection) = rejection {
-        response.extensions_mut().insert(rejection);
-    }
-    if route {
-        response.extensions_mut().insert(RouteAnswered);
-    }
+    *response.extensions_mut() = extensions;
     response
 }
 
@@ -163,17 +218,15 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
         let uri = request.uri();
         let authority = uri.authority().map(|a| a.as_str());
         let method = request.method().as_str();
         match (self.cors).judge_unrouted(method, uri.path(), authority, request.headers()) {
-            GuardVerdict::Refuse(reply) => ResponseFuture::ready(response(reply, None)),
-            GuardVerdict::Defer => {
-                let origin = request.headers().get(http::header::ORIGIN).cloned();
-                let uri = request.uri().clone();
-                let deferred = origin.map(|origin| (self.cors.clone(), origin, uri));
-                ResponseFuture::deferred(self.inner.call(request), deferred)
+            GuardVerdict::Refuse(reply) => ResponseFuture::ready(answer(reply, &mut request)),
+            GuardVerdict::Defer(deferred) => {
+                let (cors, uri) = (self.cors.clone(), request.uri().clone());
+                ResponseFuture::deferred(self.inner.call(request), cors, deferred, uri)
             }
             _ => ResponseFuture::passed(self.inner.call(request)),
         }
@@ -188,11 +241,11 @@ where
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RouteCorsLayer {
-    route: Arc<DeclaredRoute>,
+    route: Arc<DeclaredRoute<HeaderValue>>,
 }
 
 impl RouteCorsLayer {
-    pub(crate) fn new(route: Arc<DeclaredRoute>) -> Self {
+    pub(crate) fn new(route: Arc<DeclaredRoute<HeaderValue>>) -> Self {
         RouteCorsLayer { route }
     }
 }
@@ -211,7 +264,7 @@ impl<S> Layer<S> for RouteCorsLayer {
 #[derive(Debug, Clone)]
 pub struct RouteCorsService<S> {
     inner: S,
-    route: Arc<DeclaredRoute>,
+    route: Arc<DeclaredRoute<HeaderValue>>,
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for RouteCorsService<S>
@@ -233,8 +286,9 @@ where
         let method = request.method().as_str();
         let step = (self.route).handle(method, uri.path(), authority, request.headers());
         match step {
-            RouteStep::Answer(reply) => {
-                ResponseFuture::ready(response(reply, Some(request.headers())))
+            RouteStep::Answer(reply) => ResponseFuture::ready(answer(reply, &mut request)),
+            RouteStep::Preflight(reply) => {
+                ResponseFuture::ready(answer_preflight(reply, &mut request))
             }
             RouteStep::Forward(recorded, decoration) => {
                 recorded.record(request.extensions_mut());
