@@ -23,9 +23,9 @@ fn config(name: &str, limits: &str) -> (PathBuf, PathBuf) {
     let path = dir.join("org.toml");
     let text = format!(
         "{}\nstore = \"memory\"\n\n[server]\n{limits}\n",
-        // The embedded configuration up to its `[cors]` table: the API token and no seeds.
+        // The embedded configuration up to its first table: the API token and no seeds.
         trusted_cors_examples::DEFAULT_CONFIG
-            .split("[cors]")
+            .split("\n[")
             .next()
             .unwrap()
     );
