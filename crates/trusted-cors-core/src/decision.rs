@@ -3,10 +3,14 @@
 //! types, so the Tower layers (http 1.x) and the actix-web middleware (http 0.2) share it.
 //!
 //! It runs in three stages:
-//! 1. **what the request is** ([`classify`]): no `Origin` → not a CORS request; same-origin →
-//!    passes untouched (when the request carries `Sec-Fetch-Site`, only `same-origin` counts;
-//!    without it, a configured public origin or an `Origin` matching `Host` does); otherwise a
-//!    cross-origin request, perhaps a preflight (`OPTIONS` with a valid
+//! 1. **what the request is** ([`classify`]): no `Origin` → not a CORS request, except an unsafe
+//!    method whose `Sec-Fetch-Site` says `cross-site` or `same-site` (a browser whose `Origin`
+//!    was stripped), which is a cross-origin write from an origin that cannot be trusted, as in
+//!    Go's `CrossOriginProtection`; same-origin → passes untouched (when the request carries
+//!    `Sec-Fetch-Site`, only `same-origin` and `none` count — `none` is a navigation the user
+//!    started, which no page can make, as Go's `CrossOriginProtection` and the Fetch Metadata
+//!    spec have it; without it, a configured public origin or an `Origin` matching `Host` does);
+//!    otherwise a cross-origin request, perhaps a preflight (`OPTIONS` with a valid
 //!    `Access-Control-Request-Method`), with the credential it carries;
 //! 2. **global rules**: `Authorization` must use an allowed bearer-type scheme; an unsafe method
 //!    from an origin that is not trusted needs a bearer token and no cookies (unless the path
@@ -25,7 +29,8 @@ use crate::policy::{is_tchar, is_token, AllowedHeaders};
 use crate::rejection::{printable, OriginForm, RejectionCause, RequestHeadersProblem, TrustHint};
 use crate::reply::{static_bytes, Reply, ReplyValue, TRUE, VARY_PREFLIGHT};
 use crate::request::{
-    HeaderInput, RequestFacts, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
+    is_safe as is_safe_method, names_another_site, HeaderInput, RequestFacts,
+    MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
 use crate::{CorsConfig, Field, RegistrySnapshot, Rejection, RouteCors, ScopeType};
 
@@ -218,10 +223,21 @@ impl<'a> CrossOrigin<'a> {
     }
 }
 
+/// How a refusal names the origin of a cross-site write that sent no `Origin`.
+const UNNAMED_ORIGIN: &str = "(no Origin header; Sec-Fetch-Site says another site)";
+
 /// Stage 1: classifies a request. Reads nothing but the request and the configured public
 /// origins.
 pub fn classify<'a>(facts: &RequestFacts<'a>, config: &CorsConfig) -> Classified<'a> {
     let (origin_bytes, origin) = match facts.origin {
+        // A browser that says an unsafe request comes from another site but names no origin
+        // (stripped by a privacy setting or an extension): a cross-origin write from an origin
+        // that cannot be trusted, refused as Go's `CrossOriginProtection` refuses it.
+        HeaderInput::Absent
+            if !is_safe_method(facts.method) && names_another_site(facts.sec_fetch_site) =>
+        {
+            (UNNAMED_ORIGIN.as_bytes(), RequestOrigin::Malformed)
+        }
         HeaderInput::Absent => return Classified::NotCors,
         HeaderInput::One(bytes) => (bytes, RequestOrigin::parse(bytes)),
         HeaderInput::Many => (
@@ -523,19 +539,17 @@ fn auth_scheme<'a>(facts: &RequestFacts<'a>) -> &'a [u8] {
     &value[..end]
 }
 
-fn is_safe_method(method: &str) -> bool {
-    matches!(method, "GET" | "HEAD" | "OPTIONS")
-}
-
 fn is_same_origin(
     facts: &RequestFacts<'_>,
     config: &CorsConfig,
     origin: &RequestOrigin<'_>,
 ) -> bool {
     // A browser that sends `Sec-Fetch-Site` has judged the request itself: trust only that, so a
-    // page on `http://host` cannot pass for `https://host` by matching `Host`.
+    // page on `http://host` cannot pass for `https://host` by matching `Host`. `none` is a
+    // navigation the user started (address bar, bookmark): no page made it, so no other origin
+    // can be reading or forging it; like Go's `CrossOriginProtection`, it counts as same-origin.
     match facts.sec_fetch_site {
-        HeaderInput::One(site) => return site == b"same-origin",
+        HeaderInput::One(site) => return site == b"same-origin" || site == b"none",
         HeaderInput::Many => return false,
         HeaderInput::Absent => {}
     }

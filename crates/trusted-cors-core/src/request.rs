@@ -205,19 +205,38 @@ pub struct RequestFacts<'a> {
     pub host: HeaderInput<'a>,
 }
 
+/// Whether a method is safe: a request with it changes nothing, so a cross-site one needs no
+/// proof of where it comes from.
+pub(crate) fn is_safe(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
+/// Whether `Sec-Fetch-Site` says the request comes from another site (`cross-site` or
+/// `same-site`).
+pub(crate) fn names_another_site(site: HeaderInput<'_>) -> bool {
+    matches!(site, HeaderInput::One(b"cross-site" | b"same-site"))
+}
+
 impl<'a> RequestFacts<'a> {
     /// Whether the guard, before routing, can pass the request without reading more: without
     /// `Origin`, or a `GET`/`HEAD` without `Authorization`, no global rule applies (they refuse
     /// credentials, unsafe methods and preflights). Checked against the decision by the property
     /// tests.
     pub(crate) fn guard_passes<H: RequestHeaders>(method: &str, headers: &H) -> bool {
+        let get_or_head = matches!(method, "GET" | "HEAD");
         if headers.origin_first() {
-            return !headers.values(Field::Origin).is_present()
-                || (matches!(method, "GET" | "HEAD")
-                    && !headers.values(Field::Authorization).is_present());
+            if headers.values(Field::Origin).is_present() {
+                return get_or_head && !headers.values(Field::Authorization).is_present();
+            }
+        } else {
+            let [origin, authorization] = headers.find([Field::Origin, Field::Authorization]);
+            if origin.is_present() {
+                return get_or_head && !authorization.is_present();
+            }
         }
-        let [origin, authorization] = headers.find([Field::Origin, Field::Authorization]);
-        !origin.is_present() || (matches!(method, "GET" | "HEAD") && !authorization.is_present())
+        // Without `Origin`: not a CORS request, unless a browser says that an unsafe request
+        // comes from another site (see `classify`).
+        is_safe(method) || !names_another_site(headers.values(Field::SecFetchSite))
     }
 
     /// What the guard reads before routing: [`read`](Self::read) without what only a route's
@@ -261,10 +280,29 @@ impl<'a> RequestFacts<'a> {
         headers: &'a H,
         route: bool,
     ) -> (Self, Option<&'a H::Value>) {
-        let no_cors = || RequestFacts {
-            method,
-            path,
-            ..RequestFacts::default()
+        // Without `Origin`, only an unsafe method is read further, for a browser's word that it
+        // comes from another site (see `classify`).
+        let no_cors = || {
+            let facts = RequestFacts {
+                method,
+                path,
+                ..RequestFacts::default()
+            };
+            if is_safe(method) {
+                return facts;
+            }
+            let [site, authorization, cookie] =
+                headers.find([Field::SecFetchSite, Field::Authorization, Field::Cookie]);
+            let site = site.into_input();
+            if !names_another_site(site) {
+                return facts;
+            }
+            RequestFacts {
+                sec_fetch_site: site,
+                authorization: authorization.into_input(),
+                has_cookies: cookie.is_present(),
+                ..facts
+            }
         };
         // Without `Origin` nothing else is read; the preflight headers only for `OPTIONS`, the
         // one method the decision reads them for.

@@ -301,7 +301,8 @@ proptest! {
 fn is_cross_origin(req: &Req, origin: &HeaderValue) -> bool {
     if let Some(site) = &req.sec_fetch_site {
         if HeaderValue::from_bytes(site).is_ok() {
-            return site.as_slice() != b"same-origin";
+            // `none`: a navigation the user started, which no other origin can make.
+            return !matches!(site.as_slice(), b"same-origin" | b"none");
         }
     }
     let origin = origin.as_bytes();
