@@ -20,6 +20,21 @@ pub enum ConfigError {
     /// A method is not an HTTP token.
     #[error("invalid method `{0}`: methods are HTTP tokens such as GET or PUT")]
     InvalidMethod(String),
+    /// `*` in `allow_methods`: with credentials browsers read it as a method named `*`, and
+    /// this layer checks the requested method against the list, so it could never mean "any".
+    #[error(
+        "`*` in allow_methods cannot mean any method: name the methods, e.g. [\"GET\", \"PUT\"]"
+    )]
+    WildcardMethod,
+    /// A standard method in other than upper case: methods are case-sensitive and browsers send
+    /// these upper-cased, so it would never match.
+    #[error("method `{given}` in allow_methods would never match: browsers send `{meant}`")]
+    MethodCase {
+        /// As given.
+        given: String,
+        /// The method browsers send.
+        meant: &'static str,
+    },
     /// A header name is not an HTTP token.
     #[error("invalid header name `{value}` in {setting}")]
     InvalidHeaderName {

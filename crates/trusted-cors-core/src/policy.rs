@@ -249,7 +249,9 @@ impl Default for RouteCorsBuilder {
 }
 
 impl RouteCorsBuilder {
-    /// The methods allowed cross-origin, replacing the default `GET, HEAD`. Case-sensitive.
+    /// The methods allowed cross-origin, replacing the default `GET, HEAD`. Case-sensitive, as
+    /// methods are: `get` or `Put` is refused ([`ConfigError::MethodCase`]), since browsers send
+    /// the standard methods upper-cased, and so is `*` ([`ConfigError::WildcardMethod`]).
     pub fn allow_methods<I, S>(mut self, methods: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -258,7 +260,17 @@ impl RouteCorsBuilder {
         self.methods.clear();
         for method in methods {
             let method = method.as_ref().trim();
-            if !is_token(method) {
+            let standard = STANDARD_METHODS
+                .iter()
+                .find(|standard| standard.eq_ignore_ascii_case(method));
+            if method == "*" {
+                self.fail(ConfigError::WildcardMethod);
+            } else if let Some(meant) = standard.filter(|meant| **meant != method) {
+                self.fail(ConfigError::MethodCase {
+                    given: method.to_owned(),
+                    meant,
+                });
+            } else if !is_token(method) {
                 self.fail(ConfigError::InvalidMethod(method.to_owned()));
             } else if !self.methods.iter().any(|m| m == method) {
                 self.methods.push(method.to_owned());
@@ -267,8 +279,10 @@ impl RouteCorsBuilder {
         self
     }
 
-    /// The request headers allowed cross-origin, replacing the default `content-type`.
-    /// `authorization` is only ever allowed when named here (or by
+    /// The request headers allowed cross-origin, replacing the default `content-type` and
+    /// whatever an earlier call allowed (`*` included). `*` allows any header but
+    /// `authorization`, as [`allow_any_header`](Self::allow_any_header) does; `authorization` is
+    /// only ever allowed when named here (or by
     /// [`bearer_from_any_origin`](Self::bearer_from_any_origin)).
     pub fn allow_headers<I, S>(mut self, headers: I) -> Self
     where
@@ -276,6 +290,7 @@ impl RouteCorsBuilder {
         S: AsRef<str>,
     {
         self.headers.clear();
+        self.any_header = false;
         for header in headers {
             let header = header.as_ref().trim();
             if header == "*" {
@@ -370,6 +385,10 @@ impl RouteCorsBuilder {
     }
 }
 
+/// The methods a policy must name upper-cased: the ones browsers normalise (Fetch's "normalize a
+/// method"), and `PATCH`, which they send as written but everyone writes upper-cased.
+const STANDARD_METHODS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+
 /// Bytes whose clones share one allocation made now: the request path clones them without
 /// allocating (a `Bytes` made from a `String` allocates on its first clone).
 fn shared(text: String) -> Bytes {
@@ -406,6 +425,33 @@ static TCHAR: [bool; 256] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policies_that_cannot_mean_what_they_say_are_refused() {
+        let built = |b: RouteCorsBuilder| b.build().map_err(|e| e.to_string());
+        let error = built(RouteCors::builder().allow_methods(["GET", "*"])).unwrap_err();
+        assert!(error.contains("`*` in allow_methods"), "{error}");
+        for (given, meant) in [("get", "GET"), ("Put", "PUT"), ("patch", "PATCH")] {
+            let error = built(RouteCors::builder().allow_methods([given])).unwrap_err();
+            assert!(
+                error.contains(&format!("`{given}`")) && error.contains(&format!("`{meant}`")),
+                "{error}"
+            );
+        }
+        // Methods of one's own stay as written.
+        let custom = built(RouteCors::builder().allow_methods(["PROPFIND", "purge"])).unwrap();
+        assert_eq!(custom.allow_methods_value(), "PROPFIND, purge");
+        // A later list replaces `*`.
+        let replaced = RouteCors::builder()
+            .allow_headers(["*"])
+            .allow_headers(["x-custom"])
+            .build()
+            .unwrap();
+        assert!(!replaced.allows_any_header());
+        assert_eq!(replaced.allow_headers_value().unwrap(), "x-custom");
+        let any = RouteCors::builder().allow_headers(["*"]).build().unwrap();
+        assert!(any.allows_any_header());
+    }
 
     #[test]
     fn defaults_are_narrow() {
