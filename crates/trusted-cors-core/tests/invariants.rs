@@ -1,422 +1,837 @@
-//! Property tests of the DESIGN.md invariants over random registries, route policies and
-//! requests, with arbitrary bytes in every header the decision reads.
+//! The DESIGN.md invariants as named properties, over random registries (exact and wildcard
+//! patterns, every scope, both statuses), random route policies and adversarial request headers
+//! (arbitrary bytes, repeated headers, very long values, comma bombs), checked on the pure
+//! decision (`decision_*`) and on the Tower stack (`tower_*`: `cors.guard()` around
+//! `cors.route(policy)` around a handler that counts its calls). Every answer that grants access
+//! is also put through the browser's CORS checks, written from the Fetch standard in
+//! `support/fetch_cors_check.rs`, and every refusal must be one a browser refuses too.
+//!
+//! 10 000 cases per property; `PROPTEST_CASES=100000 cargo test -p trusted-cors-core --test
+//! invariants` runs more. Failures are saved in `proptest-regressions/invariants.txt` (kept in
+//! the repository) and replayed first on every run.
 
-mod common;
+mod support;
 
-use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response};
-use http_body_util::Full;
 use proptest::prelude::*;
-use tower::{service_fn, Layer, ServiceExt};
+use support::fetch_cors_check::{
+    cors_check, parse_token_list, preflight_check, BrowserRequest, CredentialsMode, Failure,
+    ResponseView,
+};
+use support::*;
 use trusted_cors_core::decision::{decide, Decision, RouteScope};
 use trusted_cors_core::{
-    Cors, CorsConfig, NewTrustedOrigin, Registry, RejectionKind, RouteCors, ScopeType, Status,
+    Cors, CorsConfig, Registry, RejectionKind, ReplyValue, RequestFacts, RouteCors,
 };
-use trusted_cors_core::{HeaderInput, RequestFacts};
 
-const PATTERNS: [&str; 5] = [
-    "https://a.example",
-    "https://b.example",
-    "http://localhost:3000",
-    "https://*.w.example",
-    "https://c.example:8443",
-];
-const ORIGINS: [&str; 10] = [
-    "https://a.example",
-    "https://b.example",
-    "http://localhost:3000",
-    "https://x.w.example",
-    "https://x.y.w.example",
-    "https://w.example",
-    "https://c.example:8443",
-    "https://c.example",
-    "null",
-    "https://public.example",
-];
-const PUBLIC: &str = "https://public.example";
-const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "get"];
-const HEADER_NAMES: [&str; 5] = [
-    "content-type",
-    "authorization",
-    "x-custom",
-    "accept",
-    "dpop",
-];
+const REGRESSIONS: &str = "proptest-regressions/invariants.txt";
 
-#[derive(Debug, Clone)]
-struct World {
-    entries: Vec<(usize, u8, bool)>,
-    declared: bool,
-    credentials: bool,
-    bearer_any: bool,
-    methods: Vec<&'static str>,
-    headers: Option<Vec<&'static str>>,
+/// A world made concrete: its registry, config and policy.
+struct Ctx {
+    world: World,
+    registry: Arc<Registry>,
+    accepted: Vec<bool>,
+    config: CorsConfig,
+    policy: RouteCors,
 }
 
-impl World {
-    fn registry(&self) -> Registry {
-        let registry = Registry::new();
-        for (i, (pattern, bits, active)) in self.entries.iter().enumerate() {
-            let scopes = [ScopeType::Cors, ScopeType::Redirect, ScopeType::IframeEmbed]
-                .into_iter()
-                .filter(|s| bits & (1 << (*s as u8)) != 0);
-            let status = if *active {
-                Status::Active
-            } else {
-                Status::Inactive
-            };
-            // Duplicates and an http wildcard are refused by the registry; that is fine here.
-            let _ = registry.create(
-                NewTrustedOrigin::new(format!("e{i}"), PATTERNS[*pattern], scopes)
-                    .with_status(status),
-            );
-        }
-        registry
-    }
-
-    fn policy(&self) -> RouteCors {
-        if !self.declared {
-            return RouteCors::server_side_only();
-        }
-        let mut builder = RouteCors::builder()
-            .credentials(self.credentials)
-            .allow_methods(&self.methods);
-        builder = match &self.headers {
-            Some(names) => builder.allow_headers(names),
-            None => builder.allow_any_header(),
-        };
-        if self.bearer_any {
-            builder = builder.bearer_from_any_origin();
-        }
-        builder.build().expect("valid policy")
-    }
-}
-
-fn world() -> impl Strategy<Value = World> {
-    (
-        proptest::collection::vec((0..PATTERNS.len(), 0u8..8, any::<bool>()), 0..6),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        // Policies name methods as they must (upper-cased); requests may send any.
-        proptest::sample::subsequence(METHODS[..6].to_vec(), 1..4),
-        proptest::option::of(proptest::sample::subsequence(HEADER_NAMES.to_vec(), 0..4)),
-    )
-        .prop_map(
-            |(entries, declared, credentials, bearer_any, methods, headers)| World {
-                entries,
-                declared,
-                credentials,
-                bearer_any,
-                methods,
-                headers,
-            },
-        )
-}
-
-/// Header bytes: usually meaningful, sometimes anything at all.
-fn bytes_from(pool: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        3 => proptest::sample::select(pool).prop_map(|s| s.as_bytes().to_vec()),
-        1 => proptest::collection::vec(any::<u8>(), 0..48),
-    ]
-}
-
-#[derive(Debug, Clone)]
-struct Req {
-    method: String,
-    origin: Vec<Vec<u8>>,
-    acrm: Option<Vec<u8>>,
-    acrh: Option<Vec<u8>>,
-    authorization: Option<Vec<u8>>,
-    cookie: bool,
-    sec_fetch_site: Option<Vec<u8>>,
-    host: Option<Vec<u8>>,
-}
-
-fn req() -> impl Strategy<Value = Req> {
-    const AUTH: &[&str] = &[
-        "Bearer t",
-        "DPoP t",
-        "SSWS 00t",
-        "ssws x",
-        "Basic eDp5",
-        "bearer",
-        "Token t",
-    ];
-    const ACRH: &[&str] = &[
-        "content-type",
-        "authorization",
-        "Authorization,content-type",
-        "x-custom, accept",
-        "dpop,authorization",
-        "",
-    ];
-    const SFS: &[&str] = &["same-origin", "same-site", "cross-site", "none"];
-    const HOSTS: &[&str] = &[
-        "a.example",
-        "org.local:8080",
-        "localhost:3000",
-        "c.example:8443",
-    ];
-    (
-        prop_oneof![4 => proptest::sample::select(&METHODS[..]).prop_map(str::to_owned), 1 => "[A-Za-z!#]{1,8}"],
-        proptest::collection::vec(bytes_from(&ORIGINS), 0..3),
-        proptest::option::of(bytes_from(&METHODS)),
-        proptest::option::of(bytes_from(ACRH)),
-        proptest::option::of(bytes_from(AUTH)),
-        any::<bool>(),
-        proptest::option::of(bytes_from(SFS)),
-        proptest::option::of(bytes_from(HOSTS)),
-    )
-        .prop_map(|(method, origin, acrm, acrh, authorization, cookie, sec_fetch_site, host)| Req {
-            method,
-            origin,
-            acrm,
-            acrh,
-            authorization,
-            cookie,
-            sec_fetch_site,
-            host,
+impl Ctx {
+    /// `None` when the policy builder refuses the world's policy.
+    fn new(world: &World) -> Option<Ctx> {
+        let policy = world.policy()?;
+        let (registry, accepted) = world.registry();
+        Some(Ctx {
+            world: world.clone(),
+            registry: Arc::new(registry),
+            accepted,
+            config: world.config(),
+            policy,
         })
+    }
+
+    fn trusted(&self, origin: &[u8]) -> bool {
+        self.world.trusted(&self.accepted, origin)
+    }
+
+    /// The decision in the three places it is made: before routing, on the route as declared by
+    /// the world (undeclared, server-side only, or its CORS policy).
+    fn decisions<'a>(&'a self, facts: &RequestFacts<'a>) -> [(Where, Decision<'a>); 2] {
+        let snapshot = self.registry.snapshot();
+        let route = match self.world.route {
+            RouteKind::Undeclared => RouteScope::Undeclared,
+            _ => RouteScope::Declared(&self.policy),
+        };
+        [
+            (
+                Where::Unrouted,
+                decide(facts, &self.config, RouteScope::Unrouted, &snapshot),
+            ),
+            (
+                Where::Route,
+                decide(facts, &self.config, route, &snapshot),
+            ),
+        ]
+    }
+
+    /// Whether a request header name is allowed by the world's policy, by DESIGN.md's rules:
+    /// listed (any case), or any header but `authorization` under `*`, or `authorization` for
+    /// a route that accepts bearer tokens from any origin.
+    fn policy_allows_header(&self, name: &[u8]) -> bool {
+        let p = &self.world.policy;
+        let authorization = name.eq_ignore_ascii_case(b"authorization");
+        p.headers
+            .iter()
+            .any(|h| *h != "*" && h.as_bytes().eq_ignore_ascii_case(name))
+            || (authorization && p.bearer_any)
+            || (!authorization && (p.any_header || p.headers.contains(&"*")))
+    }
 }
 
-fn config() -> CorsConfig {
-    CorsConfig::builder().public_origin(PUBLIC).build().unwrap()
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Where {
+    Unrouted,
+    Route,
 }
 
-/// The oracle: trusted by a plain scan of the entries, not by the registry's indexes.
-fn oracle_trusted(registry: &Registry, origin: &[u8]) -> bool {
-    let Ok(origin) = std::str::from_utf8(origin) else {
+/// `(Allow-Origin, Allow-Credentials)` of an answer that grants access.
+fn granted<'a>(decision: &Decision<'a>) -> Option<(&'a str, bool)> {
+    match decision {
+        Decision::Preflight(a) => Some((a.allow_origin, a.allow_credentials)),
+        Decision::Allow(h) => Some((h.allow_origin, h.allow_credentials)),
+        _ => None,
+    }
+}
+
+fn is_cross_origin(decision: &Decision<'_>) -> bool {
+    !matches!(decision, Decision::NotCors | Decision::SameOrigin)
+}
+
+/// A serialized origin as browsers send it: lowercase scheme and host, `://`, no path, no
+/// userinfo, no whitespace, no default port.
+fn looks_serialized(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
         return false;
     };
-    registry
-        .snapshot()
-        .origins()
-        .any(|e| e.grants(ScopeType::Cors) && e.origin.matches(origin))
+    !scheme.is_empty()
+        && scheme.bytes().all(|b| b.is_ascii_lowercase())
+        && !rest.is_empty()
+        && !rest
+            .bytes()
+            .any(|b| matches!(b, b'/' | b'@' | b'?' | b'#') || b.is_ascii_uppercase() || b <= b' ')
+        && !(scheme == "https" && rest.ends_with(":443"))
+        && !(scheme == "http" && rest.ends_with(":80"))
 }
 
-fn one(value: &Option<Vec<u8>>) -> HeaderInput<'_> {
-    value
-        .as_deref()
-        .map_or(HeaderInput::Absent, HeaderInput::One)
+fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && bytes.iter().all(|b| support::fetch_cors_check::is_tchar(*b))
 }
 
-fn requests_authorization(acrh: &Option<Vec<u8>>) -> bool {
-    acrh.as_deref().is_some_and(|v| {
-        v.split(|b| *b == b',')
-            .any(|item| item.trim_ascii().eq_ignore_ascii_case(b"authorization"))
+/// The response headers of a decision that grants access, as the layers would send them.
+fn response_of(decision: &Decision<'_>, origin: &[u8]) -> ResponseView {
+    let mut view = ResponseView::default();
+    match decision {
+        Decision::Preflight(answer) => {
+            let reply = answer.reply();
+            view.status = reply.status();
+            for (name, value) in reply.header_values() {
+                let bytes = match value {
+                    ReplyValue::Bytes(bytes) => bytes.to_vec(),
+                    // The layers echo the request's own `Origin`.
+                    _ => origin.to_vec(),
+                };
+                view.headers.push((name.to_owned(), bytes));
+            }
+        }
+        Decision::Allow(h) => {
+            view.status = 200;
+            view.headers.push((
+                "access-control-allow-origin".into(),
+                h.allow_origin.as_bytes().to_vec(),
+            ));
+            if h.allow_credentials {
+                view.headers
+                    .push(("access-control-allow-credentials".into(), b"true".to_vec()));
+            }
+            if let Some(expose) = &h.expose_headers {
+                view.headers
+                    .push(("access-control-expose-headers".into(), expose.to_vec()));
+            }
+        }
+        _ => {}
+    }
+    view
+}
+
+/// The browser's view of a preflight: the actual request it announces.
+fn announced<'a>(req: &'a Req, credentials: CredentialsMode) -> Option<BrowserRequest<'a>> {
+    Some(BrowserRequest {
+        origin: req.single_origin()?,
+        method: req.preflight_method()?,
+        unsafe_header_names: req.requested_headers(),
+        credentials,
     })
 }
 
-fn is_bearer_scheme(authorization: &Option<Vec<u8>>) -> bool {
-    authorization.as_deref().is_some_and(|v| {
-        let scheme = v
-            .trim_ascii_start()
-            .split(|b| *b == b' ' || *b == b'\t')
-            .next()
-            .unwrap_or(b"");
-        scheme.eq_ignore_ascii_case(b"bearer") || scheme.eq_ignore_ascii_case(b"dpop")
-    })
-}
-
-fn is_api_token(authorization: &Option<Vec<u8>>) -> bool {
-    authorization.as_deref().is_some_and(|v| {
-        v.trim_ascii_start()
-            .split(|b| *b == b' ' || *b == b'\t')
-            .next()
-            .unwrap_or(b"")
-            .eq_ignore_ascii_case(b"ssws")
-    })
+/// The browser's judgment of an answer that grants access: with credentials when the answer
+/// allows them, and without. `cookies` is whether the actual request carried cookies (so its
+/// credentials mode was "include").
+fn browser_verdict(
+    req: &Req,
+    response: &ResponseView,
+    preflight: bool,
+    credentials_allowed: bool,
+) -> Result<(), String> {
+    let modes: &[CredentialsMode] = if credentials_allowed {
+        &[CredentialsMode::Include, CredentialsMode::SameOrigin]
+    } else {
+        &[CredentialsMode::Omit]
+    };
+    for mode in modes {
+        let result = if preflight {
+            let request = announced(req, *mode).ok_or("not a preflight")?;
+            preflight_check(&request, response, false).map(|_| ())
+        } else {
+            let request = BrowserRequest {
+                origin: req.single_origin().ok_or("no single Origin")?,
+                method: req.method.as_bytes(),
+                unsafe_header_names: Vec::new(),
+                credentials: *mode,
+            };
+            cors_check(&request, response)
+        };
+        result.map_err(|failure| format!("{mode:?}: {failure}"))?;
+    }
+    if let Some(expose) = response.get("access-control-expose-headers") {
+        parse_token_list(&expose).map_err(|()| "Access-Control-Expose-Headers unparsable")?;
+    }
+    Ok(())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(REGRESSIONS))]
 
+    /// The registry takes exactly the entries DESIGN.md allows: at least one scope, no plain-http
+    /// wildcard with the CORS scope, one entry per canonical origin (normalised on input).
     #[test]
-    fn decisions_keep_the_invariants(world in world(), req in req()) {
-        let registry = world.registry();
-        let policy = world.policy();
-        let config = config();
-        let facts = RequestFacts {
-            method: &req.method,
-            path: "/p",
-            origin: HeaderInput::from_values(req.origin.iter().map(Vec::as_slice)),
-            access_control_request_method: one(&req.acrm),
-            access_control_request_headers: one(&req.acrh),
-            authorization: one(&req.authorization),
-            has_cookies: req.cookie,
-            sec_fetch_site: one(&req.sec_fetch_site),
-            host: one(&req.host),
-        };
-        for scope in [RouteScope::Unrouted, RouteScope::Undeclared, RouteScope::Declared(&policy)] {
-            let decision = decide(&facts, &config, scope, &registry.snapshot());
-            let single_origin = match req.origin.as_slice() { [one] => Some(one.as_slice()), _ => None };
-            let (allow_origin, credentials) = match &decision {
-                Decision::Preflight(a) => (Some(a.allow_origin), a.allow_credentials),
-                Decision::Allow(h) => (Some(h.allow_origin), h.allow_credentials),
-                _ => (None, false),
-            };
-            if let Some(allow_origin) = allow_origin {
-                // Only a declared, CORS-enabled route grants anything, and only to the exact origin.
-                prop_assert!(matches!(scope, RouteScope::Declared(p) if p.is_cors_enabled()));
-                prop_assert_ne!(allow_origin, "*");
-                prop_assert_ne!(allow_origin, "null");
-                prop_assert_eq!(Some(allow_origin.as_bytes()), single_origin);
-                let trusted = oracle_trusted(&registry, allow_origin.as_bytes());
-                if credentials {
-                    prop_assert!(trusted, "credentials for an untrusted origin");
+    fn decision_registry_takes_exactly_the_valid_entries(world in world()) {
+        let (_, accepted) = world.registry();
+        prop_assert_eq!(accepted, world.expected_accepted());
+    }
+
+    /// `Access-Control-Allow-Origin` is only ever the request's own single, serialized origin,
+    /// never `*` nor `null`, and only on a declared CORS-enabled route.
+    #[test]
+    fn decision_allow_origin_is_the_exact_request_origin(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        for (place, decision) in c.decisions(&facts) {
+            if let Some((origin, _)) = granted(&decision) {
+                prop_assert_eq!(place, Where::Route);
+                prop_assert!(world.cors_enabled());
+                prop_assert_eq!(Some(origin.as_bytes()), req.single_origin());
+                prop_assert!(origin != "*" && origin != "null");
+                prop_assert!(looks_serialized(origin), "not a serialized origin: {:?}", origin);
+            }
+        }
+    }
+
+    /// `Access-Control-Allow-Credentials: true` only for an ACTIVE trusted origin with the CORS
+    /// scope (by the oracle's own scan of the entries), on a route that allows cookies; and the
+    /// decision's idea of "trusted" is the oracle's.
+    #[test]
+    fn decision_credentials_only_for_active_cors_trusted_origins(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        for (_, decision) in c.decisions(&facts) {
+            match &decision {
+                Decision::Allow(h) => {
+                    let trusted = c.trusted(h.allow_origin.as_bytes());
+                    prop_assert_eq!(h.trusted, trusted, "trust of {}", h.allow_origin);
+                    prop_assert_eq!(h.allow_credentials, trusted && world.policy.credentials);
                 }
-                if !trusted {
-                    prop_assert!(world.bearer_any && !credentials);
-                    match &decision {
-                        Decision::Allow(_) => prop_assert!(is_bearer_scheme(&req.authorization) && !req.cookie),
-                        _ => prop_assert!(requests_authorization(&req.acrh)),
+                Decision::Preflight(a) => {
+                    let trusted = c.trusted(a.allow_origin.as_bytes());
+                    prop_assert_eq!(a.allow_credentials, trusted && world.policy.credentials);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// An origin that is not trusted is reflected only on a route that accepts bearer tokens
+    /// from any origin, never with credentials: an actual request with an allowed bearer-type
+    /// `Authorization` and no cookies, or a preflight that asks for `authorization`.
+    #[test]
+    fn decision_untrusted_origins_are_reflected_only_for_bearer_calls(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        for (_, decision) in c.decisions(&facts) {
+            let Some((origin, credentials)) = granted(&decision) else { continue };
+            if c.trusted(origin.as_bytes()) {
+                continue;
+            }
+            prop_assert!(world.policy.bearer_any && !credentials);
+            match decision {
+                Decision::Allow(_) => prop_assert!(
+                    req.has_allowed_bearer(world.schemes()) && req.cookie.is_empty()
+                ),
+                _ => prop_assert!(req.requests_authorization()),
+            }
+        }
+    }
+
+    /// The converse: a trusted origin (exact or wildcard, ACTIVE, CORS scope) reading a
+    /// CORS-enabled route with a plain GET or HEAD gets its answer.
+    #[test]
+    fn decision_trusted_origins_are_served(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        let Some(origin) = req.single_origin() else { return Ok(()) };
+        let plain_read = matches!(req.method.as_str(), "GET" | "HEAD") && req.authorization.is_empty();
+        if !(world.cors_enabled() && plain_read && c.trusted(origin)) {
+            return Ok(());
+        }
+        let [_, (_, decision)] = c.decisions(&facts);
+        if is_cross_origin(&decision) {
+            prop_assert!(
+                matches!(&decision, Decision::Allow(h) if h.trusted
+                    && h.allow_credentials == world.policy.credentials),
+                "trusted origin {:?} not served: {:?}", String::from_utf8_lossy(origin), decision
+            );
+        }
+    }
+
+    /// `SSWS` API tokens, `Basic` and every scheme that is not an allowed bearer-type one never
+    /// pass cross-origin, wherever the decision is made: `api_token_cross_origin` for `SSWS`,
+    /// `credential_scheme_not_allowed` otherwise (several `Authorization` headers included).
+    #[test]
+    fn decision_foreign_credentials_never_cross_origin(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        for (_, decision) in c.decisions(&facts) {
+            if !is_cross_origin(&decision) || !req.has_foreign_credential(world.schemes()) {
+                continue;
+            }
+            let kind = decision.rejection().map(|r| r.kind());
+            let expected = if req.is_api_token() {
+                RejectionKind::ApiTokenCrossOrigin
+            } else {
+                RejectionKind::CredentialSchemeNotAllowed
+            };
+            prop_assert_eq!(kind, Some(expected), "{:?}", decision);
+        }
+    }
+
+    /// A cross-origin unsafe method from an origin that is not an ACTIVE CORS-scoped trusted
+    /// origin, without an allowed bearer token (or with cookies besides), is refused before
+    /// routing, unless the path is exempt for cross-site form posts.
+    #[test]
+    fn decision_untrusted_cross_origin_writes_are_refused(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        let trusted = req.single_origin().is_some_and(|o| c.trusted(o));
+        let bearer_only = req.has_allowed_bearer(world.schemes()) && req.cookie.is_empty();
+        if req.is_safe_method() || trusted || bearer_only || req.is_form_post_path() {
+            return Ok(());
+        }
+        for (_, decision) in c.decisions(&facts) {
+            if !is_cross_origin(&decision) {
+                continue;
+            }
+            let kind = decision.rejection().map(|r| r.kind());
+            if req.has_foreign_credential(world.schemes()) {
+                prop_assert!(kind.is_some(), "{:?}", decision);
+            } else {
+                prop_assert_eq!(kind, Some(RejectionKind::UntrustedCrossOriginWrite), "{:?}", decision);
+            }
+        }
+    }
+
+    /// A preflight (OPTIONS, cross-origin, one valid Access-Control-Request-Method) is answered
+    /// only by a declared CORS-enabled route: before routing it waits for one (or is refused by a
+    /// global rule); a route that declared nothing or is server-side only refuses it.
+    #[test]
+    fn decision_preflights_are_answered_only_by_cors_routes(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        let is_preflight = req.preflight_method().is_some_and(is_token);
+        for (place, decision) in c.decisions(&facts) {
+            if !is_cross_origin(&decision) {
+                continue;
+            }
+            if matches!(decision, Decision::DeferPreflight | Decision::Preflight(_)) {
+                prop_assert!(is_preflight);
+            }
+            if !is_preflight {
+                continue;
+            }
+            match (place, world.cors_enabled()) {
+                (Where::Unrouted, _) => prop_assert!(
+                    matches!(decision, Decision::DeferPreflight | Decision::Reject(_)),
+                    "{:?}", decision
+                ),
+                (Where::Route, false) => prop_assert!(
+                    matches!(decision, Decision::Reject(_)), "{:?}", decision
+                ),
+                (Where::Route, true) => prop_assert!(
+                    matches!(decision, Decision::Preflight(_) | Decision::Reject(_)), "{:?}", decision
+                ),
+            }
+        }
+    }
+
+    /// An answered preflight asked only for what the policy allows (methods byte for byte,
+    /// headers by name in any case, `authorization` only by name), lists `authorization` by name
+    /// when it was asked for, never answers `Allow-Headers: *`, sends the policy's max-age, and
+    /// never answers a request-headers list past the limits (64 names, 4096 bytes).
+    #[test]
+    fn decision_preflight_answers_cover_exactly_what_was_asked(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        let [_, (_, decision)] = c.decisions(&facts);
+        let Decision::Preflight(answer) = &decision else { return Ok(()) };
+        let method = req.preflight_method().expect("a preflight");
+        prop_assert!(world.policy.methods.iter().any(|m| m.as_bytes() == method));
+        if let [acrh] = req.acrh.as_slice() {
+            prop_assert!(acrh.len() <= 4096);
+            prop_assert!(acrh.split(|b| *b == b',').count() <= 64);
+        }
+        for name in req.requested_headers() {
+            prop_assert!(c.policy_allows_header(name), "{:?} not allowed", String::from_utf8_lossy(name));
+        }
+        let allow_headers = answer.allow_headers.as_deref().unwrap_or_default();
+        let listed = parse_token_list(allow_headers).map_err(|()| {
+            TestCaseError::fail(format!("Allow-Headers unparsable: {allow_headers:?}"))
+        })?;
+        prop_assert!(!listed.iter().any(|h| h == b"*"), "Allow-Headers lists `*`");
+        if req.requests_authorization() {
+            prop_assert!(listed.iter().any(|h| h.eq_ignore_ascii_case(b"authorization")));
+        }
+        let max_age = world.policy.max_age.to_string();
+        prop_assert_eq!(&answer.max_age[..], max_age.as_bytes());
+    }
+
+    /// Every refusal names a reason: a stable code, a cause in words, status 403, a printable
+    /// origin; its response carries no `Allow-Origin`/`-Credentials` (so every browser refuses
+    /// it), varies on `Origin` (and for a preflight on the request method and headers), and has
+    /// the Okta-style JSON body.
+    #[test]
+    fn decision_every_refusal_has_a_reason(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        let cors = Cors::new(c.config.clone(), Registry::new());
+        for (_, decision) in c.decisions(&facts) {
+            let Decision::Reject(rejection) = decision else { continue };
+            prop_assert!(RejectionKind::ALL.contains(&rejection.kind()));
+            prop_assert_eq!(rejection.reason(), rejection.kind().code());
+            prop_assert!(!rejection.cause().trim().is_empty());
+            prop_assert_eq!(rejection.status(), 403);
+            prop_assert!(!rejection.origin().chars().any(char::is_control));
+            let reply = cors.refuse(rejection.clone());
+            prop_assert_eq!(reply.status(), 403);
+            let headers: Vec<(&str, Vec<u8>)> = reply
+                .header_values()
+                .map(|(n, v)| (n, match v { ReplyValue::Bytes(b) => b.to_vec(), _ => Vec::new() }))
+                .collect();
+            prop_assert!(!headers.iter().any(|(n, _)| n.starts_with("access-control-allow-")));
+            let vary: Vec<String> = headers
+                .iter()
+                .filter(|(n, _)| *n == "vary")
+                .flat_map(|(_, v)| String::from_utf8_lossy(v).split(',').map(|s| s.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+                .collect();
+            prop_assert!(vary.iter().any(|v| v == "origin"));
+            if rejection.is_preflight() {
+                prop_assert!(vary.iter().any(|v| v == "access-control-request-method"));
+                prop_assert!(vary.iter().any(|v| v == "access-control-request-headers"));
+            }
+            let body: serde_json::Value = serde_json::from_slice(reply.body_bytes())
+                .map_err(|e| TestCaseError::fail(format!("body is not JSON: {e}")))?;
+            prop_assert_eq!(&body["errorCode"], "E0000006");
+            prop_assert!(body["errorCauses"][0]["errorSummary"].as_str().is_some_and(|s| !s.is_empty()));
+        }
+    }
+
+    /// Requests without `Origin` are not CORS requests (checked where the planned CSRF rule for
+    /// cross-site writes without `Origin` does not apply: safe methods, or no `Sec-Fetch-Site`);
+    /// `Sec-Fetch-Site: same-origin` passes untouched; `cross-site` and `same-site` with an
+    /// `Origin` are always judged cross-origin, whatever `Host` says.
+    #[test]
+    fn decision_classifies_same_and_cross_origin(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        for (_, decision) in c.decisions(&facts) {
+            if req.origin.is_empty() {
+                if req.is_safe_method() || req.sec_fetch_site.is_empty() {
+                    prop_assert_eq!(&decision, &Decision::NotCors);
+                }
+                continue;
+            }
+            match req.sec_fetch_site() {
+                Some(b"same-origin") => prop_assert_eq!(&decision, &Decision::SameOrigin),
+                Some(b"cross-site" | b"same-site") => prop_assert!(is_cross_origin(&decision)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Differential against the Fetch standard: a browser accepts every answer that grants
+    /// access (with credentials when it sends `Allow-Credentials`, and without), reads the
+    /// preflight's max-age as the policy's, and refuses every refusal.
+    #[test]
+    fn decision_browsers_accept_every_allowed_answer(world in world(), req in req()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        let cors = Cors::new(c.config.clone(), Registry::new());
+        for (_, decision) in c.decisions(&facts) {
+            let origin = req.single_origin().unwrap_or_default();
+            match &decision {
+                Decision::Preflight(answer) => {
+                    let response = response_of(&decision, origin);
+                    browser_verdict(&req, &response, true, answer.allow_credentials)
+                        .map_err(|e| TestCaseError::fail(format!("browser rejects the preflight answer: {e}\n{response:?}")))?;
+                    let request = announced(&req, CredentialsMode::Omit).expect("a preflight");
+                    let outcome = preflight_check(&request, &response, false).expect("accepted above");
+                    prop_assert_eq!(outcome.max_age, Some(world.policy.max_age));
+                    if !answer.allow_credentials {
+                        let request = announced(&req, CredentialsMode::Include).expect("a preflight");
+                        prop_assert!(preflight_check(&request, &response, false).is_err());
                     }
                 }
-            }
-            if let Decision::Preflight(answer) = &decision {
-                if requests_authorization(&req.acrh) {
-                    let allowed = String::from_utf8_lossy(answer.allow_headers.as_deref().unwrap_or_default()).into_owned();
-                    prop_assert!(allowed.split(',').any(|h| h.trim().eq_ignore_ascii_case("authorization")));
+                Decision::Allow(headers) => {
+                    let response = response_of(&decision, origin);
+                    browser_verdict(&req, &response, false, headers.allow_credentials)
+                        .map_err(|e| TestCaseError::fail(format!("browser rejects the answer: {e}\n{response:?}")))?;
+                    // A request that carried cookies had credentials mode "include": the browser
+                    // lets the page read the answer only if it allows credentials. The one answer
+                    // that does not is by design: a trusted origin on a route without cookies.
+                    if !req.cookie.is_empty() && !headers.allow_credentials {
+                        prop_assert!(headers.trusted && !world.policy.credentials);
+                    }
                 }
-                prop_assert_ne!(answer.allow_headers.as_deref().map(<[u8]>::trim_ascii), Some(b"*".as_slice()));
-            }
-            let cross_origin = !matches!(decision, Decision::NotCors | Decision::SameOrigin);
-            if cross_origin && is_api_token(&req.authorization) {
-                prop_assert!(matches!(&decision, Decision::Reject(r) if r.kind() == RejectionKind::ApiTokenCrossOrigin));
-            }
-            if let Decision::Reject(rejection) = &decision {
-                prop_assert!(!rejection.cause().is_empty());
-                prop_assert!(rejection.origin().chars().all(|c| !c.is_control()));
+                Decision::Reject(rejection) => {
+                    let reply = cors.refuse(rejection.clone());
+                    let response = ResponseView {
+                        status: reply.status(),
+                        headers: reply.headers().map(|(n, v)| (n.to_owned(), v.to_vec())).collect(),
+                    };
+                    let request = BrowserRequest {
+                        origin,
+                        method: req.method.as_bytes(),
+                        unsafe_header_names: Vec::new(),
+                        credentials: CredentialsMode::Omit,
+                    };
+                    prop_assert_eq!(cors_check(&request, &response), Err(Failure::NoAllowOrigin));
+                }
+                _ => {}
             }
         }
     }
 }
 
-/// A cross-origin request as a browser would judge it: not same-origin by the three rules.
-fn is_cross_origin(req: &Req, origin: &HeaderValue) -> bool {
-    if let Some(site) = &req.sec_fetch_site {
-        if HeaderValue::from_bytes(site).is_ok() {
-            // `none`: a navigation the user started, which no other origin can make.
-            return !matches!(site.as_slice(), b"same-origin" | b"none");
-        }
+// ---------------------------------------------------------------------------------------------
+// The Tower stack.
+
+/// What the Tower stack must do, from the decision on the same request (the values `http` can
+/// carry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expect {
+    /// Refused with this reason; the handler does not run.
+    Refuse(RejectionKind),
+    /// A preflight passed on by the guard to a route that declared nothing: refused with
+    /// `route_not_cors_enabled` after the application answered.
+    RefuseAfterwards,
+    /// The route answers the preflight itself.
+    Answer {
+        credentials: bool,
+        methods: Vec<u8>,
+        headers: Option<Vec<u8>>,
+        max_age: Vec<u8>,
+    },
+    /// The handler runs and the route adds these headers.
+    Allow {
+        credentials: bool,
+        trusted: bool,
+        expose: Option<Vec<u8>>,
+    },
+    /// The handler runs; nothing but `Vary` is added.
+    Pass { cross_origin: bool },
+}
+
+/// One request through the Tower stack, with what the decision says about it.
+struct TowerCase {
+    c: Ctx,
+    sent: Req,
+    expect: Expect,
+    seen: Observed,
+}
+
+impl TowerCase {
+    fn run(world: &World, req: &Req) -> Option<TowerCase> {
+        let c = Ctx::new(world)?;
+        let (request, sent) = req.to_http()?;
+        let facts = sent.facts();
+        let [(_, unrouted), (_, routed)] = c.decisions(&facts);
+        let expect = match (unrouted, routed, world.route) {
+            (Decision::Reject(r), _, _) | (_, Decision::Reject(r), RouteKind::ServerSideOnly | RouteKind::Cors) => {
+                Expect::Refuse(r.kind())
+            }
+            (Decision::DeferPreflight, _, RouteKind::Undeclared) => Expect::RefuseAfterwards,
+            (_, Decision::Preflight(a), _) => Expect::Answer {
+                credentials: a.allow_credentials,
+                methods: a.allow_methods.to_vec(),
+                headers: a.allow_headers.as_ref().map(|h| h.to_vec()),
+                max_age: a.max_age.to_vec(),
+            },
+            (_, Decision::Allow(h), _) => Expect::Allow {
+                credentials: h.allow_credentials,
+                trusted: h.trusted,
+                expose: h.expose_headers.as_ref().map(|e| e.to_vec()),
+            },
+            (unrouted, _, _) => Expect::Pass { cross_origin: is_cross_origin(&unrouted) },
+        };
+        let cors = Cors::new(c.config.clone(), Arc::clone(&c.registry));
+        let seen = run_tower(world, &cors, &c.policy, request);
+        Some(TowerCase { c, sent, expect, seen })
     }
-    let origin = origin.as_bytes();
-    if origin == PUBLIC.as_bytes() {
-        return false;
-    }
-    match (
-        &req.host,
-        std::str::from_utf8(origin)
-            .ok()
-            .and_then(|o| o.split_once("://")),
-    ) {
-        (Some(host), Some((scheme, authority)))
-            if trusted_cors_core::RequestOrigin::parse(origin)
-                != trusted_cors_core::RequestOrigin::Malformed =>
-        {
-            let default = if scheme == "https" { ":443" } else { ":80" };
-            !(host.eq_ignore_ascii_case(authority.as_bytes())
-                || (!authority.contains(':')
-                    && host.eq_ignore_ascii_case(format!("{authority}{default}").as_bytes())))
-        }
-        _ => true,
+
+    /// Whether the layers decided the CORS headers of this response (rather than passing the
+    /// application's own through untouched).
+    fn layers_own_cors_headers(&self) -> bool {
+        !self.c.world.app_sets_cors
+            || matches!(self.expect, Expect::Refuse(_) | Expect::RefuseAfterwards | Expect::Answer { .. } | Expect::Allow { .. })
+            || (self.c.world.cors_enabled() && matches!(self.expect, Expect::Pass { cross_origin: true }))
     }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(REGRESSIONS))]
 
+    /// The Tower stack is a translation of the decision: the same refusals (before the handler),
+    /// the same preflight answers (without the handler), the same headers on allowed requests
+    /// (replacing what the application set), and nothing added to what passes.
     #[test]
-    fn tower_responses_keep_the_invariants(world in world(), req in req()) {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let registry = Arc::new(world.registry());
-        let cors = Cors::new(config(), Arc::clone(&registry));
-        let calls = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&calls);
-        let handler = service_fn(move |_req: Request<Full<Bytes>>| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            async {
-                let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
-                response.headers_mut().insert("vary", HeaderValue::from_static("Accept-Encoding"));
-                Ok::<_, Infallible>(response)
+    fn tower_agrees_with_the_decision(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        let seen = &t.seen;
+        let origin = t.sent.single_origin();
+        match &t.expect {
+            Expect::Refuse(kind) => {
+                prop_assert_eq!(seen.status, 403);
+                prop_assert_eq!(seen.rejection.as_ref().map(|r| r.kind()), Some(*kind));
+                prop_assert_eq!(seen.handled, 0);
             }
-        });
-        let app = cors.guard().layer(cors.route(world.policy()).layer(handler));
+            Expect::RefuseAfterwards => {
+                prop_assert_eq!(seen.status, 403);
+                prop_assert_eq!(seen.rejection.as_ref().map(|r| r.kind()), Some(RejectionKind::RouteNotCorsEnabled));
+            }
+            Expect::Answer { credentials, methods, headers, max_age } => {
+                prop_assert_eq!(seen.status, 204);
+                prop_assert_eq!(seen.handled, 0);
+                prop_assert_eq!(seen.all("access-control-allow-origin"), vec![origin.expect("one origin")]);
+                prop_assert_eq!(seen.one("access-control-allow-credentials").is_some(), *credentials);
+                prop_assert_eq!(seen.one("access-control-allow-methods"), Some(&methods[..]));
+                prop_assert_eq!(seen.one("access-control-allow-headers"), headers.as_deref());
+                prop_assert_eq!(seen.one("access-control-max-age"), Some(&max_age[..]));
+            }
+            Expect::Allow { credentials, expose, .. } => {
+                prop_assert_eq!(seen.status, 200);
+                prop_assert_eq!(seen.handled, 1);
+                prop_assert_eq!(seen.all("access-control-allow-origin"), vec![origin.expect("one origin")]);
+                let acac = seen.all("access-control-allow-credentials");
+                prop_assert_eq!(acac, if *credentials { vec![&b"true"[..]] } else { vec![] });
+                prop_assert_eq!(seen.one("access-control-expose-headers"), expose.as_deref());
+            }
+            Expect::Pass { .. } => {
+                prop_assert_eq!(seen.status, 200);
+                prop_assert_eq!(seen.handled, 1);
+                prop_assert!(seen.rejection.is_none());
+                if !world.app_sets_cors {
+                    prop_assert!(seen.one("access-control-allow-origin").is_none());
+                    prop_assert!(seen.one("access-control-allow-credentials").is_none());
+                }
+            }
+        }
+    }
 
-        let mut builder = Request::builder().method(req.method.as_str()).uri("/p");
-        let header = |bytes: &Vec<u8>| HeaderValue::from_bytes(bytes).ok();
-        let mut origin_values = Vec::new();
-        for origin in &req.origin {
-            if let Some(value) = header(origin) {
-                origin_values.push(value.clone());
-                builder = builder.header("origin", value);
+    /// No application code runs for a refusal made before routing or by a declared route, nor
+    /// for a preflight a declared route answers or refuses. (A preflight to a route that declared
+    /// nothing still reaches the application today; see the ignored property below.)
+    #[test]
+    fn tower_handlers_never_run_for_refusals_or_preflights(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        let seen = &t.seen;
+        if seen.status == 204 || matches!(t.expect, Expect::Refuse(_)) {
+            prop_assert_eq!(seen.handled, 0);
+        }
+        if let Some(rejection) = &seen.rejection {
+            let deferred = world.route == RouteKind::Undeclared
+                && rejection.kind() == RejectionKind::RouteNotCorsEnabled;
+            if !deferred {
+                prop_assert_eq!(seen.handled, 0, "handler ran for {}", rejection.reason());
             }
         }
-        for (name, value) in [
-            ("access-control-request-method", &req.acrm),
-            ("access-control-request-headers", &req.acrh),
-            ("authorization", &req.authorization),
-            ("sec-fetch-site", &req.sec_fetch_site),
-            ("host", &req.host),
-        ] {
-            if let Some(value) = value.as_ref().and_then(header) {
-                builder = builder.header(name, value);
-            }
+        let cross = !matches!(t.expect, Expect::Pass { cross_origin: false });
+        if world.route != RouteKind::Undeclared && cross && t.sent.preflight_method().is_some_and(is_token) {
+            prop_assert_eq!(seen.handled, 0, "handler ran for a preflight to a declared route");
         }
-        if req.cookie {
-            builder = builder.header("cookie", "sid=1");
-        }
-        let Ok(request) = builder.body(Full::new(Bytes::new())) else { return Ok(()) };
-        let response = runtime.block_on(app.oneshot(request)).unwrap();
-        let handled = calls.load(Ordering::SeqCst) > 0;
-        let headers = response.headers();
-        let acao = headers.get("access-control-allow-origin");
-        let acac = headers.get("access-control-allow-credentials");
-        let vary: Vec<_> = headers.get_all("vary").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    }
 
-        prop_assert_eq!(headers.get_all("access-control-allow-origin").iter().count() <= 1, true);
-        if let Some(acao) = acao {
-            prop_assert_ne!(acao.as_bytes(), b"*");
-            prop_assert_eq!(origin_values.len(), 1);
-            prop_assert_eq!(acao, &origin_values[0]);
-            let trusted = oracle_trusted(&registry, acao.as_bytes());
-            if acac.is_some() {
-                prop_assert!(trusted);
+    /// Issue #11 (planned): no application code runs for a preflight that will be refused, on a
+    /// route that declared nothing either. Fails today: the guard passes the preflight on and
+    /// replaces the application's answer afterwards.
+    #[test]
+    #[ignore = "planned (issue #11): preflights to undeclared routes still reach the application"]
+    fn tower_handlers_never_run_for_preflights_to_undeclared_routes(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        if t.seen.rejection.is_some() || t.seen.status == 204 {
+            prop_assert_eq!(t.seen.handled, 0);
+        }
+    }
+
+    /// `Allow-Origin` is never `*` and never doubled; `Allow-Credentials` only with the exact
+    /// origin of an ACTIVE CORS-scoped trusted origin on a route that allows cookies, even when
+    /// the application sets `*` and `true` itself; an untrusted origin only without credentials
+    /// on a bearer-from-any-origin route.
+    #[test]
+    fn tower_never_grants_wildcards_or_untrusted_credentials(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        if !t.layers_own_cors_headers() {
+            return Ok(());
+        }
+        let seen = &t.seen;
+        let acao = seen.all("access-control-allow-origin");
+        let acac = seen.one("access-control-allow-credentials");
+        prop_assert!(acao.len() <= 1);
+        match acao.first() {
+            None => prop_assert!(acac.is_none()),
+            Some(acao) => {
+                prop_assert_ne!(*acao, b"*");
+                prop_assert_eq!(Some(*acao), t.sent.single_origin());
+                let trusted = t.c.trusted(acao);
+                if acac.is_some() {
+                    prop_assert_eq!(acac, Some(&b"true"[..]));
+                    prop_assert!(trusted && world.policy.credentials);
+                }
+                if !trusted {
+                    prop_assert!(world.policy.bearer_any && acac.is_none());
+                }
             }
-            if !trusted {
-                prop_assert!(world.bearer_any && acac.is_none());
-            }
+        }
+    }
+
+    /// An `SSWS` API token, `Basic` or any other scheme that is not an allowed bearer-type one,
+    /// from another origin, never reaches a handler, on any route.
+    #[test]
+    fn tower_foreign_credentials_never_reach_a_handler(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        let cross = !matches!(t.expect, Expect::Pass { cross_origin: false });
+        if !cross || !t.sent.has_foreign_credential(world.schemes()) {
+            return Ok(());
+        }
+        let seen = &t.seen;
+        prop_assert_eq!(seen.handled, 0);
+        prop_assert_eq!(seen.status, 403);
+        prop_assert!(seen.one("access-control-allow-origin").is_none());
+        let expected = if t.sent.is_api_token() {
+            RejectionKind::ApiTokenCrossOrigin
         } else {
-            prop_assert!(acac.is_none());
+            RejectionKind::CredentialSchemeNotAllowed
+        };
+        prop_assert_eq!(seen.rejection.as_ref().map(|r| r.kind()), Some(expected));
+    }
+
+    /// `Vary: Origin` on every response whose outcome depends on `Origin`: every response of a
+    /// declared route, every refusal, every preflight answer (refusals of preflights and answers
+    /// also vary on the request method and headers); appended after the application's own
+    /// `Vary`, never replacing it.
+    #[test]
+    fn tower_vary_origin_wherever_the_outcome_depends_on_it(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        let seen = &t.seen;
+        let vary = seen.vary();
+        let has = |item: &str| vary.iter().any(|v| v == item || v == "*");
+        if seen.handled > 0 && seen.rejection.is_none() {
+            prop_assert_eq!(vary.first().map(String::as_str), Some("accept-encoding"), "the application's Vary first");
         }
-        if handled {
-            prop_assert_eq!(vary.first().map(String::as_str), Some("Accept-Encoding"), "the application's Vary survives");
+        if world.route != RouteKind::Undeclared || seen.rejection.is_some() || seen.status == 204 {
+            prop_assert!(has("origin"), "no Vary: Origin: {:?} {:?}", t.expect, vary);
         }
-        if world.declared || acao.is_some() {
-            prop_assert!(vary.iter().any(|v| v.starts_with("Origin")), "declared route without Vary: Origin");
+        let preflight_refusal = seen.rejection.as_ref().is_some_and(|r| r.is_preflight());
+        if seen.status == 204 || preflight_refusal {
+            prop_assert!(has("access-control-request-method") && has("access-control-request-headers"), "{:?}", vary);
         }
-        if let [origin] = origin_values.as_slice() {
-            if is_cross_origin(&req, origin) && is_api_token(&req.authorization) {
-                prop_assert!(!handled, "an API token from another origin reached the handler");
-                prop_assert_eq!(response.status(), 403);
+    }
+
+    /// Issue #11 (open): a response of a route that declared nothing, to an unsafe cross-origin
+    /// method, depends on `Origin` (an untrusted origin would have been refused) and must vary
+    /// on it. Fails today: the guard adds nothing to what it passes.
+    #[test]
+    #[ignore = "open (issue #11): responses of undeclared routes to unsafe methods lack Vary: Origin"]
+    fn tower_vary_origin_on_undeclared_routes_for_unsafe_methods(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        if world.route == RouteKind::Undeclared && !req.is_safe_method() && !t.sent.origin.is_empty() {
+            prop_assert!(t.seen.vary().iter().any(|v| v == "origin"), "{:?}", t.seen.vary());
+        }
+    }
+
+    /// Differential against the Fetch standard, on the responses the stack sends: a browser
+    /// accepts every answer the layers grant (a preflight answer for the actual request it
+    /// announced; an actual response for its credentials mode) and refuses every refusal.
+    #[test]
+    fn tower_browsers_accept_every_allowed_answer(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        if !t.layers_own_cors_headers() {
+            return Ok(());
+        }
+        let seen = &t.seen;
+        let response = ResponseView { status: seen.status, headers: seen.headers.iter().map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())).collect() };
+        let credentials = seen.one("access-control-allow-credentials").is_some();
+        match &t.expect {
+            Expect::Answer { .. } => {
+                browser_verdict(&t.sent, &response, true, credentials)
+                    .map_err(|e| TestCaseError::fail(format!("browser rejects the preflight answer: {e}\n{response:?}")))?;
             }
-        }
-        if response.status() == 204 && acao.is_some() {
-            prop_assert!(!handled, "the handler ran for a preflight");
-        }
-        if let Some(rejection) = response.extensions().get::<trusted_cors_core::Rejection>() {
-            prop_assert_eq!(response.status(), 403);
-            prop_assert!(vary.iter().any(|v| v.starts_with("Origin")));
-            // Only a preflight to an undeclared route is refused after the application answered.
-            if rejection.kind() != RejectionKind::RouteNotCorsEnabled || world.declared {
-                prop_assert!(!handled, "the handler ran for a rejection: {}", rejection);
+            Expect::Allow { credentials: allowed, trusted, .. } => {
+                browser_verdict(&t.sent, &response, false, credentials)
+                    .map_err(|e| TestCaseError::fail(format!("browser rejects the answer: {e}\n{response:?}")))?;
+                if !t.sent.cookie.is_empty() && !*allowed {
+                    // Credentials mode "include" on a route without cookies: by design.
+                    prop_assert!(*trusted && !world.policy.credentials);
+                }
             }
+            Expect::Refuse(_) | Expect::RefuseAfterwards => {
+                let request = BrowserRequest {
+                    origin: t.sent.single_origin().unwrap_or_default(),
+                    method: t.sent.method.as_bytes(),
+                    unsafe_header_names: Vec::new(),
+                    credentials: CredentialsMode::Omit,
+                };
+                prop_assert_eq!(cors_check(&request, &response), Err(Failure::NoAllowOrigin));
+            }
+            Expect::Pass { .. } => {}
         }
+    }
+
+    /// Every refusal the stack sends explains itself: 403, the rejection in the response
+    /// extensions, the Okta-style JSON body naming the cause, and `X-Trusted-Cors-Reason` exactly
+    /// when diagnostics are on.
+    #[test]
+    fn tower_refusals_explain_themselves(world in world(), req in req()) {
+        let Some(t) = TowerCase::run(&world, &req) else { return Ok(()) };
+        let seen = &t.seen;
+        if matches!(t.expect, Expect::Refuse(_) | Expect::RefuseAfterwards) {
+            prop_assert!(seen.rejection.is_some());
+        }
+        let Some(rejection) = &seen.rejection else { return Ok(()) };
+        prop_assert_eq!(seen.status, 403);
+        let body: serde_json::Value = serde_json::from_slice(&seen.body)
+            .map_err(|e| TestCaseError::fail(format!("body is not JSON: {e}")))?;
+        prop_assert_eq!(&body["errorCode"], "E0000006");
+        prop_assert!(body["errorSummary"].as_str().is_some_and(|s| !s.is_empty()));
+        let cause = rejection.cause();
+        prop_assert_eq!(body["errorCauses"][0]["errorSummary"].as_str(), Some(cause.as_str()));
+        let reason = seen.one("x-trusted-cors-reason");
+        prop_assert_eq!(reason, world.diagnostics.then_some(rejection.reason().as_bytes()));
     }
 }
