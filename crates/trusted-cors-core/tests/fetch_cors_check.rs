@@ -37,7 +37,12 @@ use CredentialsMode::{Include, Omit, SameOrigin};
 #[test]
 fn cors_check_follows_the_standard() {
     let get = |c| request("GET", &[], c);
-    let cases: &[(&[(&str, &str)], CredentialsMode, Result<(), Failure>)] = &[
+    type Case<'a> = (
+        &'a [(&'a str, &'a str)],
+        CredentialsMode,
+        Result<(), Failure>,
+    );
+    let cases: &[Case<'_>] = &[
         (&[], Omit, Err(Failure::NoAllowOrigin)),
         (&[("Access-Control-Allow-Origin", "*")], Omit, Ok(())),
         (&[("Access-Control-Allow-Origin", "*")], SameOrigin, Ok(())),
@@ -57,12 +62,16 @@ fn cors_check_follows_the_standard() {
         (
             &[("access-control-allow-origin", "https://App.example")],
             Omit,
-            Err(Failure::AllowOriginMismatch(b"https://App.example".to_vec())),
+            Err(Failure::AllowOriginMismatch(
+                b"https://App.example".to_vec(),
+            )),
         ),
         (
             &[("access-control-allow-origin", "https://app.example/")],
             Omit,
-            Err(Failure::AllowOriginMismatch(b"https://app.example/".to_vec())),
+            Err(Failure::AllowOriginMismatch(
+                b"https://app.example/".to_vec(),
+            )),
         ),
         // Two headers are combined by `get`: the value is then no origin at all.
         (
@@ -125,7 +134,11 @@ fn preflight_check_follows_the_standard() {
         Err(Failure::StatusNotOk(403))
     );
     assert_eq!(
-        check(&put, 204, &ok(&[("access-control-allow-methods", "GET"), headers])),
+        check(
+            &put,
+            204,
+            &ok(&[("access-control-allow-methods", "GET"), headers])
+        ),
         Err(Failure::MethodNotAllowed(b"PUT".to_vec()))
     );
     // Methods compare byte for byte; safelisted methods need no listing.
@@ -134,17 +147,17 @@ fn preflight_check_follows_the_standard() {
         check(&lower, 204, &ok(&[methods])),
         Err(Failure::MethodNotAllowed(b"put".to_vec()))
     );
-    assert_eq!(check(&request("POST", &[], Include), 204, &ok(&[])), Ok(None));
+    assert_eq!(
+        check(&request("POST", &[], Include), 204, &ok(&[])),
+        Ok(None)
+    );
     // `*` is a wildcard only without credentials.
     let star = [
         ("access-control-allow-origin", "https://app.example"),
         ("access-control-allow-methods", "*"),
         ("access-control-allow-headers", "*"),
     ];
-    assert_eq!(
-        check(&request("PUT", &["x-a"], Omit), 204, &star),
-        Ok(None)
-    );
+    assert_eq!(check(&request("PUT", &["x-a"], Omit), 204, &star), Ok(None));
     let with_credentials = [
         star[0],
         star[1],
@@ -162,7 +175,9 @@ fn preflight_check_follows_the_standard() {
     // `*` never covers Authorization.
     assert_eq!(
         check(&request("GET", &["authorization"], Omit), 204, &star),
-        Err(Failure::NonWildcardHeaderNotListed(b"authorization".to_vec()))
+        Err(Failure::NonWildcardHeaderNotListed(
+            b"authorization".to_vec()
+        ))
     );
     // Lists: optional whitespace, empty elements ignored, several headers joined; a non-token
     // element is a failure.
@@ -171,7 +186,11 @@ fn preflight_check_follows_the_standard() {
         ("access-control-allow-headers", "x-b"),
     ]);
     assert_eq!(
-        check(&request("GET", &["authorization", "x-a", "x-b"], Include), 204, &listed),
+        check(
+            &request("GET", &["authorization", "x-a", "x-b"], Include),
+            204,
+            &listed
+        ),
         Ok(None)
     );
     assert_eq!(
@@ -191,7 +210,13 @@ fn preflight_check_follows_the_standard() {
         Err(Failure::MethodsUnparsable)
     );
     // Max-age: delta-seconds, one header; anything else falls back to 5 s without failing.
-    let age = |v| check(&put, 204, &ok(&[methods, headers, ("access-control-max-age", v)]));
+    let age = |v| {
+        check(
+            &put,
+            204,
+            &ok(&[methods, headers, ("access-control-max-age", v)]),
+        )
+    };
     assert_eq!(age("7200"), Ok(Some(7200)));
     assert_eq!(age("-1"), Ok(None));
     assert_eq!(age("1.5"), Ok(None));

@@ -65,7 +65,9 @@ impl ResponseView {
 
     /// Fetch "contains": a header whose name is a byte-case-insensitive match.
     fn contains(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
@@ -122,7 +124,11 @@ impl fmt::Display for Failure {
         match self {
             Failure::NoAllowOrigin => f.write_str("no Access-Control-Allow-Origin"),
             Failure::AllowOriginMismatch(v) => {
-                write!(f, "Access-Control-Allow-Origin `{}` is not the origin", show(v))
+                write!(
+                    f,
+                    "Access-Control-Allow-Origin `{}` is not the origin",
+                    show(v)
+                )
             }
             Failure::CredentialsNotTrue(v) => write!(
                 f,

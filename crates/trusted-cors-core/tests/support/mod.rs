@@ -56,7 +56,10 @@ pub enum Canon {
 pub const PATTERNS: [(&str, Canon); 11] = [
     ("https://a.example", Canon::Exact("https://a.example")),
     ("https://b.example", Canon::Exact("https://b.example")),
-    ("http://localhost:3000", Canon::Exact("http://localhost:3000")),
+    (
+        "http://localhost:3000",
+        Canon::Exact("http://localhost:3000"),
+    ),
     (
         "https://*.w.example",
         Canon::Wild {
@@ -65,7 +68,10 @@ pub const PATTERNS: [(&str, Canon); 11] = [
             port: "",
         },
     ),
-    ("https://c.example:8443", Canon::Exact("https://c.example:8443")),
+    (
+        "https://c.example:8443",
+        Canon::Exact("https://c.example:8443"),
+    ),
     (
         "https://*.p.example:8443",
         Canon::Wild {
@@ -126,17 +132,17 @@ impl Canon {
                 let Some(host) = rest.strip_suffix(*port) else {
                     return false;
                 };
-                let Some(front) = host
-                    .strip_suffix(*base)
-                    .and_then(|f| f.strip_suffix('.'))
-                else {
+                let Some(front) = host.strip_suffix(*base).and_then(|f| f.strip_suffix('.')) else {
                     return false;
                 };
                 !front.is_empty()
                     && front.split('.').all(|label| {
                         !label.is_empty()
                             && label.bytes().all(|b| {
-                                b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                                b.is_ascii_lowercase()
+                                    || b.is_ascii_digit()
+                                    || b == b'-'
+                                    || b == b'_'
                             })
                     })
             }
@@ -192,7 +198,11 @@ pub const PUBLIC: &str = "https://public.example";
 pub const FORM_POST: &str = "/sso/saml2/{app}";
 
 /// The credential schemes of each config variant (lowercase), as the oracle knows them.
-pub const SCHEMES: [&[&str]; 3] = [&["bearer", "dpop"], &["bearer"], &["bearer", "dpop", "token"]];
+pub const SCHEMES: [&[&str]; 3] = [
+    &["bearer", "dpop"],
+    &["bearer"],
+    &["bearer", "dpop", "token"],
+];
 
 #[derive(Debug, Clone)]
 pub struct World {
@@ -256,11 +266,27 @@ impl World {
     /// scan of the entries the registry took.
     pub fn trusted(&self, accepted: &[bool], origin: &[u8]) -> bool {
         self.entries.iter().zip(accepted).any(|(entry, ok)| {
-            *ok && entry.active && entry.scopes & 1 != 0 && PATTERNS[entry.pattern].1.matches(origin)
+            *ok && entry.active
+                && entry.scopes & 1 != 0
+                && PATTERNS[entry.pattern].1.matches(origin)
         })
     }
 
+    /// The global config (built once per variant and thread: it is the same for every case).
     pub fn config(&self) -> CorsConfig {
+        thread_local! {
+            static CONFIGS: std::cell::RefCell<Vec<Option<CorsConfig>>> =
+                std::cell::RefCell::new(vec![None; 2 * SCHEMES.len()]);
+        }
+        let slot = self.config * 2 + usize::from(self.diagnostics);
+        CONFIGS.with(|configs| {
+            configs.borrow_mut()[slot]
+                .get_or_insert_with(|| self.build_config())
+                .clone()
+        })
+    }
+
+    fn build_config(&self) -> CorsConfig {
         let builder = CorsConfig::builder()
             .public_origin(PUBLIC)
             .allow_cross_site_form_posts(FORM_POST)
@@ -309,7 +335,8 @@ impl World {
 }
 
 fn entry() -> impl Strategy<Value = Entry> {
-    (0..PATTERNS.len(), 0u8..8, prop::bool::weighted(0.8)).prop_map(|(pattern, scopes, active)| {
+    let scopes = prop_oneof![3 => Just(1u8), 1 => 0u8..8];
+    (0..PATTERNS.len(), scopes, prop::bool::weighted(0.8)).prop_map(|(pattern, scopes, active)| {
         Entry {
             pattern,
             scopes,
@@ -348,7 +375,7 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
 
 pub fn world() -> impl Strategy<Value = World> {
     (
-        prop::collection::vec(entry(), 0..7),
+        prop::collection::vec(entry(), 0..6),
         0..SCHEMES.len(),
         any::<bool>(),
         prop_oneof![
@@ -392,7 +419,8 @@ pub const METHODS: [&str; 11] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get", "post", "X-SYNC", "CONNECT",
 ];
 
-const ORIGINS: &[&str] = &[
+/// Origins some pattern can match (exactly or under a wildcard), and this service's own.
+const MATCHING: &[&str] = &[
     "https://a.example",
     "https://b.example",
     "http://localhost:3000",
@@ -406,7 +434,11 @@ const ORIGINS: &[&str] = &[
     "http://x.h.example",
     "https://x.a.example",
     "https://public.example",
-    // Look-alikes and non-canonical forms.
+    "https://evil.example",
+];
+
+/// Look-alikes and non-canonical forms: never trusted.
+const LOOKALIKES: &[&str] = &[
     "https://w.example",
     "https://.w.example",
     "https://x..w.example",
@@ -438,17 +470,14 @@ const ORIGINS: &[&str] = &[
     "*",
     " https://a.example",
     "https://a.example ",
-    "https://evil.example",
     "",
 ];
 
+const BEARERS: &[&str] = &[
+    "Bearer t", "bearer t", "BEARER t", "DPoP t", "dpop t", "Token t",
+];
+
 const AUTHORIZATIONS: &[&str] = &[
-    "Bearer t",
-    "bearer t",
-    "BEARER t",
-    "DPoP t",
-    "dpop t",
-    "Token t",
     "SSWS 00t",
     "ssws 00t",
     "SsWs\t00t",
@@ -515,12 +544,26 @@ fn pool(items: &'static [&'static str]) -> BoxedStrategy<Vec<u8>> {
 }
 
 fn arbitrary_bytes() -> BoxedStrategy<Vec<u8>> {
-    prop_oneof![
-        3 => prop::collection::vec(any::<u8>(), 0..40),
-        // Printable ASCII only, so the bytes also pass through `http`'s header values.
-        2 => prop::collection::vec(0x20u8..0x7f, 0..40),
-    ]
-    .boxed()
+    // One seed expanded by xorshift: far cheaper to generate than a vector of byte strategies,
+    // and it still shrinks (towards shorter values).
+    (any::<u64>(), 0usize..40, any::<bool>())
+        .prop_map(|(seed, len, printable)| {
+            let mut state = seed | 1;
+            (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let byte = (state >> 24) as u8;
+                    if printable {
+                        0x20 + byte % 0x5f
+                    } else {
+                        byte
+                    }
+                })
+                .collect()
+        })
+        .boxed()
 }
 
 /// A very long value: a pool item repeated past every limit.
@@ -532,20 +575,25 @@ fn long(items: &'static [&'static str]) -> BoxedStrategy<Vec<u8>> {
 
 /// Hosts under the wildcard bases, with every kind of label.
 fn wildcard_origin() -> BoxedStrategy<Vec<u8>> {
+    const LABELS: &[&str] = &["x", "a-b", "_", "", "Q", "0", "xn--p1ai", "w"];
     (
-        prop::sample::select(vec!["https://", "http://", "HTTPS://"]),
-        "([a-z0-9_-]{0,3}\\.){0,2}[a-zA-Z0-9_-]{0,3}",
+        prop::sample::select(vec!["https://", "https://", "http://", "HTTPS://"]),
+        prop::collection::vec(prop::sample::select(LABELS), 1..4),
         prop::sample::select(vec![".w.example", ".p.example", ".a.example", ".h.example"]),
-        prop::sample::select(vec!["", ":8443", ":443", ":80", ":0"]),
+        prop::sample::select(vec!["", "", ":8443", ":443", ":80", ":0"]),
     )
-        .prop_map(|(scheme, labels, base, port)| format!("{scheme}{labels}{base}{port}").into_bytes())
+        .prop_map(|(scheme, labels, base, port)| {
+            format!("{scheme}{}{base}{port}", labels.join(".")).into_bytes()
+        })
         .boxed()
 }
 
 fn origin_value() -> BoxedStrategy<Vec<u8>> {
     prop_oneof![
-        8 => pool(ORIGINS),
+        8 => own(OWN_ORIGIN),
+        6 => pool(MATCHING),
         4 => wildcard_origin(),
+        4 => pool(LOOKALIKES),
         1 => arbitrary_bytes(),
         1 => long(&["https://a", "a.", "x"]),
     ]
@@ -589,25 +637,90 @@ fn acrh_value() -> BoxedStrategy<Vec<u8>> {
 fn values(value: BoxedStrategy<Vec<u8>>, absent: u32) -> BoxedStrategy<Vec<Vec<u8>>> {
     prop_oneof![
         absent => Just(Vec::new()),
-        6 => value.clone().prop_map(|v| vec![v]),
+        12 => value.clone().prop_map(|v| vec![v]),
         1 => prop::collection::vec(value, 2..4),
     ]
     .boxed()
 }
 
+/// A world and a request to it, whose `Origin` is often one the world's entries match and
+/// whose preflight headers often ask for the route's own methods and headers.
+pub fn case() -> impl Strategy<Value = (World, Req)> {
+    (world(), req()).prop_map(|(world, mut req)| {
+        req.resolve(&world);
+        (world, req)
+    })
+}
+
+/// Stand-ins the request strategy leaves for [`Req::resolve`] to fill from the world (cheaper
+/// than a strategy built per world).
+const OWN_ORIGIN: u8 = 0xf1;
+const OWN_METHOD: u8 = 0xf2;
+const OWN_HEADERS: u8 = 0xf3;
+
+fn own(tag: u8) -> BoxedStrategy<Vec<u8>> {
+    any::<u16>()
+        .prop_map(move |n| vec![0xff, tag, (n >> 8) as u8, n as u8])
+        .boxed()
+}
+
+impl Req {
+    fn resolve(&mut self, world: &World) {
+        let stand_in = |value: &[u8], tag: u8| match value {
+            [0xff, t, hi, lo] if *t == tag => Some(usize::from(*hi) << 8 | usize::from(*lo)),
+            _ => None,
+        };
+        for value in &mut self.origin {
+            if let Some(n) = stand_in(value, OWN_ORIGIN) {
+                *value = match world.entries.get(n % world.entries.len().max(1)) {
+                    Some(entry) => match PATTERNS[entry.pattern].1 {
+                        Canon::Exact(origin) => origin.as_bytes().to_vec(),
+                        Canon::Wild { scheme, base, port } => {
+                            format!("{scheme}://x.{base}{port}").into_bytes()
+                        }
+                    },
+                    None => MATCHING[n % MATCHING.len()].as_bytes().to_vec(),
+                };
+            }
+        }
+        let methods = &world.policy.methods;
+        for value in &mut self.acrm {
+            if let Some(n) = stand_in(value, OWN_METHOD) {
+                *value = methods[n % methods.len()].as_bytes().to_vec();
+            }
+        }
+        let headers = &world.policy.headers;
+        for value in &mut self.acrh {
+            if let Some(mask) = stand_in(value, OWN_HEADERS) {
+                let names: Vec<String> = headers
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, h)| h.to_ascii_lowercase())
+                    .collect();
+                *value = names.join(",").into_bytes();
+            }
+        }
+    }
+}
+
+/// A request with adversarial headers.
 pub fn req() -> impl Strategy<Value = Req> {
     let method = prop_oneof![
+        4 => Just("OPTIONS".to_owned()),
         6 => prop::sample::select(METHODS.to_vec()).prop_map(str::to_owned),
-        1 => "[A-Za-z!#*~]{1,8}",
+        1 => prop::sample::select(vec!["options", "M-SEARCH", "*", "~x!", "GETS"]).prop_map(str::to_owned),
     ];
     let acrm = prop_oneof![
+        6 => own(OWN_METHOD),
         6 => prop::sample::select(METHODS.to_vec()).prop_map(|s| s.as_bytes().to_vec()),
         1 => pool(&["*", "PUT ", "", "GET,PUT"]),
         1 => arbitrary_bytes(),
     ];
     let cookie = prop_oneof![3 => pool(&["sid=1", "sid=1; csrf=2"]), 1 => arbitrary_bytes()];
     let authorization = prop_oneof![
-        6 => pool(AUTHORIZATIONS),
+        4 => pool(BEARERS),
+        4 => pool(AUTHORIZATIONS),
         1 => arbitrary_bytes(),
         1 => long(&["Bearer ", "SSWS "]),
     ];
@@ -618,18 +731,32 @@ pub fn req() -> impl Strategy<Value = Req> {
             method,
             prop::sample::select(vec!["/p", "/sso/saml2/0oa1", "/sso/saml2"]),
             values(origin_value(), 1),
-            values(acrm.boxed(), 3),
+            values(acrm.boxed(), 4),
         ),
         (
-            values(acrh_value(), 3),
-            values(authorization.boxed(), 4),
-            values(cookie.boxed(), 4),
-            values(sfs.boxed(), 3),
+            values(
+                prop_oneof![2 => own(OWN_HEADERS), 3 => acrh_value()].boxed(),
+                12,
+            ),
+            values(authorization.boxed(), 14),
+            values(cookie.boxed(), 10),
+            values(sfs.boxed(), 8),
             values(host.boxed(), 2),
+            any::<bool>(),
         ),
     )
         .prop_map(
-            |((method, path, origin, acrm), (acrh, authorization, cookie, sec_fetch_site, host))| {
+            |(
+                (method, path, origin, acrm),
+                (acrh, mut authorization, mut cookie, mut sec_fetch_site, host, shaped),
+            )| {
+                // Half the preflights are shaped as browsers send them: no credentials, no
+                // `Sec-Fetch-Site` other than `cross-site`.
+                if shaped && method == "OPTIONS" {
+                    authorization.clear();
+                    cookie.clear();
+                    sec_fetch_site.retain(|v| v == b"cross-site");
+                }
                 Req {
                     method,
                     path,
@@ -873,7 +1000,8 @@ pub fn run_tower(
     let response = match world.route {
         RouteKind::Undeclared => call(cors.guard().layer(handler), request),
         RouteKind::ServerSideOnly | RouteKind::Cors => call(
-            cors.guard().layer(cors.route(policy.clone()).layer(handler)),
+            cors.guard()
+                .layer(cors.route(policy.clone()).layer(handler)),
             request,
         ),
     };
