@@ -247,6 +247,7 @@ where
             }
             // actix's router needs the request to itself: the verdict keeps what it needs.
             GuardVerdict::Defer(deferred) => After::Deferred(self.cors.clone(), deferred),
+            GuardVerdict::PassVarying(vary) => After::Decorate(vary),
             _ => After::Nothing,
         };
         ResponseFuture::inner(self.service.call(request), after)

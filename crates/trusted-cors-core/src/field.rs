@@ -198,6 +198,10 @@ macro_rules! header_maps {
                 $origin_first
             }
 
+            fn origin_vary() -> Option<Self::Value> {
+                Some($($header)::+::HeaderValue::from_static("Origin"))
+            }
+
             fn find<const N: usize>(
                 &self,
                 fields: [$crate::Field; N],

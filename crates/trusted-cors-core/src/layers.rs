@@ -11,7 +11,7 @@ use crate::reply::{
     static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, TRUE, VARY_ORIGIN,
     VARY_PREFLIGHT,
 };
-use crate::request::{Found, HeaderInput, RequestFacts, RequestHeaders};
+use crate::request::{is_safe, Found, HeaderInput, RequestFacts, RequestHeaders};
 use crate::{Cors, Field, Rejection, RouteCors};
 
 /// The guard's verdict on a request, before routing.
@@ -27,6 +27,9 @@ pub enum GuardVerdict<V> {
     Defer(Deferred<V>),
     /// Answer with this refusal; do not call the application.
     Refuse(Reply),
+    /// Pass the request on, and vary the response on `Origin` (apply the decoration): an unsafe
+    /// method, whose passing depended on the request's `Origin` (the cross-origin write rule).
+    PassVarying(Decoration<V>),
 }
 
 /// What the guard keeps of a request it passed on without a verdict: the headers the global
@@ -39,6 +42,18 @@ pub struct Deferred<V> {
     /// `Access-Control-Request-Method`, `Host` and `Sec-Fetch-Site` of a request not judged yet
     /// (an `OPTIONS` without `Authorization`); `None` for one already judged a preflight.
     unjudged: Option<[Found<V>; 3]>,
+}
+
+/// The guard's verdict on a request it lets through: a response to an unsafe method varies on
+/// `Origin`, since the same request from another origin would have been refused.
+fn pass<H: RequestHeaders>(method: &str) -> GuardVerdict<H::Value> {
+    if is_safe(method) {
+        return GuardVerdict::Pass;
+    }
+    match H::origin_vary() {
+        Some(vary) => GuardVerdict::PassVarying(Decoration::vary_only(Some(vary))),
+        None => GuardVerdict::Pass,
+    }
 }
 
 /// Response extension on the answers of declared routes, so the guard knows a route answered.
@@ -81,7 +96,7 @@ impl Cors {
                 });
             }
         } else if RequestFacts::guard_passes(method, headers) {
-            return GuardVerdict::Pass;
+            return pass::<H>(method);
         }
         let facts = RequestFacts::read_unrouted(method, path, authority, headers);
         match self.decide(&facts, RouteScope::Unrouted) {
@@ -90,7 +105,7 @@ impl Cors {
                 unjudged: None,
             }),
             Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),
-            _ => GuardVerdict::Pass,
+            _ => pass::<H>(method),
         }
     }
 

@@ -228,6 +228,9 @@ where
                 let (cors, uri) = (self.cors.clone(), request.uri().clone());
                 ResponseFuture::deferred(self.inner.call(request), cors, deferred, uri)
             }
+            GuardVerdict::PassVarying(vary) => {
+                ResponseFuture::decorated(self.inner.call(request), vary)
+            }
             _ => ResponseFuture::passed(self.inner.call(request)),
         }
     }

@@ -180,7 +180,7 @@ pub struct PolicySpec {
 }
 
 pub const POLICY_METHODS: [&str; 9] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get", "X-SYNC",
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "purge", "X-SYNC",
 ];
 pub const POLICY_HEADERS: [&str; 7] = [
     "content-type",
