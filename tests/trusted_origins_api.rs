@@ -507,6 +507,36 @@ async fn sqlite_suite(name: &str, serve: fn(Fixture) -> Served) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The suite with every change committed to a private PostgreSQL cluster (a loud skip without
+/// PostgreSQL; a failure under `CI=true`).
+#[cfg(feature = "postgres")]
+async fn postgres_suite(serve: fn(Fixture) -> Served) {
+    use trusted_cors::admin::{PostgresStore, TrustedOrigins};
+    let Some(cluster) = trusted_cors_testing::PgCluster::start() else {
+        return;
+    };
+    let store = PostgresStore::connect(&cluster.url()).await.unwrap();
+    let origins = std::sync::Arc::new(TrustedOrigins::open(store, seeds()).await.unwrap());
+    let served = serve(Fixture::over(std::sync::Arc::clone(&origins)));
+    wait_until_up(&served).await;
+    api_suite(&served).await;
+    let stored = origins.store().unwrap().load().await.unwrap();
+    assert_eq!(stored.revision, origins.revision());
+    assert_eq!(stored.origins, origins.registry().snapshot().to_vec());
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_serves_the_trusted_origins_api_on_postgres() {
+    postgres_suite(serve_axum_from).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_serves_the_trusted_origins_api_on_postgres() {
+    postgres_suite(serve_actix_from).await;
+}
+
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn axum_serves_the_trusted_origins_api_on_sqlite() {
