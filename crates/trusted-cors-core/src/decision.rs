@@ -370,7 +370,7 @@ fn actual<'a>(
     };
     let allow = |allow_credentials, trusted| {
         Decision::Allow(CorsHeaders {
-            allow_origin: parts.serialized,
+            allow_origin: parts.serialized(),
             allow_credentials,
             expose_headers: policy.expose_headers_value().cloned(),
             trusted,
@@ -440,7 +440,7 @@ fn preflight<'a>(
         policy.allow_headers_value().cloned()
     };
     Decision::Preflight(PreflightAnswer {
-        allow_origin: parts.serialized,
+        allow_origin: parts.serialized(),
         allow_credentials: trusted && policy.allows_credentials(),
         allow_methods: policy.allow_methods_value().clone(),
         allow_headers,
@@ -556,7 +556,7 @@ fn is_same_origin(
     let RequestOrigin::Valid(parts) = origin else {
         return false;
     };
-    if config.is_public_origin(parts.serialized) {
+    if config.is_public_origin(parts.serialized()) {
         return true;
     }
     // The fallback for browsers without fetch metadata, as Go's CrossOriginProtection does.
@@ -572,12 +572,12 @@ fn host_matches(host: &[u8], origin: &OriginParts<'_>) -> bool {
     if host.eq_ignore_ascii_case(authority) {
         return true;
     }
-    let default_port: &[u8] = match origin.scheme {
+    let default_port: &[u8] = match origin.scheme() {
         "https" => b":443",
         "http" => b":80",
         _ => return false,
     };
-    origin.port.is_empty()
+    origin.port().is_empty()
         && host.len() == authority.len() + default_port.len()
         && host[..authority.len()].eq_ignore_ascii_case(authority)
         && &host[authority.len()..] == default_port

@@ -380,20 +380,39 @@ pub enum RequestOrigin<'a> {
 /// A validated serialized origin from a request, borrowed from the header bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OriginParts<'a> {
-    /// The whole value, e.g. `https://app.example.com:8443`.
-    pub serialized: &'a str,
-    /// The scheme, e.g. `https`.
-    pub scheme: &'a str,
-    /// The host, e.g. `app.example.com` or `[::1]`.
-    pub host: &'a str,
-    /// `:8443`, or empty.
-    pub port: &'a str,
+    serialized: &'a str,
+    scheme: &'a str,
+    host: &'a str,
+    port: &'a str,
 }
 
 impl<'a> OriginParts<'a> {
+    /// The whole value, e.g. `https://app.example.com:8443`.
+    pub fn serialized(&self) -> &'a str {
+        self.serialized
+    }
+
+    /// The scheme, e.g. `https`.
+    pub fn scheme(&self) -> &'a str {
+        self.scheme
+    }
+
+    /// The host, e.g. `app.example.com` or `[::1]`.
+    pub fn host(&self) -> &'a str {
+        self.host
+    }
+
+    /// `:8443`, or empty for the scheme's default port.
+    pub fn port(&self) -> &'a str {
+        self.port
+    }
+
     /// `host[:port]` as it would appear in a `Host` header.
     pub fn authority(&self) -> &'a str {
-        &self.serialized[self.scheme.len() + 3..]
+        // Only `RequestOrigin::parse` makes parts, from `scheme "://" authority`.
+        self.serialized
+            .get(self.scheme.len() + 3..)
+            .unwrap_or_default()
     }
 }
 
@@ -684,9 +703,9 @@ mod tests {
         else {
             panic!("valid")
         };
-        assert_eq!(parts.scheme, "https");
-        assert_eq!(parts.host, "a.example.com");
-        assert_eq!(parts.port, ":8443");
+        assert_eq!(parts.scheme(), "https");
+        assert_eq!(parts.host(), "a.example.com");
+        assert_eq!(parts.port(), ":8443");
         assert_eq!(parts.authority(), "a.example.com:8443");
     }
 }

@@ -274,7 +274,7 @@ impl RegistrySnapshot {
         scope: ScopeType,
     ) -> Option<&TrustedOrigin> {
         let bit = scope.bit();
-        if let Some(indexed) = self.exact.get(parts.serialized) {
+        if let Some(indexed) = self.exact.get(parts.serialized()) {
             if indexed.bits & bit != 0 {
                 return Some(&indexed.entry);
             }
@@ -282,7 +282,7 @@ impl RegistrySnapshot {
         if self.wildcard.is_empty() {
             return None;
         }
-        let host = parts.host;
+        let host = parts.host();
         for (dot, _) in host.match_indices('.') {
             let Some(entries) = self.wildcard.get(&host[dot + 1..]) else {
                 continue;
