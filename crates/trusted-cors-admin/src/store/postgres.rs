@@ -189,59 +189,11 @@ impl PostgresStore {
         let mut tx = self.pool.begin().await.map_err(fail)?;
         // Locks the revision row until the commit: commits happen one at a time, in the order
         // of their revisions, and each statement below sees every earlier commit.
-        let revision: i64 = sqlx::query_scalar(
-            "UPDATE trusted_cors_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(fail)?;
-        let deleted: Option<bool> =
-            sqlx::query_scalar("SELECT deleted FROM trusted_origins WHERE id = $1")
-                .bind(change.id())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?;
-        match (change, deleted) {
-            (ChangeKind::Upsert(entry), None) => {
-                let row = sql::encode(store, entry)?;
-                sqlx::query(
-                    "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&entry.id)
-                .bind(&row.name_key)
-                .bind(&row.origin)
-                .bind(&row.entry)
-                .bind(revision)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-            }
-            (ChangeKind::Upsert(entry), Some(false)) => {
-                let row = sql::encode(store, entry)?;
-                sqlx::query(
-                    "UPDATE trusted_origins SET name_key = $2, origin = $3, entry = $4, revision = $5 WHERE id = $1",
-                )
-                .bind(&entry.id)
-                .bind(&row.name_key)
-                .bind(&row.origin)
-                .bind(&row.entry)
-                .bind(revision)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-            }
-            (ChangeKind::Delete(id), Some(false)) => {
-                sqlx::query(
-                    "UPDATE trusted_origins SET deleted = TRUE, revision = $2 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(revision)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-            }
-            (_, _) => return Err(StoreError::NotFound(change.id().to_owned())),
-        }
+        let revision: i64 = sqlx::query_scalar(sql::NEXT_REVISION)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        sql::write_change!(tx, store, change, revision, fail);
         notify(&mut tx, revision).await.map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         Ok(sql::revision_of(revision))
@@ -291,7 +243,7 @@ impl PostgresStore {
             .await
             .map_err(fail)?;
         }
-        sqlx::query("UPDATE trusted_cors_revision SET revision = 1 WHERE id = 1")
+        sqlx::query(sql::SEEDED)
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
@@ -309,23 +261,16 @@ impl PostgresStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(fail)?;
-        let revision: i64 =
-            sqlx::query_scalar("SELECT revision FROM trusted_cors_revision WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(fail)?;
-        let rows =
-            sqlx::query("SELECT id, entry FROM trusted_origins WHERE NOT deleted ORDER BY place")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(fail)?;
+        let revision: i64 = sqlx::query_scalar(sql::CURRENT_REVISION)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let rows = sqlx::query(sql::LOAD_ENTRIES)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
-        let mut origins = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: String = row.try_get(0).map_err(fail)?;
-            let entry: String = row.try_get(1).map_err(fail)?;
-            origins.push(sql::decode(store, &id, &entry)?);
-        }
+        let origins = sql::read_entries!(rows, store, fail);
         Ok(Loaded::new(sql::revision_of(revision), origins))
     }
 
@@ -334,22 +279,12 @@ impl PostgresStore {
         let fail = |e| store_error(store, e, None);
         // One statement, one snapshot; commits are serialized, so no revision at or below the
         // highest one seen can still be in flight.
-        let rows = sqlx::query(
-            "SELECT id, entry, revision, deleted FROM trusted_origins WHERE revision > $1 ORDER BY place",
-        )
-        .bind(sql::db_revision(after))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(fail)?;
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: String = row.try_get(0).map_err(fail)?;
-            let entry: String = row.try_get(1).map_err(fail)?;
-            let revision: i64 = row.try_get(2).map_err(fail)?;
-            let deleted: bool = row.try_get(3).map_err(fail)?;
-            changes.push(sql::change(store, id, &entry, revision, deleted)?);
-        }
-        Ok(changes)
+        let rows = sqlx::query(sql::FEED)
+            .bind(sql::db_revision(after))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(sql::read_feed!(rows, store, fail))
     }
 
     async fn notified(&self) -> Result<(), StoreError> {
@@ -440,28 +375,10 @@ fn without_secrets(error: &sqlx::Error, url: &str) -> String {
     }
 }
 
-impl TrustedOriginStore for PostgresStore {
-    fn load(&self) -> StoreFuture<'_, Loaded> {
-        Box::pin(self.load_all())
-    }
+sql::sql_store!(PostgresStore);
 
-    fn seed<'a>(&'a self, origins: &'a [TrustedOrigin]) -> StoreFuture<'a, bool> {
-        Box::pin(self.seed_all(origins))
-    }
-
-    fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64> {
-        Box::pin(self.commit_change(change))
-    }
-
-    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>> {
-        Box::pin(self.feed(revision))
-    }
-
-    fn changed(&self) -> StoreFuture<'_, ()> {
-        Box::pin(self.notified())
-    }
-
-    fn describe(&self) -> String {
+impl PostgresStore {
+    fn describe_store(&self) -> String {
         self.describe.clone()
     }
 }

@@ -31,17 +31,17 @@ pub(super) const DELETE_ENTRY: &str =
     "UPDATE trusted_origins SET deleted = TRUE, revision = $2 WHERE id = $1";
 
 /// The revision of the last commit.
-pub(super) const CURRENT_REVISION: &str = "SELECT revision FROM trusted_cors_revision";
+pub(super) const CURRENT_REVISION: &str = "SELECT revision FROM trusted_cors_revision WHERE id = 1";
 
 /// Whether the entry `$1` is a tombstone (no row: never held).
 pub(super) const ENTRY_STATE: &str = "SELECT deleted FROM trusted_origins WHERE id = $1";
 
 /// Marks the seeds' commit, revision 1.
-pub(super) const SEEDED: &str = "UPDATE trusted_cors_revision SET revision = 1";
+pub(super) const SEEDED: &str = "UPDATE trusted_cors_revision SET revision = 1 WHERE id = 1";
 
 /// Increments the revision and returns it; first in every commit.
 pub(super) const NEXT_REVISION: &str =
-    "UPDATE trusted_cors_revision SET revision = revision + 1 RETURNING revision";
+    "UPDATE trusted_cors_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision";
 
 /// The live entries in creation order: `id`, `entry`.
 pub(super) const LOAD_ENTRIES: &str =
@@ -50,6 +50,111 @@ pub(super) const LOAD_ENTRIES: &str =
 /// The feed after `$1`: `id`, `entry`, `revision`, `deleted`, in creation order.
 pub(super) const FEED: &str =
     "SELECT id, entry, revision, deleted FROM trusted_origins WHERE revision > $1 ORDER BY place";
+
+/// The statements of a commit once its revision is taken, the same on both drivers: the entry's
+/// row inserted, updated or made a tombstone. `$tx` is the open transaction, `$fail` maps a
+/// driver error; returns early with [`StoreError::NotFound`] for an entry that is not live.
+macro_rules! write_change {
+    ($tx:expr, $store:expr, $change:expr, $revision:expr, $fail:expr) => {{
+        let deleted: Option<bool> = sqlx::query_scalar(sql::ENTRY_STATE)
+            .bind($change.id())
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err($fail)?;
+        match ($change, deleted) {
+            (ChangeKind::Upsert(entry), None | Some(false)) => {
+                let statement = if deleted.is_none() {
+                    sql::INSERT_ENTRY
+                } else {
+                    sql::UPDATE_ENTRY
+                };
+                let row = sql::encode($store, entry)?;
+                sqlx::query(statement)
+                    .bind(&entry.id)
+                    .bind(&row.name_key)
+                    .bind(&row.origin)
+                    .bind(&row.entry)
+                    .bind($revision)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($fail)?;
+            }
+            (ChangeKind::Delete(id), Some(false)) => {
+                sqlx::query(sql::DELETE_ENTRY)
+                    .bind(id)
+                    .bind($revision)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($fail)?;
+            }
+            _ => return Err(StoreError::NotFound($change.id().to_owned())),
+        }
+    }};
+}
+pub(super) use write_change;
+
+/// The entries of rows of [`LOAD_ENTRIES`], on either driver.
+macro_rules! read_entries {
+    ($rows:expr, $store:expr, $fail:expr) => {{
+        let mut origins = Vec::with_capacity($rows.len());
+        for row in $rows {
+            let id: String = row.try_get(0).map_err($fail)?;
+            let entry: String = row.try_get(1).map_err($fail)?;
+            origins.push(sql::decode($store, &id, &entry)?);
+        }
+        origins
+    }};
+}
+pub(super) use read_entries;
+
+/// The changes of rows of [`FEED`], on either driver.
+macro_rules! read_feed {
+    ($rows:expr, $store:expr, $fail:expr) => {{
+        let mut changes = Vec::with_capacity($rows.len());
+        for row in $rows {
+            let id: String = row.try_get(0).map_err($fail)?;
+            let entry: String = row.try_get(1).map_err($fail)?;
+            let revision: i64 = row.try_get(2).map_err($fail)?;
+            let deleted: bool = row.try_get(3).map_err($fail)?;
+            changes.push(sql::change($store, id, &entry, revision, deleted)?);
+        }
+        changes
+    }};
+}
+pub(super) use read_feed;
+
+/// The store interface of a SQL store, from its inherent `load_all`, `seed_all`,
+/// `commit_change`, `feed`, `notified` and `describe_store`.
+macro_rules! sql_store {
+    ($store:ty) => {
+        impl TrustedOriginStore for $store {
+            fn load(&self) -> StoreFuture<'_, Loaded> {
+                Box::pin(self.load_all())
+            }
+
+            fn seed<'a>(&'a self, origins: &'a [TrustedOrigin]) -> StoreFuture<'a, bool> {
+                Box::pin(self.seed_all(origins))
+            }
+
+            fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64> {
+                Box::pin(self.commit_change(change))
+            }
+
+            fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>> {
+                Box::pin(self.feed(revision))
+            }
+
+            fn changed(&self) -> StoreFuture<'_, ()> {
+                Box::pin(self.notified())
+            }
+
+            fn describe(&self) -> String {
+                self.describe_store()
+            }
+        }
+    };
+}
+pub(super) use sql_store;
 
 /// An entry as its row holds it.
 pub(super) struct Encoded {

@@ -175,39 +175,7 @@ impl SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(fail)?;
-        let deleted: Option<bool> = sqlx::query_scalar(sql::ENTRY_STATE)
-            .bind(change.id())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?;
-        match (change, deleted) {
-            (ChangeKind::Upsert(entry), None | Some(false)) => {
-                let statement = if deleted.is_none() {
-                    sql::INSERT_ENTRY
-                } else {
-                    sql::UPDATE_ENTRY
-                };
-                let row = sql::encode(&store, entry)?;
-                sqlx::query(statement)
-                    .bind(&entry.id)
-                    .bind(&row.name_key)
-                    .bind(&row.origin)
-                    .bind(&row.entry)
-                    .bind(revision)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
-            }
-            (ChangeKind::Delete(id), Some(false)) => {
-                sqlx::query(sql::DELETE_ENTRY)
-                    .bind(id)
-                    .bind(revision)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
-            }
-            (_, _) => return Err(StoreError::NotFound(change.id().to_owned())),
-        }
+        sql::write_change!(tx, &store, change, revision, fail);
         tx.commit().await.map_err(fail)?;
         Ok(sql::revision_of(revision))
     }
@@ -260,12 +228,7 @@ impl SqliteStore {
             .await
             .map_err(|e| self.error(e, None))?;
         tx.commit().await.map_err(|e| self.error(e, None))?;
-        let mut origins = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: String = row.try_get(0).map_err(|e| self.error(e, None))?;
-            let entry: String = row.try_get(1).map_err(|e| self.error(e, None))?;
-            origins.push(sql::decode(&store, &id, &entry)?);
-        }
+        let origins = sql::read_entries!(rows, &store, |e| self.error(e, None));
         Ok(Loaded::new(sql::revision_of(revision), origins))
     }
 
@@ -276,15 +239,7 @@ impl SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.error(e, None))?;
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: String = row.try_get(0).map_err(|e| self.error(e, None))?;
-            let entry: String = row.try_get(1).map_err(|e| self.error(e, None))?;
-            let revision: i64 = row.try_get(2).map_err(|e| self.error(e, None))?;
-            let deleted: bool = row.try_get(3).map_err(|e| self.error(e, None))?;
-            changes.push(sql::change(&store, id, &entry, revision, deleted)?);
-        }
-        Ok(changes)
+        Ok(sql::read_feed!(rows, &store, |e| self.error(e, None)))
     }
 }
 
@@ -292,40 +247,26 @@ fn describe(path: &Path) -> String {
     format!("sqlite:{}", path.display())
 }
 
-impl TrustedOriginStore for SqliteStore {
-    fn load(&self) -> StoreFuture<'_, Loaded> {
-        Box::pin(self.load_all())
-    }
+sql::sql_store!(SqliteStore);
 
-    fn seed<'a>(&'a self, origins: &'a [TrustedOrigin]) -> StoreFuture<'a, bool> {
-        Box::pin(self.seed_all(origins))
-    }
-
-    fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64> {
-        Box::pin(self.commit_change(change))
-    }
-
-    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>> {
-        Box::pin(self.feed(revision))
-    }
-
-    fn changed(&self) -> StoreFuture<'_, ()> {
-        Box::pin(async move {
-            loop {
-                let now = self.revision().await?;
-                {
-                    let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-                    if now != *seen {
-                        *seen = now;
-                        return Ok(());
-                    }
+impl SqliteStore {
+    /// Resolves once another handle or process committed (the revision moved), looking every
+    /// [`POLL_EVERY`].
+    async fn notified(&self) -> Result<(), StoreError> {
+        loop {
+            let now = self.revision().await?;
+            {
+                let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+                if now != *seen {
+                    *seen = now;
+                    return Ok(());
                 }
-                tokio::time::sleep(POLL_EVERY).await;
             }
-        })
+            tokio::time::sleep(POLL_EVERY).await;
+        }
     }
 
-    fn describe(&self) -> String {
+    fn describe_store(&self) -> String {
         describe(&self.path)
     }
 }
