@@ -297,6 +297,16 @@ impl Reply {
         }
     }
 
+    /// 400 for an HTTP/1.1 request without exactly one `Host` (RFC 9112 §3.2).
+    pub fn bad_host() -> Self {
+        Reply::error(
+            400,
+            "E0000001",
+            "Api validation failed: Host",
+            Some("An HTTP/1.1 request must carry exactly one Host header"),
+        )
+    }
+
     /// The `Content-Type` of the body, if any.
     pub fn content_type(&self) -> Option<&'static str> {
         match self.body {

@@ -139,6 +139,9 @@ async fn main() -> ExitCode {
         .layer(cors.guard());
     let app = app.layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            if !host_is_valid(&request) {
+                return reply(Reply::bad_host());
+            }
             match tokio::time::timeout(limits.request_timeout(), next.run(request)).await {
                 Ok(response) => response,
                 Err(_) => reply(limits.timed_out()),
@@ -161,6 +164,20 @@ async fn main() -> ExitCode {
     }
     serve(listener, app, limits).await;
     ExitCode::SUCCESS
+}
+
+/// Whether the request's `Host` is acceptable: an HTTP/1.1 request must carry exactly one
+/// (RFC 9112 §3.2: a server MUST answer 400 otherwise), as actix-web's parser enforces. hyper
+/// does not check it, so `org-server` does, before the CORS layers: the two servers answer alike.
+/// HTTP/2 carries `:authority` instead, and HTTP/1.0 may omit `Host`.
+fn host_is_valid(request: &axum::extract::Request) -> bool {
+    request.version() != axum::http::Version::HTTP_11
+        || request
+            .headers()
+            .get_all(axum::http::header::HOST)
+            .iter()
+            .count()
+            == 1
 }
 
 /// Serves `app` on `listener` within `limits`, until the process ends.
