@@ -374,6 +374,18 @@ pub fn session_cookie<'a>(cookie: Option<&'a str>, cors: &CorsOutcome) -> Option
     cookie.filter(|_| !cors.is_cross_origin() || cors.allows_credentials())
 }
 
+/// A request's cookies as one value: every `Cookie` field that is text, joined with `"; "`. An
+/// HTTP/2 client may split the cookie into several `cookie` fields (RFC 9113 §8.2.3; browsers do,
+/// for better header compression), which are one cookie-string; reading only the first would
+/// lose the session.
+pub fn joined_cookies<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> Option<String> {
+    let texts: Vec<&str> = fields
+        .into_iter()
+        .filter_map(|field| std::str::from_utf8(field).ok())
+        .collect();
+    (!texts.is_empty()).then(|| texts.join("; "))
+}
+
 /// The running org: CORS, trusted origins, users and sessions.
 #[derive(Debug)]
 pub struct Org {

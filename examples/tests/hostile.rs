@@ -428,6 +428,25 @@ fn catalogue() -> Vec<Case> {
             get_me().origin(""),
             refused("origin_not_trusted"),
         ),
+        // The cookie-string split across two `Cookie` fields is still one cookie-string (what
+        // HTTP/2 clients send; see tests/http2.rs): the session in the second field counts.
+        case(
+            "two_cookie_fields_trusted",
+            req("GET", ME)
+                .h("Cookie", "theme=dark")
+                .h("Cookie", "sid={SID}")
+                .origin(T),
+            ok_me().acao(T).creds(),
+        ),
+        case(
+            "two_cookie_fields_bearer_untrusted_put",
+            put_me()
+                .bearer()
+                .h("Cookie", "theme=dark")
+                .h("Cookie", "sid={SID}")
+                .origin(E),
+            refused("untrusted_cross_origin_write"),
+        ),
         case(
             "two_origins_both_trusted",
             get_me().origin(T).origin(T),

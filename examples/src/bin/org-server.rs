@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use trusted_cors::for_axum::CorsContext;
 use trusted_cors_examples::{
-    me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
-    ServerLimits,
+    joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
+    RedirectParam, Reply, ServerLimits,
 };
 
 type Shared = State<Arc<Org>>;
@@ -41,8 +41,13 @@ fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The request's cookies, from every `Cookie` field (HTTP/2 clients split them).
+fn cookies(headers: &HeaderMap) -> Option<String> {
+    joined_cookies(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()))
+}
+
 async fn home(State(org): Shared, headers: HeaderMap) -> Response {
-    reply(org.home(header(&headers, COOKIE)))
+    reply(org.home(cookies(&headers).as_deref()))
 }
 
 async fn login_page(State(org): Shared, Query(param): Query<RedirectParam>) -> Response {
@@ -57,12 +62,12 @@ async fn logout(State(org): Shared, headers: HeaderMap, body: Bytes) -> Response
     let redirect = url::form_urlencoded::parse(&body)
         .find(|(key, _)| key == "redirect")
         .map(|(_, value)| value.into_owned());
-    reply(org.logout(header(&headers, COOKIE), redirect.as_deref()))
+    reply(org.logout(cookies(&headers).as_deref(), redirect.as_deref()))
 }
 
 async fn me(State(org): Shared, cors: CorsContext, headers: HeaderMap) -> Response {
     reply(org.me(
-        session_cookie(header(&headers, COOKIE), &cors),
+        session_cookie(cookies(&headers).as_deref(), &cors),
         header(&headers, AUTHORIZATION),
     ))
 }
@@ -74,7 +79,7 @@ async fn update_me(
     body: Bytes,
 ) -> Response {
     reply(org.update_me(
-        session_cookie(header(&headers, COOKIE), &cors),
+        session_cookie(cookies(&headers).as_deref(), &cors),
         header(&headers, AUTHORIZATION),
         &body,
     ))
@@ -87,7 +92,7 @@ async fn user(
     Path(id): Path<String>,
 ) -> Response {
     reply(org.user(
-        session_cookie(header(&headers, COOKIE), &cors),
+        session_cookie(cookies(&headers).as_deref(), &cors),
         header(&headers, AUTHORIZATION),
         &id,
     ))
