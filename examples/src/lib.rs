@@ -297,13 +297,14 @@ impl Reply {
         }
     }
 
-    /// 400 for an HTTP/1.1 request without exactly one `Host` (RFC 9112 §3.2).
+    /// 400 for a request whose `Host` is missing (HTTP/1.1), repeated, or differs from its
+    /// `:authority` (HTTP/2).
     pub fn bad_host() -> Self {
         Reply::error(
             400,
             "E0000001",
             "Api validation failed: Host",
-            Some("An HTTP/1.1 request must carry exactly one Host header"),
+            Some("Send exactly one Host header (HTTP/1.1), or a host field equal to :authority (HTTP/2)"),
         )
     }
 

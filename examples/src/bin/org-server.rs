@@ -171,18 +171,25 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Whether the request's `Host` is acceptable: an HTTP/1.1 request must carry exactly one
-/// (RFC 9112 §3.2: a server MUST answer 400 otherwise), as actix-web's parser enforces. hyper
-/// does not check it, so `org-server` does, before the CORS layers: the two servers answer alike.
-/// HTTP/2 carries `:authority` instead, and HTTP/1.0 may omit `Host`.
+/// Whether the request's `Host` is acceptable: never more than one; an HTTP/1.1 request must
+/// carry one (RFC 9112 §3.2: a server MUST answer 400 otherwise), as actix-web's parser enforces;
+/// an HTTP/2 request that carries a `host` field as well as `:authority` must name the same
+/// authority in both (RFC 9113 §8.3.1: otherwise malformed). hyper checks none of this, so
+/// `org-server` does, before the CORS layers, whose same-origin fallback reads `Host` first.
 fn host_is_valid(request: &axum::extract::Request) -> bool {
-    request.version() != axum::http::Version::HTTP_11
-        || request
-            .headers()
-            .get_all(axum::http::header::HOST)
-            .iter()
-            .count()
-            == 1
+    use axum::http::Version;
+    let mut hosts = request.headers().get_all(axum::http::header::HOST).iter();
+    let (host, another) = (hosts.next(), hosts.next());
+    if another.is_some() {
+        return false;
+    }
+    match (request.version(), host, request.uri().authority()) {
+        (Version::HTTP_11, None, _) => false,
+        (Version::HTTP_2, Some(host), Some(authority)) => host
+            .as_bytes()
+            .eq_ignore_ascii_case(authority.as_str().as_bytes()),
+        _ => true,
+    }
 }
 
 /// Serves `app` on `listener` within `limits`, until the process ends.
