@@ -297,6 +297,17 @@ impl Reply {
         }
     }
 
+    /// 400 for a request whose `Host` is missing (HTTP/1.1), repeated, or differs from its
+    /// `:authority` (HTTP/2).
+    pub fn bad_host() -> Self {
+        Reply::error(
+            400,
+            "E0000001",
+            "Api validation failed: Host",
+            Some("Send exactly one Host header (HTTP/1.1), or a host field equal to :authority (HTTP/2)"),
+        )
+    }
+
     /// The `Content-Type` of the body, if any.
     pub fn content_type(&self) -> Option<&'static str> {
         match self.body {
@@ -362,6 +373,18 @@ struct ProfileFields {
 /// honours a cookie the CORS policy did not grant, whatever the layers in front of it.
 pub fn session_cookie<'a>(cookie: Option<&'a str>, cors: &CorsOutcome) -> Option<&'a str> {
     cookie.filter(|_| !cors.is_cross_origin() || cors.allows_credentials())
+}
+
+/// A request's cookies as one value: every `Cookie` field that is text, joined with `"; "`. An
+/// HTTP/2 client may split the cookie into several `cookie` fields (RFC 9113 §8.2.3; browsers do,
+/// for better header compression), which are one cookie-string; reading only the first would
+/// lose the session.
+pub fn joined_cookies<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> Option<String> {
+    let texts: Vec<&str> = fields
+        .into_iter()
+        .filter_map(|field| std::str::from_utf8(field).ok())
+        .collect();
+    (!texts.is_empty()).then(|| texts.join("; "))
 }
 
 /// The running org: CORS, trusted origins, users and sessions.

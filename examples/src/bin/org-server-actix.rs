@@ -14,8 +14,8 @@ use trusted_cors::for_actix::{
     CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
 use trusted_cors_examples::{
-    me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
-    ServerLimits,
+    joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
+    RedirectParam, Reply, ServerLimits,
 };
 
 type Shared = web::Data<Org>;
@@ -61,8 +61,13 @@ fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> O
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The request's cookies, from every `Cookie` field.
+fn cookies(request: &HttpRequest) -> Option<String> {
+    joined_cookies(request.headers().get_all(COOKIE).map(|v| v.as_bytes()))
+}
+
 async fn home(org: Shared, request: HttpRequest) -> HttpResponse {
-    reply(org.home(header(&request, COOKIE)))
+    reply(org.home(cookies(&request).as_deref()))
 }
 
 async fn login_page(org: Shared, param: web::Query<RedirectParam>) -> HttpResponse {
@@ -77,12 +82,12 @@ async fn logout(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResp
     let redirect = url::form_urlencoded::parse(&body)
         .find(|(key, _)| key == "redirect")
         .map(|(_, value)| value.into_owned());
-    reply(org.logout(header(&request, COOKIE), redirect.as_deref()))
+    reply(org.logout(cookies(&request).as_deref(), redirect.as_deref()))
 }
 
 async fn me(org: Shared, cors: CorsContext, request: HttpRequest) -> HttpResponse {
     reply(org.me(
-        session_cookie(header(&request, COOKIE), &cors),
+        session_cookie(cookies(&request).as_deref(), &cors),
         header(&request, AUTHORIZATION),
     ))
 }
@@ -94,7 +99,7 @@ async fn update_me(
     body: web::Bytes,
 ) -> HttpResponse {
     reply(org.update_me(
-        session_cookie(header(&request, COOKIE), &cors),
+        session_cookie(cookies(&request).as_deref(), &cors),
         header(&request, AUTHORIZATION),
         &body,
     ))
@@ -107,7 +112,7 @@ async fn user(
     id: web::Path<String>,
 ) -> HttpResponse {
     reply(org.user(
-        session_cookie(header(&request, COOKIE), &cors),
+        session_cookie(cookies(&request).as_deref(), &cors),
         header(&request, AUTHORIZATION),
         &id,
     ))

@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use trusted_cors::for_axum::CorsContext;
 use trusted_cors_examples::{
-    me_policy, session_cookie, start_org, user_policy, LoginForm, Org, RedirectParam, Reply,
-    ServerLimits,
+    joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
+    RedirectParam, Reply, ServerLimits,
 };
 
 type Shared = State<Arc<Org>>;
@@ -41,8 +41,13 @@ fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The request's cookies, from every `Cookie` field (HTTP/2 clients split them).
+fn cookies(headers: &HeaderMap) -> Option<String> {
+    joined_cookies(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()))
+}
+
 async fn home(State(org): Shared, headers: HeaderMap) -> Response {
-    reply(org.home(header(&headers, COOKIE)))
+    reply(org.home(cookies(&headers).as_deref()))
 }
 
 async fn login_page(State(org): Shared, Query(param): Query<RedirectParam>) -> Response {
@@ -57,12 +62,12 @@ async fn logout(State(org): Shared, headers: HeaderMap, body: Bytes) -> Response
     let redirect = url::form_urlencoded::parse(&body)
         .find(|(key, _)| key == "redirect")
         .map(|(_, value)| value.into_owned());
-    reply(org.logout(header(&headers, COOKIE), redirect.as_deref()))
+    reply(org.logout(cookies(&headers).as_deref(), redirect.as_deref()))
 }
 
 async fn me(State(org): Shared, cors: CorsContext, headers: HeaderMap) -> Response {
     reply(org.me(
-        session_cookie(header(&headers, COOKIE), &cors),
+        session_cookie(cookies(&headers).as_deref(), &cors),
         header(&headers, AUTHORIZATION),
     ))
 }
@@ -74,7 +79,7 @@ async fn update_me(
     body: Bytes,
 ) -> Response {
     reply(org.update_me(
-        session_cookie(header(&headers, COOKIE), &cors),
+        session_cookie(cookies(&headers).as_deref(), &cors),
         header(&headers, AUTHORIZATION),
         &body,
     ))
@@ -87,7 +92,7 @@ async fn user(
     Path(id): Path<String>,
 ) -> Response {
     reply(org.user(
-        session_cookie(header(&headers, COOKIE), &cors),
+        session_cookie(cookies(&headers).as_deref(), &cors),
         header(&headers, AUTHORIZATION),
         &id,
     ))
@@ -139,6 +144,9 @@ async fn main() -> ExitCode {
         .layer(cors.guard());
     let app = app.layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            if !host_is_valid(&request) {
+                return reply(Reply::bad_host());
+            }
             match tokio::time::timeout(limits.request_timeout(), next.run(request)).await {
                 Ok(response) => response,
                 Err(_) => reply(limits.timed_out()),
@@ -161,6 +169,27 @@ async fn main() -> ExitCode {
     }
     serve(listener, app, limits).await;
     ExitCode::SUCCESS
+}
+
+/// Whether the request's `Host` is acceptable: never more than one; an HTTP/1.1 request must
+/// carry one (RFC 9112 §3.2: a server MUST answer 400 otherwise), as actix-web's parser enforces;
+/// an HTTP/2 request that carries a `host` field as well as `:authority` must name the same
+/// authority in both (RFC 9113 §8.3.1: otherwise malformed). hyper checks none of this, so
+/// `org-server` does, before the CORS layers, whose same-origin fallback reads `Host` first.
+fn host_is_valid(request: &axum::extract::Request) -> bool {
+    use axum::http::Version;
+    let mut hosts = request.headers().get_all(axum::http::header::HOST).iter();
+    let (host, another) = (hosts.next(), hosts.next());
+    if another.is_some() {
+        return false;
+    }
+    match (request.version(), host, request.uri().authority()) {
+        (Version::HTTP_11, None, _) => false,
+        (Version::HTTP_2, Some(host), Some(authority)) => host
+            .as_bytes()
+            .eq_ignore_ascii_case(authority.as_str().as_bytes()),
+        _ => true,
+    }
 }
 
 /// Serves `app` on `listener` within `limits`, until the process ends.

@@ -1,6 +1,8 @@
 //! Helpers shared by the example tests: the org binaries as real processes.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
