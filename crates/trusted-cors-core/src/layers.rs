@@ -11,7 +11,7 @@ use crate::reply::{
     static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, TRUE, VARY_ORIGIN,
     VARY_PREFLIGHT,
 };
-use crate::request::{is_safe, Found, HeaderInput, RequestFacts, RequestHeaders};
+use crate::request::{is_safe, request_host, Found, HeaderInput, RequestFacts, RequestHeaders};
 use crate::{Cors, Field, Rejection, RouteCors};
 
 /// The guard's verdict on a request, before routing.
@@ -120,12 +120,7 @@ impl Cors {
         authority: Option<&str>,
     ) -> Option<Reply> {
         if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
-            let host = match host.input() {
-                HeaderInput::Absent => {
-                    authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
-                }
-                host => host,
-            };
+            let host = request_host(authority, host.input());
             // What `RequestFacts::read_unrouted` reads of an `OPTIONS` without `Authorization`.
             let facts = RequestFacts {
                 method: "OPTIONS",

@@ -212,6 +212,20 @@ pub struct RequestFacts<'a> {
     pub host: HeaderInput<'a>,
 }
 
+/// The host a request is addressed to: the request target's authority when it has one (HTTP/2's
+/// `:authority`, an HTTP/1.1 absolute-form target), which then wins over `Host` (RFC 9113
+/// §8.3.1 calls a `host` field that disagrees malformed; RFC 9112 §3.2.2 has `Host` ignored);
+/// else `Host`.
+pub(crate) fn request_host<'a>(
+    authority: Option<&'a str>,
+    host: HeaderInput<'a>,
+) -> HeaderInput<'a> {
+    match authority {
+        Some(authority) => HeaderInput::One(authority.as_bytes()),
+        None => host,
+    }
+}
+
 /// Whether a method is safe: a request with it changes nothing, so a cross-site one needs no
 /// proof of where it comes from.
 pub(crate) fn is_safe(method: &str) -> bool {
@@ -258,7 +272,8 @@ impl<'a> RequestFacts<'a> {
     }
 
     /// Reads the facts of a request without allocating. `authority` is the URI's authority (the
-    /// `:authority` of an HTTP/2 request), used when there is no `Host` header. Without `Origin`
+    /// `:authority` of an HTTP/2 request, an absolute-form target), used instead of `Host` when
+    /// present. Without `Origin`
     /// nothing else is read: the request is not a CORS request. The preflight headers are read
     /// only for `OPTIONS`, the one method the decision reads them for.
     pub fn read<H: RequestHeaders>(
@@ -361,12 +376,7 @@ impl<'a> RequestFacts<'a> {
         };
         let [origin, host, authorization, cookie, sec_fetch_site, request_method, request_headers] =
             found.map(Found::into_input);
-        let host = match host {
-            HeaderInput::Absent => {
-                authority.map_or(HeaderInput::Absent, |a| HeaderInput::One(a.as_bytes()))
-            }
-            host => host,
-        };
+        let host = request_host(authority, host);
         let (request_method, request_headers) = match (method, route) {
             ("OPTIONS", true) => (request_method, request_headers),
             ("OPTIONS", false) => (request_method, HeaderInput::Absent),

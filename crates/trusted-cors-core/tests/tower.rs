@@ -559,6 +559,38 @@ async fn an_application_cannot_pass_for_a_route_declaration() {
         .is_none());
 }
 
+/// The request target's authority (HTTP/2's `:authority`) wins over a `host` field that
+/// disagrees with it: a forged `host` cannot make a cross-origin write pass as same-origin.
+#[tokio::test]
+async fn the_authority_wins_over_a_disagreeing_host() {
+    let cors = cors();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let app = cors
+        .guard()
+        .layer(service_fn(move |_req: Request<Full<Bytes>>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) }
+        }));
+    let write = |host: &str| {
+        Request::post("http://api.example/api/v1/echo")
+            .header("host", host)
+            .header("origin", "http://evil.example")
+            .header("cookie", "sid=1")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let response = app.clone().oneshot(write("evil.example")).await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    // The same request to the origin it names is same-origin.
+    let mut own = write("api.example");
+    *own.uri_mut() = "http://evil.example/api/v1/echo".parse().unwrap();
+    let response = app.oneshot(own).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 /// The frame-ancestors layer never answers by itself, so it takes any body (here one that cannot
 /// be made from bytes).
 #[tokio::test]
