@@ -371,6 +371,10 @@ fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {
         }
         Some(_) => {}
     }
+    // Port 0 is no port a browser connects to, and `:0` is malformed in a request's `Origin`.
+    if url.port() == Some(0) {
+        return Err(OriginError::Invalid("port 0 is not a port".to_owned()));
+    }
     Ok(url)
 }
 
@@ -565,6 +569,9 @@ mod tests {
             "https://a!b.example",
             "https://a$b.example",
             "https://*.a'b.example.com",
+            // Also found by it: port 0 parsed, and `:0` is malformed in a request.
+            "http://*.dev.example.org:0",
+            "https://a.example:00",
         ] {
             assert!(
                 matches!(OriginPattern::parse(bad), Err(OriginError::Invalid(_))),
