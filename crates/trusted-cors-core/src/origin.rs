@@ -375,6 +375,10 @@ fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {
     if url.port() == Some(0) {
         return Err(OriginError::Invalid("port 0 is not a port".to_owned()));
     }
+    // IDN labels can grow in punycode: the canonical form must fit too.
+    if url.origin().ascii_serialization().len() > MAX_ORIGIN_LEN {
+        return Err(OriginError::TooLong);
+    }
     Ok(url)
 }
 
@@ -588,6 +592,23 @@ mod tests {
                 RequestOrigin::parse(origin.as_str().as_bytes()),
                 RequestOrigin::Valid(_)
             ));
+        }
+    }
+
+    #[test]
+    fn origins_too_long_in_punycode_are_refused() {
+        // Found by the `origin` fuzz target: 400 bytes of UTF-8 became more than MAX_ORIGIN_LEN
+        // in punycode, so the canonical form no longer parsed and never matched a request.
+        let label = format!("{}\u{fc}\u{4e00}", "a".repeat(57));
+        let input = format!("https://{}.example", [label.as_str(); 7].join("."));
+        assert!(input.len() <= MAX_ORIGIN_LEN);
+        assert_eq!(Origin::parse(&input), Err(OriginError::TooLong));
+        for ok in [
+            "https://b\u{fc}cher.example",
+            "https://*.b\u{fc}cher.example",
+        ] {
+            let pattern = OriginPattern::parse(ok).unwrap();
+            assert_eq!(OriginPattern::parse(pattern.as_str()), Ok(pattern));
         }
     }
 
