@@ -81,8 +81,10 @@ impl AllowedHeaders {
                 names.iter().any(|n| **n == *name)
                     || names.iter().any(|n| n.eq_ignore_ascii_case(name))
             }
+            // A requested `*` is not echoed: in `Access-Control-Allow-Headers` it would read as
+            // a wildcard on a request without credentials.
             AllowedHeaders::Any { authorization } => {
-                *authorization || !name.eq_ignore_ascii_case("authorization")
+                name != "*" && (*authorization || !name.eq_ignore_ascii_case("authorization"))
             }
         }
     }

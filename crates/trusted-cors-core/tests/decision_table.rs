@@ -542,6 +542,18 @@ const CASES: &[Case] = &[
         Reject(K::HeaderNotAllowed),
     ),
     case(
+        // Found by the `decide` fuzz target: `*` was echoed in Access-Control-Allow-Headers.
+        "a requested `*` is not echoed by any-header",
+        NoCookies,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", b"x-a,*"),
+        ],
+        Reject(K::HeaderNotAllowed),
+    ),
+    case(
         "authorization not named",
         User,
         "OPTIONS",
