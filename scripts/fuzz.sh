@@ -77,8 +77,11 @@ for target in "${targets[@]}"; do
   files=$(find "$corpus" -type f | wc -l)
   echo "fuzz $target: $status in ${elapsed}s, ${runs:-?} executions, coverage ${cov:-?}, corpus $files inputs"
   if [ "$status" = FAILED ]; then
-    tail -n 60 "$log"
+    # The panic message (or, without one, the end of the log), then the inputs kept.
+    grep -A 6 -m 1 'panicked at' "$log" || tail -n 40 "$log"
+    grep -m 1 '^SUMMARY' "$log" || true
     ls -1 "fuzz/artifacts/$target" | sed "s|^|  artifact: fuzz/artifacts/$target/|"
+    echo "  reproduce: cargo +nightly fuzz run -O $target fuzz/artifacts/$target/<file>"
   fi
 done
 exit "$failed"
