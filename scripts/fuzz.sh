@@ -39,6 +39,7 @@ if [ -n "${FUZZ_BUILD_LOCK:-}" ]; then
   build=(flock "$FUZZ_BUILD_LOCK" "${build[@]}")
 fi
 echo "== fuzz: building ${targets[*]}"
+build_start=$(date +%s)
 if [ "${#targets[@]}" -eq "${#all_targets[@]}" ]; then
   "${build[@]}"
 else
@@ -46,6 +47,7 @@ else
     "${build[@]}" "$target"
   done
 fi
+echo "fuzz build: $(($(date +%s) - build_start))s"
 
 if [ -n "${FUZZ_LOG_DIR:-}" ]; then
   logs="$FUZZ_LOG_DIR"
