@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use trusted_cors_core::{
     CorsConfig, NewTrustedOrigin, Registry, RequestOrigin, RouteCors, ScopeType, Status,
+    MAX_ORIGIN_LEN,
 };
 
 /// Reads an input: a few flag bytes, then `\n`-separated fields. Missing bytes and fields read
@@ -116,8 +117,12 @@ pub fn oracle_trusted(origin: &[u8], scope: ScopeType) -> bool {
         .any(|(_, pattern, _, _)| oracle_matches(pattern, origin))
 }
 
-/// Whether `pattern` (canonical, exact or `*.` wildcard) matches request origin bytes.
+/// Whether `pattern` (canonical, exact or `*.` wildcard) matches request origin bytes. An origin
+/// longer than [`MAX_ORIGIN_LEN`] is malformed: the work per request is bounded.
 pub fn oracle_matches(pattern: &str, origin: &[u8]) -> bool {
+    if origin.len() > MAX_ORIGIN_LEN {
+        return false;
+    }
     let Some((scheme, rest)) = pattern.split_once("://") else {
         return false;
     };
@@ -352,6 +357,8 @@ mod tests {
             b"https://a.w.example"
         ));
         assert!(oracle_matches("https://a.example", b"https://a.example"));
+        let long = format!("https://{}.w.example", "a".repeat(MAX_ORIGIN_LEN));
+        assert!(!oracle_matches("https://*.w.example", long.as_bytes()));
         assert!(registry().snapshot().len() == ENTRIES.len());
     }
 }
