@@ -114,7 +114,27 @@ fn check(
     let enabled = matches!(scope, RouteScope::Declared(p) if p.is_cors_enabled());
     let origin = match facts.origin {
         HeaderInput::Absent => {
-            assert_eq!(*decision, Decision::NotCors);
+            // Not CORS, unless a browser says an unsafe request comes from another site: then a
+            // write from an origin that cannot be trusted, never granted anything.
+            let safe = matches!(facts.method, "GET" | "HEAD" | "OPTIONS");
+            let other_site = matches!(
+                facts.sec_fetch_site,
+                HeaderInput::One(b"cross-site" | b"same-site")
+            );
+            if safe || !other_site {
+                assert_eq!(*decision, Decision::NotCors);
+            } else {
+                assert!(
+                    !matches!(
+                        decision,
+                        Decision::NotCors
+                            | Decision::SameOrigin
+                            | Decision::Allow(_)
+                            | Decision::Preflight(_)
+                    ),
+                    "{facts:?} → {decision:?}"
+                );
+            }
             return;
         }
         HeaderInput::One(origin) => Some(origin),

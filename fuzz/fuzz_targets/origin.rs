@@ -35,8 +35,8 @@ fn check_request_origin(data: &[u8]) {
             assert!(data.len() <= MAX_ORIGIN_LEN);
             assert_eq!(parts.serialized.as_bytes(), data);
             assert_eq!(
-                format!("{}://{}{}", parts.scheme, parts.host, parts.port),
-                parts.serialized
+                format!("{}://{}{}", parts.scheme(), parts.host(), parts.port()),
+                parts.serialized()
             );
             assert_eq!(parts.authority(), format!("{}{}", parts.host, parts.port));
             assert!(!parts.host.is_empty());
@@ -44,11 +44,11 @@ fn check_request_origin(data: &[u8]) {
             assert!(!parts.serialized.bytes().any(|b| b.is_ascii_uppercase()));
             // No path, userinfo, query or fragment: the only slashes are the `//`.
             assert_eq!(parts.serialized.matches('/').count(), 2);
-            assert!(!parts.serialized.contains(['@', '?', '#', ' ']));
-            if let Some(digits) = parts.port.strip_prefix(':') {
+            assert!(!parts.serialized().contains(['@', '?', '#', ' ']));
+            if let Some(digits) = parts.port().strip_prefix(':') {
                 let number: u32 = digits.parse().expect("a port is digits");
                 assert!(number <= 65535 && !digits.starts_with('0'));
-                let default = match parts.scheme {
+                let default = match parts.scheme() {
                     "http" | "ws" => Some(80),
                     "https" | "wss" => Some(443),
                     _ => None,

@@ -252,12 +252,11 @@ impl Facts {
                 .map(|v| v.as_bytes().to_vec())
                 .collect()
         };
-        let mut host = all("host");
-        if host.is_empty() {
-            if let Some(authority) = request.uri().authority() {
-                host.push(authority.as_str().as_bytes().to_vec());
-            }
-        }
+        // The request target's authority wins over `Host` (RFC 9113 §8.3.1, RFC 9112 §3.2.2).
+        let host = match request.uri().authority() {
+            Some(authority) => vec![authority.as_str().as_bytes().to_vec()],
+            None => all("host"),
+        };
         let acrm = all("access-control-request-method");
         let preflight =
             request.method() == Method::OPTIONS && matches!(acrm.as_slice(), [m] if is_token(m));

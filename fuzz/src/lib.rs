@@ -251,8 +251,9 @@ pub fn auth_scheme(value: &[u8]) -> &[u8] {
     &value[..end]
 }
 
-/// Whether the request is same-origin by DESIGN.md's rules: `Sec-Fetch-Site: same-origin` when
-/// the header is there, else a public origin, else an origin whose `host[:port]` is `Host`.
+/// Whether the request is same-origin by DESIGN.md's rules: `Sec-Fetch-Site: same-origin` (or
+/// `none`, a navigation the user started) when the header is there, else a public origin, else
+/// an origin whose `host[:port]` is `Host`.
 pub fn oracle_same_origin(
     origin: &[u8],
     sec_fetch_site: Option<Option<&[u8]>>,
@@ -260,7 +261,7 @@ pub fn oracle_same_origin(
 ) -> bool {
     // `None`: absent; `Some(None)`: several values; `Some(Some(v))`: one.
     match sec_fetch_site {
-        Some(Some(site)) => return site == b"same-origin",
+        Some(Some(site)) => return site == b"same-origin" || site == b"none",
         Some(None) => return false,
         None => {}
     }
@@ -273,16 +274,16 @@ pub fn oracle_same_origin(
     let Some(Some(host)) = host else {
         return false;
     };
-    let authority = &origin[parts.scheme.len() + 3..];
+    let authority = &origin[parts.scheme().len() + 3..];
     if host.eq_ignore_ascii_case(authority) {
         return true;
     }
-    let default: &[u8] = match parts.scheme {
+    let default: &[u8] = match parts.scheme() {
         "https" => b":443",
         "http" => b":80",
         _ => return false,
     };
-    parts.port.is_empty()
+    parts.port().is_empty()
         && host.len() == authority.len() + default.len()
         && host[..authority.len()].eq_ignore_ascii_case(authority)
         && host.ends_with(default)
