@@ -33,17 +33,17 @@ fn check_request_origin(data: &[u8]) {
         RequestOrigin::Malformed => assert_ne!(data, b"null"),
         RequestOrigin::Valid(parts) => {
             assert!(data.len() <= MAX_ORIGIN_LEN);
-            assert_eq!(parts.serialized.as_bytes(), data);
+            assert_eq!(parts.serialized().as_bytes(), data);
             assert_eq!(
                 format!("{}://{}{}", parts.scheme(), parts.host(), parts.port()),
                 parts.serialized()
             );
-            assert_eq!(parts.authority(), format!("{}{}", parts.host, parts.port));
-            assert!(!parts.host.is_empty());
-            assert!(parts.scheme.starts_with(|c: char| c.is_ascii_lowercase()));
-            assert!(!parts.serialized.bytes().any(|b| b.is_ascii_uppercase()));
+            assert_eq!(parts.authority(), format!("{}{}", parts.host(), parts.port()));
+            assert!(!parts.host().is_empty());
+            assert!(parts.scheme().starts_with(|c: char| c.is_ascii_lowercase()));
+            assert!(!parts.serialized().bytes().any(|b| b.is_ascii_uppercase()));
             // No path, userinfo, query or fragment: the only slashes are the `//`.
-            assert_eq!(parts.serialized.matches('/').count(), 2);
+            assert_eq!(parts.serialized().matches('/').count(), 2);
             assert!(!parts.serialized().contains(['@', '?', '#', ' ']));
             if let Some(digits) = parts.port().strip_prefix(':') {
                 let number: u32 = digits.parse().expect("a port is digits");
@@ -55,7 +55,7 @@ fn check_request_origin(data: &[u8]) {
                 };
                 assert_ne!(Some(number), default, "a default port is not serialized");
             } else {
-                assert!(parts.port.is_empty());
+                assert!(parts.port().is_empty());
             }
         }
     }
@@ -155,7 +155,7 @@ fn check_pattern(pattern: &OriginPattern, others: &[&[u8]]) {
                 panic!("{text:?} matched {candidate:?}, which is not a serialized origin");
             };
             assert!(
-                parts.host.starts_with('[') || parts.host.split('.').all(|l| !l.is_empty()),
+                parts.host().starts_with('[') || parts.host().split('.').all(|l| !l.is_empty()),
                 "{text:?} matched {candidate:?}, a host with an empty label or a leading dot"
             );
         }
