@@ -142,13 +142,7 @@ impl TrustedOrigins {
         actor: Option<&str>,
     ) -> Result<Prepared, TrustedOriginsError> {
         let Some(store) = &self.store else {
-            let _guard = self.sync.lock().await;
-            let prepared = self.registry.prepare(edit, actor)?;
-            if let Some(kind) = prepared.change() {
-                let revision = self.registry.revision() + 1;
-                self.registry.apply(vec![Change { revision, kind }])?;
-            }
-            return Ok(prepared);
+            return Ok(self.registry.change(edit, actor)?);
         };
         let prepared = self.registry.prepare(edit, actor)?;
         let Some(kind) = prepared.change() else {

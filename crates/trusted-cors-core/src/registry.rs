@@ -631,11 +631,6 @@ impl Prepared {
             (None, None) => None,
         }
     }
-
-    /// The entry the edit is about: after the change, or, for a delete, before it.
-    pub fn entry(&self) -> Option<&TrustedOrigin> {
-        self.after.as_ref().or(self.before.as_ref())
-    }
 }
 
 /// What a committed change does to one entry. Stores match on it, so it is exhaustive: a new
@@ -937,16 +932,25 @@ impl Registry {
         Ok(revision)
     }
 
-    /// Makes `edit` here, in memory, as the next revision.
-    fn edit(&self, edit: &Edit, actor: Option<&str>) -> Result<TrustedOrigin, RegistryError> {
+    /// Makes `edit` here, in memory, as the next revision (none when it changes nothing), and
+    /// says what it did: [`prepare`](Self::prepare) and [`apply`](Self::apply) in one step, under
+    /// one lock, for a registry kept in memory only.
+    pub fn change(&self, edit: &Edit, actor: Option<&str>) -> Result<Prepared, RegistryError> {
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let current = self.current.load_full();
         let mut next = RegistrySnapshot::clone(&current);
-        let Prepared { before, after } = work_out(&mut next, edit, actor)?;
+        let prepared = work_out(&mut next, edit, actor)?;
         if !next.same_as(&current) {
             next.revision = current.revision + 1;
             self.current.store(Arc::new(next));
         }
+        Ok(prepared)
+    }
+
+    /// [`change`](Self::change), returning the entry the edit is about: after it, or, for a
+    /// delete, before it.
+    fn edit(&self, edit: &Edit, actor: Option<&str>) -> Result<TrustedOrigin, RegistryError> {
+        let Prepared { before, after } = self.change(edit, actor)?;
         Ok(after.or(before).expect("every edit is about an entry"))
     }
 }
