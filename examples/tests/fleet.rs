@@ -303,23 +303,9 @@ async fn with_the_database_down_instances_serve_their_snapshot_and_converge_afte
         back.elapsed().as_secs_f64() * 1e3
     );
     // Nothing acknowledged was lost.
-    let listed: Value = client
-        .get(format!("{}/api/v1/trustedOrigins?limit=200", bases[1]))
-        .header("authorization", format!("SSWS {TOKEN}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let names: Vec<&str> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o["name"].as_str())
-        .collect();
+    let names = common::list_names(&client, bases[1], TOKEN).await;
     for name in &acknowledged {
-        assert!(names.contains(&name.as_str()), "acknowledged {name} lost");
+        assert!(names.contains(name), "acknowledged {name} lost");
     }
     drop((one, two));
     std::fs::remove_dir_all(dir).ok();

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::Proc;
+use common::{list_names, Proc};
 use serde_json::{json, Value};
 use trusted_cors::admin::{SqliteStore, TrustedOriginStore};
 use trusted_cors::TrustedOrigin;
@@ -68,35 +68,6 @@ async fn create(client: &reqwest::Client, base: &str, name: &str) -> Result<Stri
     Ok(body["id"].as_str().unwrap_or_default().to_owned())
 }
 
-/// Every name, following `Link: rel="next"` across pages.
-async fn list_names(client: &reqwest::Client, base: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut next = Some(format!("{base}/api/v1/trustedOrigins?limit=200"));
-    while let Some(url) = next.take() {
-        let response = client
-            .get(&url)
-            .header("authorization", format!("SSWS {TOKEN}"))
-            .send()
-            .await
-            .unwrap();
-        next = response
-            .headers()
-            .get_all("link")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|l| l.ends_with("rel=\"next\""))
-            .and_then(|l| Some(format!("{base}{}", l.get(1..l.find('>')?)?)));
-        let body: Value = response.json().await.unwrap();
-        names.extend(
-            body.as_array()
-                .unwrap()
-                .iter()
-                .map(|o| o["name"].as_str().unwrap().to_owned()),
-        );
-    }
-    names
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarts_keep_every_acknowledged_change() {
     let client = reqwest::Client::new();
@@ -133,7 +104,7 @@ async fn restarts_keep_every_acknowledged_change() {
         drop(proc);
 
         let (_proc, base) = start(server, &config);
-        let names = list_names(&client, &base).await;
+        let names = list_names(&client, &base, TOKEN).await;
         assert_eq!(names, ["Seed", "alpha", "gamma"], "{server}");
         // The sign-in page may only be framed by the org and its IFRAME_EMBED origins.
         let csp = |base: String| {
@@ -248,7 +219,10 @@ async fn sigkill_during_writes_loses_no_acknowledged_change() {
     }
     // And the servers start from it.
     let (_proc, base) = start(SERVERS[0], &config);
-    let names: HashSet<String> = list_names(&client, &base).await.into_iter().collect();
+    let names: HashSet<String> = list_names(&client, &base, TOKEN)
+        .await
+        .into_iter()
+        .collect();
     let missing: Vec<_> = acknowledged
         .iter()
         .filter(|n| !names.contains(*n))
@@ -292,7 +266,7 @@ async fn concurrent_writers_lose_nothing() {
             ids.extend(task.await.unwrap());
         }
         assert_eq!(ids.len(), CLIENTS * EACH, "{server}: duplicate ids");
-        let names = list_names(&client, &base).await;
+        let names = list_names(&client, &base, TOKEN).await;
         assert_eq!(names.len(), CLIENTS * EACH + 1, "{server}");
         assert_eq!(
             names.iter().collect::<HashSet<_>>().len(),

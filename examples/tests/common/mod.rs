@@ -93,3 +93,32 @@ impl Proc {
         }
     }
 }
+
+/// Every name, following `Link: rel="next"` across pages.
+pub async fn list_names(client: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut next = Some(format!("{base}/api/v1/trustedOrigins?limit=200"));
+    while let Some(url) = next.take() {
+        let response = client
+            .get(&url)
+            .header("authorization", format!("SSWS {token}"))
+            .send()
+            .await
+            .unwrap();
+        next = response
+            .headers()
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|l| l.ends_with("rel=\"next\""))
+            .and_then(|l| Some(format!("{base}{}", l.get(1..l.find('>')?)?)));
+        let body: serde_json::Value = response.json().await.unwrap();
+        names.extend(
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["name"].as_str().unwrap().to_owned()),
+        );
+    }
+    names
+}
