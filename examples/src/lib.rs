@@ -453,7 +453,7 @@ impl Org {
         }
         let cors_config =
             CorsConfig::try_from(settings).map_err(|e| StartError(format!("config: {e}")))?;
-        let seeds = SeedOrigin::validate_all(&config.trusted_origins)
+        let seeds = SeedOrigin::validate_all(&config.trusted_origins, cors_config.origin_schemes())
             .map_err(|e| StartError(format!("config: {e}")))?;
         let origins = match StoreLocation::parse(config.store.as_deref())? {
             StoreLocation::Memory => TrustedOrigins::in_memory(

@@ -14,7 +14,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
-use trusted_cors_core::{CorsConfig, CorsSettings, Registry, SeedOrigin};
+use trusted_cors_core::{CorsConfig, CorsSettings, OriginSchemes, Registry, SeedOrigin};
 use trusted_cors_fuzz::Input;
 
 #[derive(Debug, Deserialize)]
@@ -90,7 +90,7 @@ fn check_settings(settings: &CorsSettings) {
 }
 
 fn check_seeds(seeds: &[SeedOrigin]) {
-    match SeedOrigin::validate_all(seeds) {
+    match SeedOrigin::validate_all(seeds, &OriginSchemes::default()) {
         Ok(valid) => {
             assert_eq!(valid.len(), seeds.len());
             let registry = Registry::with_origins(valid)
@@ -105,6 +105,10 @@ fn check_seeds(seeds: &[SeedOrigin]) {
                 .and_then(|(index, _)| index.parse::<usize>().ok())
                 .unwrap_or_else(|| panic!("the error names no seed: {message}"));
             assert!(index < seeds.len(), "{message}");
+            if message.contains("not an allowed origin scheme") {
+                // The registry holds no scheme list until a `Cors` gives it the config's.
+                return;
+            }
             // The registry refuses the same seeds.
             let news = seeds.iter().map(|seed| {
                 trusted_cors_core::NewTrustedOrigin::new(

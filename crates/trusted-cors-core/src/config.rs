@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::is_token;
 use crate::rejection::{OktaErrorResponder, RejectionResponder};
-use crate::{ConfigError, Origin};
+use crate::{ConfigError, Origin, OriginSchemes};
 
 /// Authorization schemes that carry long-lived or browser-managed credentials and so are never
 /// accepted from another origin, whatever the configuration says.
@@ -39,6 +39,7 @@ pub struct CorsConfig {
     credential_schemes: Vec<Box<str>>,
     public_origins: Vec<Origin>,
     form_post_paths: FormPostPaths,
+    origin_schemes: OriginSchemes,
     diagnostics: bool,
     responder: Arc<dyn RejectionResponder>,
 }
@@ -53,6 +54,9 @@ pub struct CorsSettings {
     pub public_origins: Vec<String>,
     /// Paths that accept cross-site form posts (OIDC `form_post`, SAML POST binding).
     pub cross_site_form_post_paths: Vec<String>,
+    /// The schemes besides http and https whose exact origins may be trusted (hybrid apps,
+    /// browser extensions). Default `["capacitor", "ionic"]`; see [`OriginSchemes`].
+    pub origin_schemes: Vec<String>,
     /// Whether rejections carry the `X-Trusted-Cors-Reason` header.
     pub diagnostics_header: bool,
 }
@@ -63,6 +67,10 @@ impl Default for CorsSettings {
             credential_schemes: vec!["Bearer".into(), "DPoP".into()],
             public_origins: Vec::new(),
             cross_site_form_post_paths: Vec::new(),
+            origin_schemes: OriginSchemes::default()
+                .app_schemes()
+                .map(str::to_owned)
+                .collect(),
             diagnostics_header: false,
         }
     }
@@ -79,6 +87,7 @@ impl TryFrom<CorsSettings> for CorsConfig {
             builder = builder.allow_cross_site_form_posts(path);
         }
         builder
+            .origin_schemes(&settings.origin_schemes)
             .diagnostics_header(settings.diagnostics_header)
             .build()
     }
@@ -90,6 +99,7 @@ impl Default for CorsConfig {
             credential_schemes: vec!["bearer".into(), "dpop".into()],
             public_origins: Vec::new(),
             form_post_paths: FormPostPaths::default(),
+            origin_schemes: OriginSchemes::default(),
             diagnostics: false,
             responder: Arc::new(OktaErrorResponder),
         }
@@ -123,6 +133,14 @@ impl CorsConfig {
         self.form_post_paths.matches(path)
     }
 
+    /// The schemes whose origins may be trusted: `http`, `https` and these app schemes. The
+    /// decision trusts no origin of another scheme, whatever the registry holds, and
+    /// [`Cors::new`](crate::Cors::new) hands the list to the registry, which refuses new entries
+    /// of other schemes.
+    pub fn origin_schemes(&self) -> &OriginSchemes {
+        &self.origin_schemes
+    }
+
     /// Whether rejections carry `X-Trusted-Cors-Reason`.
     pub fn diagnostics(&self) -> bool {
         self.diagnostics
@@ -140,6 +158,7 @@ impl fmt::Debug for CorsConfig {
             .field("credential_schemes", &self.credential_schemes)
             .field("public_origins", &self.public_origins)
             .field("form_post_paths", &self.form_post_paths)
+            .field("origin_schemes", &self.origin_schemes)
             .field("diagnostics", &self.diagnostics)
             .finish_non_exhaustive()
     }
@@ -201,6 +220,26 @@ impl CorsConfigBuilder {
         self
     }
 
+    /// The app and extension schemes whose exact origins may be trusted, replacing the default
+    /// `capacitor, ionic` (see [`OriginSchemes`]); an empty list trusts `http` and `https`
+    /// origins only. `file`, `data`, `blob`, `javascript`, `about`, `ws` and the like are refused.
+    pub fn origin_schemes<I, S>(mut self, schemes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let schemes: Vec<String> = schemes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        match OriginSchemes::new(&schemes) {
+            Ok(list) => self.config.origin_schemes = list,
+            Err(reason) => self.fail(ConfigError::InvalidOrigin {
+                setting: "origin_schemes",
+                value: schemes.join(", "),
+                reason,
+            }),
+        }
+        self
+    }
+
     /// Whether rejections carry `X-Trusted-Cors-Reason: <reason>` for the browser's network panel.
     pub fn diagnostics_header(mut self, on: bool) -> Self {
         self.config.diagnostics = on;
@@ -250,7 +289,8 @@ pub struct SeedOrigin {
 }
 
 impl SeedOrigin {
-    /// Checks every seed as the registry would and returns them ready for
+    /// Checks every seed as the registry would, its scheme against `schemes` (the CORS config's
+    /// [`origin_schemes`](CorsConfig::origin_schemes)), and returns them ready for
     /// [`Registry::with_origins`](crate::Registry::with_origins) or for seeding a store. An error
     /// names the key, e.g.
     /// `trusted_origins[1].origin`, and the value.
@@ -265,12 +305,16 @@ impl SeedOrigin {
     ///     {"name": "Portal", "origin": "https://portal.example.com", "scopes": ["CORS"]},
     ///     {"name": "Broken", "origin": "portal.example.com", "scopes": ["CORS"]}
     /// ]}"#)?;
-    /// let error = SeedOrigin::validate_all(&file.trusted_origins).unwrap_err().to_string();
+    /// let schemes = trusted_cors_core::OriginSchemes::default();
+    /// let error = SeedOrigin::validate_all(&file.trusted_origins, &schemes).unwrap_err().to_string();
     /// assert!(error.contains("trusted_origins[1].origin"));
     /// assert!(error.contains("portal.example.com"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn validate_all(seeds: &[SeedOrigin]) -> Result<Vec<crate::NewTrustedOrigin>, ConfigError> {
+    pub fn validate_all(
+        seeds: &[SeedOrigin],
+        schemes: &OriginSchemes,
+    ) -> Result<Vec<crate::NewTrustedOrigin>, ConfigError> {
         let mut names = std::collections::HashSet::with_capacity(seeds.len());
         let mut origins = std::collections::HashSet::with_capacity(seeds.len());
         let mut out = Vec::with_capacity(seeds.len());
@@ -283,6 +327,12 @@ impl SeedOrigin {
             .with_status(seed.status);
             // Every rule but uniqueness, then uniqueness among the seeds, as the registry would.
             let checked = new.validate().and_then(|valid| {
+                schemes
+                    .check(&valid.origin)
+                    .map_err(|reason| crate::RegistryError::InvalidOrigin {
+                        value: valid.origin.to_string(),
+                        reason,
+                    })?;
                 if !names.insert(valid.name.to_ascii_lowercase()) {
                     return Err(crate::RegistryError::DuplicateName(valid.name));
                 }

@@ -318,9 +318,10 @@ pub fn decide<'a>(
     let enabled = matches!(route, RouteScope::Declared(p) if p.is_cors_enabled());
     let safe = cross.is_preflight() || is_safe_method(facts.method);
     let trusted = (enabled || !safe)
-        && cross
-            .origin()
-            .is_some_and(|p| registry.trusted_parts(&p, ScopeType::Cors).is_some());
+        && cross.origin().is_some_and(|p| {
+            config.origin_schemes().allows(p.scheme())
+                && registry.trusted_parts(&p, ScopeType::Cors).is_some()
+        });
 
     // Stage 2: CORS headers alone do not stop a cross-site form post; refuse unsafe methods from
     // origins that are not trusted unless they carry a bearer token and no cookies.
@@ -567,16 +568,18 @@ fn is_same_origin(
 }
 
 /// Whether `Host` names the origin's host and port (a default port may be explicit in `Host`).
+/// Only an `http` or `https` origin can: `capacitor://localhost` is an app on the device, not a
+/// page served by `http://localhost`.
 fn host_matches(host: &[u8], origin: &OriginParts<'_>) -> bool {
-    let authority = origin.authority().as_bytes();
-    if host.eq_ignore_ascii_case(authority) {
-        return true;
-    }
     let default_port: &[u8] = match origin.scheme() {
         "https" => b":443",
         "http" => b":80",
         _ => return false,
     };
+    let authority = origin.authority().as_bytes();
+    if host.eq_ignore_ascii_case(authority) {
+        return true;
+    }
     origin.port().is_empty()
         && host.len() == authority.len() + default_port.len()
         && host[..authority.len()].eq_ignore_ascii_case(authority)

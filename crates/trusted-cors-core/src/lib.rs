@@ -108,7 +108,9 @@ pub use layers::{
 };
 #[doc(hidden)]
 pub use layers::{Deferred, GuardVerdict};
-pub use origin::{Origin, OriginError, OriginParts, OriginPattern, RequestOrigin, MAX_ORIGIN_LEN};
+pub use origin::{
+    Origin, OriginError, OriginParts, OriginPattern, OriginSchemes, RequestOrigin, MAX_ORIGIN_LEN,
+};
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
 pub use registry::{
     Change, ChangeKind, Edit, Prepared, Registry, RegistryError, RegistrySnapshot, SnapshotGuard,
@@ -162,11 +164,16 @@ struct CorsInner {
 impl Cors {
     /// Combines the global settings with the registry that administrators change at run time
     /// (a [`Registry`] or an `Arc<Registry>` shared with the Trusted Origins API).
+    ///
+    /// The registry takes the config's [`origin_schemes`](CorsConfig::origin_schemes): from now
+    /// on it refuses new entries of schemes the layers would not trust.
     pub fn new(config: CorsConfig, registry: impl Into<Arc<Registry>>) -> Self {
+        let registry = registry.into();
+        registry.set_origin_schemes(config.origin_schemes().clone());
         Cors {
             inner: Arc::new(CorsInner {
                 config,
-                registry: registry.into(),
+                registry,
                 guard_installed: AtomicBool::new(false),
             }),
         }

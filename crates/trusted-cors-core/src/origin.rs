@@ -26,9 +26,22 @@ pub enum OriginError {
     /// The value has no `scheme://` prefix.
     #[error("the origin has no scheme: write it as https://host[:port]")]
     NoScheme,
-    /// Only `http` and `https` origins are supported.
-    #[error("the scheme `{0}` is not supported: use http or https")]
+    /// A scheme whose documents have no origin a server could trust (`file`, `data`, `blob`,
+    /// `javascript`, `about`, …) or that is no document's (`ws`, `ftp`).
+    #[error("the scheme `{0}` can never be a trusted origin's: use https, or an app scheme such as capacitor")]
     UnsupportedScheme(String),
+    /// An app or extension scheme (`capacitor`, `chrome-extension`, …) that is not on the
+    /// allowed origin schemes ([`OriginSchemes`], `origin_schemes` in the CORS config).
+    #[error("the scheme `{scheme}` is not an allowed origin scheme (allowed: http, https{allowed}): add it to origin_schemes in the CORS config")]
+    SchemeNotAllowed {
+        /// The scheme, lowercased.
+        scheme: String,
+        /// The allowed app schemes, each after `, `.
+        allowed: String,
+    },
+    /// A wildcard over an app or extension scheme: those origins are trusted exactly only.
+    #[error("a wildcard is only allowed over http or https: trust `{0}` origins one by one")]
+    WildcardScheme(String),
     /// The value carries a path, query or fragment; an origin is scheme, host and port only.
     #[error("an origin has no path, query or fragment: remove `{0}`")]
     HasPath(String),
@@ -52,13 +65,23 @@ pub enum OriginError {
     InsecureWildcard,
 }
 
-/// A canonical, serialized `http` or `https` origin such as `https://app.example.com:8443`.
+/// A canonical, serialized origin such as `https://app.example.com:8443`, or, for hybrid apps
+/// and browser extensions, `capacitor://localhost` or `chrome-extension://<id>`.
+///
+/// `http` and `https` origins go through the WHATWG URL parser. Origins of other schemes (which
+/// the URL standard leaves opaque) are normalised here: the scheme and host lowercased, the host
+/// plain ASCII (letters, digits, `-`, `_`, `.`), a port kept as written. Schemes whose documents
+/// have no trustworthy origin (`file`, `data`, `blob`, `javascript`, `about`, …) are refused.
+/// Which app schemes a service trusts is the CORS config's [`OriginSchemes`].
 ///
 /// ```
 /// use trusted_cors_core::Origin;
 ///
 /// let origin: Origin = "HTTPS://App.Example.com:443/".parse()?;
 /// assert_eq!(origin.as_str(), "https://app.example.com");
+/// let app: Origin = "Capacitor://LocalHost".parse()?;
+/// assert_eq!(app.as_str(), "capacitor://localhost");
+/// assert!("file:///etc/passwd".parse::<Origin>().is_err());
 /// # Ok::<(), trusted_cors_core::OriginError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -68,9 +91,15 @@ pub struct Origin(Box<str>);
 impl Origin {
     /// Parses and normalises `input` as an origin.
     pub fn parse(input: &str) -> Result<Self, OriginError> {
-        let url = parse_origin_url(input)?;
-        let serialized = url.origin().ascii_serialization();
-        Ok(Origin(serialized.into_boxed_str()))
+        match parse_origin(input)? {
+            Parsed::Web(url) => Ok(Origin(url.origin().ascii_serialization().into_boxed_str())),
+            Parsed::App(serialized) => Ok(Origin(serialized.into_boxed_str())),
+        }
+    }
+
+    /// Whether this is an `http` or `https` origin (not an app or extension one).
+    pub fn is_web(&self) -> bool {
+        is_web_scheme(self.scheme())
     }
 
     /// The canonical serialization, as a browser sends it in `Origin`.
@@ -78,7 +107,7 @@ impl Origin {
         &self.0
     }
 
-    /// The scheme, `http` or `https`.
+    /// The scheme, e.g. `https` or `capacitor`.
     pub fn scheme(&self) -> &str {
         self.0.split_once("://").map_or("", |(scheme, _)| scheme)
     }
@@ -174,9 +203,18 @@ impl OriginPattern {
         if after_star.contains('*') {
             return Err(OriginError::BadWildcard);
         }
+        let scheme_lower = scheme.to_ascii_lowercase();
+        if !is_web_scheme(&scheme_lower) && is_scheme(&scheme_lower) {
+            if NEVER_TRUSTED_SCHEMES.contains(&scheme_lower.as_str()) {
+                return Err(OriginError::UnsupportedScheme(scheme_lower));
+            }
+            return Err(OriginError::WildcardScheme(scheme_lower));
+        }
         // Let the URL parser normalise the rest by standing a real label in for the `*`.
         let stand_in = format!("{scheme}://{WILDCARD_PLACEHOLDER}.{after_star}");
-        let url = parse_origin_url(&stand_in)?;
+        let Parsed::Web(url) = parse_origin(&stand_in)? else {
+            return Err(OriginError::BadWildcard);
+        };
         let host = match url.host() {
             Some(url::Host::Domain(domain)) => domain,
             _ => {
@@ -215,7 +253,7 @@ impl OriginPattern {
         matches!(self.0, PatternInner::Wildcard { .. })
     }
 
-    /// The scheme, `http` or `https`.
+    /// The scheme, e.g. `https` (a wildcard's is `http` or `https`).
     pub fn scheme(&self) -> &str {
         match &self.0 {
             PatternInner::Exact(origin) => origin.scheme(),
@@ -321,7 +359,125 @@ fn is_public_suffix(domain: &str) -> bool {
     psl::suffix(probe.as_bytes()).is_none_or(|suffix| suffix.as_bytes().len() >= domain.len())
 }
 
-fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {
+/// Schemes that never name a trustworthy origin: their documents have an opaque origin (`Origin:
+/// null`), run script from the address itself, or are no document's at all.
+const NEVER_TRUSTED_SCHEMES: [&str; 12] = [
+    "file",
+    "data",
+    "blob",
+    "javascript",
+    "vbscript",
+    "about",
+    "filesystem",
+    "view-source",
+    "ws",
+    "wss",
+    "ftp",
+    "null",
+];
+
+/// Whether `scheme` (lowercase) is `http` or `https`.
+pub(crate) fn is_web_scheme(scheme: &str) -> bool {
+    scheme == "https" || scheme == "http"
+}
+
+/// Whether `scheme` is a URL scheme: a letter, then letters, digits, `+`, `-` and `.`.
+fn is_scheme(scheme: &str) -> bool {
+    match scheme.as_bytes().split_first() {
+        Some((first, tail)) => first.is_ascii_alphabetic() && tail.iter().all(|b| SCHEME_BYTE[usize::from(b.to_ascii_lowercase())]),
+        None => false,
+    }
+}
+
+/// The schemes besides `http` and `https` whose origins may be trusted: hybrid-app WebViews
+/// (`capacitor://localhost`, `ionic://localhost`, `tauri://localhost`), desktop apps (`app://…`)
+/// and browser extensions (`chrome-extension://<id>`, `moz-extension://<uuid>`). Only exact
+/// origins of these schemes can be trusted, never wildcards.
+///
+/// The default is Okta's own list, `capacitor` and `ionic`. Every origin of a scheme is every
+/// app that registers it on a device: a page in any Capacitor app sends
+/// `Origin: capacitor://localhost`. Add a scheme only when that is acceptable; an extension's
+/// id is its own (`chrome-extension://<id>`).
+///
+/// ```
+/// use trusted_cors_core::OriginSchemes;
+///
+/// let schemes = OriginSchemes::new(["capacitor", "Chrome-Extension"])?;
+/// assert!(schemes.allows("https") && schemes.allows("chrome-extension"));
+/// assert!(!schemes.allows("ionic"));
+/// assert!(OriginSchemes::default().allows("ionic"));
+/// assert!(OriginSchemes::new(["file"]).is_err());
+/// # Ok::<(), trusted_cors_core::OriginError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginSchemes(Vec<Box<str>>);
+
+impl Default for OriginSchemes {
+    fn default() -> Self {
+        OriginSchemes(vec!["capacitor".into(), "ionic".into()])
+    }
+}
+
+impl OriginSchemes {
+    /// Only `http` and `https`.
+    pub fn web_only() -> Self {
+        OriginSchemes(Vec::new())
+    }
+
+    /// `http`, `https` and these schemes (any case; `http` and `https` may be listed too). A
+    /// scheme that never names a trustworthy origin (`file`, `data`, `blob`, `javascript`,
+    /// `about`, `ws`, …) is [`OriginError::UnsupportedScheme`]; one that is no scheme,
+    /// [`OriginError::Invalid`].
+    pub fn new<I, S>(schemes: I) -> Result<Self, OriginError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut list: Vec<Box<str>> = Vec::new();
+        for scheme in schemes {
+            let scheme = scheme.as_ref().trim().to_ascii_lowercase();
+            if NEVER_TRUSTED_SCHEMES.contains(&scheme.as_str()) {
+                return Err(OriginError::UnsupportedScheme(scheme));
+            }
+            if !is_scheme(&scheme) {
+                return Err(OriginError::Invalid(format!("`{scheme}` is not a URL scheme")));
+            }
+            if !is_web_scheme(&scheme) && !list.iter().any(|s| **s == *scheme) {
+                list.push(scheme.into_boxed_str());
+            }
+        }
+        Ok(OriginSchemes(list))
+    }
+
+    /// Whether origins of `scheme` (lowercase, as in a request's `Origin`) may be trusted.
+    pub fn allows(&self, scheme: &str) -> bool {
+        is_web_scheme(scheme) || self.0.iter().any(|s| **s == *scheme)
+    }
+
+    /// The allowed schemes besides `http` and `https`.
+    pub fn app_schemes(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|s| &**s)
+    }
+
+    /// `Ok` when `origin` may be trusted, else [`OriginError::SchemeNotAllowed`].
+    pub fn check(&self, origin: &OriginPattern) -> Result<(), OriginError> {
+        if self.allows(origin.scheme()) {
+            return Ok(());
+        }
+        Err(OriginError::SchemeNotAllowed {
+            scheme: origin.scheme().to_owned(),
+            allowed: self.0.iter().map(|s| format!(", {s}")).collect(),
+        })
+    }
+}
+
+/// An origin as parsed: by the URL parser (`http`, `https`), or an app origin, serialized.
+enum Parsed {
+    Web(url::Url),
+    App(String),
+}
+
+fn parse_origin(input: &str) -> Result<Parsed, OriginError> {
     let input = input.trim();
     if input.is_empty() {
         return Err(OriginError::Empty);
@@ -334,14 +490,16 @@ fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {
     }
     let Some((scheme, rest)) = input.split_once("://") else {
         return Err(match input.split_once(':') {
-            Some((scheme, _)) if !scheme.is_empty() && !scheme.contains('.') => {
+            Some((scheme, _))
+                if NEVER_TRUSTED_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) =>
+            {
                 OriginError::UnsupportedScheme(scheme.to_ascii_lowercase())
             }
             _ => OriginError::NoScheme,
         });
     };
     let scheme_lower = scheme.to_ascii_lowercase();
-    if scheme_lower != "http" && scheme_lower != "https" {
+    if NEVER_TRUSTED_SCHEMES.contains(&scheme_lower.as_str()) || !is_scheme(&scheme_lower) {
         return Err(OriginError::UnsupportedScheme(scheme_lower));
     }
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -352,6 +510,9 @@ fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {
     // A lone trailing slash is how people copy origins from the address bar; anything more is a path.
     if !tail.is_empty() && tail != "/" {
         return Err(OriginError::HasPath(tail.to_owned()));
+    }
+    if !is_web_scheme(&scheme_lower) {
+        return parse_app_origin(&scheme_lower, authority).map(Parsed::App);
     }
     let url = url::Url::parse(input).map_err(|e| OriginError::Invalid(e.to_string()))?;
     match url.host() {
@@ -379,7 +540,48 @@ fn parse_origin_url(input: &str) -> Result<url::Url, OriginError> {
     if url.origin().ascii_serialization().len() > MAX_ORIGIN_LEN {
         return Err(OriginError::TooLong);
     }
-    Ok(url)
+    Ok(Parsed::Web(url))
+}
+
+/// The serialized origin of an app or extension scheme: `scheme://host[:port]`, lowercase, the
+/// form its WebView or browser sends in `Origin` (no default port, no IDN: such hosts are names
+/// apps pick, such as `localhost` or an extension id).
+fn parse_app_origin(scheme: &str, authority: &str) -> Result<String, OriginError> {
+    let invalid = |why: &str| OriginError::Invalid(format!("{why} in a `{scheme}` origin"));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    if host.is_empty() {
+        return Err(invalid("no host"));
+    }
+    if !host.is_ascii() {
+        return Err(invalid("the host must be plain ASCII (letters, digits, `-`, `_`, `.`)"));
+    }
+    let host = host.to_ascii_lowercase();
+    if !all_in(host.as_bytes(), &HOST_BYTE) {
+        return Err(invalid("the host has a character no browser sends in Origin: use letters, digits, `-`, `_` and `.`"));
+    }
+    if host.split('.').any(str::is_empty) {
+        return Err(invalid("the host has an empty label (a leading, repeated or trailing dot)"));
+    }
+    let mut serialized = format!("{scheme}://{host}");
+    if let Some(port) = port {
+        let valid = !port.is_empty()
+            && port.len() <= 5
+            && !port.starts_with('0')
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| p <= 65535);
+        if !valid {
+            return Err(invalid("the port is not a number from 1 to 65535"));
+        }
+        serialized.push(':');
+        serialized.push_str(port);
+    }
+    if serialized.len() > MAX_ORIGIN_LEN {
+        return Err(OriginError::TooLong);
+    }
+    Ok(serialized)
 }
 
 /// The outcome of validating the bytes of a request's `Origin` header.
@@ -544,6 +746,92 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(Origin::parse(input).unwrap().as_str(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn app_and_extension_origins_are_normalised_exactly() {
+        let cases = [
+            ("capacitor://localhost", "capacitor://localhost"),
+            ("Capacitor://LocalHost/", "capacitor://localhost"),
+            ("ionic://localhost", "ionic://localhost"),
+            ("tauri://localhost", "tauri://localhost"),
+            ("app://my-app.local:8443", "app://my-app.local:8443"),
+            (
+                "chrome-extension://ABCDEFGHIJKLMNOPABCDEFGHIJKLMNOP",
+                "chrome-extension://abcdefghijklmnopabcdefghijklmnop",
+            ),
+            (
+                "moz-extension://0b6ea5d6-2b0b-4c1e-9f4c-3d1f1bb4e1c2",
+                "moz-extension://0b6ea5d6-2b0b-4c1e-9f4c-3d1f1bb4e1c2",
+            ),
+        ];
+        for (input, expected) in cases {
+            let origin = Origin::parse(input).unwrap();
+            assert_eq!(origin.as_str(), expected, "{input}");
+            assert!(!origin.is_web());
+            // What a browser sends for it is a valid request origin, matched exactly.
+            let pattern = OriginPattern::parse(input).unwrap();
+            assert!(pattern.matches(expected), "{input}");
+            assert!(matches!(
+                RequestOrigin::parse(expected.as_bytes()),
+                RequestOrigin::Valid(_)
+            ));
+        }
+        type Check = fn(&OriginError) -> bool;
+        let refused: [(&str, Check); 14] = [
+            ("file:///etc/passwd", |e| matches!(e, OriginError::UnsupportedScheme(s) if s == "file")),
+            ("FILE://host", |e| matches!(e, OriginError::UnsupportedScheme(s) if s == "file")),
+            ("data://x", |e| matches!(e, OriginError::UnsupportedScheme(_))),
+            ("blob://x", |e| matches!(e, OriginError::UnsupportedScheme(_))),
+            ("about://blank", |e| matches!(e, OriginError::UnsupportedScheme(_))),
+            ("wss://socket.example", |e| matches!(e, OriginError::UnsupportedScheme(_))),
+            ("null", |e| matches!(e, OriginError::Null)),
+            ("capacitor://", |e| matches!(e, OriginError::Invalid(_))),
+            ("capacitor://local host", |e| matches!(e, OriginError::Invalid(_))),
+            ("capacitor://b\u{fc}cher", |e| matches!(e, OriginError::Invalid(_))),
+            ("capacitor://localhost/index.html", |e| matches!(e, OriginError::HasPath(_))),
+            ("capacitor://user@localhost", |e| matches!(e, OriginError::HasUserinfo)),
+            ("app://x:0", |e| matches!(e, OriginError::Invalid(_))),
+            ("app://a..b", |e| matches!(e, OriginError::Invalid(_))),
+        ];
+        for (input, check) in refused {
+            let error = Origin::parse(input).unwrap_err();
+            assert!(check(&error), "{input}: {error:?}");
+        }
+        for wildcard in ["capacitor://*.localhost", "chrome-extension://*.abc"] {
+            assert!(
+                matches!(OriginPattern::parse(wildcard), Err(OriginError::WildcardScheme(_))),
+                "{wildcard}"
+            );
+        }
+        assert!(matches!(
+            OriginPattern::parse("file://*.example.com"),
+            Err(OriginError::UnsupportedScheme(_))
+        ));
+    }
+
+    #[test]
+    fn origin_schemes_are_an_allow_list() {
+        let default = OriginSchemes::default();
+        assert_eq!(default.app_schemes().collect::<Vec<_>>(), ["capacitor", "ionic"]);
+        assert!(default.allows("https") && default.allows("http") && default.allows("capacitor"));
+        assert!(!default.allows("chrome-extension") && !default.allows("tauri"));
+        let extension = Origin::parse("chrome-extension://abcdef").unwrap();
+        let error = default.check(&extension.clone().into()).unwrap_err();
+        assert!(error.to_string().contains("chrome-extension"), "{error}");
+        let listed = OriginSchemes::new(["HTTPS", "Chrome-Extension", "chrome-extension"]).unwrap();
+        assert_eq!(listed.app_schemes().collect::<Vec<_>>(), ["chrome-extension"]);
+        assert!(listed.check(&extension.into()).is_ok());
+        assert!(OriginSchemes::web_only().app_schemes().next().is_none());
+        for bad in ["file", "javascript", "data", "blob", "about", "ws", "null"] {
+            assert!(
+                matches!(OriginSchemes::new([bad]), Err(OriginError::UnsupportedScheme(_))),
+                "{bad}"
+            );
+        }
+        for bad in ["", "1app", "a b", "caf\u{e9}"] {
+            assert!(matches!(OriginSchemes::new([bad]), Err(OriginError::Invalid(_))), "{bad:?}");
         }
     }
 

@@ -59,7 +59,7 @@ use crate::origin::{OriginParts, RequestOrigin};
 use crate::trusted_origin::{
     NewTrustedOrigin, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
 };
-use crate::OriginError;
+use crate::{OriginError, OriginSchemes};
 
 mod bulk;
 
@@ -580,6 +580,7 @@ impl fmt::Debug for SnapshotGuard {
 pub struct Registry {
     current: ArcSwap<RegistrySnapshot>,
     writer: Mutex<()>,
+    schemes: ArcSwap<OriginSchemes>,
 }
 
 /// A change to make to a registry, for [`Registry::prepare`].
@@ -672,6 +673,7 @@ impl Registry {
         Registry {
             current: ArcSwap::from_pointee(snapshot),
             writer: Mutex::new(()),
+            schemes: ArcSwap::default(),
         }
     }
 
@@ -864,7 +866,41 @@ impl Registry {
     /// ```
     pub fn prepare(&self, edit: &Edit, actor: Option<&str>) -> Result<Prepared, RegistryError> {
         let mut copy = RegistrySnapshot::clone(&self.current.load());
-        work_out(&mut copy, edit, actor)
+        let prepared = work_out(&mut copy, edit, actor)?;
+        self.check_scheme(&prepared)?;
+        Ok(prepared)
+    }
+
+    /// Sets the schemes new entries may have: `http`, `https` and these app schemes (by default
+    /// `capacitor` and `ionic`). [`Cors::new`](crate::Cors::new) sets the CORS config's list.
+    /// Entries already held, or loaded from a store, are kept whatever their scheme (the
+    /// decision trusts only origins of the config's schemes); a create, or a replace that
+    /// changes the origin, to another scheme is refused with
+    /// [`OriginError::SchemeNotAllowed`].
+    pub fn set_origin_schemes(&self, schemes: OriginSchemes) {
+        self.schemes.store(Arc::new(schemes));
+    }
+
+    /// The schemes new entries may have.
+    pub fn origin_schemes(&self) -> Arc<OriginSchemes> {
+        self.schemes.load_full()
+    }
+
+    /// Refuses a change that brings in an origin of a scheme not allowed.
+    fn check_scheme(&self, prepared: &Prepared) -> Result<(), RegistryError> {
+        let Some(after) = &prepared.after else {
+            return Ok(());
+        };
+        if prepared.before.as_ref().is_some_and(|b| b.origin == after.origin) {
+            return Ok(());
+        }
+        self.schemes
+            .load()
+            .check(&after.origin)
+            .map_err(|reason| RegistryError::InvalidOrigin {
+                value: after.origin.to_string(),
+                reason,
+            })
     }
 
     /// Applies committed changes (a store's change feed) as one new snapshot: requests see all
@@ -940,6 +976,7 @@ impl Registry {
         let current = self.current.load_full();
         let mut next = RegistrySnapshot::clone(&current);
         let prepared = work_out(&mut next, edit, actor)?;
+        self.check_scheme(&prepared)?;
         if !next.same_as(&current) {
             next.revision = current.revision + 1;
             self.current.store(Arc::new(next));

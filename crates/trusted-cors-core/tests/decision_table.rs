@@ -771,6 +771,84 @@ const CASES: &[Case] = &[
         &[("origin", TRUSTED_B), ("origin", UNTRUSTED_B)],
         Reject(K::OriginNotTrusted),
     ),
+    // Origins of app and extension schemes: exact entries, and only of the allowed schemes.
+    case(
+        "a trusted Capacitor app reads with cookies",
+        User,
+        "GET",
+        &[("origin", CAPACITOR_B), ("cookie", b"sid=1")],
+        Allow {
+            origin: CAPACITOR,
+            credentials: true,
+            expose: None,
+            trusted: true,
+        },
+    ),
+    case(
+        "a trusted Capacitor app's preflight",
+        Me,
+        "OPTIONS",
+        &[
+            ("origin", CAPACITOR_B),
+            ("access-control-request-method", b"PUT"),
+            ("access-control-request-headers", b"content-type"),
+        ],
+        Preflight {
+            origin: CAPACITOR,
+            credentials: true,
+            methods: "GET, PUT",
+            headers: "content-type, authorization",
+        },
+    ),
+    case(
+        "a trusted Capacitor app writes",
+        Undeclared,
+        "POST",
+        &[("origin", CAPACITOR_B), ("cookie", b"sid=1")],
+        Pass,
+    ),
+    case(
+        "an Ionic app that is not a trusted origin",
+        User,
+        "GET",
+        &[("origin", b"ionic://localhost")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "an extension entry of a scheme not on origin_schemes is never trusted",
+        User,
+        "GET",
+        &[("origin", EXTENSION_B), ("cookie", b"sid=1")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "nor may it write",
+        Undeclared,
+        "DELETE",
+        &[("origin", EXTENSION_B), ("cookie", b"sid=1")],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "an app origin never matches Host",
+        User,
+        "POST",
+        &[("origin", b"capacitor://api.example"), ("host", b"api.example")],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "an app origin in capitals is malformed",
+        User,
+        "GET",
+        &[("origin", b"Capacitor://localhost")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "file origins arrive as null",
+        User,
+        "GET",
+        &[("origin", b"file://")],
+        Reject(K::OriginNotTrusted),
+    ),
     case(
         "untrusted OPTIONS without request method on a route",
         Me,
@@ -785,6 +863,8 @@ const WILDCARD_B: &[u8] = WILDCARD_MATCH.as_bytes();
 const INACTIVE_B: &[u8] = INACTIVE.as_bytes();
 const REDIRECT_ONLY_B: &[u8] = REDIRECT_ONLY.as_bytes();
 const UNTRUSTED_B: &[u8] = UNTRUSTED.as_bytes();
+const CAPACITOR_B: &[u8] = CAPACITOR.as_bytes();
+const EXTENSION_B: &[u8] = EXTENSION.as_bytes();
 const COMMA_BOMB: &[u8] = &[b','; 5000];
 
 fn facts<'a>(case: &'a Case) -> RequestFacts<'a> {

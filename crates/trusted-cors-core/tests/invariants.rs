@@ -117,8 +117,9 @@ fn looks_serialized(origin: &str) -> bool {
     };
     let bad_byte =
         |b: u8| matches!(b, b'/' | b'@' | b'?' | b'#') || b.is_ascii_uppercase() || b <= b' ';
-    !scheme.is_empty()
-        && scheme.bytes().all(|b| b.is_ascii_lowercase())
+    let scheme_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b);
+    scheme.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && scheme.bytes().all(scheme_byte)
         && !rest.is_empty()
         && !rest.bytes().any(bad_byte)
         && (default_port.is_empty() || !rest.ends_with(default_port))

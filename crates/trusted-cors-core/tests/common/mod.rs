@@ -14,6 +14,11 @@ pub const INACTIVE: &str = "https://old.example.com";
 pub const REDIRECT_ONLY: &str = "https://login.example.net";
 pub const UNTRUSTED: &str = "https://evil.example";
 pub const PUBLIC: &str = "https://org.example.com";
+/// A Capacitor app's WebView: a trusted origin, of a scheme on the default list.
+pub const CAPACITOR: &str = "capacitor://localhost";
+/// A browser extension: a trusted origin entry, but `chrome-extension` is not on the fixture
+/// config's origin schemes, so it is never trusted.
+pub const EXTENSION: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
 pub const FORM_POST_PATH: &str = "/sso/saml2/0oa1";
 
 pub fn registry() -> Registry {
@@ -22,6 +27,8 @@ pub fn registry() -> Registry {
         NewTrustedOrigin::new("Apps", "https://*.apps.example.org", [ScopeType::Cors]),
         NewTrustedOrigin::new("Old", INACTIVE, [ScopeType::Cors]).with_status(Status::Inactive),
         NewTrustedOrigin::new("Login", REDIRECT_ONLY, [ScopeType::Redirect]),
+        NewTrustedOrigin::new("Mobile", CAPACITOR, [ScopeType::Cors]),
+        NewTrustedOrigin::new("Extension", EXTENSION, [ScopeType::Cors]),
     ])
     .expect("fixture registry")
 }

@@ -53,7 +53,7 @@ pub enum Canon {
 }
 
 /// The patterns administrators type (some not in canonical form) and their canonical meaning.
-pub const PATTERNS: [(&str, Canon); 11] = [
+pub const PATTERNS: [(&str, Canon); 14] = [
     ("https://a.example", Canon::Exact("https://a.example")),
     ("https://b.example", Canon::Exact("https://b.example")),
     (
@@ -100,6 +100,21 @@ pub const PATTERNS: [(&str, Canon); 11] = [
         Canon::Wild {
             scheme: "https",
             base: "a.example",
+            port: "",
+        },
+    ),
+    // App and extension origins: exact, and only of the config's origin schemes.
+    ("Capacitor://LocalHost/", Canon::Exact("capacitor://localhost")),
+    (
+        "chrome-extension://abcdefghijklmnopabcdefghijklmnop",
+        Canon::Exact("chrome-extension://abcdefghijklmnopabcdefghijklmnop"),
+    ),
+    // Refused always: a wildcard over an app scheme.
+    (
+        "capacitor://*.localhost",
+        Canon::Wild {
+            scheme: "capacitor",
+            base: "localhost",
             port: "",
         },
     ),
@@ -204,6 +219,13 @@ pub const SCHEMES: [&[&str]; 3] = [
     &["bearer", "dpop", "token"],
 ];
 
+/// The origin schemes of each config variant besides http and https, as the oracle knows them.
+pub const ORIGIN_SCHEMES: [&[&str]; 3] = [
+    &["capacitor", "ionic"],
+    &[],
+    &["capacitor", "chrome-extension"],
+];
+
 #[derive(Debug, Clone)]
 pub struct World {
     pub entries: Vec<Entry>,
@@ -219,6 +241,8 @@ impl World {
     /// The registry, and for each entry whether the registry took it.
     pub fn registry(&self) -> (Registry, Vec<bool>) {
         let registry = Registry::new();
+        // As `Cors::new` does.
+        registry.set_origin_schemes(self.config().origin_schemes().clone());
         let accepted = self
             .entries
             .iter()
@@ -243,7 +267,8 @@ impl World {
     }
 
     /// Which entries the registry must take: at least one scope, no plain-http wildcard with
-    /// the CORS scope, no second entry for the same canonical origin.
+    /// the CORS scope, no wildcard over another scheme than http(s), only schemes the config
+    /// allows, no second entry for the same canonical origin.
     pub fn expected_accepted(&self) -> Vec<bool> {
         let mut seen = Vec::new();
         self.entries
@@ -251,7 +276,14 @@ impl World {
             .map(|entry| {
                 let canon = PATTERNS[entry.pattern].1;
                 let http_wild = matches!(canon, Canon::Wild { scheme: "http", .. });
+                let (scheme, wild) = match canon {
+                    Canon::Exact(origin) => (origin.split_once("://").map_or("", |s| s.0), false),
+                    Canon::Wild { scheme, .. } => (scheme, true),
+                };
+                let web = scheme == "http" || scheme == "https";
+                let scheme_ok = web || (!wild && ORIGIN_SCHEMES[self.config].contains(&scheme));
                 let ok = entry.scopes != 0
+                    && scheme_ok
                     && !(http_wild && entry.scopes & 1 != 0)
                     && !seen.contains(&canon.key());
                 if ok {
@@ -296,6 +328,7 @@ impl World {
             1 => builder.credential_schemes(["Bearer"]),
             _ => builder.credential_schemes(["Bearer", "DPoP", "Token"]),
         };
+        let builder = builder.origin_schemes(ORIGIN_SCHEMES[self.config]);
         builder.build().expect("valid config")
     }
 
@@ -435,6 +468,10 @@ const MATCHING: &[&str] = &[
     "https://x.a.example",
     "https://public.example",
     "https://evil.example",
+    "capacitor://localhost",
+    "chrome-extension://abcdefghijklmnopabcdefghijklmnop",
+    "ionic://localhost",
+    "capacitor://x.localhost",
 ];
 
 /// Look-alikes and non-canonical forms: never trusted.
@@ -468,6 +505,11 @@ const LOOKALIKES: &[&str] = &[
     "Null",
     "file://",
     "*",
+    "Capacitor://localhost",
+    "capacitor://localhost/",
+    "capacitor://LOCALHOST",
+    "capacitor://localhost:443",
+    "chrome-extension://ABCDEFGHIJKLMNOPABCDEFGHIJKLMNOP",
     " https://a.example",
     "https://a.example ",
     "",
