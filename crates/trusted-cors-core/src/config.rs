@@ -327,12 +327,12 @@ impl SeedOrigin {
             .with_status(seed.status);
             // Every rule but uniqueness, then uniqueness among the seeds, as the registry would.
             let checked = new.validate().and_then(|valid| {
-                schemes
-                    .check(&valid.origin)
-                    .map_err(|reason| crate::RegistryError::InvalidOrigin {
+                schemes.check(&valid.origin).map_err(|reason| {
+                    crate::RegistryError::InvalidOrigin {
                         value: valid.origin.to_string(),
                         reason,
-                    })?;
+                    }
+                })?;
                 if !names.insert(valid.name.to_ascii_lowercase()) {
                     return Err(crate::RegistryError::DuplicateName(valid.name));
                 }

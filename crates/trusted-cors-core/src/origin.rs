@@ -384,7 +384,12 @@ pub(crate) fn is_web_scheme(scheme: &str) -> bool {
 /// Whether `scheme` is a URL scheme: a letter, then letters, digits, `+`, `-` and `.`.
 fn is_scheme(scheme: &str) -> bool {
     match scheme.as_bytes().split_first() {
-        Some((first, tail)) => first.is_ascii_alphabetic() && tail.iter().all(|b| SCHEME_BYTE[usize::from(b.to_ascii_lowercase())]),
+        Some((first, tail)) => {
+            first.is_ascii_alphabetic()
+                && tail
+                    .iter()
+                    .all(|b| SCHEME_BYTE[usize::from(b.to_ascii_lowercase())])
+        }
         None => false,
     }
 }
@@ -440,7 +445,9 @@ impl OriginSchemes {
                 return Err(OriginError::UnsupportedScheme(scheme));
             }
             if !is_scheme(&scheme) {
-                return Err(OriginError::Invalid(format!("`{scheme}` is not a URL scheme")));
+                return Err(OriginError::Invalid(format!(
+                    "`{scheme}` is not a URL scheme"
+                )));
             }
             if !is_web_scheme(&scheme) && !list.iter().any(|s| **s == *scheme) {
                 list.push(scheme.into_boxed_str());
@@ -556,14 +563,18 @@ fn parse_app_origin(scheme: &str, authority: &str) -> Result<String, OriginError
         return Err(invalid("no host"));
     }
     if !host.is_ascii() {
-        return Err(invalid("the host must be plain ASCII (letters, digits, `-`, `_`, `.`)"));
+        return Err(invalid(
+            "the host must be plain ASCII (letters, digits, `-`, `_`, `.`)",
+        ));
     }
     let host = host.to_ascii_lowercase();
     if !all_in(host.as_bytes(), &HOST_BYTE) {
         return Err(invalid("the host has a character no browser sends in Origin: use letters, digits, `-`, `_` and `.`"));
     }
     if host.split('.').any(str::is_empty) {
-        return Err(invalid("the host has an empty label (a leading, repeated or trailing dot)"));
+        return Err(invalid(
+            "the host has an empty label (a leading, repeated or trailing dot)",
+        ));
     }
     let mut serialized = format!("{scheme}://{host}");
     if let Some(port) = port {
@@ -780,18 +791,40 @@ mod tests {
         }
         type Check = fn(&OriginError) -> bool;
         let refused: [(&str, Check); 14] = [
-            ("file:///etc/passwd", |e| matches!(e, OriginError::UnsupportedScheme(s) if s == "file")),
-            ("FILE://host", |e| matches!(e, OriginError::UnsupportedScheme(s) if s == "file")),
-            ("data://x", |e| matches!(e, OriginError::UnsupportedScheme(_))),
-            ("blob://x", |e| matches!(e, OriginError::UnsupportedScheme(_))),
-            ("about://blank", |e| matches!(e, OriginError::UnsupportedScheme(_))),
-            ("wss://socket.example", |e| matches!(e, OriginError::UnsupportedScheme(_))),
+            (
+                "file:///etc/passwd",
+                |e| matches!(e, OriginError::UnsupportedScheme(s) if s == "file"),
+            ),
+            (
+                "FILE://host",
+                |e| matches!(e, OriginError::UnsupportedScheme(s) if s == "file"),
+            ),
+            ("data://x", |e| {
+                matches!(e, OriginError::UnsupportedScheme(_))
+            }),
+            ("blob://x", |e| {
+                matches!(e, OriginError::UnsupportedScheme(_))
+            }),
+            ("about://blank", |e| {
+                matches!(e, OriginError::UnsupportedScheme(_))
+            }),
+            ("wss://socket.example", |e| {
+                matches!(e, OriginError::UnsupportedScheme(_))
+            }),
             ("null", |e| matches!(e, OriginError::Null)),
             ("capacitor://", |e| matches!(e, OriginError::Invalid(_))),
-            ("capacitor://local host", |e| matches!(e, OriginError::Invalid(_))),
-            ("capacitor://b\u{fc}cher", |e| matches!(e, OriginError::Invalid(_))),
-            ("capacitor://localhost/index.html", |e| matches!(e, OriginError::HasPath(_))),
-            ("capacitor://user@localhost", |e| matches!(e, OriginError::HasUserinfo)),
+            ("capacitor://local host", |e| {
+                matches!(e, OriginError::Invalid(_))
+            }),
+            ("capacitor://b\u{fc}cher", |e| {
+                matches!(e, OriginError::Invalid(_))
+            }),
+            ("capacitor://localhost/index.html", |e| {
+                matches!(e, OriginError::HasPath(_))
+            }),
+            ("capacitor://user@localhost", |e| {
+                matches!(e, OriginError::HasUserinfo)
+            }),
             ("app://x:0", |e| matches!(e, OriginError::Invalid(_))),
             ("app://a..b", |e| matches!(e, OriginError::Invalid(_))),
         ];
@@ -801,7 +834,10 @@ mod tests {
         }
         for wildcard in ["capacitor://*.localhost", "chrome-extension://*.abc"] {
             assert!(
-                matches!(OriginPattern::parse(wildcard), Err(OriginError::WildcardScheme(_))),
+                matches!(
+                    OriginPattern::parse(wildcard),
+                    Err(OriginError::WildcardScheme(_))
+                ),
                 "{wildcard}"
             );
         }
@@ -814,24 +850,36 @@ mod tests {
     #[test]
     fn origin_schemes_are_an_allow_list() {
         let default = OriginSchemes::default();
-        assert_eq!(default.app_schemes().collect::<Vec<_>>(), ["capacitor", "ionic"]);
+        assert_eq!(
+            default.app_schemes().collect::<Vec<_>>(),
+            ["capacitor", "ionic"]
+        );
         assert!(default.allows("https") && default.allows("http") && default.allows("capacitor"));
         assert!(!default.allows("chrome-extension") && !default.allows("tauri"));
         let extension = Origin::parse("chrome-extension://abcdef").unwrap();
         let error = default.check(&extension.clone().into()).unwrap_err();
         assert!(error.to_string().contains("chrome-extension"), "{error}");
         let listed = OriginSchemes::new(["HTTPS", "Chrome-Extension", "chrome-extension"]).unwrap();
-        assert_eq!(listed.app_schemes().collect::<Vec<_>>(), ["chrome-extension"]);
+        assert_eq!(
+            listed.app_schemes().collect::<Vec<_>>(),
+            ["chrome-extension"]
+        );
         assert!(listed.check(&extension.into()).is_ok());
         assert!(OriginSchemes::web_only().app_schemes().next().is_none());
         for bad in ["file", "javascript", "data", "blob", "about", "ws", "null"] {
             assert!(
-                matches!(OriginSchemes::new([bad]), Err(OriginError::UnsupportedScheme(_))),
+                matches!(
+                    OriginSchemes::new([bad]),
+                    Err(OriginError::UnsupportedScheme(_))
+                ),
                 "{bad}"
             );
         }
         for bad in ["", "1app", "a b", "caf\u{e9}"] {
-            assert!(matches!(OriginSchemes::new([bad]), Err(OriginError::Invalid(_))), "{bad:?}");
+            assert!(
+                matches!(OriginSchemes::new([bad]), Err(OriginError::Invalid(_))),
+                "{bad:?}"
+            );
         }
     }
 

@@ -891,7 +891,11 @@ impl Registry {
         let Some(after) = &prepared.after else {
             return Ok(());
         };
-        if prepared.before.as_ref().is_some_and(|b| b.origin == after.origin) {
+        if prepared
+            .before
+            .as_ref()
+            .is_some_and(|b| b.origin == after.origin)
+        {
             return Ok(());
         }
         self.schemes

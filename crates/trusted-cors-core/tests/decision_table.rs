@@ -832,7 +832,10 @@ const CASES: &[Case] = &[
         "an app origin never matches Host",
         User,
         "POST",
-        &[("origin", b"capacitor://api.example"), ("host", b"api.example")],
+        &[
+            ("origin", b"capacitor://api.example"),
+            ("host", b"api.example"),
+        ],
         Reject(K::UntrustedCrossOriginWrite),
     ),
     case(

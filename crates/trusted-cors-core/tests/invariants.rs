@@ -118,7 +118,10 @@ fn looks_serialized(origin: &str) -> bool {
     let bad_byte =
         |b: u8| matches!(b, b'/' | b'@' | b'?' | b'#') || b.is_ascii_uppercase() || b <= b' ';
     let scheme_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b);
-    scheme.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+    scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase())
         && scheme.bytes().all(scheme_byte)
         && !rest.is_empty()
         && !rest.bytes().any(bad_byte)

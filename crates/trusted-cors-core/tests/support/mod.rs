@@ -104,7 +104,10 @@ pub const PATTERNS: [(&str, Canon); 14] = [
         },
     ),
     // App and extension origins: exact, and only of the config's origin schemes.
-    ("Capacitor://LocalHost/", Canon::Exact("capacitor://localhost")),
+    (
+        "Capacitor://LocalHost/",
+        Canon::Exact("capacitor://localhost"),
+    ),
     (
         "chrome-extension://abcdefghijklmnopabcdefghijklmnop",
         Canon::Exact("chrome-extension://abcdefghijklmnopabcdefghijklmnop"),
