@@ -71,7 +71,17 @@ fn check_origin(text: &str) {
         "{text:?}"
     );
     assert_eq!(origin.to_string(), origin.as_str());
-    assert!(matches!(origin.scheme(), "http" | "https"));
+    // An app or extension origin (`capacitor://localhost`) has a scheme a URL may have, and
+    // never one whose documents have no trustworthy origin.
+    assert!(origin
+        .scheme()
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b)));
+    assert!(!matches!(
+        origin.scheme(),
+        "file" | "data" | "blob" | "javascript" | "about" | "ws" | "wss" | "ftp"
+    ));
+    assert_eq!(origin.is_web(), matches!(origin.scheme(), "http" | "https"));
     assert!(!origin.authority().is_empty());
     // A configured origin is one a browser can send.
     assert!(
