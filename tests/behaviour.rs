@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use trusted_cors::{CorsConfig, NewTrustedOrigin, RejectionKind, RuleMode, ScopeType};
 
 const ACAO: &str = "access-control-allow-origin";
 const ACAC: &str = "access-control-allow-credentials";
@@ -563,11 +564,225 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// A Capacitor app's WebView, a trusted origin in [`apps`].
+const CAPACITOR: &str = "capacitor://localhost";
+/// A browser extension: an entry in [`apps`], of a scheme not on the default origin schemes.
+const EXTENSION: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
+
+/// The suite's app with the origins of a hybrid app and a browser extension as trusted origins,
+/// every rule enforced, the default origin schemes (`capacitor`, `ionic`).
+fn apps() -> Fixture {
+    let mut seeds = seeds();
+    seeds.push(NewTrustedOrigin::new(
+        "Mobile",
+        CAPACITOR,
+        [ScopeType::Cors],
+    ));
+    seeds.push(NewTrustedOrigin::new(
+        "Extension",
+        EXTENSION,
+        [ScopeType::Cors],
+    ));
+    let config = CorsConfig::builder()
+        .allow_cross_site_form_posts("/sso/saml2/{app}")
+        .diagnostics_header(true)
+        .build()
+        .expect("apps config");
+    Fixture::with(config, seeds)
+}
+
+const APP_CASES: &[Case] = &[
+    Case {
+        name: "a trusted Capacitor app's preflight",
+        method: "OPTIONS",
+        path: "/api/v1/users/me",
+        headers: preflight!(CAPACITOR, "PUT", "content-type"),
+        status: 204,
+        expect: &[
+            (ACAO, Some(CAPACITOR)),
+            (ACAC, Some("true")),
+            (ACAM, Some("GET, PUT")),
+            (ACAH, Some("content-type, authorization")),
+        ],
+        reason: None,
+        handled: false,
+    },
+    Case {
+        name: "a trusted Capacitor app reads with cookies",
+        method: "GET",
+        path: "/api/v1/users/00u1",
+        headers: &[("origin", CAPACITOR), ("cookie", "sid=1")],
+        status: 200,
+        expect: &[(ACAO, Some(CAPACITOR)), (ACAC, Some("true"))],
+        reason: None,
+        handled: true,
+    },
+    Case {
+        name: "a trusted Capacitor app writes",
+        method: "POST",
+        path: "/api/v1/echo",
+        headers: &[("origin", CAPACITOR), ("cookie", "sid=1")],
+        status: 200,
+        expect: &[(ACAO, None)],
+        reason: None,
+        handled: true,
+    },
+    refused!(
+        "an extension whose scheme is not on origin_schemes is never trusted",
+        "GET",
+        "/api/v1/users/00u1",
+        &[("origin", EXTENSION), ("cookie", "sid=1")],
+        "origin_not_trusted",
+        "Origin"
+    ),
+    refused!(
+        "nor may it write",
+        "POST",
+        "/api/v1/echo",
+        &[("origin", EXTENSION), ("cookie", "sid=1")],
+        "untrusted_cross_origin_write",
+        "Origin"
+    ),
+    refused!(
+        "an Ionic app that is not a trusted origin",
+        "OPTIONS",
+        "/api/v1/users/00u1",
+        preflight!("ionic://localhost", "GET"),
+        "origin_not_trusted",
+        VARY_PREFLIGHT
+    ),
+];
+
+/// The suite's app rolling out: four rules in report mode, the report header on.
+fn rollout() -> Fixture {
+    let config = CorsConfig::builder()
+        .allow_cross_site_form_posts("/sso/saml2/{app}")
+        .diagnostics_header(true)
+        .rule(RejectionKind::OriginNotTrusted, RuleMode::Report)
+        .rule(RejectionKind::MethodNotAllowed, RuleMode::Report)
+        .rule(RejectionKind::RouteNotCorsEnabled, RuleMode::Report)
+        .rule(RejectionKind::CredentialSchemeNotAllowed, RuleMode::Report)
+        .report_header(true)
+        .build()
+        .expect("rollout config");
+    Fixture::with(config, seeds())
+}
+
+const REPORT: &str = "x-trusted-cors-report";
+
+const ROLLOUT_CASES: &[Case] = &[
+    Case {
+        name: "reported: an untrusted origin is served as a trusted one",
+        method: "GET",
+        path: "/api/v1/users/00u1",
+        headers: &[("origin", UNTRUSTED), ("cookie", "sid=1")],
+        status: 200,
+        expect: &[
+            (ACAO, Some(UNTRUSTED)),
+            (ACAC, Some("true")),
+            (REPORT, Some("origin_not_trusted")),
+        ],
+        reason: None,
+        handled: true,
+    },
+    Case {
+        name: "reported: an untrusted origin's preflight",
+        method: "OPTIONS",
+        path: "/api/v1/users/00u1",
+        headers: preflight!(UNTRUSTED, "GET"),
+        status: 204,
+        expect: &[
+            (ACAO, Some(UNTRUSTED)),
+            (ACAC, Some("true")),
+            (ACAM, Some("GET, HEAD")),
+            (REPORT, Some("origin_not_trusted")),
+        ],
+        reason: None,
+        handled: false,
+    },
+    Case {
+        name: "reported twice: an untrusted origin asking for a method not allowed",
+        method: "OPTIONS",
+        path: "/api/v1/users/00u1",
+        headers: preflight!(UNTRUSTED, "DELETE"),
+        status: 204,
+        expect: &[
+            (ACAO, Some(UNTRUSTED)),
+            (ACAM, Some("GET, HEAD, DELETE")),
+            (REPORT, Some("origin_not_trusted, method_not_allowed")),
+        ],
+        reason: None,
+        handled: false,
+    },
+    Case {
+        name: "reported: a credential scheme, once, by the guard",
+        method: "GET",
+        path: "/api/v1/users/00u1",
+        headers: &[("origin", TRUSTED), ("authorization", "Basic dTpw")],
+        status: 200,
+        expect: &[
+            (ACAO, Some(TRUSTED)),
+            (REPORT, Some("credential_scheme_not_allowed")),
+        ],
+        reason: None,
+        handled: true,
+    },
+    Case {
+        name: "reported: a preflight no route answers goes on to the application",
+        method: "OPTIONS",
+        path: "/api/v1/options",
+        headers: preflight!(TRUSTED, "GET"),
+        status: 200,
+        expect: &[(ACAO, None), (REPORT, Some("route_not_cors_enabled"))],
+        reason: None,
+        handled: true,
+    },
+    Case {
+        name: "nothing to report: no report header",
+        method: "GET",
+        path: "/api/v1/users/00u1",
+        headers: &[("origin", TRUSTED), ("cookie", "sid=1")],
+        status: 200,
+        expect: &[(ACAO, Some(TRUSTED)), (REPORT, None)],
+        reason: None,
+        handled: true,
+    },
+    // Rules left in enforce mode refuse as ever.
+    refused!(
+        "enforced: a header not allowed",
+        "OPTIONS",
+        "/api/v1/users/00u1",
+        preflight!(TRUSTED, "GET", "x-custom"),
+        "header_not_allowed",
+        VARY_PREFLIGHT
+    ),
+    refused!(
+        "enforced: an untrusted cross-origin write",
+        "POST",
+        "/api/v1/echo",
+        &[("origin", UNTRUSTED), ("cookie", "sid=1")],
+        "untrusted_cross_origin_write",
+        "Origin"
+    ),
+    refused!(
+        "enforced: an API token",
+        "GET",
+        "/api/v1/users/00u1",
+        &[("origin", TRUSTED), ("authorization", "SSWS 00t")],
+        "api_token_cross_origin",
+        "Origin"
+    ),
+];
+
 async fn run_suite(served: &Served) {
     assert!(CASES.len() >= 40, "the suite has {} cases", CASES.len());
+    run_cases(served, CASES).await;
+}
+
+async fn run_cases(served: &Served, cases: &[Case]) {
     let client = reqwest::Client::new();
     let mut failures = Vec::new();
-    for case in CASES {
+    for case in cases {
         let mut request = client.request(
             case.method.parse().unwrap(),
             format!("{}{}", served.base, case.path),
@@ -630,7 +845,7 @@ async fn run_suite(served: &Served) {
         failures.is_empty(),
         "{} of {} cases failed against {}:\n{}",
         failures.len(),
-        CASES.len(),
+        cases.len(),
         served.base,
         failures.join("\n")
     );
@@ -667,6 +882,26 @@ async fn registry_changes_apply_to_the_next_request(served: &Served) {
     assert_eq!(preflight().await.unwrap().status(), 204);
     served.cors.registry().delete(&entry.id).unwrap();
     assert_eq!(preflight().await.unwrap().status(), 403);
+}
+
+#[tokio::test]
+async fn axum_serves_app_origins_and_reports() {
+    let served = serve_axum_from(apps());
+    wait_until_up(&served).await;
+    run_cases(&served, APP_CASES).await;
+    let served = serve_axum_from(rollout());
+    wait_until_up(&served).await;
+    run_cases(&served, ROLLOUT_CASES).await;
+}
+
+#[tokio::test]
+async fn actix_serves_app_origins_and_reports() {
+    let served = serve_actix_from(apps());
+    wait_until_up(&served).await;
+    run_cases(&served, APP_CASES).await;
+    let served = serve_actix_from(rollout());
+    wait_until_up(&served).await;
+    run_cases(&served, ROLLOUT_CASES).await;
 }
 
 #[tokio::test]

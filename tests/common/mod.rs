@@ -69,6 +69,19 @@ impl Fixture {
         }
     }
 
+    /// This config over these trusted origins, in memory.
+    pub fn with(config: CorsConfig, seeds: Vec<NewTrustedOrigin>) -> Self {
+        let registry = Arc::new(Registry::with_origins(seeds).expect("fixture registry"));
+        let cors = Cors::new(config, registry);
+        Fixture {
+            #[cfg(feature = "admin")]
+            origins: Arc::new(trusted_cors::admin::TrustedOrigins::in_memory(Arc::clone(
+                cors.registry(),
+            ))),
+            cors,
+        }
+    }
+
     /// Over trusted origins kept in a store.
     #[cfg(feature = "admin")]
     pub fn over(origins: Arc<trusted_cors::admin::TrustedOrigins>) -> Self {

@@ -7,7 +7,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::HeaderValue;
 use actix_web::Error;
 use pin_project_lite::pin_project;
-use trusted_cors_core::{Cors, Decoration, Deferred, RouteAnswered};
+use trusted_cors_core::{Cors, Decoration, Deferred, RouteAnswered, Unanswered};
 
 use crate::Outgoing;
 
@@ -84,16 +84,22 @@ where
                         let answered = response.response().extensions().contains::<RouteAnswered>();
                         let request = response.request();
                         let authority = request.uri().authority().map(|a| a.as_str());
-                        let refusal = match answered {
-                            true => None,
+                        let verdict = match answered {
+                            true => Unanswered::Pass,
                             false => cors.judge_unanswered(&deferred, request.path(), authority),
                         };
-                        if let Some(reply) = refusal {
-                            let (request, _) = response.into_parts();
-                            let refusal = crate::response(reply, None);
-                            return Poll::Ready(Ok(
-                                ServiceResponse::new(request, refusal).map_into_right_body()
-                            ));
+                        match verdict {
+                            Unanswered::Refuse(reply) => {
+                                let (request, _) = response.into_parts();
+                                let refusal = crate::response(reply, None);
+                                return Poll::Ready(Ok(
+                                    ServiceResponse::new(request, refusal).map_into_right_body()
+                                ));
+                            }
+                            Unanswered::Decorate(decoration) => {
+                                decoration.apply(&mut Outgoing(response.headers_mut()));
+                            }
+                            _ => {}
                         }
                     }
                 }

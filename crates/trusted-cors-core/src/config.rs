@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::is_token;
-use crate::rejection::{OktaErrorResponder, RejectionResponder};
-use crate::{ConfigError, Origin, OriginSchemes};
+use crate::rejection::{OktaErrorResponder, RejectionResponder, ReportSet};
+use crate::{ConfigError, Origin, OriginSchemes, RejectionKind, RuleMode};
 
 /// Authorization schemes that carry long-lived or browser-managed credentials and so are never
 /// accepted from another origin, whatever the configuration says.
@@ -40,6 +40,8 @@ pub struct CorsConfig {
     public_origins: Vec<Origin>,
     form_post_paths: FormPostPaths,
     origin_schemes: OriginSchemes,
+    report: ReportSet,
+    report_header: bool,
     diagnostics: bool,
     responder: Arc<dyn RejectionResponder>,
 }
@@ -57,6 +59,12 @@ pub struct CorsSettings {
     /// The schemes besides http and https whose exact origins may be trusted (hybrid apps,
     /// browser extensions). Default `["capacitor", "ionic"]`; see [`OriginSchemes`].
     pub origin_schemes: Vec<String>,
+    /// The mode of each refusing rule, by its reason code: `enforce` (the default) or
+    /// `report` (see [`RuleMode`]), e.g. `{ origin_not_trusted = "report" }`.
+    pub rules: std::collections::BTreeMap<String, RuleMode>,
+    /// Whether responses to requests a rule in report mode would have refused carry
+    /// `X-Trusted-Cors-Report` with the rules' reason codes.
+    pub report_header: bool,
     /// Whether rejections carry the `X-Trusted-Cors-Reason` header.
     pub diagnostics_header: bool,
 }
@@ -71,6 +79,8 @@ impl Default for CorsSettings {
                 .app_schemes()
                 .map(str::to_owned)
                 .collect(),
+            rules: std::collections::BTreeMap::new(),
+            report_header: false,
             diagnostics_header: false,
         }
     }
@@ -86,8 +96,18 @@ impl TryFrom<CorsSettings> for CorsConfig {
         for path in &settings.cross_site_form_post_paths {
             builder = builder.allow_cross_site_form_posts(path);
         }
+        for (rule, mode) in &settings.rules {
+            builder = match RejectionKind::from_code(rule) {
+                Some(kind) => builder.rule(kind, *mode),
+                None => {
+                    builder.fail(ConfigError::UnknownRule(rule.clone()));
+                    builder
+                }
+            };
+        }
         builder
             .origin_schemes(&settings.origin_schemes)
+            .report_header(settings.report_header)
             .diagnostics_header(settings.diagnostics_header)
             .build()
     }
@@ -100,6 +120,8 @@ impl Default for CorsConfig {
             public_origins: Vec::new(),
             form_post_paths: FormPostPaths::default(),
             origin_schemes: OriginSchemes::default(),
+            report: ReportSet::default(),
+            report_header: false,
             diagnostics: false,
             responder: Arc::new(OktaErrorResponder),
         }
@@ -141,6 +163,26 @@ impl CorsConfig {
         &self.origin_schemes
     }
 
+    /// The mode of a refusing rule for every route (a route may set the modes of the rules it
+    /// judges, see [`RouteCorsBuilder::rule`](crate::RouteCorsBuilder::rule)).
+    pub fn rule_mode(&self, rule: RejectionKind) -> RuleMode {
+        if self.report.contains(rule) {
+            RuleMode::Report
+        } else {
+            RuleMode::Enforce
+        }
+    }
+
+    pub(crate) fn report_set(&self) -> ReportSet {
+        self.report
+    }
+
+    /// Whether responses carry `X-Trusted-Cors-Report` when a rule in report mode would have
+    /// refused the request.
+    pub fn report_header(&self) -> bool {
+        self.report_header
+    }
+
     /// Whether rejections carry `X-Trusted-Cors-Reason`.
     pub fn diagnostics(&self) -> bool {
         self.diagnostics
@@ -159,6 +201,8 @@ impl fmt::Debug for CorsConfig {
             .field("public_origins", &self.public_origins)
             .field("form_post_paths", &self.form_post_paths)
             .field("origin_schemes", &self.origin_schemes)
+            .field("report", &self.report)
+            .field("report_header", &self.report_header)
             .field("diagnostics", &self.diagnostics)
             .finish_non_exhaustive()
     }
@@ -237,6 +281,34 @@ impl CorsConfigBuilder {
                 reason,
             }),
         }
+        self
+    }
+
+    /// Sets whether a refusing rule refuses (`Enforce`, the default) or only reports what it
+    /// would refuse (`Report`), for every route; see [`RuleMode`]. Use report mode to roll out
+    /// on a live service: watch the reports, fix the configuration, then enforce.
+    ///
+    /// ```
+    /// use trusted_cors_core::{CorsConfig, RejectionKind, RuleMode};
+    ///
+    /// let config = CorsConfig::builder()
+    ///     .rule(RejectionKind::OriginNotTrusted, RuleMode::Report)
+    ///     .report_header(true)
+    ///     .build()?;
+    /// assert_eq!(config.rule_mode(RejectionKind::OriginNotTrusted), RuleMode::Report);
+    /// assert_eq!(config.rule_mode(RejectionKind::ApiTokenCrossOrigin), RuleMode::Enforce);
+    /// # Ok::<(), trusted_cors_core::ConfigError>(())
+    /// ```
+    pub fn rule(mut self, rule: RejectionKind, mode: RuleMode) -> Self {
+        self.config.report.set(rule, mode);
+        self
+    }
+
+    /// Whether responses to requests that a rule in report mode would have refused carry
+    /// `X-Trusted-Cors-Report: <reason>[, <reason>]`, for the browser's network panel. Off by
+    /// default, like the diagnostics header.
+    pub fn report_header(mut self, on: bool) -> Self {
+        self.config.report_header = on;
         self
     }
 
@@ -518,6 +590,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("SSWS"), "{err}");
+        let config: CorsConfig = toml::from_str(
+            r#"
+            origin_schemes = ["capacitor", "chrome-extension"]
+            report_header = true
+            [rules]
+            origin_not_trusted = "report"
+            header_not_allowed = "enforce"
+            "#,
+        )
+        .unwrap();
+        assert!(config.origin_schemes().allows("chrome-extension"));
+        assert!(!config.origin_schemes().allows("ionic"));
+        assert!(config.report_header());
+        assert_eq!(
+            config.rule_mode(RejectionKind::OriginNotTrusted),
+            RuleMode::Report
+        );
+        assert_eq!(
+            config.rule_mode(RejectionKind::HeaderNotAllowed),
+            RuleMode::Enforce
+        );
+        let err = toml::from_str::<CorsConfig>("[rules]\norigin_untrusted = \"report\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown rule `origin_untrusted`"), "{err}");
+        let err = toml::from_str::<CorsConfig>("[rules]\norigin_not_trusted = \"warn\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("warn"), "{err}");
+        let err = toml::from_str::<CorsConfig>(r#"origin_schemes = ["file"]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("origin_schemes") && err.contains("file"),
+            "{err}"
+        );
         let err = toml::from_str::<CorsConfig>("public_origin = []")
             .unwrap_err()
             .to_string();

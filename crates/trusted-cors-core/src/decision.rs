@@ -26,7 +26,9 @@ use bytes::Bytes;
 
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::policy::{is_tchar, is_token, AllowedHeaders};
-use crate::rejection::{printable, OriginForm, RejectionCause, RequestHeadersProblem, TrustHint};
+use crate::rejection::{
+    printable, OriginForm, RejectionCause, ReportSet, RequestHeadersProblem, TrustHint,
+};
 use crate::reply::{static_bytes, Reply, ReplyValue, TRUE, VARY_PREFLIGHT};
 use crate::request::{
     is_safe as is_safe_method, names_another_site, HeaderInput, RequestFacts,
@@ -200,13 +202,8 @@ impl<'a> CrossOrigin<'a> {
         self.preflight.is_some()
     }
 
-    fn reject(&self, facts: &RequestFacts<'_>, cause: RejectionCause) -> Decision<'static> {
-        Decision::Reject(Rejection::new(
-            cause,
-            self.origin_bytes,
-            facts.path,
-            self.asks_preflight,
-        ))
+    fn rejection(&self, facts: &RequestFacts<'_>, cause: RejectionCause) -> Rejection {
+        Rejection::new(cause, self.origin_bytes, facts.path, self.asks_preflight)
     }
 
     fn origin_form(&self) -> OriginForm {
@@ -215,11 +212,6 @@ impl<'a> CrossOrigin<'a> {
             RequestOrigin::Null => OriginForm::Null,
             RequestOrigin::Malformed => OriginForm::Malformed,
         }
-    }
-
-    fn not_trusted(&self, facts: &RequestFacts<'_>, hint: TrustHint) -> Decision<'static> {
-        let origin = self.origin_form();
-        self.reject(facts, RejectionCause::OriginNotTrusted { origin, hint })
     }
 }
 
@@ -303,14 +295,70 @@ pub fn decide<'a>(
     route: RouteScope<'a>,
     registry: &RegistrySnapshot,
 ) -> Decision<'a> {
+    decide_reporting(facts, config, route, registry, &mut Vec::new())
+}
+
+/// [`decide`], also giving the rejections that rules in report mode ([`RuleMode::Report`])
+/// would have made, in the order the rules were judged: each is what the rule refuses when
+/// enforced, marked [`is_report_only`](Rejection::is_report_only). The decision is what the
+/// request gets with those rules set aside. Nothing is reported, and nothing allocated for
+/// reports, while every rule is enforced.
+///
+/// ```
+/// use trusted_cors_core::decision::{decide_reporting, Decision, RouteScope};
+/// use trusted_cors_core::{CorsConfig, HeaderInput, Registry, RejectionKind, RequestFacts, RouteCors, RuleMode};
+///
+/// let config = CorsConfig::builder()
+///     .rule(RejectionKind::OriginNotTrusted, RuleMode::Report)
+///     .build()?;
+/// let registry = Registry::new();
+/// let route = RouteCors::default();
+/// let facts = RequestFacts {
+///     method: "GET",
+///     path: "/api/v1/users/me",
+///     origin: HeaderInput::One(b"https://not-yet-trusted.example"),
+///     ..RequestFacts::default()
+/// };
+/// let mut reports = Vec::new();
+/// let decision = decide_reporting(&facts, &config, RouteScope::Declared(&route), &registry.snapshot(), &mut reports);
+/// assert!(matches!(decision, Decision::Allow(_)));
+/// assert_eq!(reports[0].reason(), "origin_not_trusted");
+/// assert!(reports[0].is_report_only());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [`RuleMode::Report`]: crate::RuleMode::Report
+pub fn decide_reporting<'a>(
+    facts: &RequestFacts<'a>,
+    config: &CorsConfig,
+    route: RouteScope<'a>,
+    registry: &RegistrySnapshot,
+    reports: &mut Vec<Rejection>,
+) -> Decision<'a> {
     let cross = match classify(facts, config) {
         Classified::NotCors => return Decision::NotCors,
         Classified::SameOrigin => return Decision::SameOrigin,
         Classified::CrossOrigin(cross) => cross,
     };
+    let report = match route {
+        RouteScope::Declared(policy) => config.report_set().overridden(policy.rule_overrides()),
+        _ => config.report_set(),
+    };
+    let mut rules = Rules {
+        facts,
+        cross: &cross,
+        report,
+        reports,
+    };
+    // Stage 2, the first global rule. Reported, the credential counts as none.
     let bearer = match credential(facts, config) {
         Ok(bearer) => bearer,
-        Err(cause) => return cross.reject(facts, cause),
+        Err(cause) => {
+            if let Some(reject) = rules.refuse(cause) {
+                return reject;
+            }
+            false
+        }
     };
 
     // The registry is only consulted when a rule needs it: before routing, a safe request is
@@ -332,7 +380,9 @@ pub fn decide<'a>(
             method,
             bearer_with_cookies: bearer,
         };
-        return cross.reject(facts, cause);
+        if let Some(reject) = rules.refuse(cause) {
+            return reject;
+        }
     }
 
     // Stage 3: the route.
@@ -342,21 +392,55 @@ pub fn decide<'a>(
         RouteScope::Declared(policy) if policy.is_cors_enabled() => policy,
         RouteScope::Undeclared | RouteScope::Declared(_) => {
             if cross.is_preflight() {
-                return cross.reject(facts, RejectionCause::RouteNotCorsEnabled);
+                // Reported, the preflight goes on to the application.
+                if let Some(reject) = rules.refuse(RejectionCause::RouteNotCorsEnabled) {
+                    return reject;
+                }
             }
             return Decision::Pass;
         }
     };
     match cross.preflight {
-        None => actual(facts, &cross, policy, trusted, bearer),
-        Some(method) => preflight(facts, &cross, policy, trusted, method),
+        None => actual(&mut rules, policy, trusted, bearer),
+        Some(method) => preflight(&mut rules, policy, trusted, method),
+    }
+}
+
+/// The rules judging one cross-origin request: each refusal is enforced, or reported and set
+/// aside.
+struct Rules<'r, 'a> {
+    facts: &'r RequestFacts<'a>,
+    cross: &'r CrossOrigin<'a>,
+    report: ReportSet,
+    reports: &'r mut Vec<Rejection>,
+}
+
+impl Rules<'_, '_> {
+    /// The refusal to return, or `None` when the rule is in report mode (the rejection is then
+    /// reported, and the request goes on as it would without the rule).
+    fn refuse(&mut self, cause: RejectionCause) -> Option<Decision<'static>> {
+        let rejection = self.cross.rejection(self.facts, cause);
+        if !self.report.contains(rejection.kind()) {
+            return Some(Decision::Reject(rejection));
+        }
+        self.reports.push(rejection.into_report());
+        None
+    }
+
+    /// A refusal that no mode sets aside: a request no browser makes.
+    fn enforce(&mut self, cause: RejectionCause) -> Decision<'static> {
+        Decision::Reject(self.cross.rejection(self.facts, cause))
+    }
+
+    fn not_trusted(&mut self, hint: TrustHint) -> Option<Decision<'static>> {
+        let origin = self.cross.origin_form();
+        self.refuse(RejectionCause::OriginNotTrusted { origin, hint })
     }
 }
 
 /// An actual request to a CORS-enabled route.
 fn actual<'a>(
-    facts: &RequestFacts<'a>,
-    cross: &CrossOrigin<'a>,
+    rules: &mut Rules<'_, 'a>,
     policy: &RouteCors,
     trusted: bool,
     bearer: bool,
@@ -366,8 +450,10 @@ fn actual<'a>(
     } else {
         TrustHint::None
     };
-    let Some(parts) = cross.origin() else {
-        return cross.not_trusted(facts, TrustHint::None);
+    let Some(parts) = rules.cross.origin() else {
+        // Reported, the request goes on without CORS headers: a `null` or malformed origin is
+        // never echoed.
+        return rules.not_trusted(TrustHint::None).unwrap_or(Decision::Pass);
     };
     let allow = |allow_credentials, trusted| {
         Decision::Allow(CorsHeaders {
@@ -380,32 +466,34 @@ fn actual<'a>(
     if trusted {
         return allow(policy.allows_credentials(), true);
     }
-    if policy.accepts_bearer_from_any_origin() && bearer {
-        if facts.has_cookies {
-            return cross.not_trusted(facts, TrustHint::BearerWithoutCookies);
+    let refused = if policy.accepts_bearer_from_any_origin() && bearer {
+        if !rules.facts.has_cookies {
+            return allow(false, false);
         }
-        return allow(false, false);
-    }
-    cross.not_trusted(facts, hint)
+        rules.not_trusted(TrustHint::BearerWithoutCookies)
+    } else {
+        rules.not_trusted(hint)
+    };
+    // Reported, the origin is served as a trusted one would be.
+    refused.unwrap_or_else(|| allow(policy.allows_credentials(), false))
 }
 
 /// A preflight to a CORS-enabled route.
 fn preflight<'a>(
-    facts: &RequestFacts<'a>,
-    cross: &CrossOrigin<'a>,
+    rules: &mut Rules<'_, 'a>,
     policy: &RouteCors,
-    trusted: bool,
+    mut trusted: bool,
     method: &'a str,
 ) -> Decision<'a> {
     let scan = match scan_request_headers(
-        facts.access_control_request_headers,
+        rules.facts.access_control_request_headers,
         policy.allowed_headers(),
     ) {
         Ok(scan) => scan,
-        Err(problem) => return cross.reject(facts, RejectionCause::RequestHeaders(problem)),
+        Err(problem) => return rules.enforce(RejectionCause::RequestHeaders(problem)),
     };
-    let Some(parts) = cross.origin() else {
-        return cross.not_trusted(facts, TrustHint::None);
+    let Some(parts) = rules.cross.origin() else {
+        return rules.not_trusted(TrustHint::None).unwrap_or(Decision::Pass);
     };
     let bearer_from_anywhere = policy.accepts_bearer_from_any_origin() && scan.authorization;
     if !trusted && !bearer_from_anywhere {
@@ -414,15 +502,28 @@ fn preflight<'a>(
         } else {
             TrustHint::None
         };
-        return cross.not_trusted(facts, hint);
+        if let Some(reject) = rules.not_trusted(hint) {
+            return reject;
+        }
+        // Reported: answered as for a trusted origin.
+        trusted = true;
     }
+    let mut allow_methods = policy.allow_methods_value().clone();
     if !policy.allows_method(method) {
         let cause = RejectionCause::MethodNotAllowed {
             method: printable(method.as_bytes()).into_boxed_str(),
             allowed: policy.allow_methods_value().clone(),
         };
-        return cross.reject(facts, cause);
+        if let Some(reject) = rules.refuse(cause) {
+            return reject;
+        }
+        // Reported: the requested method is allowed too.
+        allow_methods = Bytes::from(format!(
+            "{}, {method}",
+            String::from_utf8_lossy(&allow_methods)
+        ));
     }
+    let mut echo_requested = policy.allows_any_header();
     if let Some(header) = scan.denied {
         let allowed = if policy.allows_any_header() {
             None
@@ -433,9 +534,17 @@ fn preflight<'a>(
             header: printable(header.as_bytes()).into_boxed_str(),
             allowed,
         };
-        return cross.reject(facts, cause);
+        // A requested `*` is never echoed, in any mode: it would read as a wildcard.
+        if scan.star {
+            return rules.enforce(cause);
+        }
+        if let Some(reject) = rules.refuse(cause) {
+            return reject;
+        }
+        // Reported: the requested headers are allowed.
+        echo_requested = true;
     }
-    let allow_headers = if policy.allows_any_header() {
+    let allow_headers = if echo_requested {
         (!scan.value.is_empty()).then(|| Bytes::copy_from_slice(scan.value.as_bytes()))
     } else {
         policy.allow_headers_value().cloned()
@@ -443,7 +552,7 @@ fn preflight<'a>(
     Decision::Preflight(PreflightAnswer {
         allow_origin: parts.serialized(),
         allow_credentials: trusted && policy.allows_credentials(),
-        allow_methods: policy.allow_methods_value().clone(),
+        allow_methods,
         allow_headers,
         max_age: policy.max_age_value().clone(),
     })
@@ -474,6 +583,8 @@ struct HeaderScan<'a> {
     /// The requested names, trimmed, for echoing.
     value: &'a str,
     authorization: bool,
+    /// Whether a requested name is `*`.
+    star: bool,
     denied: Option<&'a str>,
 }
 
@@ -497,6 +608,7 @@ fn scan_request_headers<'a>(
     let mut scan = HeaderScan {
         value,
         authorization: false,
+        star: false,
         denied: None,
     };
     for (count, name) in value.split(',').enumerate() {
@@ -515,6 +627,7 @@ fn scan_request_headers<'a>(
         if name.eq_ignore_ascii_case("authorization") {
             scan.authorization = true;
         }
+        scan.star |= name == "*";
         if scan.denied.is_none() && !allowed.allows(name) {
             scan.denied = Some(name);
         }

@@ -76,6 +76,12 @@ pub enum ConfigError {
         /// Why it was refused.
         reason: String,
     },
+    /// A rule name that is no [`RejectionKind`](crate::RejectionKind) code.
+    #[error("unknown rule `{0}` in rules: the rules are api_token_cross_origin, credential_scheme_not_allowed, untrusted_cross_origin_write, route_not_cors_enabled, origin_not_trusted, method_not_allowed and header_not_allowed")]
+    UnknownRule(String),
+    /// A route set the mode of a rule that is judged before routing.
+    #[error("the rule `{0}` is judged before routing, for every route: set its mode in the global config's rules, not on a route")]
+    RuleNotPerRoute(&'static str),
     /// A max-age beyond what any browser honours.
     #[error("max_age of {0} seconds is more than a day, which no browser honours")]
     MaxAgeTooLong(u64),

@@ -5,14 +5,16 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::decision::{AnswerValue, Decision, RouteScope};
 use crate::rejection::RejectionCause;
 use crate::reply::{
-    static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, TRUE, VARY_ORIGIN,
-    VARY_PREFLIGHT,
+    static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, REPORT_HEADER, TRUE,
+    VARY_ORIGIN, VARY_PREFLIGHT,
 };
 use crate::request::{is_safe, request_host, Found, HeaderInput, RequestFacts, RequestHeaders};
-use crate::{Cors, Field, Rejection, RouteCors};
+use crate::{Cors, Field, Rejection, RouteCors, RuleMode};
 
 /// The guard's verdict on a request, before routing.
 #[derive(Debug)]
@@ -45,15 +47,31 @@ pub struct Deferred<V> {
 }
 
 /// The guard's verdict on a request it lets through: a response to an unsafe method varies on
-/// `Origin`, since the same request from another origin would have been refused.
-fn pass<H: RequestHeaders>(method: &str) -> GuardVerdict<H::Value> {
-    if is_safe(method) {
+/// `Origin`, since the same request from another origin would have been refused; `report` is
+/// the `X-Trusted-Cors-Report` value, when rules in report mode would have refused it.
+fn pass<H: RequestHeaders>(method: &str, report: Option<Bytes>) -> GuardVerdict<H::Value> {
+    let vary = if is_safe(method) {
+        None
+    } else {
+        H::origin_vary()
+    };
+    if vary.is_none() && report.is_none() {
         return GuardVerdict::Pass;
     }
-    match H::origin_vary() {
-        Some(vary) => GuardVerdict::PassVarying(Decoration::vary_only(Some(vary))),
-        None => GuardVerdict::Pass,
-    }
+    GuardVerdict::PassVarying(Decoration::vary_only(vary).with_report(report))
+}
+
+/// The guard's verdict on a preflight it deferred, once no declared route answered it.
+#[derive(Debug)]
+#[must_use]
+#[doc(hidden)]
+pub enum Unanswered<V> {
+    /// Answer with this refusal instead of the application's response.
+    Refuse(Reply),
+    /// Let the application's response through.
+    Pass,
+    /// Let it through with this decoration (a report of the rule in report mode).
+    Decorate(Decoration<V>),
 }
 
 /// Response extension on the answers of declared routes, so the guard knows a route answered.
@@ -96,29 +114,48 @@ impl Cors {
                 });
             }
         } else if RequestFacts::guard_passes(method, headers) {
-            return pass::<H>(method);
+            return pass::<H>(method, None);
         }
         let facts = RequestFacts::read_unrouted(method, path, authority, headers);
-        match self.decide(&facts, RouteScope::Unrouted) {
+        let mut reports = Vec::new();
+        let decision = self.decide_reporting(&facts, RouteScope::Unrouted, &mut reports);
+        let report = self.report(&reports);
+        match decision {
             Decision::DeferPreflight => GuardVerdict::Defer(Deferred {
                 origin: headers.find([Field::Origin])[0].cloned(),
                 unjudged: None,
             }),
             Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),
-            _ => pass::<H>(method),
+            _ => pass::<H>(method, report),
         }
     }
 
+    /// Logs the would-be rejections of rules in report mode; the `X-Trusted-Cors-Report` value
+    /// naming them, when the config sends it.
+    fn report(&self, reports: &[Rejection]) -> Option<Bytes> {
+        if reports.is_empty() {
+            return None;
+        }
+        for rejection in reports {
+            rejection.log();
+        }
+        if !self.config().report_header() {
+            return None;
+        }
+        let reasons: Vec<&str> = reports.iter().map(Rejection::reason).collect();
+        Some(Bytes::from(reasons.join(", ")))
+    }
+
     /// The guard's verdict on a request it deferred, once no declared route answered it: the
-    /// refusal of a preflight that no route answered (`route_not_cors_enabled`), or `None` to let
-    /// the application's response through. `path` and `authority` are the request's.
+    /// refusal of a preflight that no route answered (`route_not_cors_enabled`; in report mode,
+    /// reported), or the application's response. `path` and `authority` are the request's.
     #[doc(hidden)]
     pub fn judge_unanswered<V: AsRef<[u8]>>(
         &self,
         deferred: &Deferred<V>,
         path: &str,
         authority: Option<&str>,
-    ) -> Option<Reply> {
+    ) -> Unanswered<V> {
         if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
             let host = request_host(authority, host.input());
             // What `RequestFacts::read_unrouted` reads of an `OPTIONS` without `Authorization`.
@@ -131,24 +168,24 @@ impl Cors {
                 sec_fetch_site: sec_fetch_site.input(),
                 ..RequestFacts::default()
             };
+            // No rule before routing applies to it: nothing to report.
             match self.decide(&facts, RouteScope::Unrouted) {
                 Decision::DeferPreflight => {}
-                Decision::Reject(rejection) => return Some(self.refuse(rejection)),
-                _ => return None,
+                Decision::Reject(rejection) => return Unanswered::Refuse(self.refuse(rejection)),
+                _ => return Unanswered::Pass,
             }
         }
         let origin = deferred.origin.first().map_or(&[][..], |o| o.as_ref());
-        Some(self.refuse_unanswered_preflight(origin, path))
-    }
-
-    /// The refusal of a preflight that no declared route answered.
-    fn refuse_unanswered_preflight(&self, origin: &[u8], path: &str) -> Reply {
-        self.refuse(Rejection::new(
-            RejectionCause::RouteNotCorsEnabled,
-            origin,
-            path,
-            true,
-        ))
+        let rejection = Rejection::new(RejectionCause::RouteNotCorsEnabled, origin, path, true);
+        if self.config().rule_mode(rejection.kind()) == RuleMode::Enforce {
+            return Unanswered::Refuse(self.refuse(rejection));
+        }
+        match self.report(&[rejection.into_report()]) {
+            Some(report) => {
+                Unanswered::Decorate(Decoration::vary_only(None).with_report(Some(report)))
+            }
+            None => Unanswered::Pass,
+        }
     }
 
     /// The reply that refuses a request, as the layers send it: the configured responder's
@@ -225,6 +262,8 @@ pub enum RouteStep<V> {
 pub struct PreflightReply<V> {
     /// The values of [`PREFLIGHT_FIELDS`], each if sent.
     values: [Option<V>; 6],
+    /// `X-Trusted-Cors-Report`, when rules in report mode would have refused the preflight.
+    report: Option<V>,
 }
 
 /// The headers a preflight answer may send, in the order they are sent.
@@ -243,7 +282,7 @@ impl<V> PreflightReply<V> {
 
     /// How many headers it sends.
     pub fn header_count(&self) -> usize {
-        self.values.iter().flatten().count()
+        self.values.iter().flatten().count() + usize::from(self.report.is_some())
     }
 
     /// Writes the headers into a response's (empty) map.
@@ -252,6 +291,9 @@ impl<V> PreflightReply<V> {
             if let Some(value) = value {
                 response.append(field, value);
             }
+        }
+        if let Some(report) = self.report {
+            response.append(REPORT_HEADER, report);
         }
     }
 }
@@ -288,11 +330,39 @@ impl<V: Clone> DeclaredRoute<V> {
         headers: &H,
     ) -> RouteStep<V> {
         let (facts, origin) = RequestFacts::read_with_origin(method, path, authority, headers);
-        let decision = self.cors.decide(&facts, RouteScope::Declared(&self.policy));
+        let mut reports = Vec::new();
+        let decision =
+            (self.cors).decide_reporting(&facts, RouteScope::Declared(&self.policy), &mut reports);
         if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
             self.warn_if_unguarded();
         }
+        if !reports.is_empty() && self.cors.guard_installed() {
+            // The guard judged (and reported) these before routing, or judges this one after.
+            reports.retain(|report| !report.kind().is_global());
+        }
+        let report = self.cors.report(&reports);
         let vary = || self.values.get_static(VARY_ORIGIN);
+        let step = self.step(decision, origin, vary);
+        match (step, report) {
+            (step, None) => step,
+            (RouteStep::Preflight(mut reply), Some(report)) => {
+                reply.report = self.values.get(&report);
+                RouteStep::Preflight(reply)
+            }
+            (RouteStep::Forward(recorded, decoration), report) => {
+                RouteStep::Forward(recorded, decoration.with_report(report))
+            }
+            (answer @ RouteStep::Answer(_), _) => answer,
+        }
+    }
+
+    /// What the route does on a decision.
+    fn step(
+        &self,
+        decision: Decision<'_>,
+        origin: Option<&V>,
+        vary: impl Fn() -> Option<V>,
+    ) -> RouteStep<V> {
         match decision {
             Decision::Reject(rejection) => {
                 RouteStep::Answer(self.cors.refuse(rejection).answered_by_route())
@@ -300,6 +370,7 @@ impl<V: Clone> DeclaredRoute<V> {
             Decision::Preflight(answer) => {
                 let mut reply = PreflightReply {
                     values: Default::default(),
+                    report: None,
                 };
                 answer.for_each_header(|field, value| {
                     let value = match value {

@@ -107,7 +107,7 @@ pub use layers::{
     DeclaredRoute, Mark, MarkSink, MarkSource, PreflightReply, Recorded, RouteAnswered, RouteStep,
 };
 #[doc(hidden)]
-pub use layers::{Deferred, GuardVerdict};
+pub use layers::{Deferred, GuardVerdict, Unanswered};
 pub use origin::{
     Origin, OriginError, OriginParts, OriginPattern, OriginSchemes, RequestOrigin, MAX_ORIGIN_LEN,
 };
@@ -118,7 +118,7 @@ pub use registry::{
 };
 pub use rejection::{
     ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
-    RejectionKind, RejectionResponder, RequestHeadersProblem, TrustHint,
+    RejectionKind, RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
 };
 #[doc(hidden)]
 pub use reply::Decoration;
@@ -196,6 +196,23 @@ impl Cors {
             &self.inner.config,
             route,
             &self.inner.registry.snapshot(),
+        )
+    }
+
+    /// As [`decide`](Self::decide), also giving the would-be rejections of rules in report
+    /// mode (see [`decision::decide_reporting`]).
+    pub fn decide_reporting<'a>(
+        &self,
+        facts: &RequestFacts<'a>,
+        route: RouteScope<'a>,
+        reports: &mut Vec<Rejection>,
+    ) -> Decision<'a> {
+        decision::decide_reporting(
+            facts,
+            &self.inner.config,
+            route,
+            &self.inner.registry.snapshot(),
+            reports,
         )
     }
 

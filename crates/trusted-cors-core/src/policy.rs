@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::ConfigError;
+use crate::rejection::RuleOverrides;
+use crate::{ConfigError, RejectionKind, RuleMode};
 
 /// Chromium caps preflight caching at two hours; asking for more buys nothing.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7200);
@@ -55,6 +56,7 @@ struct Inner {
     allow_headers: Option<Bytes>,
     expose: Option<Bytes>,
     max_age: Bytes,
+    rules: RuleOverrides,
 }
 
 impl Default for RouteCors {
@@ -114,7 +116,17 @@ impl RouteCors {
             allow_headers: None,
             expose: None,
             max_age: Bytes::from_static(b"0"),
+            rules: RuleOverrides::default(),
         }))
+    }
+
+    /// The mode this route sets for a rule, if it sets one (else the global config's applies).
+    pub fn rule_mode(&self, rule: RejectionKind) -> Option<RuleMode> {
+        self.0.rules.get(rule)
+    }
+
+    pub(crate) fn rule_overrides(&self) -> &RuleOverrides {
+        &self.0.rules
     }
 
     /// Whether the route answers CORS at all.
@@ -180,6 +192,7 @@ impl RouteCors {
             any_header,
             expose,
             max_age,
+            rules,
             error: _,
         } = builder;
         if bearer_from_any_origin && !headers.iter().any(|h| h == "authorization") {
@@ -203,6 +216,7 @@ impl RouteCors {
             allow_headers,
             expose: (!expose.is_empty()).then(|| render(&expose)),
             max_age: shared(max_age.as_secs().to_string()),
+            rules,
         }))
     }
 }
@@ -217,6 +231,7 @@ impl fmt::Debug for RouteCors {
             .field("headers", &self.0.headers)
             .field("expose_headers", &self.0.expose)
             .field("max_age", &self.0.max_age)
+            .field("rules", &self.0.rules)
             .finish()
     }
 }
@@ -232,6 +247,7 @@ pub struct RouteCorsBuilder {
     any_header: bool,
     expose: Vec<String>,
     max_age: Duration,
+    rules: RuleOverrides,
     error: Option<ConfigError>,
 }
 
@@ -245,6 +261,7 @@ impl Default for RouteCorsBuilder {
             any_header: false,
             expose: Vec::new(),
             max_age: DEFAULT_MAX_AGE,
+            rules: RuleOverrides::default(),
             error: None,
         }
     }
@@ -357,6 +374,35 @@ impl RouteCorsBuilder {
     /// How long browsers may cache a preflight answer. Default 7200 s; at most a day.
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
+        self
+    }
+
+    /// Sets, for this route, whether a rule it judges refuses or only reports (see
+    /// [`RuleMode`]), over the global config's mode: `origin_not_trusted`,
+    /// `method_not_allowed` and `header_not_allowed`. The other rules are judged before
+    /// routing and set globally only ([`ConfigError::RuleNotPerRoute`]). A route can put one of
+    /// its rules in report mode while the others stay enforced, or enforce a rule that the
+    /// global config reports.
+    ///
+    /// ```
+    /// use trusted_cors_core::{RejectionKind, RouteCors, RuleMode};
+    ///
+    /// let rolling_out = RouteCors::builder()
+    ///     .rule(RejectionKind::OriginNotTrusted, RuleMode::Report)
+    ///     .build()?;
+    /// assert_eq!(rolling_out.rule_mode(RejectionKind::OriginNotTrusted), Some(RuleMode::Report));
+    /// assert!(RouteCors::builder()
+    ///     .rule(RejectionKind::ApiTokenCrossOrigin, RuleMode::Report)
+    ///     .build()
+    ///     .is_err());
+    /// # Ok::<(), trusted_cors_core::ConfigError>(())
+    /// ```
+    pub fn rule(mut self, rule: RejectionKind, mode: RuleMode) -> Self {
+        if rule.is_global() {
+            self.fail(ConfigError::RuleNotPerRoute(rule.code()));
+        } else {
+            self.rules.set(rule, mode);
+        }
         self
     }
 

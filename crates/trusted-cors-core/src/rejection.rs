@@ -10,6 +10,9 @@ use crate::reply::Reply;
 use crate::request::{MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES};
 
 /// Why a request was refused. The [`code`](Self::code)s are stable and part of the public API.
+///
+/// Each kind is also the name of the rule that refuses: [`RuleMode`] sets whether it refuses
+/// (`enforce`, the default) or only reports what it would refuse (`report`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectionKind {
@@ -54,6 +57,31 @@ impl RejectionKind {
         }
     }
 
+    /// The kind whose [`code`](Self::code) this is.
+    pub fn from_code(code: &str) -> Option<RejectionKind> {
+        RejectionKind::ALL
+            .into_iter()
+            .find(|kind| kind.code() == code)
+    }
+
+    /// Whether the rule is judged before routing (by the guard layer), so that only the global
+    /// config can set its [`RuleMode`]: the API token and credential scheme rules, the untrusted
+    /// cross-origin write rule, and the refusal of preflights no declared route answered. The
+    /// others are judged by the route and may be set per route too.
+    pub const fn is_global(self) -> bool {
+        matches!(
+            self,
+            RejectionKind::ApiTokenCrossOrigin
+                | RejectionKind::CredentialSchemeNotAllowed
+                | RejectionKind::UntrustedCrossOriginWrite
+                | RejectionKind::RouteNotCorsEnabled
+        )
+    }
+
+    const fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
     /// The HTTP status of the default response: 403 for every kind.
     pub const fn status(self) -> u16 {
         403
@@ -62,6 +90,78 @@ impl RejectionKind {
     /// The Okta error code of the default response: `E0000006` (permission denied).
     pub const fn error_code(self) -> &'static str {
         "E0000006"
+    }
+}
+
+/// Whether a refusing rule refuses requests or only reports the requests it would refuse.
+///
+/// In `report` mode the request goes on as it would without the rule, and the would-be
+/// rejection is recorded as an enforced one is: the same reason and cause, logged with
+/// `report_only = true`, and, when the config's
+/// [`report_header`](crate::CorsConfigBuilder::report_header) is on, named in the
+/// `X-Trusted-Cors-Report` response header. A rule left in `enforce` mode refuses exactly what
+/// it refuses with every rule enforced.
+///
+/// Report mode is for rolling trusted-cors out on a live service: it weakens the rules set to
+/// it. `origin_not_trusted` in report mode serves every origin as if it were trusted, with the
+/// credentials the route allows; `api_token_cross_origin` lets API tokens through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleMode {
+    /// The rule refuses (the default).
+    #[default]
+    Enforce,
+    /// The rule only reports what it would refuse.
+    Report,
+}
+
+/// The rules in report mode, one bit per [`RejectionKind`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ReportSet(u8);
+
+impl ReportSet {
+    pub(crate) fn contains(self, kind: RejectionKind) -> bool {
+        self.0 & kind.bit() != 0
+    }
+
+    pub(crate) fn set(&mut self, kind: RejectionKind, mode: RuleMode) {
+        match mode {
+            RuleMode::Report => self.0 |= kind.bit(),
+            RuleMode::Enforce => self.0 &= !kind.bit(),
+        }
+    }
+
+    /// These rules, with `overrides` (a route's) set where it sets them.
+    pub(crate) fn overridden(self, overrides: &RuleOverrides) -> ReportSet {
+        ReportSet((self.0 | overrides.report.0) & !overrides.enforce.0)
+    }
+}
+
+/// A route's own rule modes, over the global config's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RuleOverrides {
+    pub(crate) report: ReportSet,
+    pub(crate) enforce: ReportSet,
+}
+
+impl RuleOverrides {
+    pub(crate) fn set(&mut self, kind: RejectionKind, mode: RuleMode) {
+        let (on, off) = match mode {
+            RuleMode::Report => (&mut self.report, &mut self.enforce),
+            RuleMode::Enforce => (&mut self.enforce, &mut self.report),
+        };
+        on.set(kind, RuleMode::Report);
+        off.set(kind, RuleMode::Enforce);
+    }
+
+    pub(crate) fn get(&self, kind: RejectionKind) -> Option<RuleMode> {
+        if self.report.contains(kind) {
+            Some(RuleMode::Report)
+        } else if self.enforce.contains(kind) {
+            Some(RuleMode::Enforce)
+        } else {
+            None
+        }
     }
 }
 
@@ -188,6 +288,7 @@ pub struct Rejection {
     origin: Box<str>,
     path: Box<str>,
     preflight: bool,
+    report_only: bool,
 }
 
 impl Rejection {
@@ -197,7 +298,20 @@ impl Rejection {
             origin: printable(origin).into_boxed_str(),
             path: printable(path.as_bytes()).into_boxed_str(),
             preflight,
+            report_only: false,
         }
+    }
+
+    /// Whether the rule was in [`RuleMode::Report`]: the request was not refused, and this is
+    /// what the rule would have refused.
+    pub fn is_report_only(&self) -> bool {
+        self.report_only
+    }
+
+    /// The same rejection, reported by a rule in report mode instead of enforced.
+    pub(crate) fn into_report(mut self) -> Self {
+        self.report_only = true;
+        self
     }
 
     /// The kind of denial.
@@ -256,16 +370,30 @@ impl Rejection {
         }
     }
 
-    /// Logs the denial with `tracing` (target `trusted_cors`).
+    /// Logs the denial with `tracing` (target `trusted_cors`), with `report_only = true` when a
+    /// rule in report mode would have refused the request.
     pub fn log(&self) {
-        tracing::info!(
-            target: "trusted_cors",
-            reason = self.reason(),
-            origin = %self.origin,
-            route = %self.path,
-            cause = %self.explain(),
-            "cross-origin request refused"
-        );
+        if self.report_only {
+            tracing::info!(
+                target: "trusted_cors",
+                reason = self.reason(),
+                origin = %self.origin,
+                route = %self.path,
+                cause = %self.explain(),
+                report_only = true,
+                "cross-origin request would be refused (report only)"
+            );
+        } else {
+            tracing::info!(
+                target: "trusted_cors",
+                reason = self.reason(),
+                origin = %self.origin,
+                route = %self.path,
+                cause = %self.explain(),
+                report_only = false,
+                "cross-origin request refused"
+            );
+        }
     }
 }
 

@@ -249,7 +249,12 @@ impl fmt::Debug for Reply {
 #[must_use]
 pub struct Decoration<V> {
     kind: DecorationKind<V>,
+    /// `X-Trusted-Cors-Report`: the rules in report mode that would have refused the request.
+    report: Option<Box<Bytes>>,
 }
+
+/// The header naming the rules in report mode that would have refused a request.
+pub(crate) const REPORT_HEADER: Field = Field::Other("x-trusted-cors-report");
 
 #[derive(Debug, Clone)]
 enum DecorationKind<V> {
@@ -274,6 +279,7 @@ impl<V> Decoration<V> {
     pub(crate) fn vary_only(vary: Option<V>) -> Self {
         Decoration {
             kind: DecorationKind::Route { allow: None, vary },
+            report: None,
         }
     }
 
@@ -292,17 +298,28 @@ impl<V> Decoration<V> {
                 }),
                 vary,
             },
+            report: None,
         }
     }
 
     pub(crate) fn frame_ancestors(policy: Bytes) -> Self {
         Decoration {
             kind: DecorationKind::FrameAncestors(policy),
+            report: None,
         }
+    }
+
+    /// Also sends `X-Trusted-Cors-Report` with this value.
+    pub(crate) fn with_report(mut self, report: Option<Bytes>) -> Self {
+        self.report = report.map(Box::new);
+        self
     }
 
     /// Writes the decoration into the application's response headers.
     pub fn apply<W: ResponseHeaders<Value = V>>(self, headers: &mut W) {
+        if let Some(value) = self.report.and_then(|report| W::to_value(*report)) {
+            headers.append(REPORT_HEADER, value);
+        }
         let (allow, vary) = match self.kind {
             DecorationKind::Route { allow, vary } => (allow, vary),
             DecorationKind::FrameAncestors(policy) => {

@@ -1086,3 +1086,118 @@ fn registry_changes_apply_to_the_next_decision() {
     registry.deactivate(&added.id).unwrap();
     assert!(matches!(decide_now(), Decision::Reject(_)));
 }
+
+/// A route sets the modes of the rules it judges over the global config's: report where the
+/// config enforces, enforce where it reports.
+#[test]
+fn route_rule_modes_override_the_global_ones() {
+    use trusted_cors_core::decision::decide_reporting;
+    use trusted_cors_core::{ConfigError, CorsConfig, RuleMode};
+
+    let registry = registry();
+    let snapshot = registry.snapshot();
+    let get = RequestFacts {
+        method: "GET",
+        path: "/api/v1/users/00u1",
+        origin: HeaderInput::One(UNTRUSTED_B),
+        has_cookies: true,
+        ..RequestFacts::default()
+    };
+    let enforcing = CorsConfig::default();
+    let reporting = CorsConfig::builder()
+        .rule(K::OriginNotTrusted, RuleMode::Report)
+        .build()
+        .unwrap();
+    let route_reports = RouteCors::builder()
+        .rule(K::OriginNotTrusted, RuleMode::Report)
+        .build()
+        .unwrap();
+    let route_enforces = RouteCors::builder()
+        .rule(K::OriginNotTrusted, RuleMode::Enforce)
+        .build()
+        .unwrap();
+    let run = |config: &CorsConfig, route: &RouteCors| {
+        let mut reports = Vec::new();
+        let decision = decide_reporting(
+            &get,
+            config,
+            RouteScope::Declared(route),
+            &snapshot,
+            &mut reports,
+        );
+        let reasons: Vec<&str> = reports.iter().map(|r| r.reason()).collect();
+        (
+            matches!(decision, Decision::Allow(_)),
+            decision.rejection().map(|r| r.reason()),
+            reasons,
+        )
+    };
+    assert_eq!(
+        run(&enforcing, &route_reports),
+        (true, None, vec!["origin_not_trusted"])
+    );
+    assert_eq!(
+        run(&reporting, &route_enforces),
+        (false, Some("origin_not_trusted"), vec![])
+    );
+    assert_eq!(
+        run(&reporting, &user()),
+        (true, None, vec!["origin_not_trusted"])
+    );
+    assert_eq!(
+        run(&enforcing, &user()),
+        (false, Some("origin_not_trusted"), vec![])
+    );
+    // The rules judged before routing are set globally only.
+    for kind in [
+        K::ApiTokenCrossOrigin,
+        K::CredentialSchemeNotAllowed,
+        K::UntrustedCrossOriginWrite,
+        K::RouteNotCorsEnabled,
+    ] {
+        assert_eq!(
+            RouteCors::builder()
+                .rule(kind, RuleMode::Report)
+                .build()
+                .unwrap_err(),
+            ConfigError::RuleNotPerRoute(kind.code())
+        );
+    }
+}
+
+/// A requested `*` header is never echoed, in report mode either: it would read as a wildcard.
+#[test]
+fn report_mode_never_echoes_a_wildcard_header() {
+    use trusted_cors_core::decision::decide_reporting;
+    use trusted_cors_core::{CorsConfig, RuleMode};
+
+    let registry = registry();
+    let config = CorsConfig::builder()
+        .rule(K::HeaderNotAllowed, RuleMode::Report)
+        .build()
+        .unwrap();
+    let route = no_cookies();
+    for requested in [&b"*"[..], b"x-a, *", b"*, x-a"] {
+        let facts = RequestFacts {
+            method: "OPTIONS",
+            path: "/x",
+            origin: HeaderInput::One(TRUSTED_B),
+            access_control_request_method: HeaderInput::One(b"GET"),
+            access_control_request_headers: HeaderInput::One(requested),
+            ..RequestFacts::default()
+        };
+        let mut reports = Vec::new();
+        let decision = decide_reporting(
+            &facts,
+            &config,
+            RouteScope::Declared(&route),
+            &registry.snapshot(),
+            &mut reports,
+        );
+        assert_eq!(
+            decision.rejection().map(|r| r.kind()),
+            Some(K::HeaderNotAllowed),
+            "{requested:?}"
+        );
+    }
+}

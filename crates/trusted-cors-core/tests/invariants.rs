@@ -20,7 +20,7 @@ use support::fetch_cors_check::{
     ResponseView,
 };
 use support::*;
-use trusted_cors_core::decision::{decide, Decision, RouteScope};
+use trusted_cors_core::decision::{decide, decide_reporting, Decision, RouteScope};
 use trusted_cors_core::{
     Cors, CorsConfig, Registry, RejectionKind, ReplyValue, RequestFacts, RouteCors,
 };
@@ -285,6 +285,70 @@ proptest! {
                     req.has_allowed_bearer(world.schemes()) && req.cookie.is_empty()
                 ),
                 _ => prop_assert!(req.requests_authorization()),
+            }
+        }
+    }
+
+    /// Report mode never weakens a rule left in enforce mode. With every rule reporting, the
+    /// decision lists the rules that fire, in order; with any mix of modes, the request is
+    /// refused by the first of them that is enforced (having reported the ones before it), and
+    /// when none is enforced it gets exactly the all-reporting decision and reports. With every
+    /// rule enforced (the default), it is refused by the first rule that fires.
+    #[test]
+    fn decision_report_mode_never_weakens_an_enforced_rule(
+        (world, req) in case(),
+        mask in 0u8..(1 << RejectionKind::ALL.len()),
+    ) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        let snapshot = c.registry.snapshot();
+        let reports = |kind: RejectionKind| {
+            let bit = RejectionKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+            mask & (1 << bit) != 0
+        };
+        let all_reporting = world.config_reporting(|_| true);
+        let chosen = world.config_reporting(reports);
+        let route = match world.route {
+            RouteKind::Undeclared => RouteScope::Undeclared,
+            _ => RouteScope::Declared(&c.policy),
+        };
+        for scope in [RouteScope::Unrouted, route] {
+            let mut fired = Vec::new();
+            let all = decide_reporting(&facts, &all_reporting, scope, &snapshot, &mut fired);
+            prop_assert!(fired.iter().all(|r| r.is_report_only()));
+            // What report mode grants, a browser accepts: the request goes on as it would
+            // without the rules.
+            let origin = req.single_origin().unwrap_or_default();
+            if let Some((_, credentials)) = granted(&all) {
+                let preflight = matches!(all, Decision::Preflight(_));
+                let response = response_of(&all, origin);
+                browser_verdict(&req, &response, preflight, credentials).map_err(|e| {
+                    TestCaseError::fail(format!("browser rejects a report-mode answer: {e}\n{response:?}"))
+                })?;
+            }
+            let kinds: Vec<RejectionKind> = fired.iter().map(|r| r.kind()).collect();
+            let mut reported = Vec::new();
+            let decision = decide_reporting(&facts, &chosen, scope, &snapshot, &mut reported);
+            let reported: Vec<RejectionKind> = reported.iter().map(|r| r.kind()).collect();
+            match kinds.iter().position(|kind| !reports(*kind)) {
+                Some(first) => {
+                    prop_assert_eq!(decision.rejection().map(|r| r.kind()), Some(kinds[first]));
+                    prop_assert!(!decision.rejection().is_some_and(|r| r.is_report_only()));
+                    prop_assert_eq!(&reported[..], &kinds[..first]);
+                }
+                None => {
+                    prop_assert_eq!(&decision, &all);
+                    prop_assert_eq!(&reported, &kinds);
+                }
+            }
+            let mut none = Vec::new();
+            let enforced = decide_reporting(&facts, &c.config, scope, &snapshot, &mut none);
+            prop_assert!(none.is_empty());
+            match kinds.first() {
+                Some(first) => {
+                    prop_assert_eq!(enforced.rejection().map(|r| r.kind()), Some(*first));
+                }
+                None => prop_assert_eq!(&enforced, &all),
             }
         }
     }

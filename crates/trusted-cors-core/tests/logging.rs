@@ -108,3 +108,55 @@ fn denials_are_logged_with_origin_route_and_reason() {
     assert!(log.contains("route=/api/v1/users/me"), "{log}");
     assert!(log.contains("add it under trusted origins"), "{log}");
 }
+
+/// A rule in report mode logs what it would refuse as an enforced one logs its refusals, with
+/// `report_only = true`, once per request even where the guard and the route both judge it.
+#[test]
+fn reports_are_logged_as_refusals_are_with_report_only() {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+    use tower::{service_fn, Layer, ServiceExt};
+    use trusted_cors_core::{Cors, CorsConfig, RejectionKind, RuleMode};
+
+    let handler = service_fn(|_: http::Request<()>| async {
+        Ok::<_, Infallible>(http::Response::new(
+            http_body_util::Full::<bytes::Bytes>::default(),
+        ))
+    });
+    let config = CorsConfig::builder()
+        .rule(RejectionKind::OriginNotTrusted, RuleMode::Report)
+        .rule(RejectionKind::CredentialSchemeNotAllowed, RuleMode::Report)
+        .build()
+        .unwrap();
+    let cors = Cors::new(config, Arc::new(registry()));
+    let app = cors.guard().layer(cors.route(me()).layer(handler));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let log = capture(|| {
+        runtime.block_on(async {
+            let request = http::Request::get("/api/v1/users/me")
+                .header("origin", UNTRUSTED)
+                .header("authorization", "Basic dTpw")
+                .body(())
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+        })
+    });
+    assert_eq!(log.matches("report_only=true").count(), 2, "{log}");
+    assert_eq!(
+        log.matches("reason=\"credential_scheme_not_allowed\"")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("reason=\"origin_not_trusted\"").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("would be refused (report only)"), "{log}");
+    assert!(log.contains("origin=https://evil.example"), "{log}");
+    assert!(!log.contains("report_only=false"), "{log}");
+}

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, Uri};
 use pin_project_lite::pin_project;
 
-use crate::layers::{Deferred, RouteAnswered};
+use crate::layers::{Deferred, RouteAnswered, Unanswered};
 use crate::reply::Decoration;
 use crate::Cors;
 
@@ -95,11 +95,15 @@ where
                     After::Deferred(cors, deferred, uri) => {
                         if response.extensions().get::<RouteAnswered>().is_none() {
                             let authority = uri.authority().map(|a| a.as_str());
-                            if let Some(reply) =
-                                cors.judge_unanswered(&deferred, uri.path(), authority)
-                            {
-                                let refusal = super::response(reply, None);
-                                return Poll::Ready(Ok(refusal.map(B::from)));
+                            match cors.judge_unanswered(&deferred, uri.path(), authority) {
+                                Unanswered::Refuse(reply) => {
+                                    let refusal = super::response(reply, None);
+                                    return Poll::Ready(Ok(refusal.map(B::from)));
+                                }
+                                Unanswered::Decorate(decoration) => {
+                                    decoration.apply(response.headers_mut());
+                                }
+                                _ => {}
                             }
                         }
                     }

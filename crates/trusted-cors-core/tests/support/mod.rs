@@ -19,8 +19,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use tower::{service_fn, Layer, Service, ServiceExt};
 use trusted_cors_core::{
-    Cors, CorsConfig, HeaderInput, NewTrustedOrigin, Registry, Rejection, RequestFacts, RouteCors,
-    ScopeType, Status,
+    Cors, CorsConfig, CorsConfigBuilder, HeaderInput, NewTrustedOrigin, Registry, Rejection,
+    RejectionKind, RequestFacts, RouteCors, RuleMode, ScopeType, Status,
 };
 
 /// 10 000 cases per property unless `PROPTEST_CASES` asks for another number; failures are
@@ -321,7 +321,22 @@ impl World {
         })
     }
 
+    /// The world's config with the rules `report` picks in report mode.
+    pub fn config_reporting(&self, report: impl Fn(RejectionKind) -> bool) -> CorsConfig {
+        let mut builder = self.builder();
+        for kind in RejectionKind::ALL {
+            if report(kind) {
+                builder = builder.rule(kind, RuleMode::Report);
+            }
+        }
+        builder.build().expect("valid config")
+    }
+
     fn build_config(&self) -> CorsConfig {
+        self.builder().build().expect("valid config")
+    }
+
+    fn builder(&self) -> CorsConfigBuilder {
         let builder = CorsConfig::builder()
             .public_origin(PUBLIC)
             .allow_cross_site_form_posts(FORM_POST)
@@ -331,8 +346,7 @@ impl World {
             1 => builder.credential_schemes(["Bearer"]),
             _ => builder.credential_schemes(["Bearer", "DPoP", "Token"]),
         };
-        let builder = builder.origin_schemes(ORIGIN_SCHEMES[self.config]);
-        builder.build().expect("valid config")
+        builder.origin_schemes(ORIGIN_SCHEMES[self.config])
     }
 
     pub fn schemes(&self) -> &'static [&'static str] {
