@@ -84,9 +84,12 @@ where
                         let answered = response.response().extensions().contains::<RouteAnswered>();
                         let request = response.request();
                         let authority = request.uri().authority().map(|a| a.as_str());
+                        let status = response.status().as_u16();
                         let verdict = match answered {
                             true => Unanswered::Pass,
-                            false => cors.judge_unanswered(&deferred, request.path(), authority),
+                            false => {
+                                cors.judge_unanswered(&deferred, request.path(), authority, status)
+                            }
                         };
                         match verdict {
                             Unanswered::Refuse(reply) => {

@@ -71,6 +71,81 @@
 //!   actix-cors): the request it would need to become a response is gone by then.
 //! - Same pitfalls avoided as with the axum adapter: no 405 on preflights, never `*` with
 //!   credentials, `Vary: Origin` always appended.
+//!
+//! # Authentication goes inside the declaration
+//!
+//! Preflights never carry credentials. An authentication middleware that sees one answers it
+//! 401, and the browser blocks the call. Wrap each resource (or scope) with authentication
+//! *first* and the CORS declaration *last* (the last `wrap` is the outermost), never with
+//! authentication on the `App` or on a scope around the declaration. Let authentication answer
+//! with a response rather than an `Err`, so that the declaration around it adds the CORS headers
+//! and the page can read the 401.
+//!
+//! ```
+//! use actix_web::body::MessageBody;
+//! use actix_web::dev::{ServiceRequest, ServiceResponse};
+//! use actix_web::middleware::{from_fn, Next};
+//! use actix_web::{test, web, App, Error, HttpResponse};
+//! use trusted_cors_actix::{GuardMiddleware, RouteCorsMiddleware};
+//! use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+//!
+//! async fn require_bearer(
+//!     request: ServiceRequest,
+//!     next: Next<impl MessageBody + 'static>,
+//! ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+//!     if request.headers().get("authorization").is_some_and(|v| v == "Bearer good-token") {
+//!         return Ok(next.call(request).await?.map_into_left_body());
+//!     }
+//!     let refused = HttpResponse::Unauthorized().finish();
+//!     Ok(request.into_response(refused).map_into_right_body())
+//! }
+//!
+//! # #[actix_rt::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = Registry::with_origins([
+//!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors]),
+//! ])?;
+//! let cors = Cors::new(CorsConfig::default(), registry);
+//! let policy = RouteCors::builder().allow_headers(["authorization"]).build()?;
+//! let app = test::init_service(
+//!     App::new().wrap(GuardMiddleware::new(&cors)).service(
+//!         web::resource("/api/v1/users/me")
+//!             .wrap(from_fn(require_bearer)) // authentication, inside
+//!             .wrap(RouteCorsMiddleware::new(&cors, policy)) // the declaration, outside it
+//!             .route(web::get().to(|| async { "me" })),
+//!     ),
+//! )
+//! .await;
+//! let request = |method, token: Option<&str>| {
+//!     let mut request = test::TestRequest::default()
+//!         .method(method)
+//!         .uri("/api/v1/users/me")
+//!         .insert_header(("origin", "https://portal.example.com"))
+//!         .insert_header(("access-control-request-method", "GET"));
+//!     if let Some(token) = token {
+//!         request = request.insert_header(("authorization", token));
+//!     }
+//!     request.to_request()
+//! };
+//! use actix_web::http::Method;
+//! // The preflight is answered by the declaration, never 401.
+//! let preflight = test::call_service(&app, request(Method::OPTIONS, None)).await;
+//! assert_eq!(preflight.status(), 204);
+//! // Without a token: the 401, readable by the page.
+//! let refused = test::call_service(&app, request(Method::GET, None)).await;
+//! assert_eq!(refused.status(), 401);
+//! let allowed = refused.headers().get("access-control-allow-origin");
+//! assert_eq!(allowed.and_then(|v| v.to_str().ok()), Some("https://portal.example.com"));
+//! let answered = test::call_service(&app, request(Method::GET, Some("Bearer good-token"))).await;
+//! assert_eq!(answered.status(), 200);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! When a preflight reaches the guard unanswered on a path the application routes, the guard
+//! refuses it (`route_not_cors_enabled`) and logs at `WARN` which fix applies: authentication
+//! in front of the declaration (the application answered 401), or a resource without a
+//! declaration (405, or 404 for routes added with `App::route`).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

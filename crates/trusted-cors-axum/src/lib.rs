@@ -67,6 +67,75 @@
 //! a missing `Vary: Origin`, which lets a cache serve one origin's CORS answer to another (always
 //! appended here, never replacing the application's `Vary`).
 //!
+//! # Authentication goes inside the declaration
+//!
+//! Preflights never carry credentials. An authentication layer that sees one answers it 401, and
+//! the browser blocks the call. Put authentication inside the route's CORS declaration: as an
+//! extractor in the handler, or as a layer added to the method router *before*
+//! `cors.route(..)` (the last layer added is the outermost). Never around the declaration with
+//! `Router::layer`. Then the declaration answers preflights, and a call without a token gets
+//! the 401 with the CORS headers, so the page can read it.
+//!
+//! ```
+//! use axum::extract::Request;
+//! use axum::middleware::{from_fn, Next};
+//! use axum::response::{IntoResponse, Response};
+//! use axum::{http::StatusCode, routing::get, Router};
+//! use tower::ServiceExt;
+//! use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+//!
+//! async fn require_bearer(request: Request, next: Next) -> Response {
+//!     match request.headers().get("authorization") {
+//!         Some(value) if value == "Bearer good-token" => next.run(request).await,
+//!         _ => StatusCode::UNAUTHORIZED.into_response(),
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = Registry::with_origins([
+//!     NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors]),
+//! ])?;
+//! let cors = Cors::new(CorsConfig::default(), registry);
+//! let policy = RouteCors::builder().allow_headers(["authorization"]).build()?;
+//! let app = Router::new()
+//!     .route(
+//!         "/api/v1/users/me",
+//!         get(|| async { "me" })
+//!             .route_layer(from_fn(require_bearer)) // authentication, inside
+//!             .layer(cors.route(policy)), // the declaration, outside it
+//!     )
+//!     .layer(cors.guard());
+//!
+//! let request = |method: &str, token: Option<&str>| {
+//!     let mut request = http::Request::builder()
+//!         .method(method)
+//!         .uri("/api/v1/users/me")
+//!         .header("origin", "https://portal.example.com")
+//!         .header("access-control-request-method", "GET");
+//!     if let Some(token) = token {
+//!         request = request.header("authorization", token);
+//!     }
+//!     request.body(axum::body::Body::empty())
+//! };
+//! // The preflight is answered by the declaration, never 401.
+//! let preflight = app.clone().oneshot(request("OPTIONS", None)?).await?;
+//! assert_eq!(preflight.status(), 204);
+//! // Without a token: the 401, readable by the page.
+//! let refused = app.clone().oneshot(request("GET", None)?).await?;
+//! assert_eq!(refused.status(), 401);
+//! assert_eq!(refused.headers()["access-control-allow-origin"], "https://portal.example.com");
+//! let answered = app.oneshot(request("GET", Some("Bearer good-token"))?).await?;
+//! assert_eq!(answered.status(), 200);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! When a preflight reaches the guard unanswered on a path the application routes, the guard
+//! refuses it (`route_not_cors_enabled`) and logs at `WARN` which fix applies: authentication
+//! in front of the declaration (the application answered 401), a declaration added with the
+//! method router's `route_layer` or none at all (405).
+//!
 //! [`MethodRouter::layer`]: https://docs.rs/axum/0.8/axum/routing/method_routing/struct.MethodRouter.html#method.layer
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

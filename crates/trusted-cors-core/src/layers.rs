@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::decision::{AnswerValue, Decision, RouteScope};
-use crate::rejection::RejectionCause;
+use crate::rejection::{AppAnswer, RejectionCause};
 use crate::reply::{
     static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, REPORT_HEADER, TRUE,
     VARY_ORIGIN, VARY_PREFLIGHT,
@@ -150,11 +150,15 @@ impl Cors {
     /// refusal of a preflight that no route answered (`route_not_cors_enabled`; in report mode,
     /// reported), or the application's response. `path` and `authority` are the request's.
     #[doc(hidden)]
+    ///
+    /// `status` is the application's answer: it tells the log which configuration mistake let
+    /// the preflight through unanswered ([`Rejection::fix`]).
     pub fn judge_unanswered<V: AsRef<[u8]>>(
         &self,
         deferred: &Deferred<V>,
         path: &str,
         authority: Option<&str>,
+        status: u16,
     ) -> Unanswered<V> {
         if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
             let host = request_host(authority, host.input());
@@ -176,7 +180,9 @@ impl Cors {
             }
         }
         let origin = deferred.origin.first().map_or(&[][..], |o| o.as_ref());
-        let rejection = Rejection::new(RejectionCause::RouteNotCorsEnabled, origin, path, true);
+        let answer = AppAnswer::from_status(status);
+        let cause = RejectionCause::PreflightNotAnswered { answer };
+        let rejection = Rejection::new(cause, origin, path, true);
         if self.config().rule_mode(rejection.kind()) == RuleMode::Enforce {
             return Unanswered::Refuse(self.refuse(rejection));
         }

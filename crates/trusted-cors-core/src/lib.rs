@@ -117,7 +117,7 @@ pub use registry::{
     MAX_FIELD_LEN,
 };
 pub use rejection::{
-    ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
+    AppAnswer, ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
     RejectionKind, RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
 };
 #[doc(hidden)]

@@ -194,6 +194,13 @@ pub enum RejectionCause {
     },
     /// A preflight to a route that declared no CORS policy.
     RouteNotCorsEnabled,
+    /// A preflight that no declared route answered, as the global guard saw it come back from
+    /// the application: the status tells which mistake it is, and [`Rejection::fix`] names the
+    /// fix (in the log, never in the response).
+    PreflightNotAnswered {
+        /// What the application answered.
+        answer: AppAnswer,
+    },
     /// The origin is not an ACTIVE trusted origin with the CORS scope.
     OriginNotTrusted {
         /// What the `Origin` header held.
@@ -218,6 +225,34 @@ pub enum RejectionCause {
     },
     /// `Access-Control-Request-Headers` could not be read as a list of header names.
     RequestHeaders(RequestHeadersProblem),
+}
+
+/// What the application answered to a preflight that no CORS route declaration answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppAnswer {
+    /// 404: no route matches the path.
+    NoRoute,
+    /// 405: the path is routed for other methods, and no CORS declaration ran for it: the
+    /// declaration is missing, or (axum) it was added with `route_layer`, which does not run
+    /// for a method the route does not handle.
+    OtherMethods,
+    /// 401 or 403: a layer before the route's declaration (authentication) refused it.
+    Refused(u16),
+    /// Another status: the application handles `OPTIONS` on this path itself.
+    Answered(u16),
+}
+
+impl AppAnswer {
+    /// The answer of this status.
+    pub fn from_status(status: u16) -> AppAnswer {
+        match status {
+            404 => AppAnswer::NoRoute,
+            405 => AppAnswer::OtherMethods,
+            401 | 403 => AppAnswer::Refused(status),
+            other => AppAnswer::Answered(other),
+        }
+    }
 }
 
 /// What the `Origin` header of a refused request held.
@@ -270,7 +305,9 @@ impl RejectionCause {
                 RejectionKind::CredentialSchemeNotAllowed
             }
             RejectionCause::UntrustedWrite { .. } => RejectionKind::UntrustedCrossOriginWrite,
-            RejectionCause::RouteNotCorsEnabled => RejectionKind::RouteNotCorsEnabled,
+            RejectionCause::RouteNotCorsEnabled | RejectionCause::PreflightNotAnswered { .. } => {
+                RejectionKind::RouteNotCorsEnabled
+            }
             RejectionCause::OriginNotTrusted { .. } => RejectionKind::OriginNotTrusted,
             RejectionCause::MethodNotAllowed { .. } => RejectionKind::MethodNotAllowed,
             RejectionCause::HeaderNotAllowed { .. } | RejectionCause::RequestHeaders(_) => {
@@ -355,6 +392,44 @@ impl Rejection {
         Explain(self)
     }
 
+    /// For the server's operators, how to fix the configuration, when the refusal points at a
+    /// mistake in it: a preflight to a path the application routes that no CORS declaration
+    /// answered. Logged with the denial; never sent to the client, whom it does not concern.
+    pub fn fix(&self) -> Option<String> {
+        let RejectionCause::PreflightNotAnswered { answer } = self.cause else {
+            return None;
+        };
+        let path = &self.path;
+        Some(match answer {
+            AppAnswer::NoRoute => format!(
+                "nothing answered OPTIONS on {path} (404): if the application routes {path} for \
+                 other methods, declare the route's CORS policy on it (actix-web: routes added \
+                 with `App::route` answer 404 to other methods; wrap a `web::resource` with \
+                 `RouteCorsMiddleware`); otherwise, check the URL the page calls"
+            ),
+            AppAnswer::OtherMethods => format!(
+                "the application routes {path} for other methods, but no CORS declaration \
+                 answered the preflight: declare the route's policy on it (axum: \
+                 `get(handler).layer(cors.route(policy))`; a declaration added with \
+                 `route_layer` does not run for OPTIONS; actix-web: \
+                 `.wrap(RouteCorsMiddleware::new(&cors, policy))` on its resource or scope), or \
+                 leave it server-side only"
+            ),
+            AppAnswer::Refused(status) => format!(
+                "a layer before the CORS declaration of {path} answered the preflight {status} \
+                 (authentication, most likely): preflights carry no credentials, so put \
+                 authentication inside the declaration (axum: \
+                 `get(handler).layer(auth).layer(cors.route(policy))`, or an extractor; \
+                 actix-web: `.wrap(auth).wrap(RouteCorsMiddleware::new(&cors, policy))` on the \
+                 resource, the CORS middleware last)"
+            ),
+            AppAnswer::Answered(status) => format!(
+                "the application answers OPTIONS on {path} itself ({status}), but declared no \
+                 CORS policy for it: declare one, and let the declaration answer preflights"
+            ),
+        })
+    }
+
     /// The HTTP status of the default response.
     pub fn status(&self) -> u16 {
         self.kind().status()
@@ -371,9 +446,21 @@ impl Rejection {
     }
 
     /// Logs the denial with `tracing` (target `trusted_cors`), with `report_only = true` when a
-    /// rule in report mode would have refused the request.
+    /// rule in report mode would have refused the request. A refusal that points at a
+    /// configuration mistake is logged at `WARN` with the [`fix`](Self::fix).
     pub fn log(&self) {
-        if self.report_only {
+        if let Some(fix) = self.fix() {
+            tracing::warn!(
+                target: "trusted_cors",
+                reason = self.reason(),
+                origin = %self.origin,
+                route = %self.path,
+                cause = %self.explain(),
+                report_only = self.report_only,
+                fix = %fix,
+                "preflight not answered by any CORS route declaration"
+            );
+        } else if self.report_only {
             tracing::info!(
                 target: "trusted_cors",
                 reason = self.reason(),
@@ -439,11 +526,13 @@ impl fmt::Display for Explain<'_> {
                      bearer access token and no cookies"
                 )
             }
-            RejectionCause::RouteNotCorsEnabled => write!(
+            RejectionCause::RouteNotCorsEnabled | RejectionCause::PreflightNotAnswered { .. } => {
+                write!(
                 f,
                 "This API ({path}) does not support CORS, so browsers cannot call it from another \
                  origin: call it from a server, or use a CORS-enabled API"
-            ),
+            )
+            }
             RejectionCause::OriginNotTrusted { origin: form, hint } => match form {
                 OriginForm::Serialized => {
                     let extra = match hint {

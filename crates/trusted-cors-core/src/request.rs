@@ -512,7 +512,7 @@ mod tests {
                 }
                 GuardVerdict::Defer(deferred) => {
                     prop_assert!(lean_kind.is_none(), "{method} {headers:?}: deferred, but {lean:?}");
-                    let refusal = match cors.judge_unanswered(&deferred, "/x", None) {
+                    let refusal = match cors.judge_unanswered(&deferred, "/x", None, 405) {
                         crate::layers::Unanswered::Refuse(reply) => {
                             reply.rejection().map(|r| r.kind())
                         }

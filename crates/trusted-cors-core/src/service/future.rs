@@ -95,7 +95,8 @@ where
                     After::Deferred(cors, deferred, uri) => {
                         if response.extensions().get::<RouteAnswered>().is_none() {
                             let authority = uri.authority().map(|a| a.as_str());
-                            match cors.judge_unanswered(&deferred, uri.path(), authority) {
+                            let status = response.status().as_u16();
+                            match cors.judge_unanswered(&deferred, uri.path(), authority, status) {
                                 Unanswered::Refuse(reply) => {
                                     let refusal = super::response(reply, None);
                                     return Poll::Ready(Ok(refusal.map(B::from)));
