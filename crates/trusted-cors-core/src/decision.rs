@@ -24,6 +24,7 @@
 
 use bytes::Bytes;
 
+use crate::explain::{Check, Verdict};
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::policy::{is_tchar, is_token, AllowedHeaders};
 use crate::rejection::{
@@ -34,7 +35,7 @@ use crate::request::{
     is_safe as is_safe_method, names_another_site, HeaderInput, RequestFacts,
     MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
 };
-use crate::{CorsConfig, Field, RegistrySnapshot, Rejection, RouteCors, ScopeType};
+use crate::{CorsConfig, Field, RegistrySnapshot, Rejection, RejectionKind, RouteCors, ScopeType};
 
 /// Where the decision is made.
 #[derive(Debug, Clone, Copy)]
@@ -335,6 +336,19 @@ pub fn decide_reporting<'a>(
     registry: &RegistrySnapshot,
     reports: &mut Vec<Rejection>,
 ) -> Decision<'a> {
+    decide_traced(facts, config, route, registry, reports, None)
+}
+
+/// [`decide_reporting`], also writing down each rule checked, in order, with its verdict, when
+/// `trace` is given (for [`explain`](crate::explain::explain)).
+pub(crate) fn decide_traced<'a>(
+    facts: &RequestFacts<'a>,
+    config: &CorsConfig,
+    route: RouteScope<'a>,
+    registry: &RegistrySnapshot,
+    reports: &mut Vec<Rejection>,
+    trace: Option<&mut Vec<Check>>,
+) -> Decision<'a> {
     let cross = match classify(facts, config) {
         Classified::NotCors => return Decision::NotCors,
         Classified::SameOrigin => return Decision::SameOrigin,
@@ -349,10 +363,20 @@ pub fn decide_reporting<'a>(
         cross: &cross,
         report,
         reports,
+        trace,
     };
     // Stage 2, the first global rule. Reported, the credential counts as none.
     let bearer = match credential(facts, config) {
-        Ok(bearer) => bearer,
+        Ok(bearer) => {
+            rules.pass(RejectionKind::CredentialSchemeNotAllowed, || {
+                match bearer {
+                    true => "Authorization carries a bearer-type token, accepted cross-origin",
+                    false => "no Authorization header",
+                }
+                .to_owned()
+            });
+            bearer
+        }
         Err(cause) => {
             if let Some(reject) = rules.refuse(cause) {
                 return reject;
@@ -374,7 +398,18 @@ pub fn decide_reporting<'a>(
     // Stage 2: CORS headers alone do not stop a cross-site form post; refuse unsafe methods from
     // origins that are not trusted unless they carry a bearer token and no cookies.
     let bearer_only = bearer && !facts.has_cookies;
-    if !(safe || trusted || bearer_only || config.is_form_post_path(facts.path)) {
+    let form_post = || config.is_form_post_path(facts.path);
+    if safe || trusted || bearer_only || form_post() {
+        rules.pass(RejectionKind::UntrustedCrossOriginWrite, || {
+            match (safe, trusted, bearer_only) {
+                (true, ..) => "a safe method (or a preflight) changes nothing",
+                (_, true, _) => "the origin is a trusted origin with the CORS scope",
+                (_, _, true) => "a bearer token and no cookies: no ambient credential to forge",
+                _ => "the path accepts cross-site form posts",
+            }
+            .to_owned()
+        });
+    } else {
         let method = printable(facts.method.as_bytes()).into_boxed_str();
         let cause = RejectionCause::UntrustedWrite {
             method,
@@ -396,10 +431,19 @@ pub fn decide_reporting<'a>(
                 if let Some(reject) = rules.refuse(RejectionCause::RouteNotCorsEnabled) {
                     return reject;
                 }
+            } else {
+                rules.blocked(RejectionKind::RouteNotCorsEnabled, || {
+                    "the route declares no CORS policy: the request reaches it, but its answer \
+                     carries no CORS headers, so the browser does not let the page read it"
+                        .to_owned()
+                });
             }
             return Decision::Pass;
         }
     };
+    rules.pass(RejectionKind::RouteNotCorsEnabled, || {
+        "the route declares a CORS policy".to_owned()
+    });
     match cross.preflight {
         None => actual(&mut rules, policy, trusted, bearer),
         Some(method) => preflight(&mut rules, policy, trusted, method),
@@ -413,23 +457,50 @@ struct Rules<'r, 'a> {
     cross: &'r CrossOrigin<'a>,
     report: ReportSet,
     reports: &'r mut Vec<Rejection>,
+    /// Each rule checked, when the decision is explained.
+    trace: Option<&'r mut Vec<Check>>,
 }
 
 impl Rules<'_, '_> {
+    /// Writes down that `rule` passed, when the decision is explained.
+    fn pass(&mut self, rule: RejectionKind, finding: impl FnOnce() -> String) {
+        if let Some(trace) = self.trace.as_deref_mut() {
+            trace.push(Check::new(rule, Verdict::Passed, finding()));
+        }
+    }
+
+    /// Writes down that `rule` leaves the answer without CORS headers (the browser blocks it)
+    /// without refusing the request, when the decision is explained.
+    fn blocked(&mut self, rule: RejectionKind, finding: impl FnOnce() -> String) {
+        if let Some(trace) = self.trace.as_deref_mut() {
+            trace.push(Check::new(rule, Verdict::Blocked, finding()));
+        }
+    }
+
+    fn record(&mut self, rejection: &Rejection, verdict: Verdict) {
+        if let Some(trace) = self.trace.as_deref_mut() {
+            trace.push(Check::new(rejection.kind(), verdict, rejection.cause()));
+        }
+    }
+
     /// The refusal to return, or `None` when the rule is in report mode (the rejection is then
     /// reported, and the request goes on as it would without the rule).
     fn refuse(&mut self, cause: RejectionCause) -> Option<Decision<'static>> {
         let rejection = self.cross.rejection(self.facts, cause);
         if !self.report.contains(rejection.kind()) {
+            self.record(&rejection, Verdict::Refused);
             return Some(Decision::Reject(rejection));
         }
+        self.record(&rejection, Verdict::Reported);
         self.reports.push(rejection.into_report());
         None
     }
 
     /// A refusal that no mode sets aside: a request no browser makes.
     fn enforce(&mut self, cause: RejectionCause) -> Decision<'static> {
-        Decision::Reject(self.cross.rejection(self.facts, cause))
+        let rejection = self.cross.rejection(self.facts, cause);
+        self.record(&rejection, Verdict::Refused);
+        Decision::Reject(rejection)
     }
 
     fn not_trusted(&mut self, hint: TrustHint) -> Option<Decision<'static>> {
@@ -464,10 +535,21 @@ fn actual<'a>(
         })
     };
     if trusted {
+        rules.pass(RejectionKind::OriginNotTrusted, || {
+            format!(
+                "{} is an ACTIVE trusted origin with the CORS scope",
+                parts.serialized()
+            )
+        });
         return allow(policy.allows_credentials(), true);
     }
     let refused = if policy.accepts_bearer_from_any_origin() && bearer {
         if !rules.facts.has_cookies {
+            rules.pass(RejectionKind::OriginNotTrusted, || {
+                "not a trusted origin, but the route accepts bearer tokens from any origin, \
+                 without cookies"
+                    .to_owned()
+            });
             return allow(false, false);
         }
         rules.not_trusted(TrustHint::BearerWithoutCookies)
@@ -496,7 +578,17 @@ fn preflight<'a>(
         return rules.not_trusted(TrustHint::None).unwrap_or(Decision::Pass);
     };
     let bearer_from_anywhere = policy.accepts_bearer_from_any_origin() && scan.authorization;
-    if !trusted && !bearer_from_anywhere {
+    if trusted || bearer_from_anywhere {
+        rules.pass(RejectionKind::OriginNotTrusted, || match trusted {
+            true => format!(
+                "{} is an ACTIVE trusted origin with the CORS scope",
+                parts.serialized()
+            ),
+            false => "not a trusted origin, but the route accepts bearer tokens from any \
+                      origin, without cookies"
+                .to_owned(),
+        });
+    } else {
         let hint = if policy.accepts_bearer_from_any_origin() {
             TrustHint::BearerAccepted
         } else {
@@ -509,7 +601,14 @@ fn preflight<'a>(
         trusted = true;
     }
     let mut allow_methods = policy.allow_methods_value().clone();
-    if !policy.allows_method(method) {
+    if policy.allows_method(method) {
+        rules.pass(RejectionKind::MethodNotAllowed, || {
+            format!(
+                "{method} is allowed ({})",
+                String::from_utf8_lossy(policy.allow_methods_value())
+            )
+        });
+    } else {
         let cause = RejectionCause::MethodNotAllowed {
             method: printable(method.as_bytes()).into_boxed_str(),
             allowed: policy.allow_methods_value().clone(),
@@ -524,6 +623,12 @@ fn preflight<'a>(
         ));
     }
     let mut echo_requested = policy.allows_any_header();
+    if scan.denied.is_none() {
+        rules.pass(RejectionKind::HeaderNotAllowed, || match scan.value {
+            "" => "no request headers beyond the safelisted ones".to_owned(),
+            value => format!("the requested headers are allowed: {value}"),
+        });
+    }
     if let Some(header) = scan.denied {
         let allowed = if policy.allows_any_header() {
             None

@@ -80,6 +80,7 @@
 mod config;
 pub mod decision;
 mod error;
+pub mod explain;
 mod field;
 mod layers;
 mod origin;
@@ -193,6 +194,31 @@ impl Cors {
     pub fn decide<'a>(&self, facts: &RequestFacts<'a>, route: RouteScope<'a>) -> Decision<'a> {
         decide(
             facts,
+            &self.inner.config,
+            route,
+            &self.inner.registry.snapshot(),
+        )
+    }
+
+    /// The decision for `facts`, explained rule by rule (see [`explain::explain`]).
+    pub fn explain(&self, facts: &RequestFacts<'_>, route: RouteScope<'_>) -> explain::Explanation {
+        explain::explain(
+            facts,
+            &self.inner.config,
+            route,
+            &self.inner.registry.snapshot(),
+        )
+    }
+
+    /// A call a page would make, explained: its preflight and actual request (see
+    /// [`explain::explain_call`]).
+    pub fn explain_call(
+        &self,
+        call: &explain::Call<'_>,
+        route: RouteScope<'_>,
+    ) -> explain::CallExplanation {
+        explain::explain_call(
+            call,
             &self.inner.config,
             route,
             &self.inner.registry.snapshot(),

@@ -353,6 +353,51 @@ proptest! {
         }
     }
 
+    /// The explanation is the decision: the same outcome and reason; a refusal's last check is
+    /// its rule, refused with the refusal's words; every other check passed or reported; each
+    /// rule is checked at most once (the credential rule under one name).
+    #[test]
+    fn decision_explanations_are_the_decision((world, req) in case()) {
+        use trusted_cors_core::explain::{explain, Outcome, Verdict};
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        let snapshot = c.registry.snapshot();
+        let route = match world.route {
+            RouteKind::Undeclared => RouteScope::Undeclared,
+            _ => RouteScope::Declared(&c.policy),
+        };
+        let decision = decide(&facts, &c.config, route, &snapshot);
+        let why = explain(&facts, &c.config, route, &snapshot);
+        let expected = match &decision {
+            Decision::NotCors => Outcome::NotCors,
+            Decision::SameOrigin => Outcome::SameOrigin,
+            Decision::Preflight(_) | Decision::Allow(_) => Outcome::Allowed,
+            Decision::Reject(_) => Outcome::Refused,
+            _ => Outcome::Blocked,
+        };
+        prop_assert_eq!(why.outcome, expected);
+        prop_assert_eq!(granted(&decision).map(|g| g.1).unwrap_or(false), why.credentials);
+        if matches!(expected, Outcome::NotCors | Outcome::SameOrigin) {
+            prop_assert!(why.checks.is_empty());
+        }
+        if let Decision::Reject(rejection) = &decision {
+            prop_assert_eq!(why.reason, Some(rejection.reason()));
+            let last = why.checks.last().expect("the refusing rule is written down");
+            prop_assert_eq!(last.rule, rejection.reason());
+            prop_assert_eq!(last.verdict, Verdict::Refused);
+            prop_assert_eq!(&last.finding, &rejection.cause());
+        }
+        let settled = why.checks.len() - usize::from(expected != Outcome::Allowed && !why.checks.is_empty());
+        for check in &why.checks[..settled] {
+            prop_assert!(matches!(check.verdict, Verdict::Passed | Verdict::Reported), "{:?}", why);
+        }
+        let mut rules: Vec<&str> = why.checks.iter().map(|c| c.rule).collect();
+        rules.sort_unstable();
+        let before = rules.len();
+        rules.dedup();
+        prop_assert_eq!(before, rules.len(), "a rule checked twice: {:?}", why);
+    }
+
     /// The converse: a trusted origin (exact or wildcard, ACTIVE, CORS scope) reading a
     /// CORS-enabled route with a plain GET or HEAD gets its answer.
     #[test]
