@@ -83,7 +83,9 @@ pub use api::{
     trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi, DEFAULT_LIMIT, MAX_LIMIT,
     TRUSTED_ORIGINS_PATH,
 };
-pub use origins::{Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY};
+pub use origins::{
+    Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY, SUBSCRIPTION_CAPACITY,
+};
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
