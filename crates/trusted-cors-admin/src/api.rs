@@ -318,25 +318,18 @@ impl TrustedOriginsApi {
         if self.authorizer.is_some() {
             cause.push_str(", or an access token with the scope okta.trustedOrigins.read or okta.trustedOrigins.manage as Authorization: Bearer <token>");
         }
-        let mut reply = error(401, "E0000011", "Invalid token provided", &[&cause]);
-        if self.authorizer.is_some() {
-            reply.headers_mut().insert(
-                http::header::WWW_AUTHENTICATE,
-                http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        Err(Box::new(reply))
+        let reply = error(401, "E0000011", "Invalid token provided", &[&cause]);
+        Err(Box::new(match self.authorizer {
+            Some(_) => challenged(reply, "Bearer"),
+            None => reply,
+        }))
     }
 
     /// The subject of a bearer access token that has the scope `method` needs.
     async fn authorize_bearer(&self, token: &[u8], method: &str) -> Result<String, Box<Reply>> {
         let invalid = |cause: &str| {
-            let mut reply = error(401, "E0000011", "Invalid token provided", &[cause]);
-            reply.headers_mut().insert(
-                http::header::WWW_AUTHENTICATE,
-                http::HeaderValue::from_static(r#"Bearer error="invalid_token""#),
-            );
-            Box::new(reply)
+            let reply = error(401, "E0000011", "Invalid token provided", &[cause]);
+            Box::new(challenged(reply, r#"Bearer error="invalid_token""#))
         };
         let Some(authorizer) = &self.authorizer else {
             return Err(invalid(
@@ -359,43 +352,32 @@ impl TrustedOriginsApi {
             }
             Err(e) => {
                 tracing::warn!(target: "trusted_cors::admin", error = %e, "an access token could not be checked");
-                let mut reply = error(
-                    503,
+                return Err(Box::new(unavailable(
                     "E0000009",
                     "Internal Server Error",
-                    &[&format!(
-                        "The access token could not be checked: {e}. Try again later."
-                    )],
-                );
-                reply.headers_mut().insert(
-                    http::header::RETRY_AFTER,
-                    http::HeaderValue::from_static("1"),
-                );
-                return Err(Box::new(reply));
+                    &format!("The access token could not be checked: {e}. Try again later."),
+                )));
             }
         };
         let needed = needed_scope(method);
         if grant.allows(needed) {
             return Ok(grant.subject().to_owned());
         }
-        let mut reply = error(
+        let reply = error(
             403,
             "E0000006",
             "You do not have permission to perform the requested action",
             &[&format!("The access token lacks the scope {needed}")],
         );
-        reply.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static(match needed {
-                ApiScope::Read => {
-                    r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.read""#
-                }
-                ApiScope::Manage => {
-                    r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.manage""#
-                }
-            }),
-        );
-        Err(Box::new(reply))
+        let challenge = match needed {
+            ApiScope::Read => {
+                r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.read""#
+            }
+            ApiScope::Manage => {
+                r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.manage""#
+            }
+        };
+        Err(Box::new(challenged(reply, challenge)))
     }
 
     /// Makes a change and answers with the entry after it (204 for a delete).
@@ -669,19 +651,11 @@ fn store_error(e: &StoreError) -> Reply {
                 "{field}: An object with this field already exists in the current organization"
             )],
         ),
-        StoreError::Unavailable { .. } => {
-            let mut reply = error(
-                503,
-                "E0000010",
-                "Service is in read only mode",
-                &[&format!("The change was not made: {e}. Try again later.")],
-            );
-            reply.headers_mut().insert(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from_static("1"),
-            );
-            reply
-        }
+        StoreError::Unavailable { .. } => unavailable(
+            "E0000010",
+            "Service is in read only mode",
+            &format!("The change was not made: {e}. Try again later."),
+        ),
         _ => error(
             500,
             "E0000009",
@@ -697,6 +671,25 @@ fn error(status: u16, code: &str, summary: &str, causes: &[&str]) -> Reply {
         error = error.cause(*cause);
     }
     error.into_response(status)
+}
+
+/// 503 with `Retry-After`: nothing was done, and a retry may work.
+fn unavailable(code: &str, summary: &str, cause: &str) -> Reply {
+    let mut reply = error(503, code, summary, &[cause]);
+    reply.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
+    reply
+}
+
+/// `reply` with `WWW-Authenticate: challenge`.
+fn challenged(mut reply: Reply, challenge: &'static str) -> Reply {
+    reply.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static(challenge),
+    );
+    reply
 }
 
 fn method_not_allowed(allow: &'static str) -> Reply {
