@@ -213,24 +213,30 @@ impl ChangeEvent {
     /// trusted-cors calls it once for every change an instance makes; call it yourself only for
     /// changes made some other way.
     pub fn audit(&self) {
-        let json = |entry: &Option<TrustedOrigin>| {
-            entry
-                .as_ref()
-                .and_then(|entry| serde_json::to_string(entry).ok())
-        };
-        let before = json(&self.before);
-        let after = json(&self.after);
         tracing::info!(
             target: AUDIT_TARGET,
             actor = self.actor.as_deref(),
             action = self.action.as_str(),
             id = self.id(),
             origin = self.origin(),
-            before = before.as_deref(),
-            after = after.as_deref(),
+            before = self.before.as_ref().map(|entry| tracing::field::display(Json(entry))),
+            after = self.after.as_ref().map(|entry| tracing::field::display(Json(entry))),
             revision = self.revision,
             "trusted origin changed"
         );
+    }
+}
+
+/// An entry as compact JSON, written only when a subscriber records it.
+struct Json<'a>(&'a TrustedOrigin);
+
+impl fmt::Display for Json<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // An entry always serializes; were it not to, the field says so rather than failing.
+        match serde_json::to_string(self.0) {
+            Ok(json) => f.write_str(&json),
+            Err(_) => f.write_str("null"),
+        }
     }
 }
 
