@@ -175,13 +175,8 @@ impl TrustedOrigins {
         let Some(kind) = prepared.change() else {
             return Ok(prepared);
         };
-        let revision = store.commit(&kind).await?;
+        let (revision, made) = commit(store, kind.clone(), edit, &prepared, actor).await?;
         prepared.revision = Some(revision);
-        tracing::info!(target: "trusted_cors::store", revision, id = kind.id(), change = change_name(edit), actor = actor.unwrap_or(""), "committed a trusted-origin change");
-        let made = ChangeEvent::made(edit, &prepared, revision, actor);
-        if let Some(event) = &made {
-            event.audit();
-        }
         if let Err(error) = self.catch_up_locked(store, made.as_ref()).await {
             // Committed, but the feed could not be read back. When nothing else was committed
             // in between, this change alone brings the registry up to date; otherwise the
@@ -385,6 +380,43 @@ impl TrustedOrigins {
                 }
             }
         }
+    }
+}
+
+/// Commits `kind`, the change of `prepared`, and records it in the audit trail; returns its revision and
+/// event. On a task of its own when there is a runtime, so that a caller that stops waiting (a
+/// client hanging up on the API) never leaves a committed change out of the audit trail. (Such a
+/// change then reaches this instance's registry, and its subscribers, as the follower catches up,
+/// as if another instance had made it.)
+async fn commit(
+    store: &Arc<dyn TrustedOriginStore>,
+    kind: ChangeKind,
+    edit: &Edit,
+    prepared: &Prepared,
+    actor: Option<&str>,
+) -> Result<(u64, Option<ChangeEvent>), StoreError> {
+    let work = {
+        let store = Arc::clone(store);
+        let (edit, prepared) = (edit.clone(), prepared.clone());
+        let actor = actor.map(str::to_owned);
+        async move {
+            let revision = store.commit(&kind).await?;
+            tracing::info!(target: "trusted_cors::store", revision, id = kind.id(), change = change_name(&edit), actor = actor.as_deref().unwrap_or(""), "committed a trusted-origin change");
+            let made = ChangeEvent::made(&edit, &prepared, revision, actor.as_deref());
+            if let Some(event) = &made {
+                event.audit();
+            }
+            Ok((revision, made))
+        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.spawn(work).await.unwrap_or_else(|ended| {
+            Err(StoreError::Unavailable {
+                store: store.describe(),
+                message: format!("the commit ended before the store answered: {ended}"),
+            })
+        }),
+        Err(_) => work.await,
     }
 }
 

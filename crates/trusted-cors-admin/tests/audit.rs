@@ -11,10 +11,12 @@ use serde_json::Value;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
-use trusted_cors_admin::{MemoryStore, TrustedOrigins, SUBSCRIPTION_CAPACITY};
+use trusted_cors_admin::{
+    Loaded, MemoryStore, StoreFuture, TrustedOriginStore, TrustedOrigins, SUBSCRIPTION_CAPACITY,
+};
 use trusted_cors_core::{
-    ChangeAction, ChangeSource, Edit, NewTrustedOrigin, Registry, ScopeType, Status, TrustedOrigin,
-    AUDIT_TARGET,
+    Change, ChangeAction, ChangeKind, ChangeSource, Edit, NewTrustedOrigin, Registry, ScopeType,
+    Status, TrustedOrigin, AUDIT_TARGET,
 };
 
 type Fields = BTreeMap<String, String>;
@@ -354,4 +356,58 @@ async fn a_lagging_subscriber_is_told_how_many_changes_it_missed() {
     let next = changes.recv().await.unwrap();
     assert_eq!(next.revision, 2);
     assert_eq!(origins.revision(), SUBSCRIPTION_CAPACITY as u64 + 1);
+}
+
+/// A memory store whose commits take a while, as a database's do.
+#[derive(Debug, Clone)]
+struct SlowStore(MemoryStore);
+
+impl TrustedOriginStore for SlowStore {
+    fn load(&self) -> StoreFuture<'_, Loaded> {
+        self.0.load()
+    }
+    fn seed<'a>(&'a self, origins: &'a [TrustedOrigin]) -> StoreFuture<'a, bool> {
+        self.0.seed(origins)
+    }
+    fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.0.commit(change).await
+        })
+    }
+    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>> {
+        self.0.changes_after(revision)
+    }
+    fn changed(&self) -> StoreFuture<'_, ()> {
+        self.0.changed()
+    }
+    fn describe(&self) -> String {
+        "slow memory".into()
+    }
+}
+
+#[test]
+fn a_change_whose_caller_stops_waiting_is_still_committed_and_audited() {
+    let store = MemoryStore::new();
+    let events = audited(|| async {
+        let origins = TrustedOrigins::open(SlowStore(store.clone()), [])
+            .await
+            .unwrap();
+        let mut changes = origins.subscribe();
+        // The API's client hangs up while the store commits.
+        let create = Edit::Create(shop());
+        let change = origins.change(&create, Some("ada@example.com"));
+        assert!(tokio::time::timeout(Duration::from_millis(10), change)
+            .await
+            .is_err());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(store.load().await.unwrap().origins.len(), 1, "committed");
+        // Applied as the follower would, and told to subscribers.
+        origins.catch_up().await.unwrap();
+        let event = changes.try_recv().unwrap();
+        assert_eq!(event.action, ChangeAction::Create);
+    });
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["actor"], "ada@example.com");
+    assert_eq!(events[0]["action"], "create");
 }
