@@ -26,10 +26,22 @@ impl Api<'_> {
         rest: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        self.call_as(&format!("SSWS {API_TOKEN}"), method, rest, body)
+            .await
+    }
+
+    /// A call with this `Authorization`.
+    async fn call_as(
+        &self,
+        authorization: &str,
+        method: Method,
+        rest: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
         let mut request = self
             .client
             .request(method, self.url(rest))
-            .header("authorization", format!("SSWS {API_TOKEN}"));
+            .header("authorization", authorization);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -105,19 +117,126 @@ async fn preflight(served: &Served, origin: &str) -> StatusCode {
         .status()
 }
 
+/// Access tokens: read to `GET`, manage to change; the subject is the actor; unknown tokens are
+/// invalid. Leaves the origins as it found them.
+async fn scoped_access(api: &Api<'_>) {
+    let reader = format!("Bearer {READ_TOKEN}");
+    let manager = format!("Bearer {MANAGE_TOKEN}");
+    let blog = json!({ "name": "Blog", "origin": "https://blog.example.com", "scopes": [{ "type": "CORS" }] });
+    let challenge = |headers: &reqwest::header::HeaderMap| {
+        headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    // Unknown access tokens (an API token sent as Bearer, too) are invalid.
+    for authorization in ["Bearer at-unknown", "Bearer 00test-api-token", "Bearer "] {
+        let (status, body, headers) = api.call_as(authorization, Method::GET, "", None).await;
+        assert_error(
+            status,
+            &body,
+            401,
+            "E0000011",
+            "Invalid token provided",
+            "access token is not valid",
+        );
+        assert_eq!(
+            challenge(&headers),
+            r#"Bearer error="invalid_token""#,
+            "{authorization}"
+        );
+    }
+
+    // Read: lists and gets; every change is 403 naming the scope it lacks.
+    let (status, listed, _) = api.call_as(&reader, Method::GET, "", None).await;
+    assert_eq!(status, 200, "{listed}");
+    let first = listed[0]["id"].as_str().unwrap().to_owned();
+    let (status, got, _) = api
+        .call_as(&reader, Method::GET, &format!("/{first}"), None)
+        .await;
+    assert_eq!(
+        (status, &got["id"]),
+        (StatusCode::OK, &listed[0]["id"]),
+        "{got}"
+    );
+    let lacks_manage = "The access token lacks the scope okta.trustedOrigins.manage";
+    for (method, rest, body) in [
+        (Method::POST, String::new(), Some(blog.clone())),
+        (Method::PUT, format!("/{first}"), Some(blog.clone())),
+        (Method::DELETE, format!("/{first}"), None),
+        (Method::POST, format!("/{first}/lifecycle/deactivate"), None),
+    ] {
+        let (status, body, headers) = api.call_as(&reader, method.clone(), &rest, body).await;
+        assert_error(
+            status,
+            &body,
+            403,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+            lacks_manage,
+        );
+        assert_eq!(
+            challenge(&headers),
+            r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.manage""#,
+            "{method} {rest}"
+        );
+    }
+    let (status, unchanged, _) = api.call(Method::GET, "", None).await;
+    assert_eq!((status, &unchanged), (StatusCode::OK, &listed));
+
+    // Manage: changes, recorded as made by the token's subject; and reads.
+    let (status, created, _) = api.call_as(&manager, Method::POST, "", Some(blog)).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["createdBy"], MANAGER);
+    assert_eq!(created["lastUpdatedBy"], MANAGER);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, deactivated, _) = api
+        .call(Method::POST, &format!("/{id}/lifecycle/deactivate"), None)
+        .await;
+    assert_eq!(status, 200, "{deactivated}");
+    assert_eq!(
+        (&deactivated["createdBy"], &deactivated["lastUpdatedBy"]),
+        (&json!(MANAGER), &json!("apiToken1"))
+    );
+    let (status, activated, _) = api
+        .call_as(
+            &manager,
+            Method::POST,
+            &format!("/{id}/lifecycle/activate"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &activated["lastUpdatedBy"]),
+        (StatusCode::OK, &json!(MANAGER)),
+        "{activated}"
+    );
+    let (status, got, _) = api
+        .call_as(&manager, Method::GET, &format!("/{id}"), None)
+        .await;
+    assert_eq!(
+        (status, &got["status"]),
+        (StatusCode::OK, &json!("ACTIVE")),
+        "{got}"
+    );
+    let (status, _, _) = api
+        .call_as(&manager, Method::DELETE, &format!("/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, after, _) = api.call_as(&reader, Method::GET, "", None).await;
+    assert_eq!((status, &after), (StatusCode::OK, &listed));
+}
+
 async fn api_suite(served: &Served) {
     let api = Api {
         served,
         client: reqwest::Client::new(),
     };
 
-    // Authentication: SSWS with a known token only.
-    for authorization in [
-        None,
-        Some("SSWS wrong"),
-        Some("Bearer 00test-api-token"),
-        Some(API_TOKEN),
-    ] {
+    // Authentication: SSWS with a known token, or a known access token.
+    for authorization in [None, Some("SSWS wrong"), Some(API_TOKEN)] {
         let mut request = api.client.get(api.url(""));
         if let Some(value) = authorization {
             request = request.header("authorization", value);
@@ -134,6 +253,8 @@ async fn api_suite(served: &Served) {
             "SSWS",
         );
     }
+
+    scoped_access(&api).await;
 
     // Create: normalised, Okta-shaped, with _links.
     let shop = api

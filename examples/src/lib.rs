@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
-    Follower, PostgresStore, SqliteStore, StoreError, TrustedOriginStore, TrustedOrigins,
-    TrustedOriginsApi,
+    ApiScope, Follower, Grant, PostgresStore, SqliteStore, StaticAccessTokens, StoreError,
+    TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
 };
 use trusted_cors::{
     Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
@@ -151,6 +151,11 @@ pub struct UserConfig {
     pub email: String,
     /// Accepted as `Authorization: Bearer <token>`.
     pub access_token: String,
+    /// The scopes of the Trusted Origins API granted to the user's access token:
+    /// `okta.trustedOrigins.read` (list and get), `okta.trustedOrigins.manage` (changes, and
+    /// reads). None by default: the token is then refused there (403).
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// A configuration that could not be used, with what is wrong.
@@ -412,6 +417,30 @@ async fn open_store(
         .map_err(|e| StartError(format!("store: {e}")))
 }
 
+/// The users' access tokens, each granting its user's scopes of the Trusted Origins API to the
+/// user's login. An unknown scope, or a token two users share, is an error naming the user.
+fn access_tokens(users: &[UserConfig]) -> Result<StaticAccessTokens, StartError> {
+    let mut tokens = std::collections::HashSet::new();
+    let mut grants = Vec::with_capacity(users.len());
+    for (index, user) in users.iter().enumerate() {
+        let wrong =
+            |what: String| StartError(format!("config: users[{index}] (`{}`): {what}", user.login));
+        if !tokens.insert(user.access_token.as_str()) {
+            return Err(wrong(
+                "access_token is another user's too; give each user their own".into(),
+            ));
+        }
+        let scopes = user
+            .scopes
+            .iter()
+            .map(|name| name.parse::<ApiScope>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| wrong(format!("scopes: {e}")))?;
+        grants.push((user.access_token.as_str(), Grant::new(&user.login, scopes)));
+    }
+    Ok(StaticAccessTokens::new(grants))
+}
+
 /// Whether a presented secret (password, token) equals a stored one. Both are hashed to 32
 /// bytes, which `subtle` compares in constant time: the answer takes as long wherever the secrets
 /// differ and whatever their lengths, except that hashing grows with a secret's length in steps
@@ -472,12 +501,6 @@ impl Org {
         // Other instances sharing the store: apply their changes as they commit them.
         let follower = origins.follow();
         let registry = Arc::clone(origins.registry());
-        let mut api = TrustedOriginsApi::new(Arc::clone(&origins), &config.api_tokens);
-        if let Some(public) = &config.public_origin {
-            api = api
-                .with_base_url(public)
-                .map_err(|e| StartError(format!("config: public_origin: {e}")))?;
-        }
         let mut ids = std::collections::HashSet::new();
         for user in &config.users {
             if !ids.insert(user.id.clone()) {
@@ -486,6 +509,15 @@ impl Org {
                     user.id
                 )));
             }
+        }
+        // Users' access tokens reach the Trusted Origins API with their scopes, and the
+        // changes made with them are recorded as the user's.
+        let mut api = TrustedOriginsApi::new(Arc::clone(&origins), &config.api_tokens)
+            .with_authorizer(access_tokens(&config.users)?);
+        if let Some(public) = &config.public_origin {
+            api = api
+                .with_base_url(public)
+                .map_err(|e| StartError(format!("config: public_origin: {e}")))?;
         }
         Ok(Arc::new(Org {
             cors: Cors::new(cors_config, registry),
@@ -528,7 +560,8 @@ impl Org {
         )
     }
 
-    /// The Trusted Origins API, guarded by the configured API tokens.
+    /// The Trusted Origins API, guarded by the configured API tokens and the users' access
+    /// tokens with their scopes.
     pub fn api(&self) -> &TrustedOriginsApi {
         &self.api
     }
@@ -997,6 +1030,53 @@ mod tests {
         let err = Org::open(config).await.unwrap_err().to_string();
         assert!(err.contains("localhost:1"), "{err}");
         assert!(err.contains("trusted_origins[0].origin"), "{err}");
+
+        let mut config = in_memory();
+        config.users[1].scopes = vec![
+            "okta.trustedOrigins.read".into(),
+            "okta.users.manage".into(),
+        ];
+        let err = Org::open(config).await.unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "users[1] (`grace@example.com`): scopes: unknown scope `okta.users.manage`"
+            ),
+            "{err}"
+        );
+        let mut config = in_memory();
+        config.users[1].access_token = config.users[0].access_token.clone();
+        let err = Org::open(config).await.unwrap_err().to_string();
+        assert!(
+            err.contains("users[1] (`grace@example.com`): access_token"),
+            "{err}"
+        );
+        assert!(!err.contains("at-ada-example"), "never the token: {err}");
+    }
+
+    #[tokio::test]
+    async fn users_access_tokens_have_their_scopes_in_the_api() {
+        use trusted_cors::admin::ApiRequest;
+        let org = Org::open(in_memory()).await.unwrap();
+        let call = |method, authorization: &'static [u8]| {
+            org.api().handle(ApiRequest {
+                method,
+                path: "/api/v1/trustedOrigins",
+                authorization: Some(authorization),
+                body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
+                ..ApiRequest::default()
+            })
+        };
+        // Grace reads; Ada manages; the change is Ada's.
+        assert_eq!(call("GET", b"Bearer at-grace-example").await.status(), 200);
+        let refused = call("POST", b"Bearer at-grace-example").await;
+        assert_eq!(refused.status(), 403);
+        let body = String::from_utf8_lossy(refused.body()).into_owned();
+        assert!(body.contains("okta.trustedOrigins.manage"), "{body}");
+        let created = call("POST", b"Bearer at-ada-example").await;
+        assert_eq!(created.status(), 200);
+        let created: serde_json::Value = serde_json::from_slice(created.body()).unwrap();
+        assert_eq!(created["createdBy"], "ada@example.com");
+        assert_eq!(call("GET", b"Bearer at-nobody").await.status(), 401);
     }
 
     #[tokio::test]

@@ -14,11 +14,22 @@ pub const INACTIVE: &str = "https://old.example.com";
 pub const REDIRECT_ONLY: &str = "https://login.example.net";
 pub const UNTRUSTED: &str = "https://evil.example";
 pub const API_TOKEN: &str = "00test-api-token";
+/// An access token with `okta.trustedOrigins.read`, issued to [`READER`].
+pub const READ_TOKEN: &str = "at-test-reader";
+/// An access token with `okta.trustedOrigins.manage`, issued to [`MANAGER`].
+pub const MANAGE_TOKEN: &str = "at-test-manager";
+pub const READER: &str = "reader@example.com";
+pub const MANAGER: &str = "manager@example.com";
 
-/// The Trusted Origins API over the fixture's origins.
+/// The Trusted Origins API over the fixture's origins: the API token, and the two access tokens.
 #[cfg(feature = "admin")]
 pub fn api(fixture: &Fixture) -> trusted_cors::admin::TrustedOriginsApi {
+    use trusted_cors::admin::{ApiScope, Grant, StaticAccessTokens};
     trusted_cors::admin::TrustedOriginsApi::new(Arc::clone(&fixture.origins), [API_TOKEN])
+        .with_authorizer(StaticAccessTokens::new([
+            (READ_TOKEN, Grant::new(READER, [ApiScope::Read])),
+            (MANAGE_TOKEN, Grant::new(MANAGER, [ApiScope::Manage])),
+        ]))
 }
 
 /// The trusted origins every app of the suite starts with.

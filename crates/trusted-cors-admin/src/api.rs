@@ -11,6 +11,7 @@ use trusted_cors_core::{
     TrustedOrigin,
 };
 
+use crate::access::{AccessTokenAuthorizer, ApiScope};
 use crate::filter::Filter;
 use crate::tokens::ApiTokens;
 use crate::{StoreError, TrustedOrigins, TrustedOriginsError};
@@ -46,7 +47,9 @@ pub struct InvalidBaseUrl {
     reason: &'static str,
 }
 
-/// The Trusted Origins API over a service's [`TrustedOrigins`], guarded by API tokens.
+/// The Trusted Origins API over a service's [`TrustedOrigins`], guarded by `SSWS` API tokens and,
+/// with [`with_authorizer`](Self::with_authorizer), by OAuth 2.0 access tokens with Okta's
+/// scopes.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -81,6 +84,7 @@ pub struct InvalidBaseUrl {
 pub struct TrustedOriginsApi {
     origins: Arc<TrustedOrigins>,
     tokens: ApiTokens,
+    authorizer: Option<Arc<dyn AccessTokenAuthorizer>>,
     base_url: Option<Arc<str>>,
 }
 
@@ -89,6 +93,8 @@ impl fmt::Debug for TrustedOriginsApi {
         f.debug_struct("TrustedOriginsApi")
             .field("origins", &self.origins)
             .field("tokens", &self.tokens.len())
+            .field("authorizer", &self.authorizer)
+            .field("base_url", &self.base_url)
             .finish()
     }
 }
@@ -103,7 +109,8 @@ enum Target<'a> {
 type Reply = http::Response<Bytes>;
 
 impl TrustedOriginsApi {
-    /// The API over `origins`, accepting `Authorization: SSWS <token>` for any of `tokens`.
+    /// The API over `origins`, accepting `Authorization: SSWS <token>` for any of `tokens`, with
+    /// every right; changes made with the N-th token are recorded as made by `apiTokenN`.
     pub fn new<I, T>(origins: Arc<TrustedOrigins>, tokens: I) -> Self
     where
         I: IntoIterator<Item = T>,
@@ -112,8 +119,68 @@ impl TrustedOriginsApi {
         TrustedOriginsApi {
             origins,
             tokens: ApiTokens::new(tokens),
+            authorizer: None,
             base_url: None,
         }
+    }
+
+    /// Accepts OAuth 2.0 access tokens too, as `Authorization: Bearer <token>`, checked by
+    /// `authorizer`, with Okta's scopes: [`okta.trustedOrigins.read`](ApiScope::Read) to list and
+    /// get (`GET`), [`okta.trustedOrigins.manage`](ApiScope::Manage) for every change (and to
+    /// read). Changes are recorded as made by the token's [subject](crate::Grant::subject).
+    ///
+    /// | token | answer |
+    /// |---|---|
+    /// | unknown or invalid (or `Bearer` without an authorizer) | 401 `E0000011`, `WWW-Authenticate: Bearer error="invalid_token"` |
+    /// | valid, without the scope the call needs | 403 `E0000006` naming the scope, `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` |
+    /// | the authorizer cannot tell ([`AuthorizerError`](crate::AuthorizerError)) | 503 `E0000009`, `Retry-After` |
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use trusted_cors_admin::{ApiRequest, ApiScope, Grant, StaticAccessTokens, TrustedOrigins, TrustedOriginsApi};
+    /// use trusted_cors_core::Registry;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origins = Arc::new(TrustedOrigins::in_memory(Registry::new()));
+    /// let api = TrustedOriginsApi::new(origins, ["00secret-token"]).with_authorizer(
+    ///     StaticAccessTokens::new([
+    ///         ("at-ada", Grant::new("ada@example.com", [ApiScope::Manage])),
+    ///         ("at-grace", Grant::new("grace@example.com", [ApiScope::Read])),
+    ///     ]),
+    /// );
+    /// let create = |authorization| ApiRequest {
+    ///     method: "POST",
+    ///     path: "/api/v1/trustedOrigins",
+    ///     authorization: Some(authorization),
+    ///     body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
+    ///     ..ApiRequest::default()
+    /// };
+    ///
+    /// // Grace may read, not change.
+    /// let response = api.handle(create(b"Bearer at-grace")).await;
+    /// assert_eq!(response.status(), 403);
+    /// let error: serde_json::Value = serde_json::from_slice(response.body())?;
+    /// assert_eq!(error["errorCode"], "E0000006");
+    /// assert_eq!(
+    ///     error["errorCauses"][0]["errorSummary"],
+    ///     "The access token lacks the scope okta.trustedOrigins.manage",
+    /// );
+    ///
+    /// // Ada may; the change is recorded as hers.
+    /// let response = api.handle(create(b"Bearer at-ada")).await;
+    /// assert_eq!(response.status(), 200);
+    /// let created: serde_json::Value = serde_json::from_slice(response.body())?;
+    /// assert_eq!(created["createdBy"], "ada@example.com");
+    ///
+    /// assert_eq!(api.handle(create(b"Bearer at-unknown")).await.status(), 401);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_authorizer(mut self, authorizer: impl AccessTokenAuthorizer) -> Self {
+        self.authorizer = Some(Arc::new(authorizer));
+        self
     }
 
     /// Uses `base_url`, this service's public origin (e.g. `https://org.example.com`), in
@@ -183,13 +250,12 @@ impl TrustedOriginsApi {
 
     /// Answers one request. A change is answered once the store has committed it.
     pub async fn handle(&self, request: ApiRequest<'_>) -> Reply {
-        let Some(actor) = self.authenticate(request.authorization) else {
-            return error(
-                401,
-                "E0000011",
-                "Invalid token provided",
-                &["Send an API token as Authorization: SSWS <token>"],
-            );
+        let actor = match self
+            .authenticate(request.authorization, request.method)
+            .await
+        {
+            Ok(actor) => actor,
+            Err(reply) => return *reply,
         };
         let actor = actor.as_str();
         let base_url = self.links_base();
@@ -227,16 +293,91 @@ impl TrustedOriginsApi {
         }
     }
 
-    /// The actor recorded for changes made with the token: `apiToken<N>`, never the token.
-    fn authenticate(&self, authorization: Option<&[u8]>) -> Option<String> {
-        let value = authorization?.trim_ascii();
-        let space = value.iter().position(|b| *b == b' ')?;
-        let (scheme, token) = value.split_at(space);
-        if !scheme.eq_ignore_ascii_case(b"ssws") {
-            return None;
+    /// The actor recorded for changes made with the credentials: `apiToken<N>` for an API
+    /// token (never the token), the subject of an access token that has the scope `method`
+    /// needs; else the error to answer.
+    async fn authenticate(
+        &self,
+        authorization: Option<&[u8]>,
+        method: &str,
+    ) -> Result<String, Box<Reply>> {
+        let value = authorization.map_or(&[][..], <[u8]>::trim_ascii);
+        let (scheme, token) = match value.iter().position(|b| *b == b' ') {
+            Some(space) => value.split_at(space),
+            None => (value, &[][..]),
+        };
+        let token = token.trim_ascii();
+        if scheme.eq_ignore_ascii_case(b"ssws") {
+            if let Some(index) = self.tokens.find(token) {
+                return Ok(format!("apiToken{}", index + 1));
+            }
+        } else if scheme.eq_ignore_ascii_case(b"bearer") {
+            return self.authorize_bearer(token, method).await;
         }
-        let index = self.tokens.find(token.trim_ascii())?;
-        Some(format!("apiToken{}", index + 1))
+        let mut cause = String::from("Send an API token as Authorization: SSWS <token>");
+        if self.authorizer.is_some() {
+            cause.push_str(", or an access token with the scope okta.trustedOrigins.read or okta.trustedOrigins.manage as Authorization: Bearer <token>");
+        }
+        let reply = error(401, "E0000011", "Invalid token provided", &[&cause]);
+        Err(Box::new(match self.authorizer {
+            Some(_) => challenged(reply, "Bearer"),
+            None => reply,
+        }))
+    }
+
+    /// The subject of a bearer access token that has the scope `method` needs.
+    async fn authorize_bearer(&self, token: &[u8], method: &str) -> Result<String, Box<Reply>> {
+        let invalid = |cause: &str| {
+            let reply = error(401, "E0000011", "Invalid token provided", &[cause]);
+            Box::new(challenged(reply, r#"Bearer error="invalid_token""#))
+        };
+        let Some(authorizer) = &self.authorizer else {
+            return Err(invalid(
+                "This API accepts no access tokens: send an API token as Authorization: SSWS <token>",
+            ));
+        };
+        let token = std::str::from_utf8(token)
+            .ok()
+            .filter(|token| !token.is_empty());
+        let grant = match token {
+            Some(token) => authorizer.authorize(token).await,
+            None => Ok(None),
+        };
+        let grant = match grant {
+            Ok(Some(grant)) => grant,
+            Ok(None) => {
+                return Err(invalid(
+                    "The access token is not valid: it is unknown, expired or revoked",
+                ))
+            }
+            Err(e) => {
+                tracing::warn!(target: "trusted_cors::admin", error = %e, "an access token could not be checked");
+                return Err(Box::new(unavailable(
+                    "E0000009",
+                    "Internal Server Error",
+                    &format!("The access token could not be checked: {e}. Try again later."),
+                )));
+            }
+        };
+        let needed = needed_scope(method);
+        if grant.allows(needed) {
+            return Ok(grant.subject().to_owned());
+        }
+        let reply = error(
+            403,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+            &[&format!("The access token lacks the scope {needed}")],
+        );
+        let challenge = match needed {
+            ApiScope::Read => {
+                r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.read""#
+            }
+            ApiScope::Manage => {
+                r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.manage""#
+            }
+        };
+        Err(Box::new(challenged(reply, challenge)))
     }
 
     /// Makes a change and answers with the entry after it (204 for a delete).
@@ -330,6 +471,14 @@ impl TrustedOriginsApi {
             }
         }
         reply
+    }
+}
+
+/// The scope a call needs: reading for `GET` and `HEAD`, managing for everything else.
+fn needed_scope(method: &str) -> ApiScope {
+    match method {
+        "GET" | "HEAD" => ApiScope::Read,
+        _ => ApiScope::Manage,
     }
 }
 
@@ -502,19 +651,11 @@ fn store_error(e: &StoreError) -> Reply {
                 "{field}: An object with this field already exists in the current organization"
             )],
         ),
-        StoreError::Unavailable { .. } => {
-            let mut reply = error(
-                503,
-                "E0000010",
-                "Service is in read only mode",
-                &[&format!("The change was not made: {e}. Try again later.")],
-            );
-            reply.headers_mut().insert(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from_static("1"),
-            );
-            reply
-        }
+        StoreError::Unavailable { .. } => unavailable(
+            "E0000010",
+            "Service is in read only mode",
+            &format!("The change was not made: {e}. Try again later."),
+        ),
         _ => error(
             500,
             "E0000009",
@@ -530,6 +671,25 @@ fn error(status: u16, code: &str, summary: &str, causes: &[&str]) -> Reply {
         error = error.cause(*cause);
     }
     error.into_response(status)
+}
+
+/// 503 with `Retry-After`: nothing was done, and a retry may work.
+fn unavailable(code: &str, summary: &str, cause: &str) -> Reply {
+    let mut reply = error(503, code, summary, &[cause]);
+    reply.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
+    reply
+}
+
+/// `reply` with `WWW-Authenticate: challenge`.
+fn challenged(mut reply: Reply, challenge: &'static str) -> Reply {
+    reply.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static(challenge),
+    );
+    reply
 }
 
 fn method_not_allowed(allow: &'static str) -> Reply {
@@ -591,6 +751,159 @@ mod tests {
             let error = api.clone().with_base_url(bad).unwrap_err();
             assert!(error.to_string().contains(bad), "{error}");
         }
+    }
+
+    /// An authorizer that cannot reach its authorization server.
+    #[derive(Debug)]
+    struct Unreachable;
+
+    impl AccessTokenAuthorizer for Unreachable {
+        fn authorize<'a>(&'a self, _token: &'a str) -> crate::AuthorizeFuture<'a> {
+            Box::pin(async { Err(crate::AuthorizerError::new("introspection timed out")) })
+        }
+    }
+
+    fn scoped_api() -> TrustedOriginsApi {
+        use crate::{Grant, StaticAccessTokens};
+        TrustedOriginsApi::new(
+            Arc::new(TrustedOrigins::in_memory(trusted_cors_core::Registry::new())),
+            ["00token"],
+        )
+        .with_authorizer(StaticAccessTokens::new([
+            (
+                "at-reader",
+                Grant::new("reader@example.com", [ApiScope::Read]),
+            ),
+            (
+                "at-admin",
+                Grant::new("admin@example.com", [ApiScope::Manage]),
+            ),
+            ("at-nothing", Grant::new("nobody@example.com", [])),
+        ]))
+    }
+
+    async fn call(api: &TrustedOriginsApi, method: &str, authorization: &[u8]) -> (Reply, Value) {
+        let reply = api
+            .handle(ApiRequest {
+                method,
+                path: TRUSTED_ORIGINS_PATH,
+                authorization: Some(authorization),
+                body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
+                ..ApiRequest::default()
+            })
+            .await;
+        let body = serde_json::from_slice(reply.body()).unwrap_or(Value::Null);
+        (reply, body)
+    }
+
+    fn challenge(reply: &Reply) -> &str {
+        reply
+            .headers()
+            .get(http::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    #[tokio::test]
+    async fn bearer_tokens_need_the_scope_of_the_call() {
+        let api = scoped_api();
+        // Read: GET only.
+        let (reply, body) = call(&api, "GET", b"Bearer at-reader").await;
+        assert_eq!(reply.status(), 200, "{body}");
+        let (reply, body) = call(&api, "POST", b"bearer   at-reader ").await;
+        assert_eq!(reply.status(), 403, "{body}");
+        assert_eq!(body["errorCode"], "E0000006");
+        assert_eq!(
+            body["errorCauses"][0]["errorSummary"],
+            "The access token lacks the scope okta.trustedOrigins.manage"
+        );
+        assert_eq!(
+            challenge(&reply),
+            r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.manage""#
+        );
+        // A known token with neither scope may not even read.
+        let (reply, body) = call(&api, "GET", b"Bearer at-nothing").await;
+        assert_eq!(reply.status(), 403, "{body}");
+        assert_eq!(
+            body["errorCauses"][0]["errorSummary"],
+            "The access token lacks the scope okta.trustedOrigins.read"
+        );
+        assert!(api.origins().registry().snapshot().is_empty());
+        // Manage: changes, recorded as the subject's, and reads.
+        let (reply, body) = call(&api, "POST", b"Bearer at-admin").await;
+        assert_eq!(reply.status(), 200, "{body}");
+        assert_eq!(body["createdBy"], "admin@example.com");
+        assert_eq!(body["lastUpdatedBy"], "admin@example.com");
+        let (reply, body) = call(&api, "GET", b"Bearer at-admin").await;
+        assert_eq!(reply.status(), 200, "{body}");
+        assert_eq!(body.as_array().map(Vec::len), Some(1));
+        // SSWS as before.
+        let (reply, _) = call(&api, "DELETE", b"SSWS 00token").await;
+        assert_eq!(reply.status(), 405); // DELETE on the collection: authenticated, then routed
+    }
+
+    #[tokio::test]
+    async fn unknown_bearer_tokens_are_invalid() {
+        let api = scoped_api();
+        for authorization in [
+            &b"Bearer at-unknown"[..],
+            b"Bearer",
+            b"Bearer ",
+            b"Bearer 00token",
+            b"Bearer at-admin\xff",
+            b"Bearer \xffat-admin",
+        ] {
+            let (reply, body) = call(&api, "GET", authorization).await;
+            assert_eq!(reply.status(), 401, "{authorization:?}: {body}");
+            assert_eq!(body["errorCode"], "E0000011");
+            assert_eq!(body["errorSummary"], "Invalid token provided");
+            assert_eq!(challenge(&reply), r#"Bearer error="invalid_token""#);
+        }
+        // Neither credential: both ways are named, and Bearer is offered.
+        let (reply, body) = call(&api, "GET", b"Basic YTpi").await;
+        assert_eq!(reply.status(), 401);
+        let cause = body["errorCauses"][0]["errorSummary"].to_string();
+        assert!(
+            cause.contains("SSWS") && cause.contains("Bearer"),
+            "{cause}"
+        );
+        assert_eq!(challenge(&reply), "Bearer");
+    }
+
+    #[tokio::test]
+    async fn bearer_without_an_authorizer_is_invalid() {
+        let api = TrustedOriginsApi::new(
+            Arc::new(TrustedOrigins::in_memory(trusted_cors_core::Registry::new())),
+            ["00token"],
+        );
+        let (reply, body) = call(&api, "GET", b"Bearer 00token").await;
+        assert_eq!(reply.status(), 401, "{body}");
+        assert_eq!(body["errorCode"], "E0000011");
+        assert!(body["errorCauses"][0]["errorSummary"]
+            .as_str()
+            .is_some_and(|cause| cause.contains("SSWS")));
+        // Without an authorizer, the other 401s offer no Bearer challenge.
+        let (reply, _) = call(&api, "GET", b"SSWS wrong").await;
+        assert_eq!(reply.status(), 401);
+        assert_eq!(challenge(&reply), "");
+    }
+
+    #[tokio::test]
+    async fn an_authorizer_that_cannot_tell_is_unavailable() {
+        let api = TrustedOriginsApi::new(
+            Arc::new(TrustedOrigins::in_memory(trusted_cors_core::Registry::new())),
+            ["00token"],
+        )
+        .with_authorizer(Unreachable);
+        let (reply, body) = call(&api, "POST", b"Bearer at-admin").await;
+        assert_eq!(reply.status(), 503, "{body}");
+        assert_eq!(body["errorCode"], "E0000009");
+        assert!(
+            body.to_string().contains("introspection timed out"),
+            "{body}"
+        );
+        assert_eq!(reply.headers()[http::header::RETRY_AFTER], "1");
+        assert!(api.origins().registry().snapshot().is_empty());
     }
 
     #[test]

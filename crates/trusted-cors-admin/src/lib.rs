@@ -13,8 +13,9 @@
 //!   `PostgresStore` (feature `postgres`), for a fleet, with changes announced by
 //!   `LISTEN`/`NOTIFY`.
 //! - [`TrustedOriginsApi`]: the management API in Okta's shape (`/api/v1/trustedOrigins`), one
-//!   framework-neutral handler guarded by `SSWS` API tokens. The axum and actix-web adapters
-//!   mount it behind their `admin` feature (`trusted_origins_router`, `trusted_origins_scope`).
+//!   framework-neutral handler guarded by `SSWS` API tokens and scoped OAuth 2.0 access tokens.
+//!   The axum and actix-web adapters mount it behind their `admin` feature
+//!   (`trusted_origins_router`, `trusted_origins_scope`).
 //!
 //! | request | answer |
 //! |---|---|
@@ -27,12 +28,26 @@
 //! clauses joined with `and`; `q` is a prefix of the name or the origin; pages hold
 //! [`DEFAULT_LIMIT`] objects unless `limit` asks for another number up to [`MAX_LIMIT`].
 //!
-//! Every call needs `Authorization: SSWS <token>`, compared in constant time; the API is never
-//! CORS-enabled, and the global CORS layer refuses `SSWS` tokens sent from browsers on other
-//! origins. Errors are Okta error objects: 400 `E0000001` (validation, with causes naming the
-//! field; also a name or origin another instance took first), 400 `E0000003` (malformed JSON),
-//! 401 `E0000011`, 404 `E0000007`, 405 `E0000022`, 503 `E0000010` with `Retry-After` (the store
-//! is unavailable; nothing changed), 500 `E0000009` (the store holds what cannot be used).
+//! Every call needs `Authorization: SSWS <token>` (an API token, compared in constant time,
+//! with every right) or, with [`with_authorizer`](TrustedOriginsApi::with_authorizer),
+//! `Authorization: Bearer <token>`: an OAuth 2.0 access token that an [`AccessTokenAuthorizer`]
+//! the application supplies (or [`StaticAccessTokens`]) maps to a [`Grant`] of Okta's scopes,
+//! `okta.trustedOrigins.read` for `GET` and `okta.trustedOrigins.manage` for changes (and
+//! reads). The API is never CORS-enabled, and the global CORS layer refuses `SSWS` tokens sent
+//! from browsers on other origins. Errors are Okta error objects: 400 `E0000001` (validation,
+//! with causes naming the field; also a name or origin another instance took first), 400
+//! `E0000003` (malformed JSON), 401 `E0000011` (no valid token), 403 `E0000006` (an access
+//! token without the scope the call needs, which the cause names), 404 `E0000007`, 405
+//! `E0000022`, 503 `E0000010` with `Retry-After` (the store is unavailable; nothing changed), 503
+//! `E0000009` with `Retry-After` (the authorizer could not check a token), 500 `E0000009` (the
+//! store holds what cannot be used).
+//!
+//! Every change is recorded in the audit trail, a `tracing` event on target
+//! `trusted_cors::audit` ([`AUDIT_TARGET`](trusted_cors_core::AUDIT_TARGET)) naming the actor
+//! (`apiToken<N>` or the access token's subject), the action, the entry before and after, and
+//! the revision, on the instance that makes it; and
+//! [`TrustedOrigins::subscribe`] delivers every change an instance applies, its own and other
+//! instances', to forward to an audit log of the application's own.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -73,17 +88,24 @@
 //!
 //! [`Registry`]: trusted_cors_core::Registry
 
+mod access;
 mod api;
 mod filter;
 mod origins;
 mod store;
 mod tokens;
 
+pub use access::{
+    AccessTokenAuthorizer, ApiScope, AuthorizeFuture, AuthorizerError, Grant, StaticAccessTokens,
+    UnknownScope,
+};
 pub use api::{
     trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi, DEFAULT_LIMIT, MAX_LIMIT,
     TRUSTED_ORIGINS_PATH,
 };
-pub use origins::{Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY};
+pub use origins::{
+    Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY, SUBSCRIPTION_CAPACITY,
+};
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]

@@ -4,7 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use trusted_cors_core::{Change, Edit, NewTrustedOrigin, Prepared, Registry, RegistryError};
+use std::collections::HashMap;
+
+use tokio::sync::broadcast;
+use trusted_cors_core::{
+    Change, ChangeEvent, ChangeKind, Edit, NewTrustedOrigin, Prepared, Registry, RegistryError,
+    RegistrySnapshot, TrustedOrigin,
+};
 
 use crate::store::{StoreError, TrustedOriginStore};
 
@@ -35,6 +41,11 @@ pub enum TrustedOriginsError {
 /// be reached, requests go on being decided on the last snapshot (never an empty one, never a
 /// wider one), and the task retries with back-off and catches up once it can.
 ///
+/// Every change made here is recorded in the audit trail (a `tracing` event on target
+/// [`trusted_cors_core::AUDIT_TARGET`], with the actor, the entry before and after, and the
+/// revision) once the store has committed it, and every change applied here, made by this
+/// instance or another, is delivered to [subscribers](Self::subscribe).
+///
 /// ```
 /// use std::sync::Arc;
 /// use trusted_cors_admin::{MemoryStore, TrustedOrigins};
@@ -62,8 +73,11 @@ pub enum TrustedOriginsError {
 pub struct TrustedOrigins {
     registry: Arc<Registry>,
     store: Option<Arc<dyn TrustedOriginStore>>,
-    /// Serializes catch-ups, so that feeds are applied one at a time.
+    /// Serializes catch-ups and this instance's changes, so that feeds are applied one at a
+    /// time, and the changes this instance commits are told from the ones it follows.
     sync: tokio::sync::Mutex<()>,
+    /// The subscribers' channel.
+    events: broadcast::Sender<ChangeEvent>,
 }
 
 impl fmt::Debug for TrustedOrigins {
@@ -102,6 +116,7 @@ impl TrustedOrigins {
             registry: Arc::new(registry),
             store: Some(store),
             sync: tokio::sync::Mutex::new(()),
+            events: broadcast::channel(SUBSCRIPTION_CAPACITY).0,
         })
     }
 
@@ -112,6 +127,7 @@ impl TrustedOrigins {
             registry: registry.into(),
             store: None,
             sync: tokio::sync::Mutex::new(()),
+            events: broadcast::channel(SUBSCRIPTION_CAPACITY).0,
         }
     }
 
@@ -134,6 +150,9 @@ impl TrustedOrigins {
     /// Makes a change: prepared here, committed by the store, then applied (with whatever
     /// other instances committed before it). Returns the entry before and after the change.
     ///
+    /// The change is recorded in the audit trail as made by `actor` once the store has
+    /// committed it, and delivered to [subscribers](Self::subscribe) once applied here.
+    ///
     /// When the store refuses it (a name or origin another instance took meanwhile, an entry
     /// another instance deleted, a store that is down), nothing changes and the error says why.
     pub async fn change(
@@ -141,27 +160,102 @@ impl TrustedOrigins {
         edit: &Edit,
         actor: Option<&str>,
     ) -> Result<Prepared, TrustedOriginsError> {
+        // Held until the change is applied here, so that no catch-up applies it first and
+        // takes it for another instance's.
+        let _guard = self.sync.lock().await;
         let Some(store) = &self.store else {
-            return Ok(self.registry.change(edit, actor)?);
+            // The registry records the change in the audit trail.
+            let prepared = self.registry.change(edit, actor)?;
+            if let Some(revision) = prepared.revision {
+                self.publish(ChangeEvent::made(edit, &prepared, revision, actor));
+            }
+            return Ok(prepared);
         };
-        let prepared = self.registry.prepare(edit, actor)?;
+        let mut prepared = self.registry.prepare(edit, actor)?;
         let Some(kind) = prepared.change() else {
             return Ok(prepared);
         };
-        let revision = store.commit(&kind).await?;
-        tracing::info!(target: "trusted_cors::store", revision, id = kind.id(), change = change_name(edit), actor = actor.unwrap_or(""), "committed a trusted-origin change");
-        if let Err(error) = self.catch_up().await {
+        let (revision, made) = commit(store, kind.clone(), edit, &prepared, actor).await?;
+        prepared.revision = Some(revision);
+        if let Err(error) = self.catch_up_locked(store, made.as_ref()).await {
             // Committed, but the feed could not be read back. When nothing else was committed
             // in between, this change alone brings the registry up to date; otherwise the
-            // follower catches up.
-            let _guard = self.sync.lock().await;
+            // follower catches up (and tells subscribers of it as if another instance made it).
             if self.registry.revision() + 1 == revision {
                 self.registry.apply(vec![Change { revision, kind }])?;
+                self.publish(made);
             } else {
                 tracing::warn!(target: "trusted_cors::store", revision, %error, "a committed change could not be read back; it applies once the store can be read");
             }
         }
         Ok(prepared)
+    }
+
+    /// Subscribes to the changes applied to this instance's registry from now on, as
+    /// [`ChangeEvent`]s: the ones made here ([`change`](Self::change), the Trusted Origins API;
+    /// source [`ThisInstance`]) and the ones other instances commit to the shared store, as this
+    /// instance applies them ([`catch_up`](Self::catch_up), [`follow`](Self::follow); source
+    /// [`OtherInstance`]), each once, in the order applied, which is the order of their
+    /// revisions. A change made directly on the [`Registry`] (bypassing this type) is not
+    /// delivered. Forward them to an audit log, invalidate a cache, notify a team.
+    ///
+    /// The channel holds the last [`SUBSCRIPTION_CAPACITY`] changes. A subscriber that falls
+    /// further behind receives [`RecvError::Lagged`](broadcast::error::RecvError::Lagged) with
+    /// the number of changes it missed, then the oldest ones still held: it can re-read the whole
+    /// [snapshot](Registry::snapshot) (whose revision says what it includes) and go on. When a
+    /// catch-up cannot apply the feed change by change and loads the store whole, the
+    /// subscribers receive one change per entry that differs, at the store's revision, worked
+    /// out from the snapshots before and after.
+    ///
+    /// Changes from other instances come from the store's change feed, which holds the last
+    /// state of each entry: when another instance changed one entry several times since this
+    /// one last caught up (the follower catches up on each notification, so this takes changes
+    /// in quick succession or a store out of reach), subscribers receive one change, from the
+    /// state this instance had to the last one, at the revision of the last change, its action
+    /// worked out from the two states (a change of status alone is an activation or a
+    /// deactivation, any other a replace).
+    ///
+    /// The subscription lives here rather than on the core [`Registry`]: the registry is plain
+    /// data with no runtime, and only this type knows which changes this instance committed,
+    /// who made them, and what they replaced in the feed of other instances' changes.
+    ///
+    /// [`ThisInstance`]: trusted_cors_core::ChangeSource::ThisInstance
+    /// [`OtherInstance`]: trusted_cors_core::ChangeSource::OtherInstance
+    ///
+    /// ```
+    /// use trusted_cors_admin::{MemoryStore, TrustedOrigins};
+    /// use trusted_cors_core::{ChangeAction, ChangeSource, Edit, NewTrustedOrigin, ScopeType};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let here = TrustedOrigins::open(store.clone(), []).await?;
+    /// let there = TrustedOrigins::open(store, []).await?; // another instance
+    /// let mut changes = here.subscribe();
+    ///
+    /// let shop = NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors]);
+    /// let shop = there.change(&Edit::Create(shop), Some("ada@example.com")).await?;
+    /// here.catch_up().await?; // what `follow` does when the store says something changed
+    ///
+    /// let change = changes.recv().await?;
+    /// assert_eq!(change.action, ChangeAction::Create);
+    /// assert_eq!(change.source, ChangeSource::OtherInstance);
+    /// assert_eq!(change.actor.as_deref(), Some("ada@example.com"));
+    /// assert_eq!(change.after, shop.after);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use = "changes are delivered only while the receiver is kept"]
+    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Delivers a change to the subscribers, if there are any.
+    fn publish(&self, event: Option<ChangeEvent>) {
+        if let Some(event) = event {
+            // Without subscribers there is no one to tell.
+            let _ = self.events.send(event);
+        }
     }
 
     /// Reads the store's change feed after the current revision and applies it, as one new
@@ -173,15 +267,35 @@ impl TrustedOrigins {
             return Ok(self.registry.revision());
         };
         let _guard = self.sync.lock().await;
+        self.catch_up_locked(store, None).await
+    }
+
+    /// [`catch_up`](Self::catch_up), with `sync` held; `made` is the change this instance just
+    /// committed, which the feed holds too.
+    async fn catch_up_locked(
+        &self,
+        store: &Arc<dyn TrustedOriginStore>,
+        made: Option<&ChangeEvent>,
+    ) -> Result<u64, TrustedOriginsError> {
         let from = self.registry.revision();
         let changes = store.changes_after(from).await?;
         if changes.is_empty() {
             return Ok(from);
         }
         let count = changes.len();
+        let before = self.registry.snapshot_arc();
+        // Worked out before the changes are moved into the registry; only for subscribers.
+        let events = if self.events.receiver_count() > 0 {
+            followed(&before, &changes, made)
+        } else {
+            Vec::new()
+        };
         match self.registry.apply(changes) {
             Ok(to) => {
                 tracing::debug!(target: "trusted_cors::store", from, to, changes = count, "applied trusted-origin changes from the store");
+                for event in events {
+                    self.publish(Some(event));
+                }
                 Ok(to)
             }
             Err(clash) => {
@@ -191,6 +305,12 @@ impl TrustedOrigins {
                     .reset_at(to, loaded.origins)
                     .map_err(|error| corrupt(&**store, &error))?;
                 tracing::warn!(target: "trusted_cors::store", from, to, %clash, "the change feed could not be applied change by change; loaded the store whole");
+                if self.events.receiver_count() > 0 {
+                    let after = self.registry.snapshot_arc();
+                    for event in differences(&before, &after, made) {
+                        self.publish(Some(event));
+                    }
+                }
                 Ok(to)
             }
         }
@@ -263,6 +383,125 @@ impl TrustedOrigins {
     }
 }
 
+/// Commits `kind`, the change of `prepared`, and records it in the audit trail; returns its revision and
+/// event. On a task of its own when there is a runtime, so that a caller that stops waiting (a
+/// client hanging up on the API) never leaves a committed change out of the audit trail. (Such a
+/// change then reaches this instance's registry, and its subscribers, as the follower catches up,
+/// as if another instance had made it.)
+async fn commit(
+    store: &Arc<dyn TrustedOriginStore>,
+    kind: ChangeKind,
+    edit: &Edit,
+    prepared: &Prepared,
+    actor: Option<&str>,
+) -> Result<(u64, Option<ChangeEvent>), StoreError> {
+    let work = {
+        let store = Arc::clone(store);
+        let (edit, prepared) = (edit.clone(), prepared.clone());
+        let actor = actor.map(str::to_owned);
+        async move {
+            let revision = store.commit(&kind).await?;
+            tracing::info!(target: "trusted_cors::store", revision, id = kind.id(), change = change_name(&edit), actor = actor.as_deref().unwrap_or(""), "committed a trusted-origin change");
+            let made = ChangeEvent::made(&edit, &prepared, revision, actor.as_deref());
+            if let Some(event) = &made {
+                event.audit();
+            }
+            Ok((revision, made))
+        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.spawn(work).await.unwrap_or_else(|ended| {
+            Err(StoreError::Unavailable {
+                store: store.describe(),
+                message: format!("the commit ended before the store answered: {ended}"),
+            })
+        }),
+        Err(_) => work.await,
+    }
+}
+
+/// The changes a feed makes to `snapshot`, as subscribers receive them, in the order of their
+/// revisions: `made` (the change this instance committed, if any) as it is, each other one as
+/// another instance's, against the state the changes before it left. The feed holds the last
+/// state of each entry only: when another instance changed an entry after `made`, the feed has
+/// that later change and not `made`, which is then told first.
+fn followed(
+    snapshot: &RegistrySnapshot,
+    changes: &[Change],
+    made: Option<&ChangeEvent>,
+) -> Vec<ChangeEvent> {
+    enum Item<'a> {
+        Feed(&'a Change),
+        Made(&'a ChangeEvent),
+    }
+    let revision = |item: &Item<'_>| match item {
+        Item::Feed(change) => change.revision,
+        Item::Made(made) => made.revision,
+    };
+    let mut items: Vec<Item<'_>> = changes
+        .iter()
+        .filter(|change| change.revision > snapshot.revision())
+        .filter(|change| made.is_none_or(|made| made.revision != change.revision))
+        .map(Item::Feed)
+        .chain(made.map(Item::Made))
+        .collect();
+    items.sort_by_key(revision);
+    let mut current: HashMap<&str, Option<&TrustedOrigin>> = HashMap::new();
+    let mut events = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Item::Made(made) => {
+                current.insert(made.id(), made.after.as_ref());
+                events.push(made.clone());
+            }
+            Item::Feed(change) => {
+                let id = change.kind.id();
+                let before = current.get(id).copied().unwrap_or_else(|| snapshot.get(id));
+                let after = match &change.kind {
+                    ChangeKind::Upsert(entry) => Some(entry),
+                    ChangeKind::Delete(_) => None,
+                };
+                current.insert(id, after);
+                events.extend(ChangeEvent::followed(
+                    change.revision,
+                    before.cloned(),
+                    after.cloned(),
+                ));
+            }
+        }
+    }
+    events
+}
+
+/// What changed from `before` to `after` (the store loaded whole), one change per entry that
+/// differs, at `after`'s revision: `made` for the entry this instance changed, the others as
+/// other instances' changes.
+fn differences(
+    before: &RegistrySnapshot,
+    after: &RegistrySnapshot,
+    made: Option<&ChangeEvent>,
+) -> Vec<ChangeEvent> {
+    let revision = after.revision();
+    let made = made.filter(|made| made.revision <= revision);
+    let mine = made.map(ChangeEvent::id);
+    let gone = before
+        .origins()
+        .filter(|entry| after.get(&entry.id).is_none())
+        .map(|entry| (Some(entry), None));
+    let changed = after
+        .origins()
+        .map(|entry| (before.get(&entry.id), Some(entry)));
+    let others = gone
+        .chain(changed)
+        .filter(|(old, new)| mine != old.or(*new).map(|entry| entry.id.as_str()))
+        .filter_map(|(old, new)| ChangeEvent::followed(revision, old.cloned(), new.cloned()));
+    made.cloned().into_iter().chain(others).collect()
+}
+
+/// How many changes a subscriber may fall behind before it is told it lagged
+/// ([`TrustedOrigins::subscribe`]).
+pub const SUBSCRIPTION_CAPACITY: usize = 1024;
+
 /// How often [`TrustedOrigins::follow`] catches up even without a hint from the store.
 pub const DEFAULT_FOLLOW_EVERY: Duration = Duration::from_secs(5);
 const MIN_BACK_OFF: Duration = Duration::from_millis(50);
@@ -296,4 +535,108 @@ fn corrupt(store: &dyn TrustedOriginStore, error: &RegistryError) -> TrustedOrig
         store: store.describe(),
         message: error.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trusted_cors_core::{ChangeAction, ChangeSource, ScopeType, Status};
+
+    fn entry(name: &str, origin: &str) -> TrustedOrigin {
+        let new = NewTrustedOrigin::new(name, origin, [ScopeType::Cors]);
+        Registry::new()
+            .prepare(&Edit::Create(new), Some("seed"))
+            .unwrap()
+            .after
+            .unwrap()
+    }
+
+    fn at(revision: u64, origins: Vec<TrustedOrigin>) -> Arc<RegistrySnapshot> {
+        Registry::from_origins_at(revision, origins)
+            .unwrap()
+            .snapshot_arc()
+    }
+
+    #[test]
+    fn this_instances_change_is_told_even_when_the_feed_kept_a_later_one() {
+        let shop = entry("Shop", "https://shop.example.com");
+        let registry = Registry::from_origins_at(5, vec![shop.clone()]).unwrap();
+        let edit = Edit::SetStatus {
+            id: shop.id.clone(),
+            status: Status::Inactive,
+        };
+        let prepared = registry.prepare(&edit, Some("me")).unwrap();
+        let made = ChangeEvent::made(&edit, &prepared, 6, Some("me")).unwrap();
+        // Another instance renamed it at 7; the feed holds only that last state.
+        let mut renamed = prepared.after.clone().unwrap();
+        renamed.name = "Shop EU".into();
+        renamed.last_updated_by = Some("other".into());
+        let feed = [Change {
+            revision: 7,
+            kind: ChangeKind::Upsert(renamed.clone()),
+        }];
+        let events = followed(&registry.snapshot_arc(), &feed, Some(&made));
+        assert_eq!(events.len(), 2, "{events:#?}");
+        assert_eq!(events[0], made);
+        assert_eq!(events[1].source, ChangeSource::OtherInstance);
+        assert_eq!(events[1].action, ChangeAction::Replace);
+        assert_eq!(events[1].revision, 7);
+        assert_eq!(events[1].actor.as_deref(), Some("other"));
+        assert_eq!(events[1].before, prepared.after);
+        assert_eq!(events[1].after, Some(renamed));
+        // With the feed holding `made` itself, it is told once, as this instance's.
+        let feed = [Change {
+            revision: 6,
+            kind: prepared.change().unwrap(),
+        }];
+        assert_eq!(
+            followed(&registry.snapshot_arc(), &feed, Some(&made)),
+            [made]
+        );
+    }
+
+    #[test]
+    fn a_store_loaded_whole_is_told_entry_by_entry() {
+        let kept = entry("Kept", "https://kept.example.com");
+        let shop = entry("Shop", "https://shop.example.com");
+        let gone = entry("Gone", "https://gone.example.com");
+        let new = entry("New", "https://new.example.com");
+        let mut inactive = shop.clone();
+        inactive.status = Status::Inactive;
+        let before = at(3, vec![kept.clone(), shop.clone(), gone.clone()]);
+        let after = at(9, vec![kept, inactive.clone(), new.clone()]);
+        let told = |events: Vec<ChangeEvent>| -> Vec<(ChangeAction, String, ChangeSource, u64)> {
+            events
+                .iter()
+                .map(|e| (e.action, e.id().to_owned(), e.source, e.revision))
+                .collect()
+        };
+        let other = ChangeSource::OtherInstance;
+        assert_eq!(
+            told(differences(&before, &after, None)),
+            [
+                (ChangeAction::Delete, gone.id.clone(), other, 9),
+                (ChangeAction::Deactivate, shop.id.clone(), other, 9),
+                (ChangeAction::Create, new.id.clone(), other, 9),
+            ]
+        );
+        // This instance's change (the new entry, at 8) is told as made, once.
+        let made = ChangeEvent::followed(8, None, Some(new.clone())).map(|mut e| {
+            e.source = ChangeSource::ThisInstance;
+            e
+        });
+        assert_eq!(
+            told(differences(&before, &after, made.as_ref())),
+            [
+                (
+                    ChangeAction::Create,
+                    new.id.clone(),
+                    ChangeSource::ThisInstance,
+                    8
+                ),
+                (ChangeAction::Delete, gone.id, other, 9),
+                (ChangeAction::Deactivate, shop.id, other, 9),
+            ]
+        );
+    }
 }

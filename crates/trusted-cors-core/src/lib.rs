@@ -77,6 +77,7 @@
 //! cross-origin. A proxy that strips `Origin` turns every browser call into a non-CORS request:
 //! the layer can then neither answer nor refuse it.
 
+mod audit;
 mod config;
 pub mod decision;
 mod error;
@@ -96,6 +97,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+pub use audit::{ChangeAction, ChangeEvent, ChangeSource, AUDIT_TARGET};
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
 pub use error::ConfigError;

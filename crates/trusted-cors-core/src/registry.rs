@@ -55,6 +55,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 
+use crate::audit::{audit_reset, ChangeEvent};
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::trusted_origin::{
     NewTrustedOrigin, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
@@ -610,9 +611,9 @@ pub enum Edit {
     },
 }
 
-/// An [`Edit`] checked against a snapshot and worked out, but applied nowhere: the entry before
-/// and after it. A create has no `before`, a delete no `after`; an edit that changes nothing
-/// (setting the status an entry already has) has both equal.
+/// An [`Edit`] worked out against a snapshot: the entry before and after it, and, once applied
+/// by [`Registry::change`], its revision. A create has no `before`, a delete no `after`; an edit
+/// that changes nothing (setting the status an entry already has) has both equal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Prepared {
@@ -620,6 +621,10 @@ pub struct Prepared {
     pub before: Option<TrustedOrigin>,
     /// The entry after the change.
     pub after: Option<TrustedOrigin>,
+    /// The revision the change was made as: set by [`Registry::change`] when the edit changed
+    /// something; `None` from [`Registry::prepare`] (the store numbers the change) and when
+    /// nothing changed.
+    pub revision: Option<u64>,
 }
 
 impl Prepared {
@@ -821,12 +826,16 @@ impl Registry {
         self.edit(&Edit::SetStatus { id, status }, actor)
     }
 
-    /// Replaces every entry at once, as one change (one more revision).
+    /// Replaces every entry at once, as one change (one more revision), recorded in the audit
+    /// trail as a `reset`.
     pub fn reset(&self, origins: Vec<TrustedOrigin>) -> Result<(), RegistryError> {
         let mut fresh = RegistrySnapshot::load(origins)?;
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        fresh.revision = self.current.load().revision + 1;
+        let revision = self.current.load().revision + 1;
+        fresh.revision = revision;
+        let count = fresh.len();
         self.current.store(Arc::new(fresh));
+        audit_reset(revision, count);
         Ok(())
     }
 
@@ -974,16 +983,22 @@ impl Registry {
 
     /// Makes `edit` here, in memory, as the next revision (none when it changes nothing), and
     /// says what it did: [`prepare`](Self::prepare) and [`apply`](Self::apply) in one step, under
-    /// one lock, for a registry kept in memory only.
+    /// one lock, for a registry kept in memory only. A change is recorded in the audit trail
+    /// ([`AUDIT_TARGET`](crate::AUDIT_TARGET)) as made by `actor`.
     pub fn change(&self, edit: &Edit, actor: Option<&str>) -> Result<Prepared, RegistryError> {
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let current = self.current.load_full();
         let mut next = RegistrySnapshot::clone(&current);
-        let prepared = work_out(&mut next, edit, actor)?;
+        let mut prepared = work_out(&mut next, edit, actor)?;
         self.check_scheme(&prepared)?;
         if !next.same_as(&current) {
-            next.revision = current.revision + 1;
+            let revision = current.revision + 1;
+            next.revision = revision;
             self.current.store(Arc::new(next));
+            prepared.revision = Some(revision);
+            if let Some(event) = ChangeEvent::made(edit, &prepared, revision, actor) {
+                event.audit();
+            }
         }
         Ok(prepared)
     }
@@ -991,7 +1006,7 @@ impl Registry {
     /// [`change`](Self::change), returning the entry the edit is about: after it, or, for a
     /// delete, before it.
     fn edit(&self, edit: &Edit, actor: Option<&str>) -> Result<TrustedOrigin, RegistryError> {
-        let Prepared { before, after } = self.change(edit, actor)?;
+        let Prepared { before, after, .. } = self.change(edit, actor)?;
         Ok(after.or(before).expect("every edit is about an entry"))
     }
 }
@@ -1012,6 +1027,7 @@ fn update(
     Ok(Prepared {
         before: Some(before),
         after: Some(after),
+        revision: None,
     })
 }
 
@@ -1028,6 +1044,7 @@ fn work_out(
             Ok(Prepared {
                 before: None,
                 after: Some(TrustedOrigin::clone(&entry)),
+                revision: None,
             })
         }
         Edit::Replace { id, new } => {
@@ -1049,6 +1066,7 @@ fn work_out(
                 return Ok(Prepared {
                     before: Some(same.clone()),
                     after: Some(same),
+                    revision: None,
                 });
             }
             update(snapshot, id, actor, |entry| entry.status = *status)
@@ -1057,6 +1075,7 @@ fn work_out(
             Some(slot) => Ok(Prepared {
                 before: Some(TrustedOrigin::clone(&slot.entry)),
                 after: None,
+                revision: None,
             }),
             None => Err(RegistryError::NotFound(id.clone())),
         },
