@@ -265,7 +265,8 @@ async fn app_origins(api: &Api<'_>) {
         ("ionic://localhost/app", "no path"),
         ("capacitor://local host", "in a `capacitor` origin"),
     ] {
-        let body = json!({ "name": "Refused app", "origin": origin, "scopes": [{ "type": "CORS" }] });
+        let body =
+            json!({ "name": "Refused app", "origin": origin, "scopes": [{ "type": "CORS" }] });
         let (status, answer, _) = api.call(Method::POST, "", Some(body)).await;
         assert_error(
             status,
