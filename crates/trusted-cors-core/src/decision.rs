@@ -543,7 +543,16 @@ fn actual<'a>(
         });
         return allow(policy.allows_credentials(), true);
     }
-    let refused = if policy.accepts_bearer_from_any_origin() && bearer {
+    let refused = if policy.accepts_any_origin() {
+        if !rules.facts.has_cookies {
+            rules.pass(RejectionKind::OriginNotTrusted, || {
+                "not a trusted origin, but the route is open to any origin, without cookies"
+                    .to_owned()
+            });
+            return allow(false, false);
+        }
+        rules.not_trusted(TrustHint::AnyOriginWithoutCookies)
+    } else if policy.accepts_bearer_from_any_origin() && bearer {
         if !rules.facts.has_cookies {
             rules.pass(RejectionKind::OriginNotTrusted, || {
                 "not a trusted origin, but the route accepts bearer tokens from any origin, \
@@ -578,12 +587,16 @@ fn preflight<'a>(
         return rules.not_trusted(TrustHint::None).unwrap_or(Decision::Pass);
     };
     let bearer_from_anywhere = policy.accepts_bearer_from_any_origin() && scan.authorization;
-    if trusted || bearer_from_anywhere {
+    if trusted || bearer_from_anywhere || policy.accepts_any_origin() {
         rules.pass(RejectionKind::OriginNotTrusted, || match trusted {
             true => format!(
                 "{} is an ACTIVE trusted origin with the CORS scope",
                 parts.serialized()
             ),
+            false if policy.accepts_any_origin() => {
+                "not a trusted origin, but the route is open to any origin, without cookies"
+                    .to_owned()
+            }
             false => "not a trusted origin, but the route accepts bearer tokens from any \
                       origin, without cookies"
                 .to_owned(),

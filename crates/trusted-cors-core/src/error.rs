@@ -82,6 +82,9 @@ pub enum ConfigError {
     /// A route set the mode of a rule that is judged before routing.
     #[error("the rule `{0}` is judged before routing, for every route: set its mode in the global config's rules, not on a route")]
     RuleNotPerRoute(&'static str),
+    /// A route open to any origin that allows credentials.
+    #[error("a route open to any origin allows no credentials: remove credentials(true)")]
+    AnyOriginWithCredentials,
     /// A max-age beyond what any browser honours.
     #[error("max_age of {0} seconds is more than a day, which no browser honours")]
     MaxAgeTooLong(u64),

@@ -49,6 +49,7 @@ struct Inner {
     enabled: bool,
     credentials: bool,
     bearer_from_any_origin: bool,
+    any_origin: bool,
     methods: Vec<Box<str>>,
     headers: AllowedHeaders,
     allow_methods: Bytes,
@@ -110,6 +111,7 @@ impl RouteCors {
             enabled: false,
             credentials: false,
             bearer_from_any_origin: false,
+            any_origin: false,
             methods: Vec::new(),
             headers: AllowedHeaders::List(Vec::new()),
             allow_methods: Bytes::new(),
@@ -142,6 +144,12 @@ impl RouteCors {
     /// Whether bearer-token calls are accepted from any origin, without credentials.
     pub fn accepts_bearer_from_any_origin(&self) -> bool {
         self.0.bearer_from_any_origin
+    }
+
+    /// Whether every origin may read the route, without credentials (see
+    /// [`RouteCorsBuilder::any_origin`]).
+    pub fn accepts_any_origin(&self) -> bool {
+        self.0.any_origin
     }
 
     /// Whether the method may be used cross-origin (case-sensitive, as methods are).
@@ -187,6 +195,7 @@ impl RouteCors {
         let RouteCorsBuilder {
             credentials,
             bearer_from_any_origin,
+            any_origin,
             methods,
             mut headers,
             any_header,
@@ -210,6 +219,7 @@ impl RouteCors {
             enabled: true,
             credentials,
             bearer_from_any_origin,
+            any_origin,
             allow_methods: render(&methods),
             methods: methods.into_iter().map(String::into_boxed_str).collect(),
             headers,
@@ -227,6 +237,7 @@ impl fmt::Debug for RouteCors {
             .field("enabled", &self.0.enabled)
             .field("credentials", &self.0.credentials)
             .field("bearer_from_any_origin", &self.0.bearer_from_any_origin)
+            .field("any_origin", &self.0.any_origin)
             .field("methods", &self.0.methods)
             .field("headers", &self.0.headers)
             .field("expose_headers", &self.0.expose)
@@ -242,6 +253,7 @@ impl fmt::Debug for RouteCors {
 pub struct RouteCorsBuilder {
     credentials: bool,
     bearer_from_any_origin: bool,
+    any_origin: bool,
     methods: Vec<String>,
     headers: Vec<String>,
     any_header: bool,
@@ -256,6 +268,7 @@ impl Default for RouteCorsBuilder {
         RouteCorsBuilder {
             credentials: true,
             bearer_from_any_origin: false,
+            any_origin: false,
             methods: vec!["GET".into(), "HEAD".into()],
             headers: vec!["content-type".into()],
             any_header: false,
@@ -371,6 +384,20 @@ impl RouteCorsBuilder {
         self
     }
 
+    /// Opens the route to every origin, without credentials: public data, such as a status or
+    /// an explanation of the CORS configuration. No origin gets
+    /// `Access-Control-Allow-Credentials`, trusted ones included (the policy allows no
+    /// credentials, and [`credentials(true)`](Self::credentials) is then a
+    /// [`ConfigError::AnyOriginWithCredentials`]); a call from an untrusted origin that carries
+    /// cookies is refused (`origin_not_trusted`), so the handler never acts on an ambient
+    /// credential another site sent. Unsafe methods from untrusted origins still need a bearer
+    /// token (the guard's rule).
+    pub fn any_origin(mut self) -> Self {
+        self.any_origin = true;
+        self.credentials = false;
+        self
+    }
+
     /// How long browsers may cache a preflight answer. Default 7200 s; at most a day.
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
@@ -417,6 +444,9 @@ impl RouteCorsBuilder {
         }
         if self.methods.is_empty() {
             return Err(ConfigError::NoMethods);
+        }
+        if self.any_origin && self.credentials {
+            return Err(ConfigError::AnyOriginWithCredentials);
         }
         if self.max_age.as_secs() > MAX_MAX_AGE {
             return Err(ConfigError::MaxAgeTooLong(self.max_age.as_secs()));
@@ -499,6 +529,21 @@ mod tests {
         assert_eq!(replaced.allow_headers_value().unwrap(), "x-custom");
         let any = RouteCors::builder().allow_headers(["*"]).build().unwrap();
         assert!(any.allows_any_header());
+    }
+
+    #[test]
+    fn routes_open_to_any_origin_allow_no_credentials() {
+        let public = RouteCors::builder().any_origin().build().unwrap();
+        assert!(public.accepts_any_origin() && !public.allows_credentials());
+        assert_eq!(
+            RouteCors::builder()
+                .any_origin()
+                .credentials(true)
+                .build()
+                .unwrap_err(),
+            ConfigError::AnyOriginWithCredentials
+        );
+        assert!(!RouteCors::default().accepts_any_origin());
     }
 
     #[test]

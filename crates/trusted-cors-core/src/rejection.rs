@@ -277,6 +277,8 @@ pub enum TrustHint {
     BearerAccepted,
     /// The route accepts bearer tokens from any origin, but the call also carried cookies.
     BearerWithoutCookies,
+    /// The route is open to any origin, but the call carried cookies.
+    AnyOriginWithoutCookies,
 }
 
 /// Why `Access-Control-Request-Headers` was refused as a whole.
@@ -543,6 +545,10 @@ impl fmt::Display for Explain<'_> {
                         TrustHint::BearerWithoutCookies => {
                             "; a bearer-token call from an untrusted origin must not carry \
                              cookies (use credentials: 'omit')"
+                        }
+                        TrustHint::AnyOriginWithoutCookies => {
+                            "; this API is open to any origin, but only without cookies (use \
+                             credentials: 'omit')"
                         }
                     };
                     write!(

@@ -16,6 +16,7 @@ enum Route {
     Me,
     User,
     NoCookies,
+    Public,
 }
 
 #[derive(Debug)]
@@ -771,6 +772,60 @@ const CASES: &[Case] = &[
         &[("origin", TRUSTED_B), ("origin", UNTRUSTED_B)],
         Reject(K::OriginNotTrusted),
     ),
+    // A route open to any origin, without credentials.
+    case(
+        "any origin reads a public route",
+        Public,
+        "GET",
+        &[("origin", UNTRUSTED_B)],
+        Allow {
+            origin: UNTRUSTED,
+            credentials: false,
+            expose: None,
+            trusted: false,
+        },
+    ),
+    case(
+        "any origin's preflight to a public route",
+        Public,
+        "OPTIONS",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Preflight {
+            origin: UNTRUSTED,
+            credentials: false,
+            methods: "GET, HEAD",
+            headers: "content-type",
+        },
+    ),
+    case(
+        "but never with cookies from an untrusted origin",
+        Public,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("cookie", b"sid=1")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "and no credentials for trusted origins either",
+        Public,
+        "GET",
+        &[("origin", TRUSTED_B), ("cookie", b"sid=1")],
+        Allow {
+            origin: TRUSTED,
+            credentials: false,
+            expose: None,
+            trusted: true,
+        },
+    ),
+    case(
+        "a public route's writes still need a bearer token",
+        Public,
+        "POST",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
     // Origins of app and extension schemes: exact entries, and only of the allowed schemes.
     case(
         "a trusted Capacitor app reads with cookies",
@@ -936,6 +991,7 @@ fn decision_table() {
     let snapshot = registry.snapshot();
     let (me, user, no_cookies, server) =
         (me(), user(), no_cookies(), RouteCors::server_side_only());
+    let public = public();
     let mut failures = Vec::new();
     for case in CASES {
         let scope = match case.route {
@@ -945,6 +1001,7 @@ fn decision_table() {
             Me => RouteScope::Declared(&me),
             User => RouteScope::Declared(&user),
             NoCookies => RouteScope::Declared(&no_cookies),
+            Public => RouteScope::Declared(&public),
         };
         let facts = facts(case);
         let got = decide(&facts, &config, scope, &snapshot);

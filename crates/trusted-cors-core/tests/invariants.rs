@@ -269,7 +269,9 @@ proptest! {
 
     /// An origin that is not trusted is reflected only on a route that accepts bearer tokens
     /// from any origin, never with credentials: an actual request with an allowed bearer-type
-    /// `Authorization` and no cookies, or a preflight that asks for `authorization`.
+    /// `Authorization` and no cookies, or a preflight that asks for `authorization`; or on a
+    /// route open to any origin, never with credentials, and for an actual request only without
+    /// cookies.
     #[test]
     fn decision_untrusted_origins_are_reflected_only_for_bearer_calls((world, req) in case()) {
         let Some(c) = Ctx::new(&world) else { return Ok(()) };
@@ -279,7 +281,14 @@ proptest! {
             if c.trusted(origin.as_bytes()) {
                 continue;
             }
-            prop_assert!(world.policy.bearer_any && !credentials);
+            prop_assert!(!credentials);
+            if world.policy.any_origin {
+                if let Decision::Allow(_) = decision {
+                    prop_assert!(req.cookie.is_empty());
+                }
+                continue;
+            }
+            prop_assert!(world.policy.bearer_any);
             match decision {
                 Decision::Allow(_) => prop_assert!(
                     req.has_allowed_bearer(world.schemes()) && req.cookie.is_empty()
@@ -862,7 +871,9 @@ proptest! {
                     prop_assert!(trusted && world.policy.credentials);
                 }
                 if !trusted {
-                    prop_assert!(world.policy.bearer_any && acac.is_none());
+                    prop_assert!(
+                        (world.policy.bearer_any || world.policy.any_origin) && acac.is_none()
+                    );
                 }
             }
         }

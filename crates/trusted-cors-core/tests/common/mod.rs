@@ -62,6 +62,14 @@ pub fn user() -> RouteCors {
     RouteCors::builder().build().expect("user policy")
 }
 
+/// Open to every origin, without credentials.
+pub fn public() -> RouteCors {
+    RouteCors::builder()
+        .any_origin()
+        .build()
+        .expect("public policy")
+}
+
 /// Trusted origins without cookies, any header but authorization.
 pub fn no_cookies() -> RouteCors {
     RouteCors::builder()

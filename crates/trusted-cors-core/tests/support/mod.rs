@@ -190,6 +190,8 @@ pub enum RouteKind {
 pub struct PolicySpec {
     pub credentials: bool,
     pub bearer_any: bool,
+    /// Open to every origin, without credentials.
+    pub any_origin: bool,
     pub methods: Vec<&'static str>,
     pub headers: Vec<&'static str>,
     pub any_header: bool,
@@ -374,6 +376,9 @@ impl World {
                 if p.bearer_any {
                     builder = builder.bearer_from_any_origin();
                 }
+                if p.any_origin {
+                    builder = builder.any_origin();
+                }
                 builder.build().ok()
             }
         }
@@ -404,15 +409,27 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
         prop::bool::weighted(0.2),
         prop::sample::select(MAX_AGES.to_vec()),
         prop::sample::subsequence(EXPOSE.to_vec(), 0..3),
+        prop::bool::weighted(0.15),
     )
         .prop_map(
-            |(credentials, bearer_any, methods, headers, any_header, max_age, mut expose)| {
+            |(
+                credentials,
+                bearer_any,
+                methods,
+                headers,
+                any_header,
+                max_age,
+                mut expose,
+                any_origin,
+            )| {
+                let credentials = credentials && !any_origin;
                 if credentials {
                     expose.retain(|e| *e != "*");
                 }
                 PolicySpec {
                     credentials,
                     bearer_any,
+                    any_origin,
                     methods,
                     headers,
                     any_header,
