@@ -26,6 +26,8 @@ use trusted_cors::{
 /// The embedded default configuration (`examples/org.toml`).
 pub const DEFAULT_CONFIG: &str = include_str!("../org.toml");
 
+pub mod explain;
+
 /// The org's configuration file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -829,6 +831,12 @@ impl Org {
             }
             _ => invalid_token(),
         }
+    }
+
+    /// `GET /api/v1/cors/explain?origin=…&method=…&path=…&headers=…&credentials=…`: why a call
+    /// from a page on `origin` is allowed, refused or blocked, rule by rule (see [`explain`]).
+    pub fn explain(&self, raw_query: Option<&str>) -> Reply {
+        explain::explain_reply(&self.cors, raw_query)
     }
 
     /// The trusted origins, for tests and the admin API.

@@ -13,6 +13,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use trusted_cors::for_actix::{
     CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
+use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
     RedirectParam, Reply, ServerLimits,
@@ -118,6 +119,10 @@ async fn user(
     ))
 }
 
+async fn explain(org: Shared, request: HttpRequest) -> HttpResponse {
+    reply(org.explain(Some(request.query_string())))
+}
+
 async fn health(org: Shared) -> HttpResponse {
     reply(org.health())
 }
@@ -180,6 +185,13 @@ async fn main() -> ExitCode {
                     .wrap(RouteCorsMiddleware::new(&cors, user_policy()))
                     .route(web::get().to(user))
                     .route(web::head().to(user)),
+            )
+            // Open to any origin, without credentials: why a call is allowed, refused or blocked.
+            .service(
+                web::resource(EXPLAIN_PATH)
+                    .wrap(RouteCorsMiddleware::new(&cors, explain_policy()))
+                    .route(web::get().to(explain))
+                    .route(web::head().to(explain)),
             )
             // Not CORS-enabled: server-side callers with an API token.
             .service(

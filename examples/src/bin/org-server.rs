@@ -10,13 +10,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query, RawQuery, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use trusted_cors::for_axum::CorsContext;
+use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
     RedirectParam, Reply, ServerLimits,
@@ -98,6 +99,10 @@ async fn user(
     ))
 }
 
+async fn explain(State(org): Shared, RawQuery(query): RawQuery) -> Response {
+    reply(org.explain(query.as_deref()))
+}
+
 async fn health(State(org): Shared) -> Response {
     reply(org.health())
 }
@@ -131,6 +136,11 @@ async fn main() -> ExitCode {
         .route(
             "/api/v1/users/{id}",
             get(user).layer(cors.route(user_policy())),
+        )
+        // Open to any origin, without credentials: why a call is allowed, refused or blocked.
+        .route(
+            EXPLAIN_PATH,
+            get(explain).layer(cors.route(explain_policy())),
         )
         // Not CORS-enabled: server-side callers with an API token.
         .route("/api/v1/users", get(users))

@@ -1,0 +1,337 @@
+//! "Why was this blocked?": `GET /api/v1/cors/explain` on the org and the `cors-explain` command
+//! run the decision the layers run, for a call a page would make, and give each rule checked in
+//! order with its verdict and the fix.
+//!
+//! The org's CORS routes are listed once, in [`DeclaredRoutes::org`], with the policies the
+//! servers declare; `tests/explain.rs` checks that each explanation agrees with what the servers
+//! answer to the same call.
+
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use trusted_cors::decision::RouteScope;
+use trusted_cors::explain::{Call, CallExplanation, Explanation, Outcome, Verdict};
+use trusted_cors::{Cors, RouteCors, MAX_ORIGIN_LEN};
+
+use crate::{me_policy, user_policy, Reply};
+
+/// The path of the explain endpoint.
+pub const EXPLAIN_PATH: &str = "/api/v1/cors/explain";
+
+/// The CORS policy of the explain endpoint: open to any origin, without credentials (it reveals
+/// nothing a preflight from that origin would not).
+pub fn explain_policy() -> RouteCors {
+    RouteCors::builder()
+        .any_origin()
+        .allow_headers(["accept"])
+        .build()
+        .expect("a valid policy")
+}
+
+/// The org's CORS-enabled routes, by path pattern, with their policies.
+#[derive(Debug)]
+pub struct DeclaredRoutes {
+    router: matchit::Router<RouteCors>,
+}
+
+impl DeclaredRoutes {
+    /// The routes both org servers declare.
+    pub fn org() -> &'static DeclaredRoutes {
+        static ROUTES: OnceLock<DeclaredRoutes> = OnceLock::new();
+        ROUTES.get_or_init(|| {
+            let mut router = matchit::Router::new();
+            for (pattern, policy) in [
+                ("/api/v1/users/me", me_policy()),
+                ("/api/v1/users/{id}", user_policy()),
+                (EXPLAIN_PATH, explain_policy()),
+            ] {
+                router.insert(pattern, policy).expect("distinct patterns");
+            }
+            DeclaredRoutes { router }
+        })
+    }
+
+    /// The policy declared for `path`, if any.
+    pub fn policy(&self, path: &str) -> Option<&RouteCors> {
+        self.router.at(path).ok().map(|found| found.value)
+    }
+}
+
+/// A call to explain, as given in the query or on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallSpec {
+    /// The page's origin.
+    pub origin: String,
+    /// The method, `GET` by default.
+    pub method: String,
+    /// The path called.
+    pub path: String,
+    /// The request headers the page sets.
+    pub headers: Vec<String>,
+    /// Whether the page sends cookies (`credentials: 'include'`).
+    pub credentials: bool,
+}
+
+/// The most request headers a call may name.
+const MAX_HEADERS: usize = 32;
+
+impl CallSpec {
+    /// Reads `origin`, `method`, `path`, `headers` (comma-separated) and `credentials`
+    /// (`true`/`false`) from a query string. An error names the parameter and why.
+    pub fn from_query(query: &str) -> Result<CallSpec, String> {
+        let mut origin = None;
+        let mut method = None;
+        let mut path = None;
+        let mut headers = Vec::new();
+        let mut credentials = false;
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match &*key {
+                "origin" => origin = Some(value.into_owned()),
+                "method" => method = Some(value.into_owned()),
+                "path" => path = Some(value.into_owned()),
+                "headers" => headers.extend(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|h| !h.is_empty())
+                        .map(str::to_owned),
+                ),
+                "credentials" => {
+                    credentials = match &*value {
+                        "true" | "include" => true,
+                        "false" | "omit" | "same-origin" | "" => false,
+                        other => {
+                            return Err(format!(
+                                "credentials: `{other}` is not true, false, include or omit"
+                            ))
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        CallSpec {
+            origin: origin.ok_or("origin: is required")?,
+            method: method.unwrap_or_else(|| "GET".to_owned()),
+            path: path.ok_or("path: is required")?,
+            headers,
+            credentials,
+        }
+        .checked()
+    }
+
+    /// The spec, if every field is one a page can send.
+    pub fn checked(self) -> Result<CallSpec, String> {
+        if self.origin.is_empty() || self.origin.len() > MAX_ORIGIN_LEN {
+            return Err(format!(
+                "origin: must be 1 to {MAX_ORIGIN_LEN} bytes, as browsers send it (https://host[:port])"
+            ));
+        }
+        if !is_token(&self.method) {
+            return Err("method: is not an HTTP method".to_owned());
+        }
+        if !self.path.starts_with('/') || self.path.len() > 2048 {
+            return Err("path: must start with `/` (at most 2048 bytes)".to_owned());
+        }
+        if self.headers.len() > MAX_HEADERS {
+            return Err(format!("headers: at most {MAX_HEADERS} names"));
+        }
+        if let Some(bad) = self.headers.iter().find(|h| !is_token(h)) {
+            return Err(format!(
+                "headers: `{}` is not a header name",
+                bad.escape_debug()
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The call as the core explains it.
+    pub fn call(&self) -> Call<'_> {
+        let mut call = Call::new(&self.origin, &self.method, &self.path);
+        call.headers = self.headers.iter().map(String::as_str).collect();
+        call.credentials = self.credentials;
+        call
+    }
+}
+
+fn is_token(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Explains `spec` as the org's layers decide it.
+pub fn explain(cors: &Cors, spec: &CallSpec) -> CallExplanation {
+    let policy = DeclaredRoutes::org().policy(&spec.path);
+    let route = match policy {
+        Some(policy) => RouteScope::Declared(policy),
+        None => RouteScope::Undeclared,
+    };
+    cors.explain_call(&spec.call(), route)
+}
+
+/// One sentence saying what happens to the call and, when it fails, the first cause and fix.
+pub fn summary(why: &CallExplanation) -> String {
+    let failing = [&why.preflight, &why.actual]
+        .into_iter()
+        .flatten()
+        .flat_map(|e| &e.checks)
+        .find(|check| matches!(check.verdict, Verdict::Refused | Verdict::Blocked));
+    match (why.outcome, failing) {
+        (Outcome::Allowed, _) => {
+            let cookies = why.actual.as_ref().is_some_and(|a| a.credentials);
+            match cookies {
+                true => "Allowed: the page can call this API and read the answer, with cookies."
+                    .to_owned(),
+                false => {
+                    "Allowed: the page can call this API and read the answer (without cookies)."
+                        .to_owned()
+                }
+            }
+        }
+        (Outcome::NotCors | Outcome::SameOrigin, _) => {
+            "Not a cross-origin call: no CORS rule applies.".to_owned()
+        }
+        (Outcome::Refused, Some(check)) => format!("Refused ({}): {}", check.rule, check.finding),
+        (_, Some(check)) => format!("Blocked by the browser ({}): {}", check.rule, check.finding),
+        (outcome, None) => format!("{outcome:?}"),
+    }
+}
+
+fn explanation_json(e: &Explanation) -> Value {
+    json!({
+        "outcome": e.outcome,
+        "reason": e.reason,
+        "credentials": e.credentials,
+        "checks": e.checks,
+    })
+}
+
+/// The endpoint's answer: 200 with the explanation, or 400 naming the parameter.
+pub fn explain_reply(cors: &Cors, raw_query: Option<&str>) -> Reply {
+    let spec = match CallSpec::from_query(raw_query.unwrap_or_default()) {
+        Ok(spec) => spec,
+        Err(cause) => {
+            return Reply::error(
+                400,
+                "E0000001",
+                "Api validation failed: explain",
+                Some(&cause),
+            )
+        }
+    };
+    Reply::json(200, explanation_value(cors, &spec))
+}
+
+/// The explanation of `spec` as JSON: the endpoint's body and `cors-explain --json`.
+pub fn explanation_value(cors: &Cors, spec: &CallSpec) -> Value {
+    let why = explain(cors, spec);
+    let declared = DeclaredRoutes::org().policy(&spec.path).is_some();
+    json!({
+        "call": {
+            "origin": spec.origin,
+            "method": spec.method,
+            "path": spec.path,
+            "headers": spec.headers,
+            "credentials": spec.credentials,
+        },
+        "route": if declared { "cors_enabled" } else { "not_cors_enabled" },
+        "outcome": why.outcome,
+        "reason": why.reason,
+        "summary": summary(&why),
+        "preflight": why.preflight.as_ref().map(explanation_json),
+        "actual": why.actual.as_ref().map(explanation_json),
+    })
+}
+
+/// The explanation of `spec` for a terminal.
+pub fn explanation_text(cors: &Cors, spec: &CallSpec) -> String {
+    let why = explain(cors, spec);
+    let mut out = format!(
+        "{} {} from {}{}{}\n{}\n",
+        spec.method,
+        spec.path,
+        spec.origin,
+        if spec.headers.is_empty() {
+            String::new()
+        } else {
+            format!(", headers: {}", spec.headers.join(", "))
+        },
+        if spec.credentials {
+            ", with cookies"
+        } else {
+            ""
+        },
+        summary(&why),
+    );
+    let steps = [
+        ("preflight (OPTIONS)", &why.preflight),
+        ("actual request", &why.actual),
+    ];
+    for (name, step) in steps {
+        let Some(step) = step else { continue };
+        out.push_str(&format!("\n{name}: {:?}\n", step.outcome));
+        for check in &step.checks {
+            let mark = match check.verdict {
+                Verdict::Passed => "ok  ",
+                Verdict::Refused => "FAIL",
+                Verdict::Reported => "REPORT",
+                Verdict::Blocked => "BLOCK",
+                _ => "?",
+            };
+            out.push_str(&format!("  {mark} {}: {}\n", check.rule, check.finding));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_name_the_bad_parameter() {
+        let ok = CallSpec::from_query(
+            "origin=https%3A%2F%2Fshop.example&method=PUT&path=%2Fapi%2Fv1%2Fusers%2Fme&headers=content-type,%20authorization&credentials=include",
+        )
+        .unwrap();
+        assert_eq!(ok.origin, "https://shop.example");
+        assert_eq!(ok.headers, ["content-type", "authorization"]);
+        assert!(ok.credentials);
+        for (query, field) in [
+            ("path=/x", "origin"),
+            ("origin=https://a.example", "path"),
+            ("origin=https://a.example&path=x", "path"),
+            ("origin=https://a.example&path=/x&method=P%20T", "method"),
+            ("origin=https://a.example&path=/x&headers=a%20b", "headers"),
+            (
+                "origin=https://a.example&path=/x&credentials=maybe",
+                "credentials",
+            ),
+        ] {
+            let error = CallSpec::from_query(query).unwrap_err();
+            assert!(error.starts_with(field), "{query}: {error}");
+        }
+        let long = format!("origin={}&path=/x", "a".repeat(MAX_ORIGIN_LEN + 1));
+        assert!(CallSpec::from_query(&long)
+            .unwrap_err()
+            .starts_with("origin"));
+    }
+
+    #[test]
+    fn the_org_routes_are_found_by_path() {
+        let routes = DeclaredRoutes::org();
+        assert!(routes
+            .policy("/api/v1/users/me")
+            .is_some_and(|p| p.accepts_bearer_from_any_origin()));
+        assert!(routes
+            .policy("/api/v1/users/00u1")
+            .is_some_and(|p| !p.accepts_bearer_from_any_origin()));
+        assert!(routes
+            .policy(EXPLAIN_PATH)
+            .is_some_and(RouteCors::accepts_any_origin));
+        assert!(routes.policy("/api/v1/users").is_none());
+        assert!(routes.policy("/api/v1/trustedOrigins").is_none());
+    }
+}
