@@ -176,6 +176,27 @@ async fn run_tester(
     }
 }
 
+/// Where the test run writes screenshots for a person to look at: `screenshots/` in the target
+/// directory (`CARGO_TARGET_DIR`, else the workspace's `target/`).
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("screenshots")
+}
+
+/// Saves a PNG screenshot of the current page as `NAME.png` in [`screenshot_dir`]; checks it
+/// is one.
+async fn save_screenshot(client: &Client, name: &str) -> PathBuf {
+    let png = client.screenshot().await.expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000, "not a PNG");
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    path
+}
+
 /// Runs `fetch(url, init)` in the current page; returns `{status, body}` or `{blocked}`.
 async fn page_fetch(client: &Client, url: &str, init: Value) -> Value {
     let script = r#"
@@ -340,10 +361,24 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         println!("trusted {mode}: {outcome}: {text}");
     }
 
-    // 3. The same page from an origin that is not trusted is blocked, and the server says why.
+    // 3. The same page from an origin that is not trusted is blocked, and the server says why:
+    //    the page asks the org's explain endpoint and shows the real cause, rule by rule.
     let (outcome, text) = run_tester(client, &untrusted_page, &org, "fetch", "").await;
     assert_eq!(outcome, "blocked", "{text}");
+    assert!(text.contains("Why (explained by the org)"), "{text}");
+    assert!(text.contains("\u{2717} origin_not_trusted"), "{text}");
+    assert!(text.contains("\u{2713} route_not_cors_enabled"), "{text}");
     assert!(text.contains("not a trusted origin"), "{text}");
+    let reason = client
+        .find(Locator::Id("result"))
+        .await
+        .unwrap()
+        .attr("data-reason")
+        .await
+        .unwrap();
+    assert_eq!(reason.as_deref(), Some("origin_not_trusted"));
+    let shot = save_screenshot(client, &format!("tester-explanation-{server}")).await;
+    println!("screenshot: {}", shot.display());
     let line = org_proc.wait_for_log(&[
         "origin_not_trusted",
         &format!("origin=http://127.0.0.1:{tester_port}"),
