@@ -377,6 +377,10 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         .await
         .unwrap();
     assert_eq!(reason.as_deref(), Some("origin_not_trusted"));
+    client
+        .execute("document.getElementById('result').scrollIntoView()", vec![])
+        .await
+        .unwrap();
     let shot = save_screenshot(client, &format!("tester-explanation-{server}")).await;
     println!("screenshot: {}", shot.display());
     let line = org_proc.wait_for_log(&[
