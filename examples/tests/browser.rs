@@ -189,7 +189,10 @@ fn screenshot_dir() -> PathBuf {
 /// is one.
 async fn save_screenshot(client: &Client, name: &str) -> PathBuf {
     let png = client.screenshot().await.expect("a screenshot");
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000, "not a PNG");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000,
+        "not a PNG"
+    );
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.png"));

@@ -349,16 +349,18 @@ impl<V: Clone> DeclaredRoute<V> {
         let report = self.cors.report(&reports);
         let vary = || self.values.get_static(VARY_ORIGIN);
         let step = self.step(decision, origin, vary);
-        match (step, report) {
-            (step, None) => step,
-            (RouteStep::Preflight(mut reply), Some(report)) => {
+        let Some(report) = report else {
+            return step;
+        };
+        match step {
+            RouteStep::Preflight(mut reply) => {
                 reply.report = self.values.get(&report);
                 RouteStep::Preflight(reply)
             }
-            (RouteStep::Forward(recorded, decoration), report) => {
-                RouteStep::Forward(recorded, decoration.with_report(report))
+            RouteStep::Forward(recorded, decoration) => {
+                RouteStep::Forward(recorded, decoration.with_report(Some(report)))
             }
-            (answer @ RouteStep::Answer(_), _) => answer,
+            answer @ RouteStep::Answer(_) => answer,
         }
     }
 
