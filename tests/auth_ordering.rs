@@ -5,7 +5,8 @@
 //!
 //! And the mistakes, caught early: authentication in front of the declaration, a declaration
 //! added with axum's `route_layer`, a routed path without a declaration. The preflight is
-//! refused (`route_not_cors_enabled`), and the log says which fix applies.
+//! refused (`route_not_cors_enabled`), and the log says which fix applies (at `WARN` the first
+//! time the process sees each kind of mistake, then at `INFO`).
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -274,7 +275,10 @@ async fn caught(base: &str, path: &str, fix: &str) {
         "the fix is for the log, not the client: {text}"
     );
     let logged = logged_for(path);
-    assert!(logged.contains("WARN"), "{path}: {logged}");
+    assert!(
+        logged.contains("preflight not answered by any CORS route declaration"),
+        "{path}: {logged}"
+    );
     assert!(
         logged.contains(fix),
         "{path}: expected `{fix}` in\n{logged}"
@@ -335,4 +339,29 @@ async fn actix_authentication_goes_inside_the_declaration() {
         "if the application routes /actix/undeclared-route for other methods",
     )
     .await;
+}
+
+/// The first of each kind of mistake is a warning, the rest are not: pages cannot flood the log.
+#[tokio::test]
+async fn each_kind_of_mistake_warns_once() {
+    log();
+    let base = axum_app::serve(cors());
+    wait_until_up(&base, "/axum/undeclared").await;
+    for _ in 0..3 {
+        assert_eq!(preflight(&base, "/axum/undeclared").await.status(), 403);
+    }
+    let all = String::from_utf8_lossy(&log().lock().unwrap()).into_owned();
+    let warnings = all
+        .lines()
+        .filter(|l| l.contains(" WARN ") && l.contains("but no CORS declaration answered"))
+        .count();
+    assert_eq!(
+        warnings, 1,
+        "one warning for the kind in the process:\n{all}"
+    );
+    let infos = all
+        .lines()
+        .filter(|l| l.contains(" INFO ") && l.contains("but no CORS declaration answered"))
+        .count();
+    assert!(infos >= 2, "{all}");
 }

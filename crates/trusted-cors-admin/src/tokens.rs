@@ -22,9 +22,11 @@ impl ApiTokens {
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
+        // An empty token is no secret: it is never accepted, whatever the configuration says.
         ApiTokens(
             tokens
                 .into_iter()
+                .filter(|token| !token.as_ref().is_empty())
                 .map(|token| digest(token.as_ref().as_bytes()))
                 .collect(),
         )
@@ -65,5 +67,9 @@ mod tests {
             assert_eq!(tokens.find(wrong), None, "{wrong:?}");
         }
         assert_eq!(ApiTokens::new(Vec::<String>::new()).find(b"00alpha"), None);
+        // An empty token configured by mistake never lets an empty one in.
+        let with_empty = ApiTokens::new(["", "00beta"]);
+        assert_eq!(with_empty.find(b""), None);
+        assert_eq!(with_empty.find(b"00beta"), Some(0));
     }
 }

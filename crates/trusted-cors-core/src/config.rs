@@ -242,6 +242,13 @@ impl CorsConfigBuilder {
     /// Adds a public origin of this service (e.g. behind a proxy that rewrites `Host`).
     pub fn public_origin(mut self, origin: impl AsRef<str>) -> Self {
         match Origin::parse(origin.as_ref()) {
+            // A page of this service is served over http(s); `capacitor://localhost` is every
+            // Capacitor app on a device, which must never pass for same-origin.
+            Ok(parsed) if !parsed.is_web() => self.fail(ConfigError::InvalidOrigin {
+                setting: "public_origins",
+                value: origin.as_ref().to_owned(),
+                reason: crate::OriginError::UnsupportedScheme(parsed.scheme().to_owned()),
+            }),
             Ok(origin) => self.config.public_origins.push(origin),
             Err(reason) => self.fail(ConfigError::InvalidOrigin {
                 setting: "public_origins",
@@ -619,6 +626,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("warn"), "{err}");
+        let err = toml::from_str::<CorsConfig>(r#"public_origins = ["capacitor://localhost"]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("public_origins") && err.contains("capacitor"),
+            "{err}"
+        );
         let err = toml::from_str::<CorsConfig>(r#"origin_schemes = ["file"]"#)
             .unwrap_err()
             .to_string();

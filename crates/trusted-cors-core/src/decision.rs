@@ -377,6 +377,9 @@ pub(crate) fn decide_traced<'a>(
             });
             bearer
         }
+        // Several `Authorization` headers: no browser sends them, and one could hide an API
+        // token behind a bearer one; refused in any mode.
+        Err(cause @ RejectionCause::SeveralAuthorizationHeaders) => return rules.enforce(cause),
         Err(cause) => {
             if let Some(reject) = rules.refuse(cause) {
                 return reject;
@@ -584,7 +587,13 @@ fn preflight<'a>(
         Err(problem) => return rules.enforce(RejectionCause::RequestHeaders(problem)),
     };
     let Some(parts) = rules.cross.origin() else {
-        return rules.not_trusted(TrustHint::None).unwrap_or(Decision::Pass);
+        // A `null` or malformed origin can never be answered (it is never echoed): refused in
+        // any mode, so the preflight is not passed on to the application as an unanswered one.
+        let origin = rules.cross.origin_form();
+        return rules.enforce(RejectionCause::OriginNotTrusted {
+            origin,
+            hint: TrustHint::None,
+        });
     };
     let bearer_from_anywhere = policy.accepts_bearer_from_any_origin() && scan.authorization;
     if trusted || bearer_from_anywhere || policy.accepts_any_origin() {

@@ -457,6 +457,7 @@ impl OriginSchemes {
     }
 
     /// Whether origins of `scheme` (lowercase, as in a request's `Origin`) may be trusted.
+    #[must_use]
     pub fn allows(&self, scheme: &str) -> bool {
         is_web_scheme(scheme) || self.0.iter().any(|s| **s == *scheme)
     }

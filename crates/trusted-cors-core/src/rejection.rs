@@ -107,6 +107,7 @@ impl RejectionKind {
 /// credentials the route allows; `api_token_cross_origin` lets API tokens through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RuleMode {
     /// The rule refuses (the default).
     #[default]
@@ -245,6 +246,7 @@ pub enum AppAnswer {
 
 impl AppAnswer {
     /// The answer of this status.
+    #[must_use]
     pub fn from_status(status: u16) -> AppAnswer {
         match status {
             404 => AppAnswer::NoRoute,
@@ -347,6 +349,23 @@ impl Rejection {
         self.report_only
     }
 
+    /// Whether this is the process's first refusal of a preflight the application answered
+    /// this way (a configuration mistake, logged at `WARN` once).
+    fn first_of_its_kind(&self) -> bool {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static SEEN: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
+        let RejectionCause::PreflightNotAnswered { answer } = self.cause else {
+            return false;
+        };
+        let kind = match answer {
+            AppAnswer::NoRoute => 0,
+            AppAnswer::OtherMethods => 1,
+            AppAnswer::Refused(_) => 2,
+            AppAnswer::Answered(_) => 3,
+        };
+        !SEEN[kind].swap(true, Ordering::Relaxed)
+    }
+
     /// The same rejection, reported by a rule in report mode instead of enforced.
     pub(crate) fn into_report(mut self) -> Self {
         self.report_only = true;
@@ -397,6 +416,7 @@ impl Rejection {
     /// For the server's operators, how to fix the configuration, when the refusal points at a
     /// mistake in it: a preflight to a path the application routes that no CORS declaration
     /// answered. Logged with the denial; never sent to the client, whom it does not concern.
+    #[must_use]
     pub fn fix(&self) -> Option<String> {
         let RejectionCause::PreflightNotAnswered { answer } = self.cause else {
             return None;
@@ -421,7 +441,7 @@ impl Rejection {
                 "a layer before the CORS declaration of {path} answered the preflight {status} \
                  (authentication, most likely): preflights carry no credentials, so put \
                  authentication inside the declaration (axum: \
-                 `get(handler).layer(auth).layer(cors.route(policy))`, or an extractor; \
+                 `get(handler).route_layer(auth).layer(cors.route(policy))`, or an extractor; \
                  actix-web: `.wrap(auth).wrap(RouteCorsMiddleware::new(&cors, policy))` on the \
                  resource, the CORS middleware last)"
             ),
@@ -449,19 +469,34 @@ impl Rejection {
 
     /// Logs the denial with `tracing` (target `trusted_cors`), with `report_only = true` when a
     /// rule in report mode would have refused the request. A refusal that points at a
-    /// configuration mistake is logged at `WARN` with the [`fix`](Self::fix).
+    /// configuration mistake is logged with the [`fix`](Self::fix): at `WARN` the first time
+    /// the process sees each kind of mistake, at `INFO` afterwards (any page can send such
+    /// preflights, and the log must not be theirs to flood).
     pub fn log(&self) {
         if let Some(fix) = self.fix() {
-            tracing::warn!(
-                target: "trusted_cors",
-                reason = self.reason(),
-                origin = %self.origin,
-                route = %self.path,
-                cause = %self.explain(),
-                report_only = self.report_only,
-                fix = %fix,
-                "preflight not answered by any CORS route declaration"
-            );
+            if self.first_of_its_kind() {
+                tracing::warn!(
+                    target: "trusted_cors",
+                    reason = self.reason(),
+                    origin = %self.origin,
+                    route = %self.path,
+                    cause = %self.explain(),
+                    report_only = self.report_only,
+                    fix = %fix,
+                    "preflight not answered by any CORS route declaration"
+                );
+            } else {
+                tracing::info!(
+                    target: "trusted_cors",
+                    reason = self.reason(),
+                    origin = %self.origin,
+                    route = %self.path,
+                    cause = %self.explain(),
+                    report_only = self.report_only,
+                    fix = %fix,
+                    "preflight not answered by any CORS route declaration"
+                );
+            }
         } else if self.report_only {
             tracing::info!(
                 target: "trusted_cors",

@@ -1258,3 +1258,62 @@ fn report_mode_never_echoes_a_wildcard_header() {
         );
     }
 }
+
+/// What no browser sends is refused in every mode: several `Authorization` headers (one could
+/// hide an API token behind a bearer one), a preflight from a `null` or malformed origin.
+#[test]
+fn report_mode_never_lets_through_what_no_browser_sends() {
+    use trusted_cors_core::decision::decide_reporting;
+    use trusted_cors_core::{CorsConfig, RuleMode};
+
+    let registry = registry();
+    let mut builder = CorsConfig::builder();
+    for kind in K::ALL {
+        builder = builder.rule(kind, RuleMode::Report);
+    }
+    let config = builder.build().unwrap();
+    let route = me();
+    let two_credentials = RequestFacts {
+        method: "GET",
+        path: "/api/v1/users/me",
+        origin: HeaderInput::One(TRUSTED_B),
+        authorization: HeaderInput::Many,
+        ..RequestFacts::default()
+    };
+    for origin in [&b"null"[..], b"HTTPS://APP.EXAMPLE.COM"] {
+        let preflight = RequestFacts {
+            method: "OPTIONS",
+            path: "/api/v1/users/me",
+            origin: HeaderInput::One(origin),
+            access_control_request_method: HeaderInput::One(b"GET"),
+            ..RequestFacts::default()
+        };
+        let mut reports = Vec::new();
+        let decision = decide_reporting(
+            &preflight,
+            &config,
+            RouteScope::Declared(&route),
+            &registry.snapshot(),
+            &mut reports,
+        );
+        assert_eq!(
+            decision.rejection().map(|r| r.kind()),
+            Some(K::OriginNotTrusted),
+            "{origin:?}"
+        );
+    }
+    for scope in [RouteScope::Unrouted, RouteScope::Declared(&route)] {
+        let mut reports = Vec::new();
+        let decision = decide_reporting(
+            &two_credentials,
+            &config,
+            scope,
+            &registry.snapshot(),
+            &mut reports,
+        );
+        assert_eq!(
+            decision.rejection().map(|r| r.kind()),
+            Some(K::CredentialSchemeNotAllowed)
+        );
+    }
+}
