@@ -473,50 +473,36 @@ impl Rejection {
     /// the process sees each kind of mistake, at `INFO` afterwards (any page can send such
     /// preflights, and the log must not be theirs to flood).
     pub fn log(&self) {
-        if let Some(fix) = self.fix() {
-            if self.first_of_its_kind() {
-                tracing::warn!(
+        // One event, at a level and with a message chosen below.
+        macro_rules! event {
+            ($level:ident, $message:literal $(, $field:ident = $value:expr)?) => {
+                tracing::$level!(
                     target: "trusted_cors",
                     reason = self.reason(),
                     origin = %self.origin,
                     route = %self.path,
                     cause = %self.explain(),
                     report_only = self.report_only,
-                    fix = %fix,
-                    "preflight not answered by any CORS route declaration"
-                );
-            } else {
-                tracing::info!(
-                    target: "trusted_cors",
-                    reason = self.reason(),
-                    origin = %self.origin,
-                    route = %self.path,
-                    cause = %self.explain(),
-                    report_only = self.report_only,
-                    fix = %fix,
-                    "preflight not answered by any CORS route declaration"
-                );
+                    $($field = %$value,)?
+                    $message
+                )
+            };
+        }
+        match self.fix() {
+            Some(fix) if self.first_of_its_kind() => event!(
+                warn,
+                "preflight not answered by any CORS route declaration",
+                fix = fix
+            ),
+            Some(fix) => event!(
+                info,
+                "preflight not answered by any CORS route declaration",
+                fix = fix
+            ),
+            None if self.report_only => {
+                event!(info, "cross-origin request would be refused (report only)")
             }
-        } else if self.report_only {
-            tracing::info!(
-                target: "trusted_cors",
-                reason = self.reason(),
-                origin = %self.origin,
-                route = %self.path,
-                cause = %self.explain(),
-                report_only = true,
-                "cross-origin request would be refused (report only)"
-            );
-        } else {
-            tracing::info!(
-                target: "trusted_cors",
-                reason = self.reason(),
-                origin = %self.origin,
-                route = %self.path,
-                cause = %self.explain(),
-                report_only = false,
-                "cross-origin request refused"
-            );
+            None => event!(info, "cross-origin request refused"),
         }
     }
 }
