@@ -117,7 +117,9 @@ fn body_is_json(call: &ApiCall<'_>) -> bool {
         return false;
     };
     let essence = value.split(|b| *b == b';').next().unwrap_or_default();
-    essence.trim_ascii().eq_ignore_ascii_case(b"application/json")
+    essence
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"application/json")
 }
 
 impl Org {
@@ -308,7 +310,9 @@ mod tests {
         assert_eq!(reply.status, 200, "{:?}", json(&reply));
         assert_eq!(json(&reply)["createdBy"], "ada@example.com");
         assert_eq!(reply.content_type(), Some("application/json"));
-        let reply = org.trusted_origins_call(from_page("GET", &cookie, b"")).await;
+        let reply = org
+            .trusted_origins_call(from_page("GET", &cookie, b""))
+            .await;
         assert_eq!(reply.status, 200);
         assert_eq!(json(&reply).as_array().map(Vec::len), Some(2));
         assert!(

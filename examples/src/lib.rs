@@ -704,7 +704,10 @@ impl Org {
                 let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
                 let user = &users[index].config;
                 let console = if user.admin {
-                    format!(" <a id=\"admin-console\" href=\"{}\">Manage trusted origins</a>.", console::CONSOLE_PATH)
+                    format!(
+                        " <a id=\"admin-console\" href=\"{}\">Manage trusted origins</a>.",
+                        console::CONSOLE_PATH
+                    )
                 } else {
                     String::new()
                 };

@@ -11,11 +11,11 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
-use trusted_cors::HeaderInput;
-use trusted_cors_examples::console::{request_host, ApiCall, CONSOLE_PATH};
 use trusted_cors::for_actix::{
     CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
+use trusted_cors::HeaderInput;
+use trusted_cors_examples::console::{request_host, ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
     RedirectParam, Reply, ServerLimits,

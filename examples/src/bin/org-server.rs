@@ -126,10 +126,7 @@ async fn trusted_origins_api(State(org): Shared, request: axum::extract::Request
             cookie: cookies.as_deref(),
             origin: HeaderInput::from_values(values(ORIGIN)),
             sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
-            host: request_host(
-                parts.uri.authority().map(|a| a.as_str()),
-                values(HOST),
-            ),
+            host: request_host(parts.uri.authority().map(|a| a.as_str()), values(HOST)),
             content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
             body: &body,
         })
