@@ -3,6 +3,7 @@
 //! returns a [`Reply`]. The two binaries only translate requests and replies, so they behave
 //! identically.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
     ApiScope, Follower, Grant, PostgresStore, SqliteStore, StaticAccessTokens, StoreError,
-    TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
+    TrustedOriginStore, TrustedOrigins, TrustedOriginsApi, MAX_BODY_LEN,
 };
 use trusted_cors::{
     Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
@@ -158,6 +159,11 @@ pub struct UserConfig {
     /// reads). None by default: the token is then refused there (403).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Whether the user is an administrator: signed in, they manage trusted origins in the
+    /// admin console (`/admin/trusted-origins`), whose calls to the Trusted Origins API their
+    /// session authenticates. `false` by default: other users' sessions get 403 there.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 /// A configuration that could not be used, with what is wrong.
@@ -255,6 +261,9 @@ pub enum ReplyBody {
     Json(serde_json::Value),
     /// `text/html; charset=utf-8`.
     Html(String),
+    /// `application/json`, already serialized (the Trusted Origins API's answers, as it wrote
+    /// them).
+    JsonBytes(Vec<u8>),
     /// No body.
     Empty,
 }
@@ -264,8 +273,8 @@ pub enum ReplyBody {
 pub struct Reply {
     /// HTTP status.
     pub status: u16,
-    /// Extra headers (`Location`, `Set-Cookie`).
-    pub headers: Vec<(&'static str, String)>,
+    /// Extra headers (`Location`, `Set-Cookie`, the Trusted Origins API's `Link`).
+    pub headers: Vec<(Cow<'static, str>, String)>,
     /// The body.
     pub body: ReplyBody,
 }
@@ -299,7 +308,7 @@ impl Reply {
     fn redirect(location: String) -> Self {
         Reply {
             status: 303,
-            headers: vec![("location", location)],
+            headers: vec![("location".into(), location)],
             body: ReplyBody::Empty,
         }
     }
@@ -315,10 +324,47 @@ impl Reply {
         )
     }
 
+    /// An answer of the Trusted Origins API: its status, headers and body as they are.
+    fn from_api<B: AsRef<[u8]>>(response: axum::http::Response<B>) -> Self {
+        let (parts, body) = response.into_parts();
+        let body = body.as_ref();
+        let headers = parts
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                *name != axum::http::header::CONTENT_TYPE
+                    && *name != axum::http::header::CONTENT_LENGTH
+            })
+            .filter_map(|(name, value)| {
+                let value = value.to_str().ok()?;
+                Some((Cow::Owned(name.as_str().to_owned()), value.to_owned()))
+            })
+            .collect();
+        Reply {
+            status: parts.status.as_u16(),
+            headers,
+            body: if body.is_empty() {
+                ReplyBody::Empty
+            } else {
+                ReplyBody::JsonBytes(body.to_vec())
+            },
+        }
+    }
+
+    /// 413 for a request body larger than the Trusted Origins API reads.
+    pub fn body_too_large() -> Self {
+        Reply::error(
+            413,
+            "E0000001",
+            "Api validation failed: body",
+            Some(&format!("The body is larger than {MAX_BODY_LEN} bytes")),
+        )
+    }
+
     /// The `Content-Type` of the body, if any.
     pub fn content_type(&self) -> Option<&'static str> {
         match self.body {
-            ReplyBody::Json(_) => Some("application/json"),
+            ReplyBody::Json(_) | ReplyBody::JsonBytes(_) => Some("application/json"),
             ReplyBody::Html(_) => Some("text/html; charset=utf-8"),
             ReplyBody::Empty => None,
         }
@@ -329,6 +375,7 @@ impl Reply {
         match &self.body {
             ReplyBody::Json(value) => serde_json::to_vec(value).unwrap_or_default(),
             ReplyBody::Html(html) => html.clone().into_bytes(),
+            ReplyBody::JsonBytes(bytes) => bytes.clone(),
             ReplyBody::Empty => Vec::new(),
         }
     }
@@ -657,7 +704,16 @@ impl Org {
         let who = match self.caller(cookie, None) {
             Caller::User(index) => {
                 let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-                format!("Signed in as <strong id=\"who\">{}</strong>. <form method=\"post\" action=\"/logout\"><button id=\"sign-out\">Sign out</button></form>", html_escape(&users[index].config.login))
+                let user = &users[index].config;
+                let console = if user.admin {
+                    format!(
+                        " <a id=\"admin-console\" href=\"{}\">Manage trusted origins</a>.",
+                        console::CONSOLE_PATH
+                    )
+                } else {
+                    String::new()
+                };
+                format!("Signed in as <strong id=\"who\">{}</strong>.{console} <form method=\"post\" action=\"/logout\"><button id=\"sign-out\">Sign out</button></form>", html_escape(&user.login))
             }
             _ => "Not signed in. <a href=\"/login\">Sign in</a>".to_owned(),
         };
@@ -709,7 +765,7 @@ impl Org {
             .insert(sid.clone(), index);
         let mut reply = Reply::redirect(target);
         reply.headers.push((
-            "set-cookie",
+            "set-cookie".into(),
             format!("sid={sid}; HttpOnly; SameSite=Lax; Path=/"),
         ));
         reply
@@ -729,7 +785,7 @@ impl Org {
         }
         let mut reply = Reply::redirect(target);
         reply.headers.push((
-            "set-cookie",
+            "set-cookie".into(),
             "sid=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0".to_owned(),
         ));
         reply
@@ -889,6 +945,8 @@ pub fn html_escape(text: &str) -> String {
 fn page(title: &str, body: &str) -> String {
     format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>{body}</body></html>")
 }
+
+pub mod console;
 
 /// Command-line flags shared by the binaries.
 #[derive(Debug, Clone)]

@@ -1010,21 +1010,27 @@ fn catalogue() -> Vec<Case> {
                 .json(create_origin),
             refused("untrusted_cross_origin_write"),
         ),
-        // Allowed through by the CORS layer (trusted origin; a bearer token), refused by the API.
+        // Allowed through by the CORS layer (a trusted origin), refused by the org: Ada's session
+        // (an administrator's) manages trusted origins only from the org's own pages, never from
+        // another origin's, trusted or not (the admin console's session rule).
         case(
             "api_create_cookie_from_trusted",
             req("POST", ORIGINS_API)
                 .origin(T)
                 .cookie()
                 .json(create_origin),
-            answered(401),
+            answered(403),
         ),
+        // A bearer token is no ambient credential: the CORS layer lets it through from any
+        // origin (a browser page never gets past the preflight: the API is not CORS-enabled), and
+        // the API judges its scopes. Grace's token reads only (Ada's, which manages, would change
+        // the registry the later cases rely on).
         case(
             "api_deactivate_bearer_from_untrusted",
             req("POST", "/api/v1/trustedOrigins/{TOID}/lifecycle/deactivate")
                 .origin(E)
-                .bearer(),
-            answered(401),
+                .auth("Bearer at-grace-example"),
+            answered(403),
         ),
         case(
             "api_deactivate_from_untrusted",

@@ -3,7 +3,7 @@
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use trusted_cors_admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
+use trusted_cors_admin::{ApiRequest, TrustedOriginsApi, MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 
 /// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an actix
 /// scope to register with `App::service`. It is never CORS-enabled: do not wrap it in a
@@ -28,7 +28,7 @@ use trusted_cors_admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
 pub fn trusted_origins_scope(api: TrustedOriginsApi) -> actix_web::Scope {
     actix_web::web::scope(TRUSTED_ORIGINS_PATH)
         .app_data(actix_web::web::Data::new(api))
-        .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
+        .app_data(actix_web::web::PayloadConfig::new(MAX_BODY_LEN))
         .default_service(actix_web::web::to(handle_api))
 }
 

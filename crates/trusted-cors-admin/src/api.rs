@@ -11,7 +11,7 @@ use trusted_cors_core::{
     TrustedOrigin,
 };
 
-use crate::access::{AccessTokenAuthorizer, ApiScope};
+use crate::access::{AccessTokenAuthorizer, ApiScope, Grant};
 use crate::filter::Filter;
 use crate::tokens::ApiTokens;
 use crate::{StoreError, TrustedOrigins, TrustedOriginsError};
@@ -22,6 +22,9 @@ pub const TRUSTED_ORIGINS_PATH: &str = "/api/v1/trustedOrigins";
 pub const DEFAULT_LIMIT: usize = 20;
 /// The largest page.
 pub const MAX_LIMIT: usize = 200;
+/// The largest request body the API's mountings read (a trusted origin is a few hundred bytes);
+/// they answer 413 to a larger one.
+pub const MAX_BODY_LEN: usize = 64 * 1024;
 
 /// One request to the API, as plain values.
 #[derive(Debug, Clone, Copy, Default)]
@@ -257,7 +260,72 @@ impl TrustedOriginsApi {
             Ok(actor) => actor,
             Err(reply) => return *reply,
         };
-        let actor = actor.as_str();
+        self.answer(request, &actor).await
+    }
+
+    /// Answers one request from a caller the application has already authenticated by means of
+    /// its own, with what `grant` allows: the same scopes as an access token's
+    /// ([`okta.trustedOrigins.read`](ApiScope::Read) for `GET`,
+    /// [`okta.trustedOrigins.manage`](ApiScope::Manage) for changes), and changes recorded as
+    /// made by the grant's [subject](Grant::subject). `request.authorization` is not read.
+    ///
+    /// For an administrator's session in the application's own admin pages, say. A session
+    /// cookie is an ambient credential that the browser attaches to requests other sites make:
+    /// answer with it only requests that come from the application's own pages (same-origin by
+    /// `Sec-Fetch-Site`, or by `Origin` where a browser sends no fetch metadata), or any page on
+    /// any trusted origin could forge changes with a form post.
+    ///
+    /// A grant without the scope the call needs is answered 403 `E0000006` naming the scope (and
+    /// no `WWW-Authenticate`, as no token was presented).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use trusted_cors_admin::{ApiRequest, ApiScope, Grant, TrustedOrigins, TrustedOriginsApi};
+    /// use trusted_cors_core::Registry;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origins = Arc::new(TrustedOrigins::in_memory(Registry::new()));
+    /// let api = TrustedOriginsApi::new(origins, ["00secret-token"]);
+    /// let create = ApiRequest {
+    ///     method: "POST",
+    ///     path: "/api/v1/trustedOrigins",
+    ///     body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
+    ///     ..ApiRequest::default()
+    /// };
+    ///
+    /// // A signed-in administrator (the application checked the session).
+    /// let admin = Grant::new("ada@example.com", [ApiScope::Manage]);
+    /// let response = api.handle_with_grant(create, &admin).await;
+    /// assert_eq!(response.status(), 200);
+    /// let created: serde_json::Value = serde_json::from_slice(response.body())?;
+    /// assert_eq!(created["createdBy"], "ada@example.com");
+    ///
+    /// // A signed-in user who is not one.
+    /// let user = Grant::new("grace@example.com", []);
+    /// let response = api.handle_with_grant(create, &user).await;
+    /// assert_eq!(response.status(), 403);
+    /// let error: serde_json::Value = serde_json::from_slice(response.body())?;
+    /// assert_eq!(error["errorCode"], "E0000006");
+    /// assert_eq!(
+    ///     error["errorCauses"][0]["errorSummary"],
+    ///     "grace@example.com is not granted the scope okta.trustedOrigins.manage",
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn handle_with_grant(&self, request: ApiRequest<'_>, grant: &Grant) -> Reply {
+        if let Some(needed) = missing_scope(grant, request.method) {
+            return forbidden(&format!(
+                "{} is not granted the scope {needed}",
+                grant.subject()
+            ));
+        }
+        self.answer(request, grant.subject()).await
+    }
+
+    /// Routes an authenticated request; changes are recorded as made by `actor`.
+    async fn answer(&self, request: ApiRequest<'_>, actor: &str) -> Reply {
         let base_url = self.links_base();
         match (parse_target(request.path), request.method) {
             (Target::Collection, "GET") => self.list(request.query, base_url),
@@ -359,16 +427,10 @@ impl TrustedOriginsApi {
                 )));
             }
         };
-        let needed = needed_scope(method);
-        if grant.allows(needed) {
+        let Some(needed) = missing_scope(&grant, method) else {
             return Ok(grant.subject().to_owned());
-        }
-        let reply = error(
-            403,
-            "E0000006",
-            "You do not have permission to perform the requested action",
-            &[&format!("The access token lacks the scope {needed}")],
-        );
+        };
+        let reply = forbidden(&format!("The access token lacks the scope {needed}"));
         let challenge = match needed {
             ApiScope::Read => {
                 r#"Bearer error="insufficient_scope", scope="okta.trustedOrigins.read""#
@@ -480,6 +542,23 @@ fn needed_scope(method: &str) -> ApiScope {
         "GET" | "HEAD" => ApiScope::Read,
         _ => ApiScope::Manage,
     }
+}
+
+/// The permission rule, for every kind of caller: the scope a call with `method` needs, when
+/// `grant` lacks it.
+fn missing_scope(grant: &Grant, method: &str) -> Option<ApiScope> {
+    let needed = needed_scope(method);
+    (!grant.allows(needed)).then_some(needed)
+}
+
+/// 403 `E0000006` with `cause`.
+fn forbidden(cause: &str) -> Reply {
+    error(
+        403,
+        "E0000006",
+        "You do not have permission to perform the requested action",
+        &[cause],
+    )
 }
 
 /// A page cursor that sorts in creation order and survives deletions: creation time, then id.
@@ -906,6 +985,57 @@ mod tests {
         );
         assert_eq!(reply.headers()[http::header::RETRY_AFTER], "1");
         assert!(api.origins().registry().snapshot().is_empty());
+    }
+
+    #[tokio::test]
+    async fn established_grants_have_the_scopes_of_access_tokens() {
+        let api = scoped_api();
+        let call = |method, grant: Grant| {
+            let api = api.clone();
+            async move {
+                let reply = api
+                    .handle_with_grant(
+                        ApiRequest {
+                            method,
+                            path: TRUSTED_ORIGINS_PATH,
+                            // Never read: the application established the grant.
+                            authorization: Some(b"SSWS wrong"),
+                            body: br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#,
+                            ..ApiRequest::default()
+                        },
+                        &grant,
+                    )
+                    .await;
+                let body = serde_json::from_slice(reply.body()).unwrap_or(Value::Null);
+                (reply, body)
+            }
+        };
+        let nobody = || Grant::new("grace@example.com", []);
+        let reader = || Grant::new("grace@example.com", [ApiScope::Read]);
+        let admin = || Grant::new("ada@example.com", [ApiScope::Manage]);
+        for (method, grant, needed) in [
+            ("GET", nobody(), "okta.trustedOrigins.read"),
+            ("POST", nobody(), "okta.trustedOrigins.manage"),
+            ("POST", reader(), "okta.trustedOrigins.manage"),
+        ] {
+            let (reply, body) = call(method, grant).await;
+            assert_eq!(reply.status(), 403, "{method}: {body}");
+            assert_eq!(body["errorCode"], "E0000006");
+            assert_eq!(
+                body["errorCauses"][0]["errorSummary"],
+                format!("grace@example.com is not granted the scope {needed}")
+            );
+            assert_eq!(challenge(&reply), "", "no token, no challenge");
+        }
+        assert!(api.origins().registry().snapshot().is_empty());
+        let (reply, body) = call("GET", reader()).await;
+        assert_eq!(reply.status(), 200, "{body}");
+        let (reply, body) = call("POST", admin()).await;
+        assert_eq!(reply.status(), 200, "{body}");
+        assert_eq!(body["createdBy"], "ada@example.com");
+        let (reply, body) = call("GET", admin()).await;
+        assert_eq!(body.as_array().map(Vec::len), Some(1), "{body}");
+        assert_eq!(reply.status(), 200);
     }
 
     #[test]

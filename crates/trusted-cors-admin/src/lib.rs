@@ -13,7 +13,9 @@
 //!   `PostgresStore` (feature `postgres`), for a fleet, with changes announced by
 //!   `LISTEN`/`NOTIFY`.
 //! - [`TrustedOriginsApi`]: the management API in Okta's shape (`/api/v1/trustedOrigins`), one
-//!   framework-neutral handler guarded by `SSWS` API tokens and scoped OAuth 2.0 access tokens.
+//!   framework-neutral handler guarded by `SSWS` API tokens and scoped OAuth 2.0 access tokens
+//!   ([`handle_with_grant`](TrustedOriginsApi::handle_with_grant) takes a caller the application
+//!   authenticated itself, e.g. an administrator's session in its own admin pages).
 //!   The axum and actix-web adapters mount it behind their `admin` feature
 //!   (`trusted_origins_router`, `trusted_origins_scope`).
 //!
@@ -100,8 +102,8 @@ pub use access::{
     UnknownScope,
 };
 pub use api::{
-    trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi, DEFAULT_LIMIT, MAX_LIMIT,
-    TRUSTED_ORIGINS_PATH,
+    trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi, DEFAULT_LIMIT,
+    MAX_BODY_LEN, MAX_LIMIT, TRUSTED_ORIGINS_PATH,
 };
 pub use origins::{
     Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY, SUBSCRIPTION_CAPACITY,

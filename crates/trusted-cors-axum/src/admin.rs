@@ -1,10 +1,9 @@
 //! The Trusted Origins API (`trusted-cors-admin`) mounted on an axum router (feature `admin`).
 
 use axum_core::response::Response;
-use trusted_cors_admin::{ApiRequest, TrustedOriginsApi, TRUSTED_ORIGINS_PATH};
-
-/// The largest request body the Trusted Origins API reads.
-const MAX_API_BODY: usize = 64 * 1024;
+use trusted_cors_admin::{
+    ApiRequest, TrustedOriginsApi, MAX_BODY_LEN as MAX_API_BODY, TRUSTED_ORIGINS_PATH,
+};
 
 /// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an axum
 /// router to merge into the application. It is never CORS-enabled: do not declare a route policy

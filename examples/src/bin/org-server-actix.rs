@@ -6,13 +6,16 @@ use std::process::ExitCode;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceRequest;
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use actix_web::http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 use trusted_cors::for_actix::{
     CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
+use trusted_cors::HeaderInput;
+use trusted_cors_examples::console::{request_host, ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
@@ -53,7 +56,7 @@ fn reply(reply: Reply) -> HttpResponse {
         builder.insert_header((CONTENT_TYPE, content_type));
     }
     for (name, value) in &reply.headers {
-        builder.append_header((*name, value.as_str()));
+        builder.append_header((name.as_ref(), value.as_str()));
     }
     builder.body(reply.body_bytes())
 }
@@ -121,6 +124,34 @@ async fn user(
 
 async fn explain(org: Shared, request: HttpRequest) -> HttpResponse {
     reply(org.explain(Some(request.query_string())))
+}
+
+async fn console_page(org: Shared, request: HttpRequest) -> HttpResponse {
+    reply(org.console_page(cookies(&request).as_deref()))
+}
+
+/// The Trusted Origins API, with the tokens it accepts or the session of the admin console.
+async fn trusted_origins_api(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let headers = request.headers();
+    let values = |name: HeaderName| headers.get_all(name).map(|v| v.as_bytes());
+    let cookies = cookies(&request);
+    reply(
+        org.trusted_origins_call(ApiCall {
+            method: request.method().as_str(),
+            path: request.path(),
+            query: Some(request.query_string()).filter(|q| !q.is_empty()),
+            authorization: headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
+            cookie: cookies.as_deref(),
+            origin: HeaderInput::from_values(values(ORIGIN)),
+            sec_fetch_site: HeaderInput::from_values(values(HeaderName::from_static(
+                "sec-fetch-site",
+            ))),
+            host: request_host(request.uri().authority().map(|a| a.as_str()), values(HOST)),
+            content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
+            body: &body,
+        })
+        .await,
+    )
 }
 
 async fn health(org: Shared) -> HttpResponse {
@@ -205,10 +236,19 @@ async fn main() -> ExitCode {
                     .route(web::get().to(health))
                     .route(web::head().to(health)),
             )
-            // The Trusted Origins API: server-side only, SSWS API tokens.
-            .service(trusted_cors::for_actix::trusted_origins_scope(
-                org.api().clone(),
-            ))
+            // The admin console: never framed (its own header says so), never CORS-enabled.
+            .service(
+                web::resource(CONSOLE_PATH)
+                    .route(web::get().to(console_page))
+                    .route(web::head().to(console_page)),
+            )
+            // The Trusted Origins API: server-side only (API tokens, access tokens), and the
+            // admin console's same-origin calls with the session.
+            .service(
+                web::scope(TRUSTED_ORIGINS_PATH)
+                    .app_data(web::PayloadConfig::new(MAX_BODY_LEN))
+                    .default_service(web::to(trusted_origins_api)),
+            )
     })
     .workers(WORKERS)
     // A request's head must arrive in time (else 408); an idle keep-alive connection is closed;

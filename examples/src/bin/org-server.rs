@@ -11,12 +11,15 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Form, Path, Query, RawQuery, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
+use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 use trusted_cors::for_axum::CorsContext;
+use trusted_cors::HeaderInput;
+use trusted_cors_examples::console::{request_host, ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
@@ -25,13 +28,16 @@ use trusted_cors_examples::{
 
 type Shared = State<Arc<Org>>;
 
+const SEC_FETCH_SITE: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("sec-fetch-site");
+
 fn reply(reply: Reply) -> Response {
     let mut builder = Response::builder().status(reply.status);
     if let Some(content_type) = reply.content_type() {
         builder = builder.header(CONTENT_TYPE, content_type);
     }
     for (name, value) in &reply.headers {
-        builder = builder.header(*name, value);
+        builder = builder.header(name.as_ref(), value);
     }
     builder
         .body(Body::from(reply.body_bytes()))
@@ -103,6 +109,36 @@ async fn explain(State(org): Shared, RawQuery(query): RawQuery) -> Response {
     reply(org.explain(query.as_deref()))
 }
 
+async fn console_page(State(org): Shared, headers: HeaderMap) -> Response {
+    reply(org.console_page(cookies(&headers).as_deref()))
+}
+
+/// The Trusted Origins API, with the tokens it accepts or the session of the admin console.
+async fn trusted_origins_api(State(org): Shared, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_LEN).await else {
+        return reply(Reply::body_too_large());
+    };
+    let headers = &parts.headers;
+    let values = |name: axum::http::HeaderName| headers.get_all(name).iter().map(|v| v.as_bytes());
+    let cookies = cookies(headers);
+    reply(
+        org.trusted_origins_call(ApiCall {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            authorization: headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
+            cookie: cookies.as_deref(),
+            origin: HeaderInput::from_values(values(ORIGIN)),
+            sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
+            host: request_host(parts.uri.authority().map(|a| a.as_str()), values(HOST)),
+            content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
+            body: &body,
+        })
+        .await,
+    )
+}
+
 async fn health(State(org): Shared) -> Response {
     reply(org.health())
 }
@@ -146,10 +182,15 @@ async fn main() -> ExitCode {
         .route("/api/v1/users", get(users))
         // Server-side only: the revision of the trusted origins this instance serves.
         .route("/health", get(health))
-        // The Trusted Origins API: server-side only, SSWS API tokens.
-        .merge(trusted_cors::for_axum::trusted_origins_router(
-            org.api().clone(),
-        ))
+        // The admin console: never framed (its own header says so), never CORS-enabled.
+        .route(CONSOLE_PATH, get(console_page))
+        // The Trusted Origins API: server-side only (API tokens, access tokens), and the admin
+        // console's same-origin calls with the session.
+        .route(TRUSTED_ORIGINS_PATH, any(trusted_origins_api))
+        .route(
+            &format!("{TRUSTED_ORIGINS_PATH}/{{*rest}}"),
+            any(trusted_origins_api),
+        )
         .with_state(org)
         .layer(cors.guard());
     let app = app.layer(axum::middleware::from_fn(
