@@ -82,6 +82,13 @@ pub enum ConfigError {
     /// A route set the mode of a rule that is judged before routing.
     #[error("the rule `{0}` is judged before routing, for every route: set its mode in the global config's rules, not on a route")]
     RuleNotPerRoute(&'static str),
+    /// A route name for the metrics that is empty, too long, has control characters, or is one
+    /// of the reserved `guard` and `unnamed`.
+    #[error("invalid route name `{0}`: 1 to 128 characters, no control characters, not `guard` or `unnamed`")]
+    InvalidRouteName(String),
+    /// Metrics were asked for (`metrics = true`) in a build without the `metrics` feature.
+    #[error("metrics = true, but this build has no metrics: enable the `metrics` feature of trusted-cors")]
+    MetricsNotCompiled,
     /// A max-age beyond what any browser honours.
     #[error("max_age of {0} seconds is more than a day, which no browser honours")]
     MaxAgeTooLong(u64),
