@@ -122,6 +122,10 @@ async fn health(org: Shared) -> HttpResponse {
     reply(org.health())
 }
 
+async fn metrics(org: Shared) -> HttpResponse {
+    reply(org.metrics())
+}
+
 async fn users(org: Shared, request: HttpRequest) -> HttpResponse {
     reply(org.list_users(header(&request, AUTHORIZATION)))
 }
@@ -193,6 +197,8 @@ async fn main() -> ExitCode {
                     .route(web::get().to(health))
                     .route(web::head().to(health)),
             )
+            // Server-side only: the metrics, for Prometheus.
+            .service(web::resource("/metrics").route(web::get().to(metrics)))
             // The Trusted Origins API: server-side only, SSWS API tokens.
             .service(trusted_cors::for_actix::trusted_origins_scope(
                 org.api().clone(),

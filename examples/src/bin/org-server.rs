@@ -102,6 +102,10 @@ async fn health(State(org): Shared) -> Response {
     reply(org.health())
 }
 
+async fn metrics(State(org): Shared) -> Response {
+    reply(org.metrics())
+}
+
 async fn users(State(org): Shared, headers: HeaderMap) -> Response {
     reply(org.list_users(header(&headers, AUTHORIZATION)))
 }
@@ -136,6 +140,8 @@ async fn main() -> ExitCode {
         .route("/api/v1/users", get(users))
         // Server-side only: the revision of the trusted origins this instance serves.
         .route("/health", get(health))
+        // Server-side only: the metrics, for Prometheus.
+        .route("/metrics", get(metrics))
         // The Trusted Origins API: server-side only, SSWS API tokens.
         .merge(trusted_cors::for_axum::trusted_origins_router(
             org.api().clone(),
