@@ -145,6 +145,9 @@ mod enabled {
                         Label::from_static_parts("route", route),
                     ],
                 )
+                // Shared: a recorder that keeps the key (`to_retained`) clones an `Arc`, where
+                // it would copy the label list of an owned key, on every increment.
+                .to_retained()
             };
             let mut keys = Vec::with_capacity(2 + 2 * KINDS);
             keys.push(key("allowed", NO_REASON));
