@@ -244,7 +244,9 @@ mod tower_stack {
 #[cfg(feature = "metrics")]
 mod metrics_on {
     use super::*;
-    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+    use metrics::{
+        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
     use metrics_exporter_prometheus::PrometheusBuilder;
     use std::collections::HashMap;
     use std::sync::atomic::AtomicU64;
@@ -301,7 +303,10 @@ mod metrics_on {
             .metrics(metrics)
             .build()
             .unwrap();
-        Cors::new(config, Arc::new(Registry::with_origins(common::seeds()).unwrap()))
+        Cors::new(
+            config,
+            Arc::new(Registry::with_origins(common::seeds()).unwrap()),
+        )
     }
 
     /// What the layers add to one request over the bare handler, with metrics `on`.

@@ -279,10 +279,7 @@ fn tower_layers(c: &mut Criterion) {
 
 /// Metrics off against on, in one run: the cost of counting a decision.
 fn metrics_overhead(c: &mut Criterion) {
-    let setup = setups()
-        .into_iter()
-        .min_by_key(size_of)
-        .expect("a setup");
+    let setup = setups().into_iter().min_by_key(size_of).expect("a setup");
     let named = || {
         RouteCors::builder()
             .name("users_me")

@@ -473,9 +473,11 @@ fn prometheus() -> Result<PrometheusHandle, StartError> {
             .and_then(PrometheusBuilder::install_recorder)
             .map_err(|e| e.to_string())
     });
-    installed
-        .clone()
-        .map_err(|e| StartError(format!("metrics: cannot install the Prometheus recorder: {e}")))
+    installed.clone().map_err(|e| {
+        StartError(format!(
+            "metrics: cannot install the Prometheus recorder: {e}"
+        ))
+    })
 }
 
 /// The CORS policy of "Get current user" and "Update current user": trusted origins with

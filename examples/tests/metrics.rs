@@ -70,7 +70,10 @@ fn of(samples: &BTreeMap<Series, f64>, name: &str) -> BTreeMap<Series, f64> {
 async fn scrape(client: &Client, base: &str) -> BTreeMap<Series, f64> {
     let response = client.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let text = response.text().await.unwrap();
     assert!(
@@ -87,7 +90,11 @@ fn write_config(dir: &Path) -> PathBuf {
     let store = dir.join("trusted-origins.db");
     config.insert("store".into(), store.display().to_string().into());
     let cors = config["cors"].as_table_mut().expect("[cors]");
-    assert_eq!(cors["metrics"].as_bool(), Some(true), "org.toml turns metrics on");
+    assert_eq!(
+        cors["metrics"].as_bool(),
+        Some(true),
+        "org.toml turns metrics on"
+    );
     let mut rules = toml::Table::new();
     rules.insert("header_not_allowed".into(), "report".into());
     cors.insert("rules".into(), rules.into());
@@ -134,7 +141,9 @@ async fn mix(client: &Client, base: &str) -> Vec<u16> {
         // not counted: no Origin, same-origin, cross-origin to an undeclared route
         client.get(&me),
         client.get(&me).header("origin", same_origin),
-        client.get(format!("{base}/health")).header("origin", TRUSTED),
+        client
+            .get(format!("{base}/health"))
+            .header("origin", TRUSTED),
     ];
     let mut statuses = Vec::new();
     for request in requests {
@@ -170,8 +179,12 @@ fn expected_decisions() -> BTreeMap<Series, f64> {
 
 fn gauge(samples: &BTreeMap<Series, f64>) -> (Option<f64>, Option<f64>) {
     (
-        samples.get(&series(GAUGE, &[("status", "ACTIVE")])).copied(),
-        samples.get(&series(GAUGE, &[("status", "INACTIVE")])).copied(),
+        samples
+            .get(&series(GAUGE, &[("status", "ACTIVE")]))
+            .copied(),
+        samples
+            .get(&series(GAUGE, &[("status", "INACTIVE")]))
+            .copied(),
     )
 }
 
@@ -306,10 +319,7 @@ async fn both_servers_count_a_scripted_mix_exactly() {
 
 #[test]
 fn metrics_are_404_when_off() {
-    let dir = std::env::temp_dir().join(format!(
-        "trusted-cors-metrics-off-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("trusted-cors-metrics-off-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("org.toml");

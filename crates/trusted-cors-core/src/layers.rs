@@ -136,11 +136,7 @@ impl Cors {
 
     /// Logs (and counts, when metrics are on) the would-be rejections of rules in report mode;
     /// the `X-Trusted-Cors-Report` value naming them, when the config sends it.
-    fn report(
-        &self,
-        reports: &[Rejection],
-        counters: Option<&DecisionCounters>,
-    ) -> Option<Bytes> {
+    fn report(&self, reports: &[Rejection], counters: Option<&DecisionCounters>) -> Option<Bytes> {
         if reports.is_empty() {
             return None;
         }
@@ -187,7 +183,9 @@ impl Cors {
             match self.decide(&facts, RouteScope::Unrouted) {
                 Decision::DeferPreflight => {}
                 Decision::Reject(rejection) => {
-                    return Unanswered::Refuse(self.refuse_counted(rejection, self.guard_counters()))
+                    return Unanswered::Refuse(
+                        self.refuse_counted(rejection, self.guard_counters()),
+                    )
                 }
                 _ => return Unanswered::Pass,
             }

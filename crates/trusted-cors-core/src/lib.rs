@@ -175,8 +175,8 @@ impl Cors {
     /// on it refuses new entries of schemes the layers would not trust.
     ///
     /// When the config's [`metrics`](CorsConfig::metrics) are on, it describes them to the
-    /// installed recorder ([`metrics::describe`]) and turns on the registry's
-    /// ([`Registry::enable_metrics`]).
+    /// installed recorder (`metrics::describe`) and turns on the registry's
+    /// (`Registry::enable_metrics`).
     pub fn new(config: CorsConfig, registry: impl Into<Arc<Registry>>) -> Self {
         let registry = registry.into();
         registry.set_origin_schemes(config.origin_schemes().clone());

@@ -52,7 +52,7 @@
 //!
 //! # Describing
 //!
-//! [`describe`] gives each metric its help text and unit in the installed recorder; call it once
+//! `describe()` (with the feature) gives each metric its help text and unit in the installed recorder; call it once
 //! after installing the recorder (the Prometheus exporter prints it as `# HELP`). `Cors::new` calls
 //! it too when metrics are on.
 
@@ -74,10 +74,10 @@ pub const NO_REASON: &str = "none";
 
 #[cfg(feature = "metrics")]
 pub use enabled::describe;
-pub(crate) use enabled::{set_trusted_origins, DecisionCounters};
 #[cfg(feature = "metrics")]
 #[doc(hidden)]
 pub use enabled::{record_changes_applied, record_store_write};
+pub(crate) use enabled::{set_trusted_origins, DecisionCounters};
 
 #[cfg(feature = "metrics")]
 mod enabled {

@@ -931,7 +931,7 @@ impl Registry {
         publish_gauge(&self.current.load());
     }
 
-    /// Whether this registry's metrics are on ([`enable_metrics`](Self::enable_metrics)); always
+    /// Whether this registry's metrics are on (`enable_metrics`, with the feature); always
     /// `false` without the `metrics` feature.
     pub fn metrics_enabled(&self) -> bool {
         self.metrics.load(Ordering::Relaxed)

@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
-use metrics::{
-    Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
-};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use tower::{service_fn, Layer, ServiceExt};
 use trusted_cors_core::metrics::{DECISIONS_TOTAL, TRUSTED_ORIGINS};
 use trusted_cors_core::{
@@ -125,12 +123,17 @@ fn send(cors: &Cors, requests: Vec<Request<Body>>) -> Vec<u16> {
                     app.oneshot(request).await
                 }
                 "/rollout" => {
-                    let app = cors.guard().layer(cors.route(rollout.clone()).layer(handler));
+                    let app = cors
+                        .guard()
+                        .layer(cors.route(rollout.clone()).layer(handler));
                     app.oneshot(request).await
                 }
                 "/anon" => {
                     let route = cors.route(RouteCors::default());
-                    cors.guard().layer(route.layer(handler)).oneshot(request).await
+                    cors.guard()
+                        .layer(route.layer(handler))
+                        .oneshot(request)
+                        .await
                 }
                 _ => cors.guard().layer(handler).oneshot(request).await,
             };
@@ -161,14 +164,20 @@ fn mix() -> (Vec<Request<Body>>, Vec<u16>) {
     let requests = vec![
         // allowed, twice
         get("/me", &[("origin", TRUSTED), ("cookie", "sid=1")]),
-        get("/me", &[("origin", UNTRUSTED), ("authorization", "Bearer at")]),
+        get(
+            "/me",
+            &[("origin", UNTRUSTED), ("authorization", "Bearer at")],
+        ),
         // preflight answered
         preflight("/me", TRUSTED, "PUT"),
         // rejected by the route: origin not trusted; method not allowed
         get("/me", &[("origin", UNTRUSTED)]),
         preflight("/me", TRUSTED, "DELETE"),
         // rejected by the guard: an API token; a preflight no route answered; a write
-        get("/me", &[("origin", TRUSTED), ("authorization", "SSWS 00token")]),
+        get(
+            "/me",
+            &[("origin", TRUSTED), ("authorization", "SSWS 00token")],
+        ),
         preflight("/plain", TRUSTED, "GET"),
         Request::post("/plain")
             .header("origin", UNTRUSTED)
@@ -180,10 +189,15 @@ fn mix() -> (Vec<Request<Body>>, Vec<u16>) {
         get("/anon", &[("origin", TRUSTED)]),
         // not counted: no Origin, same-origin, cross-origin to an undeclared route
         get("/me", &[("cookie", "sid=1")]),
-        get("/me", &[("origin", TRUSTED), ("sec-fetch-site", "same-origin")]),
+        get(
+            "/me",
+            &[("origin", TRUSTED), ("sec-fetch-site", "same-origin")],
+        ),
         get("/plain", &[("origin", TRUSTED)]),
     ];
-    let statuses = vec![200, 200, 204, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200];
+    let statuses = vec![
+        200, 200, 204, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200,
+    ];
     (requests, statuses)
 }
 
@@ -210,7 +224,10 @@ fn each_request_is_counted_once_under_its_outcome_reason_and_route() {
         (counter("rejected", "method_not_allowed", "users_me"), 1),
         (counter("rejected", "api_token_cross_origin", "guard"), 1),
         (counter("rejected", "route_not_cors_enabled", "guard"), 1),
-        (counter("rejected", "untrusted_cross_origin_write", "guard"), 1),
+        (
+            counter("rejected", "untrusted_cross_origin_write", "guard"),
+            1,
+        ),
         (counter("allowed", "none", "rollout"), 1),
         (counter("reported", "origin_not_trusted", "rollout"), 1),
         (counter("allowed", "none", "unnamed"), 1),
@@ -254,7 +271,10 @@ fn a_global_rule_in_report_mode_is_reported_once_by_the_guard() {
     });
     let expected: BTreeMap<String, u64> = [
         (counter("allowed", "none", "users_me"), 1),
-        (counter("reported", "untrusted_cross_origin_write", "guard"), 1),
+        (
+            counter("reported", "untrusted_cross_origin_write", "guard"),
+            1,
+        ),
         (counter("rejected", "origin_not_trusted", "users_me"), 1),
     ]
     .into_iter()
@@ -330,7 +350,11 @@ fn route_names_are_checked() {
     let long: &'static str = Box::leak("x".repeat(129).into_boxed_str());
     assert!(RouteCors::builder().name(long).build().is_err());
     assert_eq!(
-        RouteCors::builder().name("/api/v1/users/{id}").build().unwrap().name(),
+        RouteCors::builder()
+            .name("/api/v1/users/{id}")
+            .build()
+            .unwrap()
+            .name(),
         Some("/api/v1/users/{id}")
     );
     assert_eq!(RouteCors::default().name(), None);
