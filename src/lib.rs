@@ -30,6 +30,9 @@
 //! - `sqlite`: `admin::SqliteStore`, the embedded default store (one file, shared by the
 //!   processes of one machine).
 //! - `postgres`: `admin::PostgresStore`, for a fleet (changes announced with `LISTEN`/`NOTIFY`).
+//! - `metrics`: decisions, trusted origins and store writes reported through the `metrics`
+//!   facade, when [`CorsConfigBuilder::metrics`] turns them on; names, labels and costs in
+//!   [`metrics`].
 //!
 //! ```
 //! use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};

@@ -7,6 +7,10 @@
 //!
 //! Run with `cargo bench -p trusted-cors-benches --bench cors`; `CORS_BENCH_SIZES=10,1000`
 //! limits the sizes (the default is all of them).
+//!
+//! The `metrics/…` groups compare trusted-cors with metrics off and on (10 origins, an allowed GET
+//! and a preflight, behind the guard): off; on with no recorder installed; on with the Prometheus
+//! exporter's recorder. Run only them with `-- metrics/`.
 #![allow(missing_docs)]
 
 use std::convert::Infallible;
@@ -128,12 +132,17 @@ fn http_request(scenario: Scenario, headers: &[(&'static str, HeaderValue)]) -> 
 }
 
 fn trusted_cors(setup: &Setup) -> Cors {
+    trusted_cors_with(setup, false)
+}
+
+fn trusted_cors_with(setup: &Setup, metrics: bool) -> Cors {
     let registry = Registry::with_origins(setup.origins.iter().enumerate().map(|(i, origin)| {
         NewTrustedOrigin::new(format!("o{i}"), origin.clone(), [ScopeType::Cors])
     }))
     .expect("registry");
     let config = CorsConfig::builder()
         .public_origin(THIS_ORIGIN)
+        .metrics(metrics)
         .build()
         .expect("config");
     Cors::new(config, registry)
@@ -268,6 +277,63 @@ fn tower_layers(c: &mut Criterion) {
     }
 }
 
+/// Metrics off against on, in one run: the cost of counting a decision.
+fn metrics_overhead(c: &mut Criterion) {
+    let setup = setups().into_iter().min_by_key(size_of).expect("a setup");
+    let named = || {
+        RouteCors::builder()
+            .name("users_me")
+            .allow_methods(["GET", "PUT"])
+            .allow_headers(["content-type"])
+            .build()
+            .expect("policy")
+    };
+    let app = |metrics: bool| {
+        let cors = trusted_cors_with(&setup, metrics);
+        cors.guard().layer(cors.route(named()).layer(handler()))
+    };
+    let (mut off, mut on) = (app(false), app(true));
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = prometheus.handle();
+    for (scenario, name) in [
+        (Scenario::AllowedGet, "allowed_get"),
+        (Scenario::Preflight, "preflight"),
+    ] {
+        let headers = headers(scenario, &setup.allowed);
+        let request = || http_request(scenario, &headers);
+        let expected = status(&mut off, request());
+        assert_eq!(status(&mut on, request()), expected);
+        let mut group = c.benchmark_group(format!("metrics/{name}/{}", setup.label));
+        configure(&mut group, size_of(&setup));
+        group.bench_function("metrics-off", |b| {
+            b.iter_batched(
+                request,
+                |r| black_box(status(&mut off, r)),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function("metrics-on-no-recorder", |b| {
+            b.iter_batched(
+                request,
+                |r| black_box(status(&mut on, r)),
+                BatchSize::SmallInput,
+            )
+        });
+        // The thread's recorder while this runs (criterion runs on this thread).
+        let _installed = metrics::set_default_local_recorder(&prometheus);
+        group.bench_function("metrics-on-prometheus", |b| {
+            b.iter_batched(
+                request,
+                |r| black_box(status(&mut on, r)),
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+    // The Prometheus runs were counted.
+    assert!(handle.render().contains("trusted_cors_decisions_total"));
+}
+
 /// Both layers answer the scenario as it is meant (so the benchmark measures real work).
 fn check_tower<A, B, BA, BB>(
     scenario: Scenario,
@@ -397,5 +463,5 @@ fn actix_middleware(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, tower_layers, actix_middleware);
+criterion_group!(benches, tower_layers, actix_middleware, metrics_overhead);
 criterion_main!(benches);

@@ -22,6 +22,7 @@ pub const EXPLAIN_PATH: &str = "/api/v1/cors/explain";
 /// nothing a preflight from that origin would not).
 pub fn explain_policy() -> RouteCors {
     RouteCors::builder()
+        .name("cors_explain")
         .any_origin()
         .allow_headers(["accept"])
         .build()

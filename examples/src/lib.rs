@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use serde::Deserialize;
 use serde_json::json;
@@ -264,6 +266,8 @@ pub enum ReplyBody {
     /// `application/json`, already serialized (the Trusted Origins API's answers, as it wrote
     /// them).
     JsonBytes(Vec<u8>),
+    /// Prometheus's text exposition format.
+    Prometheus(String),
     /// No body.
     Empty,
 }
@@ -366,6 +370,7 @@ impl Reply {
         match self.body {
             ReplyBody::Json(_) | ReplyBody::JsonBytes(_) => Some("application/json"),
             ReplyBody::Html(_) => Some("text/html; charset=utf-8"),
+            ReplyBody::Prometheus(_) => Some("text/plain; version=0.0.4; charset=utf-8"),
             ReplyBody::Empty => None,
         }
     }
@@ -374,7 +379,7 @@ impl Reply {
     pub fn body_bytes(&self) -> Vec<u8> {
         match &self.body {
             ReplyBody::Json(value) => serde_json::to_vec(value).unwrap_or_default(),
-            ReplyBody::Html(html) => html.clone().into_bytes(),
+            ReplyBody::Html(html) | ReplyBody::Prometheus(html) => html.clone().into_bytes(),
             ReplyBody::JsonBytes(bytes) => bytes.clone(),
             ReplyBody::Empty => Vec::new(),
         }
@@ -451,6 +456,8 @@ pub struct Org {
     users: Mutex<Vec<User>>,
     sessions: Mutex<HashMap<String, usize>>,
     api_tokens: Vec<String>,
+    /// The Prometheus recorder's handle, when the configuration turns metrics on.
+    metrics: Option<PrometheusHandle>,
     /// Applies the changes other instances commit to the store.
     _follower: Follower,
 }
@@ -500,10 +507,33 @@ fn secrets_match(stored: &str, presented: &str) -> bool {
     stored.ct_eq(&presented).into()
 }
 
+/// The process's Prometheus recorder: installed as the `metrics` facade's global recorder the
+/// first time an org with metrics on opens, and shared by every org of the process (a process has
+/// one global recorder). The store write histogram gets buckets from 0.5 ms to 2.5 s.
+fn prometheus() -> Result<PrometheusHandle, StartError> {
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    let installed = HANDLE.get_or_init(|| {
+        let buckets = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ];
+        let store_writes = Matcher::Full(trusted_cors::metrics::STORE_WRITE_SECONDS.to_owned());
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(store_writes, &buckets)
+            .and_then(PrometheusBuilder::install_recorder)
+            .map_err(|e| e.to_string())
+    });
+    installed.clone().map_err(|e| {
+        StartError(format!(
+            "metrics: cannot install the Prometheus recorder: {e}"
+        ))
+    })
+}
+
 /// The CORS policy of "Get current user" and "Update current user": trusted origins with
 /// cookies, bearer tokens from any origin.
 pub fn me_policy() -> RouteCors {
     RouteCors::builder()
+        .name("users_me")
         .allow_methods(["GET", "PUT"])
         .allow_headers(["content-type", "accept"])
         .bearer_from_any_origin()
@@ -514,6 +544,7 @@ pub fn me_policy() -> RouteCors {
 /// The CORS policy of "Get user": trusted origins with cookies.
 pub fn user_policy() -> RouteCors {
     RouteCors::builder()
+        .name("users_id")
         .allow_headers(["content-type", "accept"])
         .build()
         .expect("a valid policy")
@@ -531,6 +562,11 @@ impl Org {
         }
         let cors_config =
             CorsConfig::try_from(settings).map_err(|e| StartError(format!("config: {e}")))?;
+        // Installed before anything reports to it (the store's seeding, the CORS handle).
+        let metrics = match cors_config.metrics() {
+            true => Some(prometheus()?),
+            false => None,
+        };
         let seeds = SeedOrigin::validate_all(&config.trusted_origins, cors_config.origin_schemes())
             .map_err(|e| StartError(format!("config: {e}")))?;
         let origins = match StoreLocation::parse(config.store.as_deref())? {
@@ -582,8 +618,33 @@ impl Org {
             api_tokens: config.api_tokens,
             origins,
             limits: config.server,
+            metrics,
             _follower: follower,
         }))
+    }
+
+    /// `GET /metrics`: the metrics in Prometheus's text format, or 404 when the configuration
+    /// does not turn them on (`[cors] metrics = true`). Server-side only: no route declares it,
+    /// so the guard refuses its preflights and browsers keep its answer from other origins.
+    pub fn metrics(&self) -> Reply {
+        match &self.metrics {
+            Some(handle) => {
+                // Drains the histograms' buffers into their buckets; Prometheus scrapes often
+                // enough to keep them small, so no task of its own is needed.
+                handle.run_upkeep();
+                Reply {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: ReplyBody::Prometheus(handle.render()),
+                }
+            }
+            None => Reply::error(
+                404,
+                "E0000007",
+                "Not found: Resource not found: metrics (MetricsEndpoint)",
+                Some("Metrics are off: set metrics = true under [cors] in the configuration"),
+            ),
+        }
     }
 
     /// The limits on slow and idle clients the server applies.

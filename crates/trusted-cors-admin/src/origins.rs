@@ -175,7 +175,8 @@ impl TrustedOrigins {
         let Some(kind) = prepared.change() else {
             return Ok(prepared);
         };
-        let (revision, made) = commit(store, kind.clone(), edit, &prepared, actor).await?;
+        let metrics = self.registry.metrics_enabled();
+        let (revision, made) = commit(store, kind.clone(), edit, &prepared, actor, metrics).await?;
         prepared.revision = Some(revision);
         if let Err(error) = self.catch_up_locked(store, made.as_ref()).await {
             // Committed, but the feed could not be read back. When nothing else was committed
@@ -283,6 +284,11 @@ impl TrustedOrigins {
             return Ok(from);
         }
         let count = changes.len();
+        // The changes other instances committed: all but the one this instance just made.
+        let foreign = changes
+            .iter()
+            .filter(|change| made.is_none_or(|made| made.revision != change.revision))
+            .count();
         let before = self.registry.snapshot_arc();
         // Worked out before the changes are moved into the registry; only for subscribers.
         let events = if self.events.receiver_count() > 0 {
@@ -293,6 +299,7 @@ impl TrustedOrigins {
         match self.registry.apply(changes) {
             Ok(to) => {
                 tracing::debug!(target: "trusted_cors::store", from, to, changes = count, "applied trusted-origin changes from the store");
+                self.count_applied(foreign);
                 for event in events {
                     self.publish(Some(event));
                 }
@@ -305,6 +312,7 @@ impl TrustedOrigins {
                     .reset_at(to, loaded.origins)
                     .map_err(|error| corrupt(&**store, &error))?;
                 tracing::warn!(target: "trusted_cors::store", from, to, %clash, "the change feed could not be applied change by change; loaded the store whole");
+                self.count_applied(foreign);
                 if self.events.receiver_count() > 0 {
                     let after = self.registry.snapshot_arc();
                     for event in differences(&before, &after, made) {
@@ -314,6 +322,16 @@ impl TrustedOrigins {
                 Ok(to)
             }
         }
+    }
+
+    /// Counts changes of other instances applied here, when metrics are on.
+    fn count_applied(&self, count: usize) {
+        #[cfg(feature = "metrics")]
+        if count > 0 && self.registry.metrics_enabled() {
+            trusted_cors_core::metrics::record_changes_applied(count as u64);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = count;
     }
 
     /// Starts a task (on the current Tokio runtime) that keeps this instance up to date with
@@ -387,20 +405,29 @@ impl TrustedOrigins {
 /// event. On a task of its own when there is a runtime, so that a caller that stops waiting (a
 /// client hanging up on the API) never leaves a committed change out of the audit trail. (Such a
 /// change then reaches this instance's registry, and its subscribers, as the follower catches up,
-/// as if another instance had made it.)
+/// as if another instance had made it.) With `metrics`, the commit's latency is recorded
+/// (`trusted_cors_store_write_seconds`).
 async fn commit(
     store: &Arc<dyn TrustedOriginStore>,
     kind: ChangeKind,
     edit: &Edit,
     prepared: &Prepared,
     actor: Option<&str>,
+    metrics: bool,
 ) -> Result<(u64, Option<ChangeEvent>), StoreError> {
     let work = {
         let store = Arc::clone(store);
         let (edit, prepared) = (edit.clone(), prepared.clone());
         let actor = actor.map(str::to_owned);
         async move {
+            let started = metrics.then(std::time::Instant::now);
             let revision = store.commit(&kind).await?;
+            #[cfg(feature = "metrics")]
+            if let Some(started) = started {
+                trusted_cors_core::metrics::record_store_write(store.kind(), started.elapsed());
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = started;
             tracing::info!(target: "trusted_cors::store", revision, id = kind.id(), change = change_name(&edit), actor = actor.as_deref().unwrap_or(""), "committed a trusted-origin change");
             let made = ChangeEvent::made(&edit, &prepared, revision, actor.as_deref());
             if let Some(event) = &made {

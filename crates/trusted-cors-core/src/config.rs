@@ -43,6 +43,7 @@ pub struct CorsConfig {
     report: ReportSet,
     report_header: bool,
     diagnostics: bool,
+    metrics: bool,
     responder: Arc<dyn RejectionResponder>,
 }
 
@@ -67,6 +68,9 @@ pub struct CorsSettings {
     pub report_header: bool,
     /// Whether rejections carry the `X-Trusted-Cors-Reason` header.
     pub diagnostics_header: bool,
+    /// Whether decisions and registry changes are reported through the `metrics` facade (see
+    /// [`crate::metrics`]); needs the `metrics` feature.
+    pub metrics: bool,
 }
 
 impl Default for CorsSettings {
@@ -82,6 +86,7 @@ impl Default for CorsSettings {
             rules: std::collections::BTreeMap::new(),
             report_header: false,
             diagnostics_header: false,
+            metrics: false,
         }
     }
 }
@@ -109,6 +114,7 @@ impl TryFrom<CorsSettings> for CorsConfig {
             .origin_schemes(&settings.origin_schemes)
             .report_header(settings.report_header)
             .diagnostics_header(settings.diagnostics_header)
+            .metrics(settings.metrics)
             .build()
     }
 }
@@ -123,6 +129,7 @@ impl Default for CorsConfig {
             report: ReportSet::default(),
             report_header: false,
             diagnostics: false,
+            metrics: false,
             responder: Arc::new(OktaErrorResponder),
         }
     }
@@ -188,6 +195,12 @@ impl CorsConfig {
         self.diagnostics
     }
 
+    /// Whether decisions and registry changes are reported through the `metrics` facade (see
+    /// [`crate::metrics`]). Off by default.
+    pub fn metrics(&self) -> bool {
+        self.metrics
+    }
+
     /// The rejection responder.
     pub fn responder(&self) -> &dyn RejectionResponder {
         &*self.responder
@@ -204,6 +217,7 @@ impl fmt::Debug for CorsConfig {
             .field("report", &self.report)
             .field("report_header", &self.report_header)
             .field("diagnostics", &self.diagnostics)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -325,6 +339,24 @@ impl CorsConfigBuilder {
         self
     }
 
+    /// Whether to report decisions, the trusted origins and store writes through the `metrics`
+    /// facade, to the recorder the application installs (see [`crate::metrics`] for the names
+    /// and labels). Off by default; when off, the request path does not touch the recorder.
+    /// Turning it on in a build without the `metrics` feature is refused by
+    /// [`build`](Self::build) with [`ConfigError::MetricsNotCompiled`].
+    ///
+    /// ```
+    /// use trusted_cors_core::CorsConfig;
+    ///
+    /// let config = CorsConfig::builder().metrics(cfg!(feature = "metrics")).build()?;
+    /// assert_eq!(config.metrics(), cfg!(feature = "metrics"));
+    /// # Ok::<(), trusted_cors_core::ConfigError>(())
+    /// ```
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.config.metrics = on;
+        self
+    }
+
     /// Replaces the Okta-style JSON rejection response.
     pub fn responder(mut self, responder: impl RejectionResponder) -> Self {
         self.config.responder = Arc::new(responder);
@@ -336,7 +368,10 @@ impl CorsConfigBuilder {
     }
 
     /// Checks the settings and builds the config.
-    pub fn build(self) -> Result<CorsConfig, ConfigError> {
+    pub fn build(mut self) -> Result<CorsConfig, ConfigError> {
+        if self.config.metrics && !cfg!(feature = "metrics") {
+            self.fail(ConfigError::MetricsNotCompiled);
+        }
         match self.error {
             Some(error) => Err(error),
             None => Ok(self.config),
@@ -536,6 +571,22 @@ mod tests {
             .unwrap();
         assert!(config.allows_credential_scheme("BEARER"));
         assert!(!config.allows_credential_scheme("DPoP"));
+    }
+
+    #[test]
+    fn metrics_need_the_feature() {
+        let built = CorsConfig::builder().metrics(true).build();
+        let read = toml::from_str::<CorsConfig>("metrics = true");
+        if cfg!(feature = "metrics") {
+            assert!(built.unwrap().metrics());
+            assert!(read.unwrap().metrics());
+        } else {
+            assert_eq!(built.unwrap_err(), ConfigError::MetricsNotCompiled);
+            let error = read.unwrap_err().to_string();
+            assert!(error.contains("`metrics` feature"), "{error}");
+        }
+        assert!(!CorsConfig::default().metrics());
+        assert!(!toml::from_str::<CorsConfig>("").unwrap().metrics());
     }
 
     #[test]

@@ -85,6 +85,13 @@ pub enum ConfigError {
     /// A route open to any origin that allows credentials.
     #[error("a route open to any origin allows no credentials: remove credentials(true)")]
     AnyOriginWithCredentials,
+    /// A route name for the metrics that is empty, too long, has control characters, or is one
+    /// of the reserved `guard` and `unnamed`.
+    #[error("invalid route name `{0}`: 1 to 128 characters, no control characters, not `guard` or `unnamed`")]
+    InvalidRouteName(String),
+    /// Metrics were asked for (`metrics = true`) in a build without the `metrics` feature.
+    #[error("metrics = true, but this build has no metrics: enable the `metrics` feature of trusted-cors")]
+    MetricsNotCompiled,
     /// A max-age beyond what any browser honours.
     #[error("max_age of {0} seconds is more than a day, which no browser honours")]
     MaxAgeTooLong(u64),

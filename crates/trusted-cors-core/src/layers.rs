@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::decision::{AnswerValue, Decision, RouteScope};
+use crate::metrics::{DecisionCounters, UNNAMED_ROUTE};
 use crate::rejection::{AppAnswer, RejectionCause};
 use crate::reply::{
     static_bytes, Decoration, Reply, ReplyValue, ResponseHeaders, ValueCache, REPORT_HEADER, TRUE,
@@ -119,25 +120,31 @@ impl Cors {
         let facts = RequestFacts::read_unrouted(method, path, authority, headers);
         let mut reports = Vec::new();
         let decision = self.decide_reporting(&facts, RouteScope::Unrouted, &mut reports);
-        let report = self.report(&reports);
+        let counters = self.guard_counters();
+        let report = self.report(&reports, counters);
         match decision {
             Decision::DeferPreflight => GuardVerdict::Defer(Deferred {
                 origin: headers.find([Field::Origin])[0].cloned(),
                 unjudged: None,
             }),
-            Decision::Reject(rejection) => GuardVerdict::Refuse(self.refuse(rejection)),
+            Decision::Reject(rejection) => {
+                GuardVerdict::Refuse(self.refuse_counted(rejection, counters))
+            }
             _ => pass::<H>(method, report),
         }
     }
 
-    /// Logs the would-be rejections of rules in report mode; the `X-Trusted-Cors-Report` value
-    /// naming them, when the config sends it.
-    fn report(&self, reports: &[Rejection]) -> Option<Bytes> {
+    /// Logs (and counts, when metrics are on) the would-be rejections of rules in report mode;
+    /// the `X-Trusted-Cors-Report` value naming them, when the config sends it.
+    fn report(&self, reports: &[Rejection], counters: Option<&DecisionCounters>) -> Option<Bytes> {
         if reports.is_empty() {
             return None;
         }
         for rejection in reports {
             rejection.log();
+            if let Some(counters) = counters {
+                counters.reported(rejection.kind());
+            }
         }
         if !self.config().report_header() {
             return None;
@@ -175,7 +182,11 @@ impl Cors {
             // No rule before routing applies to it: nothing to report.
             match self.decide(&facts, RouteScope::Unrouted) {
                 Decision::DeferPreflight => {}
-                Decision::Reject(rejection) => return Unanswered::Refuse(self.refuse(rejection)),
+                Decision::Reject(rejection) => {
+                    return Unanswered::Refuse(
+                        self.refuse_counted(rejection, self.guard_counters()),
+                    )
+                }
                 _ => return Unanswered::Pass,
             }
         }
@@ -183,15 +194,24 @@ impl Cors {
         let answer = AppAnswer::from_status(status);
         let cause = RejectionCause::PreflightNotAnswered { answer };
         let rejection = Rejection::new(cause, origin, path, true);
+        let counters = self.guard_counters();
         if self.config().rule_mode(rejection.kind()) == RuleMode::Enforce {
-            return Unanswered::Refuse(self.refuse(rejection));
+            return Unanswered::Refuse(self.refuse_counted(rejection, counters));
         }
-        match self.report(&[rejection.into_report()]) {
+        match self.report(&[rejection.into_report()], counters) {
             Some(report) => {
                 Unanswered::Decorate(Decoration::vary_only(None).with_report(Some(report)))
             }
             None => Unanswered::Pass,
         }
+    }
+
+    /// [`refuse`](Self::refuse), counting the refusal when metrics are on.
+    fn refuse_counted(&self, rejection: Rejection, counters: Option<&DecisionCounters>) -> Reply {
+        if let Some(counters) = counters {
+            counters.rejected(rejection.kind());
+        }
+        self.refuse(rejection)
     }
 
     /// The reply that refuses a request, as the layers send it: the configured responder's
@@ -233,6 +253,8 @@ pub struct DeclaredRoute<V> {
     policy: RouteCors,
     warned: AtomicBool,
     values: ValueCache<V>,
+    /// The route's decision counters, when metrics are on.
+    counters: Option<DecisionCounters>,
 }
 
 impl<V> fmt::Debug for DeclaredRoute<V> {
@@ -318,11 +340,14 @@ impl<V: Clone> DeclaredRoute<V> {
                 .into_iter()
                 .chain(policy_values.into_iter().flatten().cloned()),
         );
+        let name = policy.name().unwrap_or(UNNAMED_ROUTE);
+        let counters = DecisionCounters::new(cors.config().metrics(), name);
         Arc::new(DeclaredRoute {
             cors,
             policy,
             warned: AtomicBool::new(false),
             values,
+            counters,
         })
     }
 
@@ -346,7 +371,7 @@ impl<V: Clone> DeclaredRoute<V> {
             // The guard judged (and reported) these before routing, or judges this one after.
             reports.retain(|report| !report.kind().is_global());
         }
-        let report = self.cors.report(&reports);
+        let report = self.cors.report(&reports, self.counters.as_ref());
         let vary = || self.values.get_static(VARY_ORIGIN);
         let step = self.step(decision, origin, vary);
         let Some(report) = report else {
@@ -373,9 +398,13 @@ impl<V: Clone> DeclaredRoute<V> {
     ) -> RouteStep<V> {
         match decision {
             Decision::Reject(rejection) => {
-                RouteStep::Answer(self.cors.refuse(rejection).answered_by_route())
+                let reply = (self.cors).refuse_counted(rejection, self.counters.as_ref());
+                RouteStep::Answer(reply.answered_by_route())
             }
             Decision::Preflight(answer) => {
+                if let Some(counters) = &self.counters {
+                    counters.preflight();
+                }
                 let mut reply = PreflightReply {
                     values: Default::default(),
                     report: None,
@@ -393,6 +422,9 @@ impl<V: Clone> DeclaredRoute<V> {
                 RouteStep::Preflight(reply)
             }
             Decision::Allow(allow) => {
+                if let Some(counters) = &self.counters {
+                    counters.allowed();
+                }
                 let recorded = match (allow.trusted, allow.allow_credentials) {
                     (true, true) => Recorded::TrustedWithCredentials,
                     (true, false) => Recorded::Trusted,

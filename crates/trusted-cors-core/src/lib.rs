@@ -84,6 +84,7 @@ mod error;
 pub mod explain;
 mod field;
 mod layers;
+pub mod metrics;
 mod origin;
 mod policy;
 mod registry;
@@ -162,6 +163,8 @@ struct CorsInner {
     registry: Arc<Registry>,
     /// Whether a guard wraps a service for this `Cors`; route declarations warn otherwise.
     guard_installed: AtomicBool,
+    /// The guard's decision counters, when metrics are on.
+    guard_counters: Option<metrics::DecisionCounters>,
 }
 
 impl Cors {
@@ -170,16 +173,32 @@ impl Cors {
     ///
     /// The registry takes the config's [`origin_schemes`](CorsConfig::origin_schemes): from now
     /// on it refuses new entries of schemes the layers would not trust.
+    ///
+    /// When the config's [`metrics`](CorsConfig::metrics) are on, it describes them to the
+    /// installed recorder (`metrics::describe`) and turns on the registry's
+    /// (`Registry::enable_metrics`).
     pub fn new(config: CorsConfig, registry: impl Into<Arc<Registry>>) -> Self {
         let registry = registry.into();
         registry.set_origin_schemes(config.origin_schemes().clone());
+        let guard_counters = metrics::DecisionCounters::new(config.metrics(), metrics::GUARD_ROUTE);
+        #[cfg(feature = "metrics")]
+        if config.metrics() {
+            metrics::describe();
+            registry.enable_metrics();
+        }
         Cors {
             inner: Arc::new(CorsInner {
                 config,
                 registry,
                 guard_installed: AtomicBool::new(false),
+                guard_counters,
             }),
         }
+    }
+
+    /// The guard's decision counters, when metrics are on.
+    pub(crate) fn guard_counters(&self) -> Option<&metrics::DecisionCounters> {
+        self.inner.guard_counters.as_ref()
     }
 
     /// The global settings.

@@ -58,6 +58,7 @@ struct Inner {
     expose: Option<Bytes>,
     max_age: Bytes,
     rules: RuleOverrides,
+    name: Option<&'static str>,
 }
 
 impl Default for RouteCors {
@@ -119,6 +120,7 @@ impl RouteCors {
             expose: None,
             max_age: Bytes::from_static(b"0"),
             rules: RuleOverrides::default(),
+            name: None,
         }))
     }
 
@@ -129,6 +131,12 @@ impl RouteCors {
 
     pub(crate) fn rule_overrides(&self) -> &RuleOverrides {
         &self.0.rules
+    }
+
+    /// The route's name in the metrics (the `route` label), if it was given one with
+    /// [`RouteCorsBuilder::name`].
+    pub fn name(&self) -> Option<&'static str> {
+        self.0.name
     }
 
     /// Whether the route answers CORS at all.
@@ -202,6 +210,7 @@ impl RouteCors {
             expose,
             max_age,
             rules,
+            name,
             error: _,
         } = builder;
         if bearer_from_any_origin && !headers.iter().any(|h| h == "authorization") {
@@ -227,6 +236,7 @@ impl RouteCors {
             expose: (!expose.is_empty()).then(|| render(&expose)),
             max_age: shared(max_age.as_secs().to_string()),
             rules,
+            name,
         }))
     }
 }
@@ -243,6 +253,7 @@ impl fmt::Debug for RouteCors {
             .field("expose_headers", &self.0.expose)
             .field("max_age", &self.0.max_age)
             .field("rules", &self.0.rules)
+            .field("name", &self.0.name)
             .finish()
     }
 }
@@ -260,6 +271,7 @@ pub struct RouteCorsBuilder {
     expose: Vec<String>,
     max_age: Duration,
     rules: RuleOverrides,
+    name: Option<&'static str>,
     error: Option<ConfigError>,
 }
 
@@ -275,6 +287,7 @@ impl Default for RouteCorsBuilder {
             expose: Vec::new(),
             max_age: DEFAULT_MAX_AGE,
             rules: RuleOverrides::default(),
+            name: None,
             error: None,
         }
     }
@@ -429,6 +442,35 @@ impl RouteCorsBuilder {
             self.fail(ConfigError::RuleNotPerRoute(rule.code()));
         } else {
             self.rules.set(rule, mode);
+        }
+        self
+    }
+
+    /// Names the route in the metrics: the `route` label of its decisions (see
+    /// [`crate::metrics`]), e.g. `"users_me"` or `"/api/v1/users/{id}"`. A name from the
+    /// application's code, never from a request, so that the label's values stay few: 1 to 128
+    /// characters without control characters, and not `guard` or `unnamed`, which the metrics
+    /// use for the guard and for routes without a name ([`ConfigError::InvalidRouteName`]).
+    /// Several routes may share a name; their decisions then add up.
+    ///
+    /// ```
+    /// use trusted_cors_core::RouteCors;
+    ///
+    /// let me = RouteCors::builder().name("users_me").build()?;
+    /// assert_eq!(me.name(), Some("users_me"));
+    /// assert!(RouteCors::builder().name("guard").build().is_err());
+    /// # Ok::<(), trusted_cors_core::ConfigError>(())
+    /// ```
+    pub fn name(mut self, name: &'static str) -> Self {
+        let reserved = [crate::metrics::GUARD_ROUTE, crate::metrics::UNNAMED_ROUTE];
+        if name.is_empty()
+            || name.len() > 128
+            || name.chars().any(char::is_control)
+            || reserved.contains(&name)
+        {
+            self.fail(ConfigError::InvalidRouteName(name.to_owned()));
+        } else {
+            self.name = Some(name);
         }
         self
     }

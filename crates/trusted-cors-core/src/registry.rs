@@ -50,6 +50,7 @@
 
 use std::fmt;
 use std::ops::{Bound, Deref};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -168,6 +169,8 @@ pub struct RegistrySnapshot {
     next_seq: u64,
     /// The revision of the registry this snapshot shows.
     revision: u64,
+    /// How many entries are ACTIVE.
+    active: usize,
 }
 
 impl fmt::Debug for RegistrySnapshot {
@@ -241,6 +244,12 @@ impl RegistrySnapshot {
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+
+    /// How many entries are ACTIVE (the others, [`len`](Self::len) minus this, are INACTIVE).
+    /// O(1): kept as entries come and go.
+    pub fn active_len(&self) -> usize {
+        self.active
     }
 
     /// The entry with this id.
@@ -438,6 +447,9 @@ impl RegistrySnapshot {
                 }
             },
         }
+        if entry.status == Status::Active {
+            self.active += 1;
+        }
         self.order.insert(seq, entry);
         Ok(())
     }
@@ -446,6 +458,9 @@ impl RegistrySnapshot {
     fn remove(&mut self, id: &str) -> Option<Slot> {
         let slot = self.by_id.remove(id)?;
         let entry = &slot.entry;
+        if entry.status == Status::Active {
+            self.active = self.active.saturating_sub(1);
+        }
         self.order.remove(&slot.seq);
         with_name_key(&entry.name, |name| self.names.remove(name));
         match entry.origin.wildcard_base() {
@@ -489,6 +504,12 @@ impl RegistrySnapshot {
             && self.next_seq == other.next_seq
             && self.revision == other.revision
     }
+}
+
+/// Sets the trusted-origins gauge from a snapshot's counts.
+fn publish_gauge(snapshot: &RegistrySnapshot) {
+    let active = snapshot.active_len();
+    crate::metrics::set_trusted_origins(active, snapshot.len().saturating_sub(active));
 }
 
 /// Calls `f` with the key names are unique by: the name in ASCII lowercase (Okta compares names
@@ -582,6 +603,8 @@ pub struct Registry {
     current: ArcSwap<RegistrySnapshot>,
     writer: Mutex<()>,
     schemes: ArcSwap<OriginSchemes>,
+    /// Whether changes update the trusted-origins gauge (see [`crate::metrics`]).
+    metrics: AtomicBool,
 }
 
 /// A change to make to a registry, for [`Registry::prepare`].
@@ -679,6 +702,7 @@ impl Registry {
             current: ArcSwap::from_pointee(snapshot),
             writer: Mutex::new(()),
             schemes: ArcSwap::default(),
+            metrics: AtomicBool::new(false),
         }
     }
 
@@ -834,7 +858,7 @@ impl Registry {
         let revision = self.current.load().revision + 1;
         fresh.revision = revision;
         let count = fresh.len();
-        self.current.store(Arc::new(fresh));
+        self.install(fresh);
         audit_reset(revision, count);
         Ok(())
     }
@@ -849,7 +873,7 @@ impl Registry {
         let mut fresh = RegistrySnapshot::load(origins)?;
         fresh.revision = revision;
         let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        self.current.store(Arc::new(fresh));
+        self.install(fresh);
         Ok(())
     }
 
@@ -893,6 +917,32 @@ impl Registry {
     /// The schemes new entries may have.
     pub fn origin_schemes(&self) -> Arc<OriginSchemes> {
         self.schemes.load_full()
+    }
+
+    /// Turns on this registry's metrics: the `trusted_cors_trusted_origins` gauge is set now and
+    /// on every change, and the `TrustedOrigins` of the admin crate that owns the registry
+    /// records its store's writes (see [`crate::metrics`]). [`Cors::new`](crate::Cors::new) calls
+    /// it when the config's [`metrics`](crate::CorsConfig::metrics) are on. There is no turning
+    /// them off: one `Cors` that wants them keeps them.
+    #[cfg(feature = "metrics")]
+    pub fn enable_metrics(&self) {
+        let _guard = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.metrics.store(true, Ordering::Relaxed);
+        publish_gauge(&self.current.load());
+    }
+
+    /// Whether this registry's metrics are on (`enable_metrics`, with the feature); always
+    /// `false` without the `metrics` feature.
+    pub fn metrics_enabled(&self) -> bool {
+        self.metrics.load(Ordering::Relaxed)
+    }
+
+    /// Swaps `next` in (with the writer lock held), and sets the gauge when metrics are on.
+    fn install(&self, next: RegistrySnapshot) {
+        if self.metrics_enabled() {
+            publish_gauge(&next);
+        }
+        self.current.store(Arc::new(next));
     }
 
     /// Refuses a change that brings in an origin of a scheme not allowed.
@@ -977,7 +1027,7 @@ impl Registry {
             }
         }
         next.revision = revision;
-        self.current.store(Arc::new(next));
+        self.install(next);
         Ok(revision)
     }
 
@@ -994,7 +1044,7 @@ impl Registry {
         if !next.same_as(&current) {
             let revision = current.revision + 1;
             next.revision = revision;
-            self.current.store(Arc::new(next));
+            self.install(next);
             prepared.revision = Some(revision);
             if let Some(event) = ChangeEvent::made(edit, &prepared, revision, actor) {
                 event.audit();
@@ -1256,6 +1306,10 @@ impl Built {
                 wildcard,
                 next_seq: n as u64,
                 revision: 0,
+                active: entries
+                    .iter()
+                    .filter(|entry| entry.status == Status::Active)
+                    .count(),
             },
             duplicate_id: by_id.0,
             duplicate_name: names.0,

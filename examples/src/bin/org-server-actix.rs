@@ -158,6 +158,10 @@ async fn health(org: Shared) -> HttpResponse {
     reply(org.health())
 }
 
+async fn metrics(org: Shared) -> HttpResponse {
+    reply(org.metrics())
+}
+
 async fn users(org: Shared, request: HttpRequest) -> HttpResponse {
     reply(org.list_users(header(&request, AUTHORIZATION)))
 }
@@ -236,6 +240,8 @@ async fn main() -> ExitCode {
                     .route(web::get().to(health))
                     .route(web::head().to(health)),
             )
+            // Server-side only: the metrics, for Prometheus.
+            .service(web::resource("/metrics").route(web::get().to(metrics)))
             // The admin console: never framed (its own header says so), never CORS-enabled.
             .service(
                 web::resource(CONSOLE_PATH)

@@ -143,6 +143,10 @@ async fn health(State(org): Shared) -> Response {
     reply(org.health())
 }
 
+async fn metrics(State(org): Shared) -> Response {
+    reply(org.metrics())
+}
+
 async fn users(State(org): Shared, headers: HeaderMap) -> Response {
     reply(org.list_users(header(&headers, AUTHORIZATION)))
 }
@@ -182,6 +186,8 @@ async fn main() -> ExitCode {
         .route("/api/v1/users", get(users))
         // Server-side only: the revision of the trusted origins this instance serves.
         .route("/health", get(health))
+        // Server-side only: the metrics, for Prometheus.
+        .route("/metrics", get(metrics))
         // The admin console: never framed (its own header says so), never CORS-enabled.
         .route(CONSOLE_PATH, get(console_page))
         // The Trusted Origins API: server-side only (API tokens, access tokens), and the admin

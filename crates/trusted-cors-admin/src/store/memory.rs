@@ -253,4 +253,8 @@ impl TrustedOriginStore for MemoryStore {
     fn describe(&self) -> String {
         "in memory".into()
     }
+
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
 }

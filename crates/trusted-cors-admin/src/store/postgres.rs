@@ -375,7 +375,7 @@ fn without_secrets(error: &sqlx::Error, url: &str) -> String {
     }
 }
 
-sql::sql_store!(PostgresStore);
+sql::sql_store!(PostgresStore, "postgres");
 
 impl PostgresStore {
     fn describe_store(&self) -> String {

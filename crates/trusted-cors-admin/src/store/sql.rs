@@ -126,7 +126,7 @@ pub(super) use read_feed;
 /// The store interface of a SQL store, from its inherent `load_all`, `seed_all`,
 /// `commit_change`, `feed`, `notified` and `describe_store`.
 macro_rules! sql_store {
-    ($store:ty) => {
+    ($store:ty, $kind:literal) => {
         impl TrustedOriginStore for $store {
             fn load(&self) -> StoreFuture<'_, Loaded> {
                 Box::pin(self.load_all())
@@ -150,6 +150,10 @@ macro_rules! sql_store {
 
             fn describe(&self) -> String {
                 self.describe_store()
+            }
+
+            fn kind(&self) -> &'static str {
+                $kind
             }
         }
     };

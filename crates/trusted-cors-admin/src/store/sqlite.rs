@@ -247,7 +247,7 @@ fn describe(path: &Path) -> String {
     format!("sqlite:{}", path.display())
 }
 
-sql::sql_store!(SqliteStore);
+sql::sql_store!(SqliteStore, "sqlite");
 
 impl SqliteStore {
     /// Resolves once another handle or process committed (the revision moved), looking every
