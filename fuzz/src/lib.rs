@@ -253,7 +253,8 @@ pub fn auth_scheme(value: &[u8]) -> &[u8] {
 
 /// Whether the request is same-origin by DESIGN.md's rules: `Sec-Fetch-Site: same-origin` (or
 /// `none`, a navigation the user started) when the header is there, else a public origin, else
-/// an origin whose `host[:port]` is `Host`.
+/// an `http` or `https` origin whose `host[:port]` is `Host` (an app origin such as
+/// `capacitor://api.example` is never a page served by `Host`).
 pub fn oracle_same_origin(
     origin: &[u8],
     sec_fetch_site: Option<Option<&[u8]>>,
@@ -274,15 +275,15 @@ pub fn oracle_same_origin(
     let Some(Some(host)) = host else {
         return false;
     };
-    let authority = &origin[parts.scheme().len() + 3..];
-    if host.eq_ignore_ascii_case(authority) {
-        return true;
-    }
     let default: &[u8] = match parts.scheme() {
         "https" => b":443",
         "http" => b":80",
         _ => return false,
     };
+    let authority = &origin[parts.scheme().len() + 3..];
+    if host.eq_ignore_ascii_case(authority) {
+        return true;
+    }
     parts.port().is_empty()
         && host.len() == authority.len() + default.len()
         && host[..authority.len()].eq_ignore_ascii_case(authority)
