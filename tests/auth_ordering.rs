@@ -8,6 +8,8 @@
 //! refused (`route_not_cors_enabled`), and the log says which fix applies (at `WARN` the first
 //! time the process sees each kind of mistake, then at `INFO`).
 
+mod common;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -120,21 +122,7 @@ mod axum_app {
     }
 
     pub(crate) fn serve(cors: Cors) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = app(&cors);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                listener.set_nonblocking(true).expect("nonblocking");
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                axum::serve(listener, app).await.expect("serve");
-            });
-        });
-        base
+        crate::common::spawn_axum(app(&cors))
     }
 }
 

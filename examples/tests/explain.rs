@@ -212,12 +212,28 @@ async fn check(server: &str) {
                 "{name}: the server disagrees"
             );
         }
-        // Every check is written down, in order, the failing one last.
+        // Every check is written down, in order, the failing one last: every check of an
+        // allowed step passed; the step that failed ends with the rule named as the reason.
         for step in ["preflight", "actual"] {
             let Some(checks) = why[step]["checks"].as_array() else {
                 continue;
             };
             assert!(!checks.is_empty(), "{name}: {step}");
+            let (last, before) = checks.split_last().unwrap();
+            assert!(
+                before.iter().all(|c| c["verdict"] == "passed"),
+                "{name}: {step}: {why:#}"
+            );
+            match why[step]["outcome"].as_str() {
+                Some("allowed") => assert_eq!(last["verdict"], "passed", "{name}: {step}"),
+                _ => {
+                    assert_eq!(last["rule"], why[step]["reason"], "{name}: {step}");
+                    assert!(
+                        matches!(last["verdict"].as_str(), Some("refused" | "blocked")),
+                        "{name}: {step}: {why:#}"
+                    );
+                }
+            }
         }
     }
 

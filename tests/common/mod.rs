@@ -267,8 +267,13 @@ pub fn serve_axum() -> Served {
 pub fn serve_axum_from(fixture: Fixture) -> Served {
     let cors = fixture.cors.clone();
     let calls = Arc::new(AtomicUsize::new(0));
+    let base = spawn_axum(axum_app::router(&fixture, Arc::clone(&calls)));
+    Served { base, cors, calls }
+}
+
+/// Serves `app` on a free loopback port, on a thread of its own; returns its base URL.
+pub fn spawn_axum(app: axum::Router) -> String {
     let (listener, addr) = listener();
-    let app = axum_app::router(&fixture, Arc::clone(&calls));
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -280,11 +285,7 @@ pub fn serve_axum_from(fixture: Fixture) -> Served {
             axum::serve(listener, app).await.expect("axum server");
         });
     });
-    Served {
-        base: format!("http://{addr}"),
-        cors,
-        calls,
-    }
+    format!("http://{addr}")
 }
 
 /// Starts the actix-web app on a loopback port.

@@ -506,9 +506,52 @@ impl Rules<'_, '_> {
         Decision::Reject(rejection)
     }
 
+    /// Writes down how the origin passed the trust rule, when the decision is explained.
+    fn admit(&mut self, how: Admitted, origin: &OriginParts<'_>) {
+        self.pass(RejectionKind::OriginNotTrusted, || how.finding(origin));
+    }
+
     fn not_trusted(&mut self, hint: TrustHint) -> Option<Decision<'static>> {
         let origin = self.cross.origin_form();
         self.refuse(RejectionCause::OriginNotTrusted { origin, hint })
+    }
+}
+
+/// How an origin passes the trust rule on a CORS-enabled route.
+#[derive(Debug, Clone, Copy)]
+enum Admitted {
+    /// An ACTIVE trusted origin with the CORS scope.
+    Trusted,
+    /// Any origin, without cookies, on a route open to every origin.
+    AnyOrigin,
+    /// A bearer-token call without cookies, on a route that accepts them from any origin.
+    Bearer,
+}
+
+impl Admitted {
+    fn finding(self, origin: &OriginParts<'_>) -> String {
+        match self {
+            Admitted::Trusted => format!(
+                "{} is an ACTIVE trusted origin with the CORS scope",
+                origin.serialized()
+            ),
+            Admitted::AnyOrigin => {
+                "not a trusted origin, but the route is open to any origin, without cookies"
+                    .to_owned()
+            }
+            Admitted::Bearer => "not a trusted origin, but the route accepts bearer tokens from \
+                                 any origin, without cookies"
+                .to_owned(),
+        }
+    }
+}
+
+/// What else would have worked for an origin that is not trusted, on this route.
+fn untrusted_hint(policy: &RouteCors) -> TrustHint {
+    if policy.accepts_bearer_from_any_origin() {
+        TrustHint::BearerAccepted
+    } else {
+        TrustHint::None
     }
 }
 
@@ -519,11 +562,6 @@ fn actual<'a>(
     trusted: bool,
     bearer: bool,
 ) -> Decision<'a> {
-    let hint = if policy.accepts_bearer_from_any_origin() {
-        TrustHint::BearerAccepted
-    } else {
-        TrustHint::None
-    };
     let Some(parts) = rules.cross.origin() else {
         // Reported, the request goes on without CORS headers: a `null` or malformed origin is
         // never echoed.
@@ -538,35 +576,23 @@ fn actual<'a>(
         })
     };
     if trusted {
-        rules.pass(RejectionKind::OriginNotTrusted, || {
-            format!(
-                "{} is an ACTIVE trusted origin with the CORS scope",
-                parts.serialized()
-            )
-        });
+        rules.admit(Admitted::Trusted, &parts);
         return allow(policy.allows_credentials(), true);
     }
     let refused = if policy.accepts_any_origin() {
         if !rules.facts.has_cookies {
-            rules.pass(RejectionKind::OriginNotTrusted, || {
-                "not a trusted origin, but the route is open to any origin, without cookies"
-                    .to_owned()
-            });
+            rules.admit(Admitted::AnyOrigin, &parts);
             return allow(false, false);
         }
         rules.not_trusted(TrustHint::AnyOriginWithoutCookies)
     } else if policy.accepts_bearer_from_any_origin() && bearer {
         if !rules.facts.has_cookies {
-            rules.pass(RejectionKind::OriginNotTrusted, || {
-                "not a trusted origin, but the route accepts bearer tokens from any origin, \
-                 without cookies"
-                    .to_owned()
-            });
+            rules.admit(Admitted::Bearer, &parts);
             return allow(false, false);
         }
         rules.not_trusted(TrustHint::BearerWithoutCookies)
     } else {
-        rules.not_trusted(hint)
+        rules.not_trusted(untrusted_hint(policy))
     };
     // Reported, the origin is served as a trusted one would be.
     refused.unwrap_or_else(|| allow(policy.allows_credentials(), false))
@@ -595,28 +621,19 @@ fn preflight<'a>(
             hint: TrustHint::None,
         });
     };
-    let bearer_from_anywhere = policy.accepts_bearer_from_any_origin() && scan.authorization;
-    if trusted || bearer_from_anywhere || policy.accepts_any_origin() {
-        rules.pass(RejectionKind::OriginNotTrusted, || match trusted {
-            true => format!(
-                "{} is an ACTIVE trusted origin with the CORS scope",
-                parts.serialized()
-            ),
-            false if policy.accepts_any_origin() => {
-                "not a trusted origin, but the route is open to any origin, without cookies"
-                    .to_owned()
-            }
-            false => "not a trusted origin, but the route accepts bearer tokens from any \
-                      origin, without cookies"
-                .to_owned(),
-        });
+    let admitted = if trusted {
+        Some(Admitted::Trusted)
+    } else if policy.accepts_any_origin() {
+        Some(Admitted::AnyOrigin)
+    } else if policy.accepts_bearer_from_any_origin() && scan.authorization {
+        Some(Admitted::Bearer)
     } else {
-        let hint = if policy.accepts_bearer_from_any_origin() {
-            TrustHint::BearerAccepted
-        } else {
-            TrustHint::None
-        };
-        if let Some(reject) = rules.not_trusted(hint) {
+        None
+    };
+    if let Some(how) = admitted {
+        rules.admit(how, &parts);
+    } else {
+        if let Some(reject) = rules.not_trusted(untrusted_hint(policy)) {
             return reject;
         }
         // Reported: answered as for a trusted origin.

@@ -156,10 +156,10 @@ impl Cors {
     /// The guard's verdict on a request it deferred, once no declared route answered it: the
     /// refusal of a preflight that no route answered (`route_not_cors_enabled`; in report mode,
     /// reported), or the application's response. `path` and `authority` are the request's.
-    #[doc(hidden)]
     ///
     /// `status` is the application's answer: it tells the log which configuration mistake let
     /// the preflight through unanswered ([`Rejection::fix`]).
+    #[doc(hidden)]
     pub fn judge_unanswered<V: AsRef<[u8]>>(
         &self,
         deferred: &Deferred<V>,
