@@ -336,8 +336,10 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
 
     // Now a crash (no shutdown, connections cut) in the middle of a stream of writes: every
     // change acknowledged before it is kept, and both instances converge after the restart.
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writer = {
         let a = Arc::clone(&a);
+        let written = Arc::clone(&written);
         tokio::spawn(async move {
             let (mut acknowledged, mut refused) = (Vec::new(), 0);
             for i in 0.. {
@@ -346,7 +348,10 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
                     &format!("https://stream-{i}.example.com"),
                 ));
                 match a.change(&edit, None).await {
-                    Ok(prepared) => acknowledged.push(prepared.after.unwrap().id),
+                    Ok(prepared) => {
+                        acknowledged.push(prepared.after.unwrap().id);
+                        written.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                     Err(TrustedOriginsError::Store(StoreError::Unavailable { .. })) => refused += 1,
                     Err(other) => panic!("{other:?}"),
                 }
@@ -358,7 +363,14 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
             (acknowledged, refused)
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The crash comes in the middle of the stream, once it is well under way (how fast the
+    // writes go depends on the machine: wait for them, not for a fixed time).
+    until(
+        Duration::from_secs(30),
+        "a stream of writes under way",
+        || written.load(std::sync::atomic::Ordering::SeqCst) > 10,
+    )
+    .await;
     tokio::task::block_in_place(|| pg.stop_immediate());
     let (acknowledged, refused) = writer.await.unwrap();
     assert!(
