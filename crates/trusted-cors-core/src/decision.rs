@@ -27,6 +27,7 @@ use bytes::Bytes;
 use crate::explain::{Check, Verdict};
 use crate::origin::{OriginParts, RequestOrigin};
 use crate::policy::{is_tchar, is_token, AllowedHeaders};
+use crate::registry::ExactLookup;
 use crate::rejection::{
     printable, OriginForm, RejectionCause, ReportSet, RequestHeadersProblem, TrustHint,
 };
@@ -222,6 +223,16 @@ const UNNAMED_ORIGIN: &str = "(no Origin header; Sec-Fetch-Site says another sit
 /// Stage 1: classifies a request. Reads nothing but the request and the configured public
 /// origins.
 pub fn classify<'a>(facts: &RequestFacts<'a>, config: &CorsConfig) -> Classified<'a> {
+    classify_with(facts, config, ExactLookup::NotLooked)
+}
+
+/// [`classify`], with what the exact-origin index said of the `Origin` bytes: a hit gives the
+/// parts parsing would give, without parsing.
+fn classify_with<'a>(
+    facts: &RequestFacts<'a>,
+    config: &CorsConfig,
+    lookup: ExactLookup<'a>,
+) -> Classified<'a> {
     let (origin_bytes, origin) = match facts.origin {
         // A browser that says an unsafe request comes from another site but names no origin
         // (stripped by a privacy setting or an extension): a cross-origin write from an origin
@@ -232,7 +243,14 @@ pub fn classify<'a>(facts: &RequestFacts<'a>, config: &CorsConfig) -> Classified
             (UNNAMED_ORIGIN.as_bytes(), RequestOrigin::Malformed)
         }
         HeaderInput::Absent => return Classified::NotCors,
-        HeaderInput::One(bytes) => (bytes, RequestOrigin::parse(bytes)),
+        // Fetch metadata decides alone (see `is_same_origin`): no need to parse the origin.
+        HeaderInput::One(_) if says_same_origin(facts.sec_fetch_site) => {
+            return Classified::SameOrigin
+        }
+        HeaderInput::One(bytes) => match lookup {
+            ExactLookup::Hit { parts, .. } => (bytes, RequestOrigin::Valid(parts)),
+            _ => (bytes, RequestOrigin::parse(bytes)),
+        },
         HeaderInput::Many => (
             b"<several Origin headers>".as_slice(),
             RequestOrigin::Malformed,
@@ -349,7 +367,20 @@ pub(crate) fn decide_traced<'a>(
     reports: &mut Vec<Rejection>,
     trace: Option<&mut Vec<Check>>,
 ) -> Decision<'a> {
-    let cross = match classify(facts, config) {
+    // The registry is only consulted when a rule needs it: before routing, a safe request is
+    // passed on without a lookup. When it will be, the `Origin` bytes are looked up in the
+    // exact-origin index first, which spares parsing them when they are a trusted origin.
+    let enabled = matches!(route, RouteScope::Declared(p) if p.is_cors_enabled());
+    let lookup = match facts.origin {
+        HeaderInput::One(bytes)
+            if (enabled || !is_safe_method(facts.method))
+                && !says_same_origin(facts.sec_fetch_site) =>
+        {
+            registry.exact_lookup(bytes)
+        }
+        _ => ExactLookup::NotLooked,
+    };
+    let cross = match classify_with(facts, config, lookup) {
         Classified::NotCors => return Decision::NotCors,
         Classified::SameOrigin => return Decision::SameOrigin,
         Classified::CrossOrigin(cross) => cross,
@@ -388,14 +419,11 @@ pub(crate) fn decide_traced<'a>(
         }
     };
 
-    // The registry is only consulted when a rule needs it: before routing, a safe request is
-    // passed on without a lookup.
-    let enabled = matches!(route, RouteScope::Declared(p) if p.is_cors_enabled());
     let safe = cross.is_preflight() || is_safe_method(facts.method);
     let trusted = (enabled || !safe)
         && cross.origin().is_some_and(|p| {
             config.origin_schemes().allows(p.scheme())
-                && registry.trusted_parts(&p, ScopeType::Cors).is_some()
+                && registry.trusted_after(&p, ScopeType::Cors, lookup)
         });
 
     // Stage 2: CORS headers alone do not stop a cross-site form post; refuse unsafe methods from
@@ -797,6 +825,12 @@ fn auth_scheme<'a>(facts: &RequestFacts<'a>) -> &'a [u8] {
     &value[..end]
 }
 
+/// Whether `Sec-Fetch-Site` says the browser judged the request same-origin (or a navigation the
+/// user started); see `is_same_origin`.
+fn says_same_origin(site: HeaderInput<'_>) -> bool {
+    matches!(site, HeaderInput::One(b"same-origin" | b"none"))
+}
+
 fn is_same_origin(
     facts: &RequestFacts<'_>,
     config: &CorsConfig,
@@ -807,7 +841,7 @@ fn is_same_origin(
     // navigation the user started (address bar, bookmark): no page made it, so no other origin
     // can be reading or forging it; like Go's `CrossOriginProtection`, it counts as same-origin.
     match facts.sec_fetch_site {
-        HeaderInput::One(site) => return site == b"same-origin" || site == b"none",
+        HeaderInput::One(_) => return says_same_origin(facts.sec_fetch_site),
         HeaderInput::Many => return false,
         HeaderInput::Absent => {}
     }

@@ -646,6 +646,46 @@ impl<'a> OriginParts<'a> {
     }
 }
 
+/// Where a serialized origin splits into its parts, kept for an exact trusted origin so that a
+/// request whose `Origin` is that origin's bytes is split without being parsed again
+/// ([`OriginParts::with_split`]). Made only by [`RequestOrigin::parse`] (through
+/// [`OriginSplit::of`]), so it describes exactly what parsing the same bytes gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OriginSplit {
+    scheme_len: u16,
+    host_len: u16,
+}
+
+impl OriginSplit {
+    /// The split of `text`, when it is a serialized origin as a request sends it.
+    pub(crate) fn of(text: &str) -> Option<OriginSplit> {
+        let RequestOrigin::Valid(parts) = RequestOrigin::parse(text.as_bytes()) else {
+            return None;
+        };
+        Some(OriginSplit {
+            scheme_len: u16::try_from(parts.scheme.len()).ok()?,
+            host_len: u16::try_from(parts.host.len()).ok()?,
+        })
+    }
+}
+
+impl<'a> OriginParts<'a> {
+    /// The parts of `text`, which has the bytes `split` was made from: what
+    /// `RequestOrigin::parse(text)` gives, without parsing. `None` if `split` does not fit
+    /// `text` (never, for the bytes it was made from).
+    pub(crate) fn with_split(text: &'a str, split: OriginSplit) -> Option<OriginParts<'a>> {
+        let scheme_end = usize::from(split.scheme_len);
+        let host_start = scheme_end + 3;
+        let host_end = host_start + usize::from(split.host_len);
+        Some(OriginParts {
+            serialized: text,
+            scheme: text.get(..scheme_end)?,
+            host: text.get(host_start..host_end)?,
+            port: text.get(host_end..)?,
+        })
+    }
+}
+
 impl<'a> RequestOrigin<'a> {
     /// Validates `Origin` header bytes without allocating: `scheme "://" host [":" port]`, in
     /// lowercase ASCII, with no path, trailing slash, userinfo or default port.
@@ -1108,5 +1148,29 @@ mod tests {
         assert_eq!(parts.host(), "a.example.com");
         assert_eq!(parts.port(), ":8443");
         assert_eq!(parts.authority(), "a.example.com:8443");
+    }
+
+    #[test]
+    fn a_stored_split_gives_what_parsing_gives() {
+        for text in [
+            "https://a.example.com:8443",
+            "https://a.example.com",
+            "http://[::1]:3000",
+            "http://127.0.0.1",
+            "capacitor://localhost",
+            "chrome-extension://abcdefghijklmnopabcdefghijklmnop",
+        ] {
+            let split = OriginSplit::of(text).expect(text);
+            let RequestOrigin::Valid(parsed) = RequestOrigin::parse(text.as_bytes()) else {
+                panic!("{text} parses")
+            };
+            assert_eq!(OriginParts::with_split(text, split), Some(parsed), "{text}");
+        }
+        for not_a_request_origin in ["null", "https://*.example.com", "https://a.example/", ""] {
+            assert_eq!(OriginSplit::of(not_a_request_origin), None);
+        }
+        // A split never reaches past bytes it does not fit.
+        let split = OriginSplit::of("https://a.example.com:8443").unwrap();
+        assert_eq!(OriginParts::with_split("https://a", split), None);
     }
 }
