@@ -2,16 +2,21 @@
 # End-to-end throughput on loopback: a hello-world server on axum and on actix-web, each bare,
 # with trusted-cors (guard + route declaration) and with the framework's usual CORS layer
 # (tower-http's CorsLayer, actix-cors), driven by wrk with allowed CORS GETs and with preflights.
-# Prints requests per second and the ratio to bare.
+# Prints requests per second (the median of the rounds) and the ratio to bare.
 #
-#   scripts/bench-e2e.sh [SECONDS per run, default 10]
+#   scripts/bench-e2e.sh [SECONDS per run, default 5] [ROUNDS, default 3]
+#
+# With two cores or more, the server runs on core 0 and wrk on core 1 (taskset), so that the
+# load generator does not take the server's core; the stacks of a scenario are run in turn,
+# round after round, so that a slow spell of a shared machine falls on all of them alike.
 #
 # Installs wrk (Debian) when it is missing and may (root). Servers listen on 127.0.0.1 only and
 # every run is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds="${1:-10}"
+seconds="${1:-5}"
+rounds="${2:-3}"
 connections="${E2E_CONNECTIONS:-32}"
 port=18480
 
@@ -22,6 +27,13 @@ if ! command -v wrk >/dev/null 2>&1; then
     echo "wrk is missing: apt-get install wrk" >&2
     exit 1
   fi
+fi
+
+server_cpu=()
+client_cpu=()
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  server_cpu=(taskset -c 0)
+  client_cpu=(taskset -c 1)
 fi
 
 cargo build --release -q -p trusted-cors-benches --bin e2e-server
@@ -44,16 +56,17 @@ LUA
 # One measured run: prints requests per second.
 run() {
   local framework=$1 stack=$2 scenario=$3
-  "$server" "$framework" "$stack" "127.0.0.1:$port" &
+  "${server_cpu[@]}" "$server" "$framework" "$stack" "127.0.0.1:$port" &
   pid=$!
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
     sleep 0.05
   done
   # A warm-up, then the measured run.
-  wrk -t1 -c"$connections" -d1s -s "$lua_dir/$scenario.lua" "http://127.0.0.1:$port/hello" >/dev/null
+  "${client_cpu[@]}" wrk -t1 -c"$connections" -d1s -s "$lua_dir/$scenario.lua" \
+    "http://127.0.0.1:$port/hello" >/dev/null
   local rps
-  rps=$(wrk -t1 -c"$connections" -d"${seconds}s" -s "$lua_dir/$scenario.lua" \
+  rps=$("${client_cpu[@]}" wrk -t1 -c"$connections" -d"${seconds}s" -s "$lua_dir/$scenario.lua" \
     "http://127.0.0.1:$port/hello" | awk '/Requests\/sec/ {print $2}')
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
@@ -61,19 +74,31 @@ run() {
   echo "$rps"
 }
 
-printf '%-7s %-10s %-13s %12s %8s\n' framework scenario stack "req/s" "÷ bare"
+# The median of numbers given one per line.
+median() {
+  sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "server on: ${server_cpu[*]:-any core}; wrk on: ${client_cpu[*]:-any core}; $rounds rounds of ${seconds}s"
+printf '%-7s %-10s %-13s %12s %8s  %s\n' framework scenario stack "req/s" "÷ bare" "rounds"
 for framework in axum actix; do
   peer=tower-http
   [ "$framework" = actix ] && peer=actix-cors
   for scenario in get preflight; do
-    bare=$(run "$framework" bare "$scenario")
-    printf '%-7s %-10s %-13s %12.0f %8s\n' "$framework" "$scenario" bare "$bare" "1.000"
-    for stack in trusted-cors peer; do
-      rps=$(run "$framework" "$stack" "$scenario")
+    declare -A all=()
+    for _ in $(seq 1 "$rounds"); do
+      for stack in bare trusted-cors peer; do
+        all[$stack]+="$(run "$framework" "$stack" "$scenario") "
+      done
+    done
+    bare=$(tr ' ' '\n' <<<"${all[bare]}" | grep . | median)
+    for stack in bare trusted-cors peer; do
+      rps=$(tr ' ' '\n' <<<"${all[$stack]}" | grep . | median)
+      ratio=$(awk -v a="$rps" -v b="$bare" 'BEGIN { printf "%.3f", a / b }')
       name=$stack
       [ "$stack" = peer ] && name=$peer
-      ratio=$(awk -v a="$rps" -v b="$bare" 'BEGIN { printf "%.3f", a / b }')
-      printf '%-7s %-10s %-13s %12.0f %8s\n' "$framework" "$scenario" "$name" "$rps" "$ratio"
+      printf '%-7s %-10s %-13s %12.0f %8s  %s\n' "$framework" "$scenario" "$name" "$rps" "$ratio" "${all[$stack]}"
     done
+    unset all
   done
 done
