@@ -783,11 +783,21 @@ fn scan_request_headers<'a>(
         star: false,
         denied: None,
     };
-    for (count, name) in value.split(',').enumerate() {
+    // Split by hand: `str::split` costs several times more per name than this byte search (a
+    // comma is ASCII, so every cut is at a character boundary and `get` never fails).
+    let mut rest = Some(value);
+    let mut count = 0;
+    while let Some(list) = rest {
+        let (name, tail) = match list.as_bytes().iter().position(|&b| b == b',') {
+            Some(comma) => (list.get(..comma), list.get(comma + 1..)),
+            None => (Some(list), None),
+        };
+        rest = tail;
         if count == MAX_REQUEST_HEADER_NAMES {
             return Err(RequestHeadersProblem::TooMany);
         }
-        let name = trim_ows(name);
+        count += 1;
+        let name = trim_ows(name.unwrap_or_default());
         if name.is_empty() {
             continue;
         }
@@ -809,7 +819,15 @@ fn scan_request_headers<'a>(
 
 /// `value` without the spaces and tabs around it (HTTP's optional whitespace).
 fn trim_ows(value: &str) -> &str {
-    value.trim_matches(|c| c == ' ' || c == '\t')
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = value.as_bytes();
+    let start = bytes.iter().position(|b| !ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !ows(b))
+        .map_or(start, |last| last + 1);
+    // Cut next to ASCII bytes: character boundaries.
+    value.get(start..end).unwrap_or_default()
 }
 
 /// The scheme of the `Authorization` value: the bytes before the first space.
@@ -875,4 +893,63 @@ fn host_matches(host: &[u8], origin: &OriginParts<'_>) -> bool {
         && host.len() == authority.len() + default_port.len()
         && host[..authority.len()].eq_ignore_ascii_case(authority)
         && &host[authority.len()..] == default_port
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(value: &[u8]) -> Result<(String, bool, bool, Option<String>), RequestHeadersProblem> {
+        let allowed = AllowedHeaders::List(vec!["content-type".into(), "x-b".into()]);
+        let scan = scan_request_headers(HeaderInput::One(value), &allowed)?;
+        Ok((
+            scan.value.to_owned(),
+            scan.authorization,
+            scan.star,
+            scan.denied.map(str::to_owned),
+        ))
+    }
+
+    #[test]
+    fn request_header_lists_are_split_trimmed_and_bounded() {
+        let ok = |value: &str, denied: Option<&str>| {
+            let (echo, _, _, found) = scan(value.as_bytes()).unwrap();
+            assert_eq!(found.as_deref(), denied, "{value:?}");
+            echo
+        };
+        assert_eq!(ok("content-type", None), "content-type");
+        assert_eq!(ok(" \tcontent-type ,x-b\t ", None), "content-type ,x-b");
+        assert_eq!(ok(",,content-type,,", None), ",,content-type,,");
+        assert_eq!(ok("", None), "");
+        assert_eq!(ok(" , ", None), ",");
+        assert_eq!(ok("Content-Type,X-B", None), "Content-Type,X-B");
+        assert_eq!(
+            ok("content-type, x-a, x-c", Some("x-a")),
+            "content-type, x-a, x-c"
+        );
+        let (_, authorization, star, denied) = scan(b"x-b, Authorization, *").unwrap();
+        assert!(authorization && star);
+        assert_eq!(denied.as_deref(), Some("Authorization"));
+
+        let names = |n: usize| vec!["x-b"; n].join(",");
+        assert!(scan(names(MAX_REQUEST_HEADER_NAMES).as_bytes()).is_ok());
+        assert_eq!(
+            scan(names(MAX_REQUEST_HEADER_NAMES + 1).as_bytes()),
+            Err(RequestHeadersProblem::TooMany)
+        );
+        // Empty items count too.
+        assert_eq!(
+            scan(",".repeat(MAX_REQUEST_HEADER_NAMES).as_bytes()),
+            Err(RequestHeadersProblem::TooMany)
+        );
+        assert_eq!(
+            scan(b"content-type, x b"),
+            Err(RequestHeadersProblem::NotAName("x b".into()))
+        );
+        assert_eq!(scan(b"x-\xff"), Err(RequestHeadersProblem::NotText));
+        assert_eq!(
+            scan(b"content-type, \xc3\xa9"),
+            Err(RequestHeadersProblem::NotAName("\u{e9}".into()))
+        );
+    }
 }
