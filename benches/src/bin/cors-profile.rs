@@ -53,8 +53,14 @@ fn main() {
         }
         _ => headers.push(("origin", shared("https://evil.example"))),
     }
+    let target = bytes::BytesMut::from(&b"/api/v1/users/me"[..])
+        .split()
+        .freeze();
     let request = || {
-        let mut request = Request::builder().method(method).uri("/api/v1/users/me");
+        // The target parsed from bytes shared as a server's are (hyper slices the target from
+        // its read buffer): cloning the URI counts a reference rather than copying it.
+        let target = http::Uri::from_maybe_shared(target.clone()).unwrap();
+        let mut request = Request::builder().method(method).uri(target);
         for (name, value) in &headers {
             request = request.header(*name, value.clone());
         }

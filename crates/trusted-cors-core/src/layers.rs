@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::decision::{AnswerValue, Decision, RouteScope};
+use crate::decision::{AnswerValue, Decision, PreflightAnswer, RouteScope};
 use crate::metrics::{DecisionCounters, UNNAMED_ROUTE};
 use crate::rejection::{AppAnswer, RejectionCause};
 use crate::reply::{
@@ -253,6 +253,9 @@ pub struct DeclaredRoute<V> {
     policy: RouteCors,
     warned: AtomicBool,
     values: ValueCache<V>,
+    /// The headers after `Access-Control-Allow-Origin` of the route's usual preflight answers,
+    /// with credentials and without (see [`Usual`]).
+    usual: [Arc<[(Field, V)]>; 2],
     /// The route's decision counters, when metrics are on.
     counters: Option<DecisionCounters>,
 }
@@ -288,10 +291,30 @@ pub enum RouteStep<V> {
 #[must_use]
 #[doc(hidden)]
 pub struct PreflightReply<V> {
-    /// The values of [`PREFLIGHT_FIELDS`], each if sent.
+    /// The values of [`PREFLIGHT_FIELDS`], each if sent; only the origin's for a usual answer.
     values: [Option<V>; 6],
     /// `X-Trusted-Cors-Report`, when rules in report mode would have refused the preflight.
     report: Option<V>,
+    /// For one of the route's usual answers, which, and its headers after the origin.
+    usual: Option<(Usual, Arc<[(Field, V)]>)>,
+}
+
+/// A route's usual preflight answer: its own methods, request headers and max-age, for a
+/// trusted origin with credentials or for another origin it admits without. Its headers are the
+/// same for every request but for the echoed origin, so a layer may keep them ready-made (the
+/// Tower layer keeps a header map of each and clones it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Usual {
+    /// With `Access-Control-Allow-Credentials: true`.
+    WithCredentials = 0,
+    /// Without.
+    WithoutCredentials = 1,
+}
+
+impl Usual {
+    /// Both.
+    pub const ALL: [Usual; 2] = [Usual::WithCredentials, Usual::WithoutCredentials];
 }
 
 /// The headers a preflight answer may send, in the order they are sent.
@@ -310,18 +333,41 @@ impl<V> PreflightReply<V> {
 
     /// How many headers it sends.
     pub fn header_count(&self) -> usize {
-        self.values.iter().flatten().count() + usize::from(self.report.is_some())
+        let usual = self.usual.as_ref().map_or(0, |(_, rest)| rest.len());
+        self.values.iter().flatten().count() + usual + usize::from(self.report.is_some())
     }
 
     /// Writes the headers into a response's (empty) map.
-    pub fn write_headers<W: ResponseHeaders<Value = V>>(self, response: &mut W) {
+    pub fn write_headers<W: ResponseHeaders<Value = V>>(self, response: &mut W)
+    where
+        V: Clone,
+    {
         for (field, value) in PREFLIGHT_FIELDS.into_iter().zip(self.values) {
             if let Some(value) = value {
                 response.append(field, value);
             }
         }
+        if let Some((_, rest)) = self.usual {
+            for (field, value) in rest.iter() {
+                response.append(*field, value.clone());
+            }
+        }
         if let Some(report) = self.report {
             response.append(REPORT_HEADER, report);
+        }
+    }
+
+    /// For one of the route's usual answers: which, the echoed origin, and the report header's
+    /// value if any; the headers are then `Access-Control-Allow-Origin` (the origin), those of
+    /// [`DeclaredRoute::usual_headers`], and the report. Otherwise the reply itself.
+    pub fn into_usual(self) -> Result<(Usual, V, Option<V>), Self> {
+        match self {
+            PreflightReply {
+                values: [Some(origin), ..],
+                report,
+                usual: Some((usual, _)),
+            } => Ok((usual, origin, report)),
+            reply => Err(reply),
         }
     }
 }
@@ -342,12 +388,53 @@ impl<V: Clone> DeclaredRoute<V> {
         );
         let name = policy.name().unwrap_or(UNNAMED_ROUTE);
         let counters = DecisionCounters::new(cors.config().metrics(), name);
+        let usual = Usual::ALL.map(|usual| {
+            let answer = PreflightAnswer {
+                allow_origin: "",
+                allow_credentials: usual == Usual::WithCredentials,
+                allow_methods: policy.allow_methods_value().clone(),
+                allow_headers: policy.allow_headers_value().cloned(),
+                max_age: policy.max_age_value().clone(),
+            };
+            let mut headers = Vec::new();
+            answer.for_each_header(|field, value| {
+                if let AnswerValue::Bytes(bytes) = value {
+                    headers.extend(values.get(bytes).map(|value| (field, value)));
+                }
+            });
+            Arc::from(headers)
+        });
         Arc::new(DeclaredRoute {
             cors,
             policy,
             warned: AtomicBool::new(false),
             values,
+            usual,
             counters,
+        })
+    }
+
+    /// The headers after `Access-Control-Allow-Origin` of the route's `usual` preflight answer.
+    pub fn usual_headers(&self, usual: Usual) -> &[(Field, V)] {
+        &self.usual[usual as usize]
+    }
+
+    /// Which usual answer `answer` is, if it is one: the route's own methods, request headers
+    /// and max-age, the very bytes (not a reported method added, nor requested headers echoed).
+    fn usual(&self, answer: &PreflightAnswer<'_>) -> Option<Usual> {
+        let same = |a: &Bytes, b: &Bytes| a.as_ptr() == b.as_ptr() && a.len() == b.len();
+        let policy = &self.policy;
+        let headers = match (&answer.allow_headers, policy.allow_headers_value()) {
+            (None, None) => true,
+            (Some(a), Some(b)) => same(a, b),
+            _ => false,
+        };
+        let usual = headers
+            && same(&answer.allow_methods, policy.allow_methods_value())
+            && same(&answer.max_age, policy.max_age_value());
+        usual.then_some(match answer.allow_credentials {
+            true => Usual::WithCredentials,
+            false => Usual::WithoutCredentials,
         })
     }
 
@@ -408,7 +495,13 @@ impl<V: Clone> DeclaredRoute<V> {
                 let mut reply = PreflightReply {
                     values: Default::default(),
                     report: None,
+                    usual: None,
                 };
+                if let Some(usual) = self.usual(&answer) {
+                    reply.values[0] = origin.cloned();
+                    reply.usual = Some((usual, Arc::clone(&self.usual[usual as usize])));
+                    return RouteStep::Preflight(reply);
+                }
                 answer.for_each_header(|field, value| {
                     let value = match value {
                         AnswerValue::Origin => origin.cloned(),
@@ -666,6 +759,14 @@ mod tests {
                                 got.iter().collect::<Vec<_>>(),
                                 want.iter().collect::<Vec<_>>()
                             );
+                            // The Tower layer's answer too (a usual answer from its ready-made
+                            // map, another written header by header).
+                            let answer = tower_answer(&cors, &policy, &headers);
+                            assert_eq!(answer.status(), 204);
+                            assert_eq!(
+                                answer.headers().iter().collect::<Vec<_>>(),
+                                want.iter().collect::<Vec<_>>()
+                            );
                             answered += 1;
                         }
                         (Decision::Reject(rejection), RouteStep::Answer(reply)) => {
@@ -680,5 +781,25 @@ mod tests {
             }
         }
         assert!(answered >= 8, "{answered} preflights answered");
+    }
+
+    /// The response of the Tower route layer of `policy` to a preflight with `headers`.
+    fn tower_answer(
+        cors: &Cors,
+        policy: &RouteCors,
+        headers: &HeaderMap,
+    ) -> http::Response<bytes::Bytes> {
+        use tower::{Layer, ServiceExt};
+        let app = tower::service_fn(|_: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(bytes::Bytes::new()))
+        });
+        let service = cors.route(policy.clone()).layer(app);
+        let mut request = http::Request::new(());
+        *request.method_mut() = http::Method::OPTIONS;
+        *request.headers_mut() = headers.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(service.oneshot(request)).unwrap()
     }
 }

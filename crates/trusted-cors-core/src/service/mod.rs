@@ -22,9 +22,10 @@ pub use future::ResponseFuture;
 
 use crate::layers::{
     DeclaredRoute, GuardVerdict, MarkSink, MarkSource, PreflightReply, RouteAnswered, RouteStep,
+    Usual,
 };
-use crate::reply::Reply;
-use crate::{Cors, Rejection};
+use crate::reply::{Reply, ResponseHeaders, REPORT_HEADER};
+use crate::{Cors, Field, Rejection};
 
 crate::header_maps!(
     request: HeaderMap,
@@ -100,13 +101,51 @@ fn answer<B>(reply: Reply, request: &mut Request<B>) -> Response<Bytes> {
     assemble(status, body, headers, extensions, rejection, route)
 }
 
-/// The response to a preflight that a declared route answers, in the request's own maps.
+/// A route's usual preflight answers as ready-made header maps, `Access-Control-Allow-Origin`
+/// first with a stand-in value: cloning one and setting the origin costs a fraction of appending
+/// each header (measured with callgrind).
+#[derive(Debug)]
+struct UsualAnswers([HeaderMap; 2]);
+
+impl UsualAnswers {
+    fn new(route: &DeclaredRoute<HeaderValue>) -> Self {
+        UsualAnswers(Usual::ALL.map(|usual| {
+            let rest = route.usual_headers(usual);
+            let mut headers = HeaderMap::with_capacity(rest.len() + 2);
+            let stand_in = HeaderValue::from_static("null");
+            ResponseHeaders::append(&mut headers, Field::AccessControlAllowOrigin, stand_in);
+            for (field, value) in rest {
+                ResponseHeaders::append(&mut headers, *field, value.clone());
+            }
+            headers
+        }))
+    }
+}
+
+/// The response to a preflight that a declared route answers: one of its usual answers from a
+/// ready-made map, or else written into the request's own maps.
 fn answer_preflight<B>(
     reply: PreflightReply<HeaderValue>,
+    usual: &UsualAnswers,
     request: &mut Request<B>,
 ) -> Response<Bytes> {
-    let (mut headers, extensions) = recycle(request);
-    reply.write_headers(&mut headers);
+    let (headers, extensions) = match reply.into_usual() {
+        Ok((which, origin, report)) => {
+            let mut headers = usual.0[which as usize].clone();
+            ResponseHeaders::insert(&mut headers, Field::AccessControlAllowOrigin, origin);
+            if let Some(report) = report {
+                ResponseHeaders::append(&mut headers, REPORT_HEADER, report);
+            }
+            let mut extensions = std::mem::take(request.extensions_mut());
+            extensions.clear();
+            (headers, extensions)
+        }
+        Err(reply) => {
+            let (mut headers, extensions) = recycle(request);
+            reply.write_headers(&mut headers);
+            (headers, extensions)
+        }
+    };
     assemble(
         PreflightReply::<HeaderValue>::STATUS,
         Bytes::new(),
@@ -245,11 +284,13 @@ where
 #[must_use]
 pub struct RouteCorsLayer {
     route: Arc<DeclaredRoute<HeaderValue>>,
+    usual: Arc<UsualAnswers>,
 }
 
 impl RouteCorsLayer {
     pub(crate) fn new(route: Arc<DeclaredRoute<HeaderValue>>) -> Self {
-        RouteCorsLayer { route }
+        let usual = Arc::new(UsualAnswers::new(&route));
+        RouteCorsLayer { route, usual }
     }
 }
 
@@ -259,6 +300,7 @@ impl<S> Layer<S> for RouteCorsLayer {
         RouteCorsService {
             inner,
             route: Arc::clone(&self.route),
+            usual: Arc::clone(&self.usual),
         }
     }
 }
@@ -268,6 +310,7 @@ impl<S> Layer<S> for RouteCorsLayer {
 pub struct RouteCorsService<S> {
     inner: S,
     route: Arc<DeclaredRoute<HeaderValue>>,
+    usual: Arc<UsualAnswers>,
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for RouteCorsService<S>
@@ -291,7 +334,7 @@ where
         match step {
             RouteStep::Answer(reply) => ResponseFuture::ready(answer(reply, &mut request)),
             RouteStep::Preflight(reply) => {
-                ResponseFuture::ready(answer_preflight(reply, &mut request))
+                ResponseFuture::ready(answer_preflight(reply, &self.usual, &mut request))
             }
             RouteStep::Forward(recorded, decoration) => {
                 recorded.record(request.extensions_mut());
