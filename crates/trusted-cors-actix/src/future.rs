@@ -5,11 +5,11 @@ use std::task::{ready, Context, Poll};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::HeaderValue;
-use actix_web::Error;
+use actix_web::{Error, HttpMessage};
 use pin_project_lite::pin_project;
 use trusted_cors_core::{Cors, Decoration, Deferred, RouteAnswered, Unanswered};
 
-use crate::Outgoing;
+use crate::{Incoming, Outgoing};
 
 pin_project! {
     /// The response future of the middlewares.
@@ -81,13 +81,15 @@ where
                         decoration.apply(&mut Outgoing(response.headers_mut()));
                     }
                     After::Deferred(cors, deferred) => {
-                        let answered = response.response().extensions().contains::<RouteAnswered>();
                         let request = response.request();
+                        let answered = request.extensions().contains::<RouteAnswered>()
+                            || response.response().extensions().contains::<RouteAnswered>();
                         let authority = request.uri().authority().map(|a| a.as_str());
                         let status = response.status().as_u16();
                         let verdict = match answered {
                             true => Unanswered::Pass,
                             false => {
+                                let deferred = deferred.read_again(&Incoming(request.headers()));
                                 cors.judge_unanswered(&deferred, request.path(), authority, status)
                             }
                         };

@@ -174,7 +174,8 @@ macro_rules! header_maps {
         map: |$this:ident| $map:expr,
         http: $($header:ident)::+,
         scan_up_to: $scan_up_to:expr,
-        origin_first: $origin_first:expr
+        origin_first: $origin_first:expr,
+        read_again_later: $read_again_later:expr
     ) => {
         impl $crate::RequestHeaders for $request {
             type Value = $($header)::+::HeaderValue;
@@ -196,6 +197,10 @@ macro_rules! header_maps {
 
             fn origin_first(&self) -> bool {
                 $origin_first
+            }
+
+            fn read_again_later(&self) -> bool {
+                $read_again_later
             }
 
             fn origin_vary() -> Option<Self::Value> {

@@ -45,6 +45,35 @@ pub struct Deferred<V> {
     /// `Access-Control-Request-Method`, `Host` and `Sec-Fetch-Site` of a request not judged yet
     /// (an `OPTIONS` without `Authorization`); `None` for one already judged a preflight.
     unjudged: Option<[Found<V>; 3]>,
+    /// Nothing kept: an `OPTIONS` without `Authorization` whose headers are read again when
+    /// judged ([`read_again`](Self::read_again)).
+    later: bool,
+}
+
+impl<V: Clone> Deferred<V> {
+    /// Whether the guard kept nothing of the request: read it again with
+    /// [`read_again`](Self::read_again) before [`Cors::judge_unanswered`].
+    pub fn is_kept_for_later(&self) -> bool {
+        self.later
+    }
+
+    /// What the guard would have kept of the request, read from its headers now.
+    pub fn read_again<H: RequestHeaders<Value = V>>(self, headers: &H) -> Deferred<V> {
+        if !self.later {
+            return self;
+        }
+        let [origin, request_method, host, sec_fetch_site] = headers.find([
+            Field::Origin,
+            Field::AccessControlRequestMethod,
+            Field::Host,
+            Field::SecFetchSite,
+        ]);
+        Deferred {
+            origin: origin.cloned(),
+            unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
+            later: false,
+        }
+    }
 }
 
 /// The guard's verdict on a request it lets through: a response to an unsafe method varies on
@@ -98,20 +127,44 @@ impl Cors {
         headers: &H,
     ) -> GuardVerdict<H::Value> {
         if method == "OPTIONS" {
-            let [origin, authorization, request_method, host, sec_fetch_site] = headers.find([
-                Field::Origin,
-                Field::Authorization,
-                Field::AccessControlRequestMethod,
-                Field::Host,
-                Field::SecFetchSite,
-            ]);
+            let later = headers.read_again_later();
+            let [origin, authorization, request_method, host, sec_fetch_site] = if later {
+                let [origin, authorization, request_method] = headers.find([
+                    Field::Origin,
+                    Field::Authorization,
+                    Field::AccessControlRequestMethod,
+                ]);
+                [
+                    origin,
+                    authorization,
+                    request_method,
+                    Found::Absent,
+                    Found::Absent,
+                ]
+            } else {
+                headers.find([
+                    Field::Origin,
+                    Field::Authorization,
+                    Field::AccessControlRequestMethod,
+                    Field::Host,
+                    Field::SecFetchSite,
+                ])
+            };
             if !origin.is_present() || !authorization.is_present() && !request_method.is_present() {
                 return GuardVerdict::Pass;
             }
             if !authorization.is_present() {
+                if later {
+                    return GuardVerdict::Defer(Deferred {
+                        origin: Found::Absent,
+                        unjudged: None,
+                        later: true,
+                    });
+                }
                 return GuardVerdict::Defer(Deferred {
                     origin: origin.cloned(),
                     unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
+                    later: false,
                 });
             }
         } else if RequestFacts::guard_passes(method, headers) {
@@ -126,6 +179,7 @@ impl Cors {
             Decision::DeferPreflight => GuardVerdict::Defer(Deferred {
                 origin: headers.find([Field::Origin])[0].cloned(),
                 unjudged: None,
+                later: false,
             }),
             Decision::Reject(rejection) => {
                 GuardVerdict::Refuse(self.refuse_counted(rejection, counters))
@@ -167,6 +221,10 @@ impl Cors {
         authority: Option<&str>,
         status: u16,
     ) -> Unanswered<V> {
+        debug_assert!(
+            !deferred.later,
+            "a deferred request kept for later is read again first"
+        );
         if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
             let host = request_host(authority, host.input());
             // What `RequestFacts::read_unrouted` reads of an `OPTIONS` without `Authorization`.
@@ -370,6 +428,20 @@ impl<V> PreflightReply<V> {
             reply => Err(reply),
         }
     }
+
+    /// Completes a copy of a ready-made usual answer (see [`DeclaredRoute::write_usual_answer`])
+    /// with the parts [`into_usual`](Self::into_usual) gave: the origin in place of the stand-in,
+    /// then the report.
+    pub fn complete_usual<W: ResponseHeaders<Value = V>>(
+        headers: &mut W,
+        origin: V,
+        report: Option<V>,
+    ) {
+        headers.insert(Field::AccessControlAllowOrigin, origin);
+        if let Some(report) = report {
+            headers.append(REPORT_HEADER, report);
+        }
+    }
 }
 
 impl<V: Clone> DeclaredRoute<V> {
@@ -417,6 +489,21 @@ impl<V: Clone> DeclaredRoute<V> {
     /// The headers after `Access-Control-Allow-Origin` of the route's `usual` preflight answer.
     pub fn usual_headers(&self, usual: Usual) -> &[(Field, V)] {
         &self.usual[usual as usize]
+    }
+
+    /// Writes the route's `usual` preflight answer into an empty map, `stand_in` in place of the
+    /// origin: a ready-made answer, which a layer copies for each such preflight and completes
+    /// with [`PreflightReply::complete_usual`] (a copy of a map costs less than writing it).
+    pub fn write_usual_answer<W: ResponseHeaders<Value = V>>(
+        &self,
+        usual: Usual,
+        stand_in: V,
+        headers: &mut W,
+    ) {
+        headers.append(Field::AccessControlAllowOrigin, stand_in);
+        for (field, value) in self.usual_headers(usual) {
+            headers.append(*field, value.clone());
+        }
     }
 
     /// Which usual answer `answer` is, if it is one: the route's own methods, request headers

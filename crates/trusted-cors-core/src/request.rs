@@ -149,6 +149,15 @@ pub trait RequestHeaders {
         None
     }
 
+    /// Whether the request these headers belong to is still at hand once the application has
+    /// answered (actix-web's responses carry their request): the guard then keeps nothing of a
+    /// preflight it passes on and reads it again only if no declared route answered it
+    /// ([`Deferred::read_again`](crate::Deferred::read_again)).
+    #[doc(hidden)]
+    fn read_again_later(&self) -> bool {
+        false
+    }
+
     /// Every value of several headers, in the order asked.
     fn values_of<const N: usize>(&self, fields: [Field; N]) -> [HeaderInput<'_>; N] {
         self.find(fields).map(Found::into_input)

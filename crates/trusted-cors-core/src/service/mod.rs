@@ -24,8 +24,8 @@ use crate::layers::{
     DeclaredRoute, GuardVerdict, MarkSink, MarkSource, PreflightReply, RouteAnswered, RouteStep,
     Usual,
 };
-use crate::reply::{Reply, ResponseHeaders, REPORT_HEADER};
-use crate::{Cors, Field, Rejection};
+use crate::reply::Reply;
+use crate::{Cors, Rejection};
 
 crate::header_maps!(
     request: HeaderMap,
@@ -33,7 +33,8 @@ crate::header_maps!(
     map: |this| this,
     http: http::header,
     scan_up_to: 24,
-    origin_first: false
+    origin_first: false,
+    read_again_later: false
 );
 
 impl MarkSink for http::Extensions {
@@ -110,13 +111,9 @@ struct UsualAnswers([HeaderMap; 2]);
 impl UsualAnswers {
     fn new(route: &DeclaredRoute<HeaderValue>) -> Self {
         UsualAnswers(Usual::ALL.map(|usual| {
-            let rest = route.usual_headers(usual);
-            let mut headers = HeaderMap::with_capacity(rest.len() + 2);
+            let mut headers = HeaderMap::with_capacity(route.usual_headers(usual).len() + 2);
             let stand_in = HeaderValue::from_static("null");
-            ResponseHeaders::append(&mut headers, Field::AccessControlAllowOrigin, stand_in);
-            for (field, value) in rest {
-                ResponseHeaders::append(&mut headers, *field, value.clone());
-            }
+            route.write_usual_answer(usual, stand_in, &mut headers);
             headers
         }))
     }
@@ -132,10 +129,7 @@ fn answer_preflight<B>(
     let (headers, extensions) = match reply.into_usual() {
         Ok((which, origin, report)) => {
             let mut headers = usual.0[which as usize].clone();
-            ResponseHeaders::insert(&mut headers, Field::AccessControlAllowOrigin, origin);
-            if let Some(report) = report {
-                ResponseHeaders::append(&mut headers, REPORT_HEADER, report);
-            }
+            PreflightReply::complete_usual(&mut headers, origin, report);
             let mut extensions = std::mem::take(request.extensions_mut());
             extensions.clear();
             (headers, extensions)
