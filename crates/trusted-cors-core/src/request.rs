@@ -255,6 +255,11 @@ impl<'a> RequestFacts<'a> {
     pub(crate) fn guard_passes<H: RequestHeaders>(method: &str, headers: &H) -> bool {
         let get_or_head = matches!(method, "GET" | "HEAD");
         if headers.origin_first() {
+            // One lookup for most requests: a `GET` or `HEAD` without `Authorization` passes
+            // whether it has an `Origin` or not.
+            if get_or_head && !headers.values(Field::Authorization).is_present() {
+                return true;
+            }
             if headers.values(Field::Origin).is_present() {
                 return get_or_head && !headers.values(Field::Authorization).is_present();
             }
@@ -499,10 +504,23 @@ mod tests {
                 matches!(lean, Decision::DeferPreflight),
                 matches!(decision, Decision::DeferPreflight)
             );
+            // A map read as actix-web's is (`Origin` or `Authorization` looked up first, a lookup
+            // per header, a deferred preflight read again when judged) gets the same verdicts.
+            let looked_up = LookedUp(&headers);
+            prop_assert_eq!(
+                RequestFacts::guard_passes(method, &looked_up),
+                RequestFacts::guard_passes(method, &headers)
+            );
             // The guard's verdict, with its shortcuts (an `OPTIONS` without `Authorization` is
             // passed on unjudged, and judged afterwards from what the guard kept), is the
             // decision's.
             let cors = crate::Cors::new(config, registry);
+            // (The same verdict on the map read as actix-web's.)
+            prop_assert_eq!(
+                verdict(&cors, method, &looked_up),
+                verdict(&cors, method, &headers),
+                "{} {:?}", method, headers
+            );
             let lean_kind = lean.rejection().map(|r| r.kind());
             match cors.judge_unrouted(method, "/x", None, &headers) {
                 GuardVerdict::Pass => prop_assert!(
@@ -534,6 +552,49 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// An `http` map read as the actix-web adapter reads its own.
+    #[derive(Debug)]
+    struct LookedUp<'a>(&'a http::HeaderMap);
+
+    #[derive(Debug)]
+    struct LookedUpOut<'a>(&'a mut http::HeaderMap);
+
+    crate::header_maps!(
+        request: LookedUp<'_>,
+        response: LookedUpOut<'_>,
+        map: |this| this.0,
+        http: http::header,
+        scan_up_to: 0,
+        origin_first: true,
+        read_again_later: true
+    );
+
+    /// The guard's verdict on a request, as one comparable value: passed (varying or not),
+    /// refused for a reason, or deferred and then refused (or not) when no route answered.
+    fn verdict<H: RequestHeaders<Value = http::HeaderValue>>(
+        cors: &crate::Cors,
+        method: &str,
+        headers: &H,
+    ) -> String {
+        match cors.judge_unrouted(method, "/x", None, headers) {
+            GuardVerdict::Pass => "pass".to_owned(),
+            GuardVerdict::PassVarying(_) => "pass varying".to_owned(),
+            GuardVerdict::Refuse(reply) => {
+                format!("refuse {:?}", reply.rejection().map(|r| r.kind()))
+            }
+            GuardVerdict::Defer(deferred) => {
+                let deferred = deferred.read_again(headers);
+                match cors.judge_unanswered(&deferred, "/x", None, 405) {
+                    crate::layers::Unanswered::Refuse(reply) => {
+                        format!("defer, refuse {:?}", reply.rejection().map(|r| r.kind()))
+                    }
+                    _ => "defer, pass".to_owned(),
+                }
+            }
+            _ => "other".to_owned(),
         }
     }
 
