@@ -53,6 +53,32 @@ fn main() {
         }
         _ => headers.push(("origin", shared("https://evil.example"))),
     }
+    // `CORS_PROFILE_BROWSER=1`: the other headers a browser sends with such a request.
+    if std::env::var_os("CORS_PROFILE_BROWSER").is_some() {
+        let site = match scenario {
+            "no_origin" | "same_origin" => "same-origin",
+            _ => "cross-site",
+        };
+        if scenario != "same_origin" {
+            headers.push(("sec-fetch-site", shared(site)));
+        }
+        for (name, value) in [
+            ("connection", "keep-alive"),
+            (
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64) Chrome/142.0.0.0 Safari/537.36",
+            ),
+            ("accept", "*/*"),
+            ("accept-encoding", "gzip, deflate, br, zstd"),
+            ("accept-language", "en-US,en;q=0.9"),
+            ("referer", "https://app9.example.com/"),
+            ("sec-fetch-mode", "cors"),
+            ("sec-fetch-dest", "empty"),
+            ("priority", "u=1, i"),
+        ] {
+            headers.push((name, shared(value)));
+        }
+    }
     let target = bytes::BytesMut::from(&b"/api/v1/users/me"[..])
         .split()
         .freeze();

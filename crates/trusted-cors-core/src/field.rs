@@ -196,7 +196,9 @@ macro_rules! header_maps {
             }
 
             fn origin_first(&self) -> bool {
-                $origin_first
+                // A map too large to scan is read a lookup per header: `Origin` first too.
+                let $this = self;
+                $origin_first || $map.len() > $scan_up_to
             }
 
             fn read_again_later(&self) -> bool {

@@ -141,6 +141,20 @@ impl Cors {
                     Found::Absent,
                     Found::Absent,
                 ]
+            } else if headers.origin_first() {
+                // A lookup per header: `Host` only for a browser without fetch metadata (see
+                // `RequestFacts::read_with`).
+                let [origin, authorization, request_method, sec_fetch_site] = headers.find([
+                    Field::Origin,
+                    Field::Authorization,
+                    Field::AccessControlRequestMethod,
+                    Field::SecFetchSite,
+                ]);
+                let [host] = match sec_fetch_site.is_present() {
+                    true => [Found::Absent],
+                    false => headers.find([Field::Host]),
+                };
+                [origin, authorization, request_method, host, sec_fetch_site]
             } else {
                 headers.find([
                     Field::Origin,
@@ -313,7 +327,7 @@ pub struct DeclaredRoute<V> {
     values: ValueCache<V>,
     /// The headers after `Access-Control-Allow-Origin` of the route's usual preflight answers,
     /// with credentials and without (see [`Usual`]).
-    usual: [Arc<[(Field, V)]>; 2],
+    usual: [UsualHeaders<V>; 2],
     /// The route's decision counters, when metrics are on.
     counters: Option<DecisionCounters>,
 }
@@ -354,8 +368,11 @@ pub struct PreflightReply<V> {
     /// `X-Trusted-Cors-Report`, when rules in report mode would have refused the preflight.
     report: Option<V>,
     /// For one of the route's usual answers, which, and its headers after the origin.
-    usual: Option<(Usual, Arc<[(Field, V)]>)>,
+    usual: Option<(Usual, UsualHeaders<V>)>,
 }
+
+/// The headers after `Access-Control-Allow-Origin` of a route's usual preflight answer, shared.
+type UsualHeaders<V> = Arc<[(Field, V)]>;
 
 /// A route's usual preflight answer: its own methods, request headers and max-age, for a
 /// trusted origin with credentials or for another origin it admits without. Its headers are the

@@ -32,7 +32,7 @@ crate::header_maps!(
     response: HeaderMap,
     map: |this| this,
     http: http::header,
-    scan_up_to: 24,
+    scan_up_to: 8,
     origin_first: false,
     read_again_later: false
 );
