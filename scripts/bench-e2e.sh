@@ -20,14 +20,9 @@ rounds="${2:-3}"
 connections="${E2E_CONNECTIONS:-32}"
 port=18480
 
-if ! command -v wrk >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-  else
-    echo "wrk is missing: apt-get install wrk" >&2
-    exit 1
-  fi
-fi
+# shellcheck source=scripts/e2e-common.sh
+. scripts/e2e-common.sh
+e2e_require wrk
 
 server_cpu=()
 client_cpu=()
@@ -36,32 +31,17 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
   client_cpu=(taskset -c 1)
 fi
 
-cargo build --release -q -p trusted-cors-benches --bin e2e-server
 server=target/release/e2e-server
 lua_dir=$(mktemp -d)
 trap 'rm -rf "$lua_dir"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
-
-cat >"$lua_dir/get.lua" <<'LUA'
-wrk.method = "GET"
-wrk.headers["Origin"] = "https://portal.example.com"
-wrk.headers["Cookie"] = "sid=1"
-LUA
-cat >"$lua_dir/preflight.lua" <<'LUA'
-wrk.method = "OPTIONS"
-wrk.headers["Origin"] = "https://portal.example.com"
-wrk.headers["Access-Control-Request-Method"] = "PUT"
-wrk.headers["Access-Control-Request-Headers"] = "content-type"
-LUA
+e2e_prepare "$lua_dir"
 
 # One measured run: prints requests per second.
 run() {
   local framework=$1 stack=$2 scenario=$3
   "${server_cpu[@]}" "$server" "$framework" "$stack" "127.0.0.1:$port" &
   pid=$!
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-    sleep 0.05
-  done
+  e2e_wait_port "$port"
   # A warm-up, then the measured run.
   "${client_cpu[@]}" wrk -t1 -c"$connections" -d1s -s "$lua_dir/$scenario.lua" \
     "http://127.0.0.1:$port/hello" >/dev/null

@@ -13,33 +13,14 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-4}"
 port=18481
-for tool in valgrind wrk; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ]; then
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
-    else
-      echo "$tool is missing: apt-get install $tool" >&2
-      exit 1
-    fi
-  fi
-done
+# shellcheck source=scripts/e2e-common.sh
+. scripts/e2e-common.sh
+e2e_require valgrind wrk
 
-cargo build --release -q -p trusted-cors-benches --bin e2e-server
 server=$PWD/target/release/e2e-server
 work=$(mktemp -d)
 trap 'rm -rf "$work"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
-
-cat >"$work/get.lua" <<'LUA'
-wrk.method = "GET"
-wrk.headers["Origin"] = "https://portal.example.com"
-wrk.headers["Cookie"] = "sid=1"
-LUA
-cat >"$work/preflight.lua" <<'LUA'
-wrk.method = "OPTIONS"
-wrk.headers["Origin"] = "https://portal.example.com"
-wrk.headers["Access-Control-Request-Method"] = "PUT"
-wrk.headers["Access-Control-Request-Headers"] = "content-type"
-LUA
+e2e_prepare "$work"
 
 # One measured run: prints instructions per request.
 run() {
@@ -48,10 +29,7 @@ run() {
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
     "$server" "$framework" "$stack" "127.0.0.1:$port" >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 1 300); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-    sleep 0.1
-  done
+  e2e_wait_port "$port"
   wrk -t1 -c4 -d2s -s "$work/$scenario.lua" "http://127.0.0.1:$port/hello" >/dev/null
   callgrind_control -z "$pid" >/dev/null 2>&1
   local requests

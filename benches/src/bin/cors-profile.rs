@@ -27,10 +27,15 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let origins: Vec<String> = (0..10)
+    // `CORS_PROFILE_ORIGINS=N`: N trusted origins instead of 10 (the allowed one is the last).
+    let n = std::env::var("CORS_PROFILE_ORIGINS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10usize);
+    let origins: Vec<String> = (0..n)
         .map(|i| format!("https://app{i}.example.com"))
         .collect();
-    let allowed = origins[9].clone();
+    let allowed = origins[n - 1].clone();
     let shared =
         |s: &str| HeaderValue::from_maybe_shared(Bytes::copy_from_slice(s.as_bytes())).unwrap();
     let mut headers = vec![("host", shared("api.example.com"))];
@@ -121,7 +126,9 @@ fn main() {
         .allow_headers(["content-type"])
         .build()
         .unwrap();
-    fn run<S, B>(mut service: S, request: impl Fn() -> Request<()>, count: usize)
+    // Not inlined, so that a profiler can count it alone (`--toggle-collect=*profiled_loop*`).
+    #[inline(never)]
+    fn profiled_loop<S, B>(mut service: S, request: impl Fn() -> Request<()>, count: usize)
     where
         S: Service<Request<()>, Response = Response<B>>,
         S::Error: std::fmt::Debug,
@@ -136,13 +143,13 @@ fn main() {
         return;
     }
     match stack {
-        "bare" => run(handler, request, count),
-        "trusted-cors" => run(
+        "bare" => profiled_loop(handler, request, count),
+        "trusted-cors" => profiled_loop(
             cors.guard().layer(cors.route(policy).layer(handler)),
             request,
             count,
         ),
-        _ => run(
+        _ => profiled_loop(
             tower_http::cors::CorsLayer::new()
                 .allow_origin(tower_http::cors::AllowOrigin::list(
                     origins.iter().map(|o| HeaderValue::from_str(o).unwrap()),
@@ -194,7 +201,8 @@ mod actix {
             request.extensions_mut().remove::<u8>();
             request
         };
-        fn calls<S, B>(app: S, request: impl Fn() -> actix_http::Request, count: usize)
+        #[inline(never)]
+        fn profiled_loop<S, B>(app: S, request: impl Fn() -> actix_http::Request, count: usize)
         where
             S: actix_web::dev::Service<
                 actix_http::Request,
@@ -209,14 +217,14 @@ mod actix {
         }
         let system = actix_web::rt::System::new();
         match stack {
-            "bare" => calls(
+            "bare" => profiled_loop(
                 system.block_on(test::init_service(App::new().service(
                     web::resource("/api/v1/users/me").route(web::route().to(handler)),
                 ))),
                 request,
                 count,
             ),
-            "trusted-cors" => calls(
+            "trusted-cors" => profiled_loop(
                 system.block_on(test::init_service(
                     App::new()
                         .wrap(trusted_cors::for_actix::GuardMiddleware::new(cors))
@@ -239,7 +247,7 @@ mod actix {
                 for origin in origins {
                     peer = peer.allowed_origin(origin);
                 }
-                calls(
+                profiled_loop(
                     system.block_on(test::init_service(App::new().wrap(peer).service(
                         web::resource("/api/v1/users/me").route(web::route().to(handler)),
                     ))),

@@ -161,10 +161,11 @@ macro_rules! header_name {
 
 /// `RequestHeaders` and `ResponseHeaders` for a framework's header map, written once for every
 /// `http` version: `header_maps!(request: T, response: U, map: |this| this.0, http: http::header,
-/// scan_up_to: 24, origin_first: false)`. `map` reaches the framework's `HeaderMap` from `this`
-/// (`&Self` or `&mut Self`); up to `scan_up_to` values, several headers are read in one pass over
-/// the map instead of a hashed lookup each; `origin_first` looks `Origin` up alone before reading
-/// the others (profile the framework's map to choose both).
+/// scan_up_to: 8, origin_first: false, read_again_later: false)`. `map` reaches the framework's
+/// `HeaderMap` from `this` (`&Self` or `&mut Self`); up to `scan_up_to` values, several headers are
+/// read in one pass over the map instead of a hashed lookup each; `origin_first` looks `Origin` up
+/// alone before reading the others (as every larger map is read); `read_again_later` says the
+/// request outlives the application's answer (profile the framework's map to choose them).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! header_maps {

@@ -326,7 +326,7 @@ pub struct DeclaredRoute<V> {
     warned: AtomicBool,
     values: ValueCache<V>,
     /// The headers after `Access-Control-Allow-Origin` of the route's usual preflight answers,
-    /// with credentials and without (see [`Usual`]).
+    /// with credentials and without.
     usual: [UsualHeaders<V>; 2],
     /// The route's decision counters, when metrics are on.
     counters: Option<DecisionCounters>,
@@ -367,8 +367,8 @@ pub struct PreflightReply<V> {
     values: [Option<V>; 6],
     /// `X-Trusted-Cors-Report`, when rules in report mode would have refused the preflight.
     report: Option<V>,
-    /// For one of the route's usual answers, which, and its headers after the origin.
-    usual: Option<(Usual, UsualHeaders<V>)>,
+    /// For one of the route's usual answers, its headers after the origin.
+    usual: Option<UsualHeaders<V>>,
 }
 
 /// The headers after `Access-Control-Allow-Origin` of a route's usual preflight answer, shared.
@@ -376,11 +376,9 @@ type UsualHeaders<V> = Arc<[(Field, V)]>;
 
 /// A route's usual preflight answer: its own methods, request headers and max-age, for a
 /// trusted origin with credentials or for another origin it admits without. Its headers are the
-/// same for every request but for the echoed origin, so a layer may keep them ready-made (the
-/// Tower layer keeps a header map of each and clones it).
+/// same for every request but for the echoed origin: the route keeps them converted, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[doc(hidden)]
-pub enum Usual {
+enum Usual {
     /// With `Access-Control-Allow-Credentials: true`.
     WithCredentials = 0,
     /// Without.
@@ -389,7 +387,7 @@ pub enum Usual {
 
 impl Usual {
     /// Both.
-    pub const ALL: [Usual; 2] = [Usual::WithCredentials, Usual::WithoutCredentials];
+    const ALL: [Usual; 2] = [Usual::WithCredentials, Usual::WithoutCredentials];
 }
 
 /// The headers a preflight answer may send, in the order they are sent.
@@ -408,7 +406,7 @@ impl<V> PreflightReply<V> {
 
     /// How many headers it sends.
     pub fn header_count(&self) -> usize {
-        let usual = self.usual.as_ref().map_or(0, |(_, rest)| rest.len());
+        let usual = self.usual.as_ref().map_or(0, |rest| rest.len());
         self.values.iter().flatten().count() + usual + usize::from(self.report.is_some())
     }
 
@@ -422,41 +420,13 @@ impl<V> PreflightReply<V> {
                 response.append(field, value);
             }
         }
-        if let Some((_, rest)) = self.usual {
+        if let Some(rest) = self.usual {
             for (field, value) in rest.iter() {
                 response.append(*field, value.clone());
             }
         }
         if let Some(report) = self.report {
             response.append(REPORT_HEADER, report);
-        }
-    }
-
-    /// For one of the route's usual answers: which, the echoed origin, and the report header's
-    /// value if any; the headers are then `Access-Control-Allow-Origin` (the origin), those of
-    /// [`DeclaredRoute::usual_headers`], and the report. Otherwise the reply itself.
-    pub fn into_usual(self) -> Result<(Usual, V, Option<V>), Self> {
-        match self {
-            PreflightReply {
-                values: [Some(origin), ..],
-                report,
-                usual: Some((usual, _)),
-            } => Ok((usual, origin, report)),
-            reply => Err(reply),
-        }
-    }
-
-    /// Completes a copy of a ready-made usual answer (see [`DeclaredRoute::write_usual_answer`])
-    /// with the parts [`into_usual`](Self::into_usual) gave: the origin in place of the stand-in,
-    /// then the report.
-    pub fn complete_usual<W: ResponseHeaders<Value = V>>(
-        headers: &mut W,
-        origin: V,
-        report: Option<V>,
-    ) {
-        headers.insert(Field::AccessControlAllowOrigin, origin);
-        if let Some(report) = report {
-            headers.append(REPORT_HEADER, report);
         }
     }
 }
@@ -501,26 +471,6 @@ impl<V: Clone> DeclaredRoute<V> {
             usual,
             counters,
         })
-    }
-
-    /// The headers after `Access-Control-Allow-Origin` of the route's `usual` preflight answer.
-    pub fn usual_headers(&self, usual: Usual) -> &[(Field, V)] {
-        &self.usual[usual as usize]
-    }
-
-    /// Writes the route's `usual` preflight answer into an empty map, `stand_in` in place of the
-    /// origin: a ready-made answer, which a layer copies for each such preflight and completes
-    /// with [`PreflightReply::complete_usual`] (a copy of a map costs less than writing it).
-    pub fn write_usual_answer<W: ResponseHeaders<Value = V>>(
-        &self,
-        usual: Usual,
-        stand_in: V,
-        headers: &mut W,
-    ) {
-        headers.append(Field::AccessControlAllowOrigin, stand_in);
-        for (field, value) in self.usual_headers(usual) {
-            headers.append(*field, value.clone());
-        }
     }
 
     /// Which usual answer `answer` is, if it is one: the route's own methods, request headers
@@ -603,7 +553,7 @@ impl<V: Clone> DeclaredRoute<V> {
                 };
                 if let Some(usual) = self.usual(&answer) {
                     reply.values[0] = origin.cloned();
-                    reply.usual = Some((usual, Arc::clone(&self.usual[usual as usize])));
+                    reply.usual = Some(Arc::clone(&self.usual[usual as usize]));
                     return RouteStep::Preflight(reply);
                 }
                 answer.for_each_header(|field, value| {
@@ -863,8 +813,7 @@ mod tests {
                                 got.iter().collect::<Vec<_>>(),
                                 want.iter().collect::<Vec<_>>()
                             );
-                            // The Tower layer's answer too (a usual answer from its ready-made
-                            // map, another written header by header).
+                            // The Tower layer's answer too, written into the request's maps.
                             let answer = tower_answer(&cors, &policy, &headers);
                             assert_eq!(answer.status(), 204);
                             assert_eq!(

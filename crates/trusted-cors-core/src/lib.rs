@@ -109,7 +109,6 @@ pub use layers::CorsOutcome;
 #[doc(hidden)]
 pub use layers::{
     DeclaredRoute, Mark, MarkSink, MarkSource, PreflightReply, Recorded, RouteAnswered, RouteStep,
-    Usual,
 };
 #[doc(hidden)]
 pub use layers::{Deferred, GuardVerdict, Unanswered};
