@@ -367,13 +367,28 @@ pub(crate) fn decide_traced<'a>(
     reports: &mut Vec<Rejection>,
     trace: Option<&mut Vec<Check>>,
 ) -> Decision<'a> {
+    decide_looking(facts, config, route, registry, reports, trace, true)
+}
+
+/// [`decide_traced`]; with `look_up_first` false, the `Origin` bytes are always parsed first
+/// (the tests' oracle for the lookup before parsing).
+fn decide_looking<'a>(
+    facts: &RequestFacts<'a>,
+    config: &CorsConfig,
+    route: RouteScope<'a>,
+    registry: &RegistrySnapshot,
+    reports: &mut Vec<Rejection>,
+    trace: Option<&mut Vec<Check>>,
+    look_up_first: bool,
+) -> Decision<'a> {
     // The registry is only consulted when a rule needs it: before routing, a safe request is
     // passed on without a lookup. When it will be, the `Origin` bytes are looked up in the
     // exact-origin index first, which spares parsing them when they are a trusted origin.
     let enabled = matches!(route, RouteScope::Declared(p) if p.is_cors_enabled());
     let lookup = match facts.origin {
         HeaderInput::One(bytes)
-            if (enabled || !is_safe_method(facts.method))
+            if look_up_first
+                && (enabled || !is_safe_method(facts.method))
                 && !says_same_origin(facts.sec_fetch_site) =>
         {
             registry.exact_lookup(bytes)
@@ -951,5 +966,116 @@ mod tests {
             scan(b"content-type, \xc3\xa9"),
             Err(RequestHeadersProblem::NotAName("\u{e9}".into()))
         );
+    }
+}
+
+#[cfg(test)]
+mod lookup_first {
+    use super::*;
+    use crate::{NewTrustedOrigin, Registry, Status};
+    use proptest::prelude::*;
+
+    /// Origins a request may send: exact entries (active with the CORS scope, inactive, REDIRECT
+    /// only), a wildcard's hosts, an app origin, and what matches none.
+    const ORIGINS: [&[u8]; 14] = [
+        b"https://app.example.com",
+        b"https://old.example.com",
+        b"https://redirect.example.com",
+        b"https://a.wild.example",
+        b"https://wild.example",
+        b"capacitor://localhost",
+        b"ionic://localhost",
+        b"https://APP.example.com",
+        b"https://app.example.com/",
+        b"https://app.example.com:443",
+        b"http://app.example.com",
+        b"https://evil.example",
+        b"null",
+        b"https://api.example.com",
+    ];
+
+    fn registry() -> Registry {
+        let registry = Registry::new();
+        for (name, origin, scope) in [
+            ("App", "https://app.example.com", ScopeType::Cors),
+            ("Old", "https://old.example.com", ScopeType::Cors),
+            (
+                "Redirect",
+                "https://redirect.example.com",
+                ScopeType::Redirect,
+            ),
+            ("Wild", "https://*.wild.example", ScopeType::Cors),
+            ("Capacitor", "capacitor://localhost", ScopeType::Cors),
+        ] {
+            let created = registry
+                .create(NewTrustedOrigin::new(name, origin, [scope]))
+                .unwrap();
+            if name == "Old" {
+                registry.deactivate(&created.id).unwrap();
+                assert_eq!(
+                    registry.snapshot().get(&created.id).unwrap().status,
+                    Status::Inactive
+                );
+            }
+        }
+        registry
+    }
+
+    fn input(choice: Option<&'static [u8]>) -> HeaderInput<'static> {
+        choice.map_or(HeaderInput::Absent, HeaderInput::One)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Looking the `Origin` bytes up before parsing them decides exactly as parsing them
+        /// first, whatever the registry holds for them.
+        #[test]
+        fn looking_up_first_decides_as_parsing_first(
+            origin in prop::sample::select(ORIGINS.to_vec()),
+            method in prop::sample::select(vec!["GET", "HEAD", "OPTIONS", "POST", "DELETE"]),
+            request_method in prop::option::of(prop::sample::select(vec![&b"PUT"[..], b"GET", b"x y"])),
+            site in prop::option::of(prop::sample::select(vec![&b"cross-site"[..], b"same-origin", b"none", b"same-site"])),
+            host in prop::option::of(prop::sample::select(vec![&b"api.example.com"[..], b"app.example.com"])),
+            authorization in prop::option::of(prop::sample::select(vec![&b"Bearer t"[..], b"SSWS t", b"Basic x"])),
+            cookies in any::<bool>(),
+            route in 0usize..5,
+            capacitor in any::<bool>(),
+        ) {
+            let mut config = CorsConfig::builder().public_origin("https://api.example.com");
+            if !capacitor {
+                config = config.origin_schemes(["ionic"]);
+            }
+            let config = config.build().unwrap();
+            let registry = registry();
+            let snapshot = registry.snapshot();
+            let policies = [
+                RouteCors::default(),
+                RouteCors::builder().any_origin().build().unwrap(),
+                RouteCors::builder().bearer_from_any_origin().allow_headers(["authorization"]).build().unwrap(),
+                RouteCors::server_side_only(),
+            ];
+            let scope = match route {
+                4 => RouteScope::Unrouted,
+                i => RouteScope::Declared(&policies[i]),
+            };
+            let facts = RequestFacts {
+                method,
+                path: "/x",
+                origin: HeaderInput::One(origin),
+                access_control_request_method: input(request_method),
+                access_control_request_headers: HeaderInput::Absent,
+                authorization: input(authorization),
+                has_cookies: cookies,
+                sec_fetch_site: input(site),
+                host: input(host),
+            };
+            let decide = |first| {
+                let mut reports = Vec::new();
+                let decision = decide_looking(&facts, &config, scope, &snapshot, &mut reports, None, first);
+                format!("{decision:?} {reports:?}")
+            };
+            prop_assert_eq!(decide(true), decide(false));
+        }
     }
 }

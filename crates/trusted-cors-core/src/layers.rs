@@ -45,32 +45,37 @@ pub struct Deferred<V> {
     /// `Access-Control-Request-Method`, `Host` and `Sec-Fetch-Site` of a request not judged yet
     /// (an `OPTIONS` without `Authorization`); `None` for one already judged a preflight.
     unjudged: Option<[Found<V>; 3]>,
-    /// Nothing kept: an `OPTIONS` without `Authorization` whose headers are read again when
-    /// judged ([`read_again`](Self::read_again)).
+    /// An `OPTIONS` without `Authorization` of which only `Origin` and
+    /// `Access-Control-Request-Method` were kept (what makes it a preflight, as it arrived):
+    /// `Host` and `Sec-Fetch-Site`, which only tell whether it is same-origin, are read again
+    /// when it is judged ([`read_again`](Self::read_again)). Judged without them, it counts as
+    /// cross-origin: a forgotten `read_again` refuses, never lets through.
     later: bool,
 }
 
 impl<V: Clone> Deferred<V> {
-    /// Whether the guard kept nothing of the request: read it again with
+    /// Whether the guard left `Host` and `Sec-Fetch-Site` to be read again with
     /// [`read_again`](Self::read_again) before [`Cors::judge_unanswered`].
     pub fn is_kept_for_later(&self) -> bool {
         self.later
     }
 
-    /// What the guard would have kept of the request, read from its headers now.
+    /// The deferred request completed with its `Host` and `Sec-Fetch-Site`, read from its
+    /// headers now (after the application; a middleware inside the guard that rewrites them, as
+    /// one taking `Host` from a trusted proxy's header does, is heeded).
     pub fn read_again<H: RequestHeaders<Value = V>>(self, headers: &H) -> Deferred<V> {
-        if !self.later {
+        let Deferred {
+            origin,
+            unjudged: Some([request_method, ..]),
+            later: true,
+        } = self
+        else {
             return self;
-        }
-        let [origin, request_method, host, sec_fetch_site] = headers.find([
-            Field::Origin,
-            Field::AccessControlRequestMethod,
-            Field::Host,
-            Field::SecFetchSite,
-        ]);
+        };
+        let [host, sec_fetch_site] = headers.find([Field::Host, Field::SecFetchSite]);
         Deferred {
-            origin: origin.cloned(),
-            unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
+            origin,
+            unjudged: Some([request_method, host.cloned(), sec_fetch_site.cloned()]),
             later: false,
         }
     }
@@ -170,8 +175,8 @@ impl Cors {
             if !authorization.is_present() {
                 if later {
                     return GuardVerdict::Defer(Deferred {
-                        origin: Found::Absent,
-                        unjudged: None,
+                        origin: origin.cloned(),
+                        unjudged: Some([request_method.cloned(), Found::Absent, Found::Absent]),
                         later: true,
                     });
                 }
@@ -235,10 +240,6 @@ impl Cors {
         authority: Option<&str>,
         status: u16,
     ) -> Unanswered<V> {
-        debug_assert!(
-            !deferred.later,
-            "a deferred request kept for later is read again first"
-        );
         if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
             let host = request_host(authority, host.input());
             // What `RequestFacts::read_unrouted` reads of an `OPTIONS` without `Authorization`.
