@@ -837,6 +837,47 @@ mod tests {
         assert!(answered >= 8, "{answered} preflights answered");
     }
 
+    /// In report mode, a preflight from an origin that is not trusted gets the route's usual
+    /// answer and, last, the report header, from the route and from the Tower layer alike.
+    #[test]
+    fn a_usual_answer_in_report_mode_carries_the_report_last() {
+        let config = CorsConfig::builder()
+            .rule(crate::RejectionKind::OriginNotTrusted, RuleMode::Report)
+            .report_header(true)
+            .build()
+            .unwrap();
+        let cors = Cors::new(config, Registry::new());
+        let policy = RouteCors::default();
+        let route = cors.declare::<HeaderMap>(policy.clone());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "origin",
+            HeaderValue::from_static("https://elsewhere.example"),
+        );
+        headers.insert(
+            "access-control-request-method",
+            HeaderValue::from_static("GET"),
+        );
+        let RouteStep::Preflight(reply) = route.handle("OPTIONS", "/x", None, &headers) else {
+            panic!("a preflight answer in report mode")
+        };
+        assert!(reply.usual.is_some(), "the route's usual answer");
+        let mut got = HeaderMap::new();
+        reply.write_headers(&mut got);
+        let names: Vec<&str> = got.keys().map(|name| name.as_str()).collect();
+        assert_eq!(names.first(), Some(&"access-control-allow-origin"));
+        assert_eq!(names.last(), Some(&"x-trusted-cors-report"));
+        assert_eq!(
+            got["access-control-allow-origin"],
+            "https://elsewhere.example"
+        );
+        let answer = tower_answer(&cors, &policy, &headers);
+        assert_eq!(
+            answer.headers().iter().collect::<Vec<_>>(),
+            got.iter().collect::<Vec<_>>()
+        );
+    }
+
     /// The response of the Tower route layer of `policy` to a preflight with `headers`.
     fn tower_answer(
         cors: &Cors,
