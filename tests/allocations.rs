@@ -162,7 +162,7 @@ mod tower_stack {
 
     /// A handler whose response has a header, as every real response has (`content-type`,
     /// `content-length`): on an empty header map, any first header costs the map's storage.
-    fn handler(
+    pub(super) fn handler(
         _request: Request<()>,
     ) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
         let mut response = Response::new(Full::default());
@@ -173,7 +173,7 @@ mod tower_stack {
         std::future::ready(Ok(response))
     }
 
-    fn request(case: Case, with_extension_map: bool) -> Request<()> {
+    pub(super) fn request(case: Case, with_extension_map: bool) -> Request<()> {
         let (method, path, headers) = case;
         let mut request = Request::builder().method(method).uri(path);
         for (name, value) in headers {
@@ -276,26 +276,11 @@ mod metrics_on {
     }
     use trusted_cors::{Cors, CorsConfig, Registry};
 
-    fn handler(
-        _request: Request<()>,
-    ) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
-        let mut response = Response::new(Full::default());
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("text/plain"),
-        );
-        std::future::ready(Ok(response))
-    }
+    use super::tower_stack::handler;
 
+    /// The Tower stack's request, with the extension map a router leaves.
     fn request(case: Case) -> Request<()> {
-        let (method, path, headers) = case;
-        let mut request = Request::builder().method(method).uri(path);
-        for (name, value) in headers {
-            request = request.header(*name, http::HeaderValue::from_static(value));
-        }
-        let mut request = request.body(()).unwrap();
-        request.extensions_mut().insert(7u32);
-        request
+        super::tower_stack::request(case, true)
     }
 
     fn cors(metrics: bool) -> Cors {

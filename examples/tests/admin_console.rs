@@ -84,16 +84,7 @@ scopes = ["CORS", "REDIRECT"]
 
 /// Every trusted origin, through the API with the API token.
 async fn listed(org: &str) -> Vec<Value> {
-    let answer: Value = reqwest::Client::new()
-        .get(format!("{org}/api/v1/trustedOrigins?limit=200"))
-        .header("authorization", format!("SSWS {API_TOKEN}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer.as_array().cloned().unwrap_or_default()
+    common::list_origins(&reqwest::Client::new(), org, API_TOKEN).await
 }
 
 async fn find_listed(org: &str, origin: &str) -> Option<Value> {

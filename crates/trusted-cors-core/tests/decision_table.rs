@@ -1225,7 +1225,6 @@ fn route_rule_modes_override_the_global_ones() {
 /// A requested `*` header is never echoed, in report mode either: it would read as a wildcard.
 #[test]
 fn report_mode_never_echoes_a_wildcard_header() {
-    use trusted_cors_core::decision::decide_reporting;
     use trusted_cors_core::{CorsConfig, RuleMode};
 
     let registry = registry();
@@ -1243,27 +1242,38 @@ fn report_mode_never_echoes_a_wildcard_header() {
             access_control_request_headers: HeaderInput::One(requested),
             ..RequestFacts::default()
         };
-        let mut reports = Vec::new();
-        let decision = decide_reporting(
-            &facts,
-            &config,
-            RouteScope::Declared(&route),
-            &registry.snapshot(),
-            &mut reports,
-        );
+        let declared = RouteScope::Declared(&route);
         assert_eq!(
-            decision.rejection().map(|r| r.kind()),
+            refusal_reporting(&facts, &config, declared, &registry),
             Some(K::HeaderNotAllowed),
             "{requested:?}"
         );
     }
 }
 
+/// The rule that refuses `facts` under `config` (with its rules in report mode set aside).
+fn refusal_reporting(
+    facts: &RequestFacts<'_>,
+    config: &trusted_cors_core::CorsConfig,
+    scope: RouteScope<'_>,
+    registry: &trusted_cors_core::Registry,
+) -> Option<K> {
+    let mut reports = Vec::new();
+    let snapshot = registry.snapshot();
+    let decision = trusted_cors_core::decision::decide_reporting(
+        facts,
+        config,
+        scope,
+        &snapshot,
+        &mut reports,
+    );
+    decision.rejection().map(|r| r.kind())
+}
+
 /// What no browser sends is refused in every mode: several `Authorization` headers (one could
 /// hide an API token behind a bearer one), a preflight from a `null` or malformed origin.
 #[test]
 fn report_mode_never_lets_through_what_no_browser_sends() {
-    use trusted_cors_core::decision::decide_reporting;
     use trusted_cors_core::{CorsConfig, RuleMode};
 
     let registry = registry();
@@ -1288,31 +1298,16 @@ fn report_mode_never_lets_through_what_no_browser_sends() {
             access_control_request_method: HeaderInput::One(b"GET"),
             ..RequestFacts::default()
         };
-        let mut reports = Vec::new();
-        let decision = decide_reporting(
-            &preflight,
-            &config,
-            RouteScope::Declared(&route),
-            &registry.snapshot(),
-            &mut reports,
-        );
+        let declared = RouteScope::Declared(&route);
         assert_eq!(
-            decision.rejection().map(|r| r.kind()),
+            refusal_reporting(&preflight, &config, declared, &registry),
             Some(K::OriginNotTrusted),
             "{origin:?}"
         );
     }
     for scope in [RouteScope::Unrouted, RouteScope::Declared(&route)] {
-        let mut reports = Vec::new();
-        let decision = decide_reporting(
-            &two_credentials,
-            &config,
-            scope,
-            &registry.snapshot(),
-            &mut reports,
-        );
         assert_eq!(
-            decision.rejection().map(|r| r.kind()),
+            refusal_reporting(&two_credentials, &config, scope, &registry),
             Some(K::CredentialSchemeNotAllowed)
         );
     }

@@ -96,7 +96,21 @@ impl Proc {
 
 /// Every name, following `Link: rel="next"` across pages.
 pub async fn list_names(client: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
-    let mut names = Vec::new();
+    let listed = list_origins(client, base, token).await;
+    listed
+        .iter()
+        .map(|o| o["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every trusted origin, as the API lists it with the API token `token`, following
+/// `Link: rel="next"` across pages.
+pub async fn list_origins(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Vec<serde_json::Value> {
+    let mut listed = Vec::new();
     let mut next = Some(format!("{base}/api/v1/trustedOrigins?limit=200"));
     while let Some(url) = next.take() {
         let response = client
@@ -113,12 +127,7 @@ pub async fn list_names(client: &reqwest::Client, base: &str, token: &str) -> Ve
             .find(|l| l.ends_with("rel=\"next\""))
             .and_then(|l| Some(format!("{base}{}", l.get(1..l.find('>')?)?)));
         let body: serde_json::Value = response.json().await.unwrap();
-        names.extend(
-            body.as_array()
-                .unwrap()
-                .iter()
-                .map(|o| o["name"].as_str().unwrap().to_owned()),
-        );
+        listed.extend(body.as_array().unwrap().iter().cloned());
     }
-    names
+    listed
 }
