@@ -82,8 +82,7 @@ where
                     }
                     After::Deferred(cors, deferred) => {
                         let request = response.request();
-                        let answered = request.extensions().contains::<RouteAnswered>()
-                            || response.response().extensions().contains::<RouteAnswered>();
+                        let answered = request.extensions().contains::<RouteAnswered>();
                         let authority = request.uri().authority().map(|a| a.as_str());
                         let status = response.status().as_u16();
                         let verdict = match answered {

@@ -248,15 +248,13 @@ macro_rules! transform {
 fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
     let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
     reply.write_headers(&mut Outgoing(&mut headers), request.map(Incoming).as_ref());
-    let (status, body, rejection, route) = reply.into_parts();
+    // A declared resource's answer is marked on its request (see `RouteCorsService`).
+    let (status, body, rejection, _) = reply.into_parts();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::with_body(status, body).map_into_boxed_body();
     *response.headers_mut() = headers;
     if let Some(rejection) = rejection {
         response.extensions_mut().insert(rejection);
-    }
-    if route {
-        response.extensions_mut().insert(RouteAnswered);
     }
     response
 }
@@ -385,6 +383,9 @@ where
         let step = (self.route).handle(method, path, authority, &headers);
         match step {
             RouteStep::Answer(reply) => {
+                if reply.is_route_answer() {
+                    request.extensions_mut().insert(RouteAnswered);
+                }
                 let response = response(reply, Some(request.headers()));
                 ResponseFuture::ready(request.into_response(response).map_into_right_body())
             }

@@ -54,12 +54,6 @@ pub struct Deferred<V> {
 }
 
 impl<V: Clone> Deferred<V> {
-    /// Whether the guard left `Host` and `Sec-Fetch-Site` to be read again with
-    /// [`read_again`](Self::read_again) before [`Cors::judge_unanswered`].
-    pub fn is_kept_for_later(&self) -> bool {
-        self.later
-    }
-
     /// The deferred request completed with its `Host` and `Sec-Fetch-Site`, read from its
     /// headers now (after the application; a middleware inside the guard that rewrites them, as
     /// one taking `Host` from a trusted proxy's header does, is heeded).

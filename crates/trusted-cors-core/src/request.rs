@@ -255,13 +255,14 @@ impl<'a> RequestFacts<'a> {
     pub(crate) fn guard_passes<H: RequestHeaders>(method: &str, headers: &H) -> bool {
         let get_or_head = matches!(method, "GET" | "HEAD");
         if headers.origin_first() {
-            // One lookup for most requests: a `GET` or `HEAD` without `Authorization` passes
-            // whether it has an `Origin` or not.
-            if get_or_head && !headers.values(Field::Authorization).is_present() {
-                return true;
+            // A `GET` or `HEAD` passes unless it carries both `Authorization` and `Origin`: one
+            // lookup for most.
+            if get_or_head {
+                return !headers.values(Field::Authorization).is_present()
+                    || !headers.values(Field::Origin).is_present();
             }
             if headers.values(Field::Origin).is_present() {
-                return get_or_head && !headers.values(Field::Authorization).is_present();
+                return false;
             }
         } else {
             let [origin, authorization] = headers.find([Field::Origin, Field::Authorization]);
