@@ -25,6 +25,8 @@ const SERVERS: [&str; 2] = ["org-server", "org-server-actix"];
 const ADA: (&str, &str) = ("ada@example.com", "correct horse battery staple");
 const GRACE: (&str, &str) = ("grace@example.com", "cobol forever");
 const API_TOKEN: &str = "00console-test-api-token";
+/// The cause the console's session rule gives when it refuses a call.
+const OWN_PAGES: &str = "only on calls from this org's own pages";
 const CONSOLE: &str = "/admin/trusted-origins";
 /// A trusted origin (CORS) of the shipped configuration.
 const TRUSTED: &str = "http://localhost:8081";
@@ -161,6 +163,7 @@ async fn both_servers_apply_the_session_rules() {
                 "application/json",
                 200,
                 "the console",
+                "",
             ),
             (
                 &ada,
@@ -169,6 +172,7 @@ async fn both_servers_apply_the_session_rules() {
                 "application/json",
                 200,
                 "no fetch metadata, own Origin",
+                "",
             ),
             // The shipped configuration trusts http://localhost:8081 (CORS): the layers let its
             // calls through, the session rule does not.
@@ -179,6 +183,7 @@ async fn both_servers_apply_the_session_rules() {
                 "application/json",
                 403,
                 "a trusted origin",
+                OWN_PAGES,
             ),
             (
                 &ada,
@@ -187,6 +192,8 @@ async fn both_servers_apply_the_session_rules() {
                 "text/plain",
                 403,
                 "another site",
+                // Refused before the session rule, by the CORS guard.
+                "reason untrusted_cross_origin_write",
             ),
             (
                 &ada,
@@ -195,6 +202,7 @@ async fn both_servers_apply_the_session_rules() {
                 "application/json",
                 403,
                 "no fetch metadata, a trusted Origin",
+                OWN_PAGES,
             ),
             (
                 &ada,
@@ -203,6 +211,7 @@ async fn both_servers_apply_the_session_rules() {
                 "application/json",
                 403,
                 "no Origin on a POST",
+                OWN_PAGES,
             ),
             (
                 &ada,
@@ -211,6 +220,7 @@ async fn both_servers_apply_the_session_rules() {
                 "text/plain",
                 415,
                 "a form's type",
+                "",
             ),
             (
                 &grace,
@@ -219,9 +229,10 @@ async fn both_servers_apply_the_session_rules() {
                 "application/json",
                 403,
                 "not an administrator",
+                "is not granted the scope okta.trustedOrigins.manage",
             ),
         ];
-        for (index, (cookie, site, origin, content_type, status, what)) in
+        for (index, (cookie, site, origin, content_type, status, what, refused_by)) in
             cases.into_iter().enumerate()
         {
             let mut request = client
@@ -241,7 +252,20 @@ async fn both_servers_apply_the_session_rules() {
             assert_eq!(got, status, "{server}: {what}: {body}");
             match status {
                 200 => assert_eq!(body["createdBy"], ADA.0, "{server}: {what}"),
-                403 => assert_eq!(body["errorCode"], "E0000006", "{server}: {what}"),
+                403 => {
+                    assert_eq!(body["errorCode"], "E0000006", "{server}: {what}");
+                    // Which rule refused: the cause it gives, or the CORS guard's reason.
+                    let named = match refused_by.strip_prefix("reason ") {
+                        Some(reason) => body["reason"] == reason,
+                        None => body["errorCauses"][0]["errorSummary"]
+                            .as_str()
+                            .is_some_and(|cause| cause.contains(refused_by)),
+                    };
+                    assert!(
+                        named,
+                        "{server}: {what}: not refused by {refused_by}: {body}"
+                    );
+                }
                 _ => assert_eq!(body["errorCode"], "E0000001", "{server}: {what}"),
             }
         }
