@@ -321,6 +321,33 @@ fn cors_explain_prints_the_same_from_a_terminal() {
     assert_eq!(json["actual"]["checks"][3]["rule"], "origin_not_trusted");
     assert_eq!(json["actual"]["checks"][3]["verdict"], "passed");
 
+    // Every call the servers explain (and do, see `check`), explained the same from a terminal:
+    // the outcome, the reason, and the exit code (0 allowed, 1 refused or blocked).
+    for call in CALLS {
+        let mut args = vec![
+            "--origin",
+            call.origin,
+            "--method",
+            call.method,
+            "--path",
+            call.path,
+        ];
+        for header in call.headers {
+            args.extend(["--header", header]);
+        }
+        if call.credentials {
+            args.push("--credentials");
+        }
+        args.push("--json");
+        let output = run(&args);
+        let name = format!("{} {} from {}", call.method, call.path, call.origin);
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["outcome"], call.expect.0, "{name}: {json:#}");
+        assert_eq!(json["reason"].as_str(), call.expect.1, "{name}: {json:#}");
+        let exit = if call.expect.0 == "allowed" { 0 } else { 1 };
+        assert_eq!(output.status.code(), Some(exit), "{name}");
+    }
+
     let usage = run(&["--path", "/x"]);
     assert_eq!(usage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("--origin is required"));
