@@ -54,24 +54,12 @@ pub struct ApiCall<'a> {
     pub origin: HeaderInput<'a>,
     /// `Sec-Fetch-Site`.
     pub sec_fetch_site: HeaderInput<'a>,
-    /// The host the request is addressed to ([`request_host`]).
+    /// The host the request is addressed to ([`trusted_cors::request_host`]).
     pub host: HeaderInput<'a>,
     /// `Content-Type`.
     pub content_type: HeaderInput<'a>,
     /// The body.
     pub body: &'a [u8],
-}
-
-/// The host a request is addressed to: the request target's authority when it has one (the
-/// `:authority` of an HTTP/2 request), else the `Host` values.
-pub fn request_host<'a>(
-    authority: Option<&'a str>,
-    hosts: impl IntoIterator<Item = &'a [u8]>,
-) -> HeaderInput<'a> {
-    match authority {
-        Some(authority) => HeaderInput::One(authority.as_bytes()),
-        None => HeaderInput::from_values(hosts),
-    }
 }
 
 /// The sign-in page, coming back to the console.
@@ -195,7 +183,7 @@ impl Org {
             return Reply::error(
                 403,
                 "E0000006",
-                "You do not have permission to perform the requested action",
+                trusted_cors::PERMISSION_DENIED_SUMMARY,
                 Some("A session is accepted by the Trusted Origins API only on calls from this org's own pages (same-origin); from elsewhere, send an access token as Authorization: Bearer <token>"),
             );
         }

@@ -556,7 +556,7 @@ fn forbidden(cause: &str) -> Reply {
     error(
         403,
         "E0000006",
-        "You do not have permission to perform the requested action",
+        trusted_cors_core::PERMISSION_DENIED_SUMMARY,
         &[cause],
     )
 }

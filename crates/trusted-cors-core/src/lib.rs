@@ -123,15 +123,17 @@ pub use registry::{
 pub use rejection::{
     AppAnswer, ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
     RejectionKind, RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
+    PERMISSION_DENIED_SUMMARY,
 };
 #[doc(hidden)]
 pub use reply::Decoration;
 pub use reply::{Reply, ReplyValue, ResponseHeaders};
+pub use request::{
+    request_host, HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN,
+    MAX_REQUEST_HEADER_NAMES,
+};
 #[doc(hidden)]
 pub use request::{scan_headers, scan_values, Found};
-pub use request::{
-    HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
-};
 pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,

@@ -705,15 +705,18 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OktaErrorResponder;
 
+/// The `errorSummary` of Okta's `E0000006`, the error of every refusal for want of permission
+/// (the layers' refusals, the Trusted Origins API's missing scope, a session call the admin
+/// console refuses).
+pub const PERMISSION_DENIED_SUMMARY: &str =
+    "You do not have permission to perform the requested action";
+
 impl RejectionResponder for OktaErrorResponder {
     fn respond(&self, rejection: &Rejection) -> Reply {
-        OktaError::new(
-            rejection.kind().error_code(),
-            "You do not have permission to perform the requested action",
-        )
-        .cause(rejection.cause())
-        .reason(rejection.reason())
-        .into_reply(rejection.status())
+        OktaError::new(rejection.kind().error_code(), PERMISSION_DENIED_SUMMARY)
+            .cause(rejection.cause())
+            .reason(rejection.reason())
+            .into_reply(rejection.status())
     }
 }
 

@@ -225,10 +225,15 @@ pub struct RequestFacts<'a> {
 /// `:authority`, an HTTP/1.1 absolute-form target), which then wins over `Host` (RFC 9113
 /// §8.3.1 calls a `host` field that disagrees malformed; RFC 9112 §3.2.2 has `Host` ignored);
 /// else `Host`.
-pub(crate) fn request_host<'a>(
-    authority: Option<&'a str>,
-    host: HeaderInput<'a>,
-) -> HeaderInput<'a> {
+///
+/// ```
+/// use trusted_cors_core::{request_host, HeaderInput};
+///
+/// let host = HeaderInput::One(b"api.example.com");
+/// assert_eq!(request_host(None, host), host);
+/// assert_eq!(request_host(Some("other.example:8443"), host), HeaderInput::One(b"other.example:8443"));
+/// ```
+pub fn request_host<'a>(authority: Option<&'a str>, host: HeaderInput<'a>) -> HeaderInput<'a> {
     match authority {
         Some(authority) => HeaderInput::One(authority.as_bytes()),
         None => host,

@@ -14,8 +14,8 @@ use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 use trusted_cors::for_actix::{
     CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
-use trusted_cors::HeaderInput;
-use trusted_cors_examples::console::{request_host, ApiCall, CONSOLE_PATH};
+use trusted_cors::{request_host, HeaderInput};
+use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
@@ -146,7 +146,10 @@ async fn trusted_origins_api(org: Shared, request: HttpRequest, body: web::Bytes
             sec_fetch_site: HeaderInput::from_values(values(HeaderName::from_static(
                 "sec-fetch-site",
             ))),
-            host: request_host(request.uri().authority().map(|a| a.as_str()), values(HOST)),
+            host: request_host(
+                request.uri().authority().map(|a| a.as_str()),
+                HeaderInput::from_values(values(HOST)),
+            ),
             content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
             body: &body,
         })

@@ -18,8 +18,8 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 use trusted_cors::for_axum::CorsContext;
-use trusted_cors::HeaderInput;
-use trusted_cors_examples::console::{request_host, ApiCall, CONSOLE_PATH};
+use trusted_cors::{request_host, HeaderInput};
+use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
@@ -131,7 +131,10 @@ async fn trusted_origins_api(State(org): Shared, request: axum::extract::Request
             cookie: cookies.as_deref(),
             origin: HeaderInput::from_values(values(ORIGIN)),
             sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
-            host: request_host(parts.uri.authority().map(|a| a.as_str()), values(HOST)),
+            host: request_host(
+                parts.uri.authority().map(|a| a.as_str()),
+                HeaderInput::from_values(values(HOST)),
+            ),
             content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
             body: &body,
         })
