@@ -162,14 +162,37 @@ fn is_token(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// A call explained as the org's layers decide it, and whether its path is one of the org's
+/// CORS-enabled routes.
+#[derive(Debug)]
+pub struct Explained {
+    /// The explanation.
+    pub why: CallExplanation,
+    /// Whether the path has a declared CORS policy.
+    pub declared: bool,
+}
+
+impl Explained {
+    /// Whether the call gets through (exit code 0 of `cors-explain`).
+    pub fn gets_through(&self) -> bool {
+        matches!(
+            self.why.outcome,
+            Outcome::Allowed | Outcome::NotCors | Outcome::SameOrigin
+        )
+    }
+}
+
 /// Explains `spec` as the org's layers decide it.
-pub fn explain(cors: &Cors, spec: &CallSpec) -> CallExplanation {
+pub fn explain(cors: &Cors, spec: &CallSpec) -> Explained {
     let policy = DeclaredRoutes::org().policy(&spec.path);
     let route = match policy {
         Some(policy) => RouteScope::Declared(policy),
         None => RouteScope::Undeclared,
     };
-    cors.explain_call(&spec.call(), route)
+    Explained {
+        why: cors.explain_call(&spec.call(), route),
+        declared: policy.is_some(),
+    }
 }
 
 /// One sentence saying what happens to the call and, when it fails, the first cause and fix.
@@ -222,13 +245,12 @@ pub fn explain_reply(cors: &Cors, raw_query: Option<&str>) -> Reply {
             )
         }
     };
-    Reply::json(200, explanation_value(cors, &spec))
+    Reply::json(200, explanation_value(&spec, &explain(cors, &spec)))
 }
 
 /// The explanation of `spec` as JSON: the endpoint's body and `cors-explain --json`.
-pub fn explanation_value(cors: &Cors, spec: &CallSpec) -> Value {
-    let why = explain(cors, spec);
-    let declared = DeclaredRoutes::org().policy(&spec.path).is_some();
+pub fn explanation_value(spec: &CallSpec, explained: &Explained) -> Value {
+    let Explained { why, declared } = explained;
     json!({
         "call": {
             "origin": spec.origin,
@@ -237,18 +259,18 @@ pub fn explanation_value(cors: &Cors, spec: &CallSpec) -> Value {
             "headers": spec.headers,
             "credentials": spec.credentials,
         },
-        "route": if declared { "cors_enabled" } else { "not_cors_enabled" },
+        "route": if *declared { "cors_enabled" } else { "not_cors_enabled" },
         "outcome": why.outcome,
         "reason": why.reason,
-        "summary": summary(&why),
+        "summary": summary(why),
         "preflight": why.preflight.as_ref().map(explanation_json),
         "actual": why.actual.as_ref().map(explanation_json),
     })
 }
 
 /// The explanation of `spec` for a terminal.
-pub fn explanation_text(cors: &Cors, spec: &CallSpec) -> String {
-    let why = explain(cors, spec);
+pub fn explanation_text(spec: &CallSpec, explained: &Explained) -> String {
+    let why = &explained.why;
     let mut out = format!(
         "{} {} from {}{}{}\n{}\n",
         spec.method,
@@ -264,7 +286,7 @@ pub fn explanation_text(cors: &Cors, spec: &CallSpec) -> String {
         } else {
             ""
         },
-        summary(&why),
+        summary(why),
     );
     let steps = [
         ("preflight (OPTIONS)", &why.preflight),
