@@ -72,6 +72,15 @@ fn session_grant(login: &str, admin: bool) -> Grant {
     Grant::new(login, scopes.iter().copied())
 }
 
+/// A header's value for the log: its text, `(several)` or `(none)`.
+fn printed(value: HeaderInput<'_>) -> String {
+    match value {
+        HeaderInput::One(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        HeaderInput::Many => "(several)".to_owned(),
+        HeaderInput::Absent => "(none)".to_owned(),
+    }
+}
+
 /// Whether a call comes from the org's own pages (see the module docs).
 fn from_own_pages(call: &ApiCall<'_>, config: &CorsConfig) -> bool {
     match call.sec_fetch_site {
@@ -156,28 +165,19 @@ impl Org {
             Some(_) => None,
             None => self.session_user(call.cookie),
         };
-        let Some((login, admin)) = session else {
+        let Some(grant) = session else {
             // A token, or nothing the API accepts (401).
             return Reply::from_api(self.api.handle(request).await);
         };
         if !from_own_pages(&call, self.cors.config()) {
-            let origin = match call.origin {
-                HeaderInput::One(origin) => String::from_utf8_lossy(origin).into_owned(),
-                HeaderInput::Many => "(several)".to_owned(),
-                HeaderInput::Absent => "(none)".to_owned(),
-            };
-            let site = match call.sec_fetch_site {
-                HeaderInput::One(site) => String::from_utf8_lossy(site).into_owned(),
-                HeaderInput::Many => "(several)".to_owned(),
-                HeaderInput::Absent => "(none)".to_owned(),
-            };
+            let (origin, site) = (printed(call.origin), printed(call.sec_fetch_site));
             tracing::warn!(
                 target: "org",
                 method = call.method,
                 path = call.path,
                 origin,
                 sec_fetch_site = site,
-                user = login,
+                user = grant.subject(),
                 "session call to the Trusted Origins API refused: not from this org's own pages"
             );
             return Reply::error(
@@ -195,18 +195,17 @@ impl Org {
                 Some("Send the body as JSON, with Content-Type: application/json"),
             );
         }
-        let grant = session_grant(&login, admin);
         Reply::from_api(self.api.handle_with_grant(request, &grant).await)
     }
 
-    /// The login of the user signed in with `cookie`, and whether they are an administrator.
-    fn session_user(&self, cookie: Option<&str>) -> Option<(String, bool)> {
+    /// What the user signed in with `cookie` may do in the API (see [`session_grant`]).
+    fn session_user(&self, cookie: Option<&str>) -> Option<Grant> {
         let Caller::User(index) = self.caller(cookie, None) else {
             return None;
         };
         let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         let user = &users.get(index)?.config;
-        Some((user.login.clone(), user.admin))
+        Some(session_grant(&user.login, user.admin))
     }
 }
 
