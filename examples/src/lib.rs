@@ -19,7 +19,7 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
     ApiScope, Follower, Grant, PostgresStore, SqliteStore, StaticAccessTokens, StoreError,
-    TrustedOriginStore, TrustedOrigins, TrustedOriginsApi, MAX_BODY_LEN,
+    TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
 };
 use trusted_cors::{
     Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
@@ -357,12 +357,7 @@ impl Reply {
 
     /// 413 for a request body larger than the Trusted Origins API reads.
     pub fn body_too_large() -> Self {
-        Reply::error(
-            413,
-            "E0000001",
-            "Api validation failed: body",
-            Some(&format!("The body is larger than {MAX_BODY_LEN} bytes")),
-        )
+        Reply::from_api(trusted_cors::admin::body_too_large())
     }
 
     /// The `Content-Type` of the body, if any.

@@ -26,6 +26,13 @@ pub const MAX_LIMIT: usize = 200;
 /// they answer 413 to a larger one.
 pub const MAX_BODY_LEN: usize = 64 * 1024;
 
+/// The 413 a mounting answers when a request's body is longer than [`MAX_BODY_LEN`] (it reads
+/// the body; the API never sees it).
+pub fn body_too_large() -> http::Response<Bytes> {
+    let cause = format!("The body is larger than {MAX_BODY_LEN} bytes");
+    error(413, "E0000001", "Api validation failed: body", &[&cause])
+}
+
 /// One request to the API, as plain values.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiRequest<'a> {

@@ -102,8 +102,8 @@ pub use access::{
     UnknownScope,
 };
 pub use api::{
-    trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi, DEFAULT_LIMIT,
-    MAX_BODY_LEN, MAX_LIMIT, TRUSTED_ORIGINS_PATH,
+    body_too_large, trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi,
+    DEFAULT_LIMIT, MAX_BODY_LEN, MAX_LIMIT, TRUSTED_ORIGINS_PATH,
 };
 pub use origins::{
     Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY, SUBSCRIPTION_CAPACITY,

@@ -2,7 +2,7 @@
 
 use axum_core::response::Response;
 use trusted_cors_admin::{
-    ApiRequest, TrustedOriginsApi, MAX_BODY_LEN as MAX_API_BODY, TRUSTED_ORIGINS_PATH,
+    body_too_large, ApiRequest, TrustedOriginsApi, MAX_BODY_LEN, TRUSTED_ORIGINS_PATH,
 };
 
 /// The Trusted Origins management API (`/api/v1/trustedOrigins`, Okta-compatible) as an axum
@@ -40,14 +40,8 @@ where
 
 async fn handle_api(api: &TrustedOriginsApi, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_API_BODY).await {
-        Ok(body) => body,
-        Err(_) => {
-            return trusted_cors_core::OktaError::new("E0000001", "Api validation failed: body")
-                .cause(format!("The body is larger than {MAX_API_BODY} bytes"))
-                .into_response(413)
-                .map(axum_core::body::Body::from)
-        }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_LEN).await else {
+        return body_too_large().map(axum_core::body::Body::from);
     };
     let response = api
         .handle(ApiRequest {
@@ -62,4 +56,43 @@ async fn handle_api(api: &TrustedOriginsApi, request: axum::extract::Request) ->
         })
         .await;
     response.map(axum_core::body::Body::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tower::ServiceExt;
+    use trusted_cors_admin::{TrustedOrigins, TrustedOriginsApi, MAX_BODY_LEN};
+    use trusted_cors_core::Registry;
+
+    /// A body longer than the API reads is answered 413 with the Okta error naming the limit,
+    /// before the API sees the request; one at the limit reaches it.
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_with_413() {
+        let origins = Arc::new(TrustedOrigins::in_memory(Registry::new()));
+        let api = TrustedOriginsApi::new(origins, ["00secret-token"]);
+        let app: axum::Router = super::trusted_origins_router(api);
+        let post = |len: usize| {
+            http::Request::post("/api/v1/trustedOrigins")
+                .header("authorization", "SSWS 00secret-token")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(vec![b' '; len]))
+                .unwrap()
+        };
+        let response = app.clone().oneshot(post(MAX_BODY_LEN + 1)).await.unwrap();
+        assert_eq!(response.status(), 413);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["errorCode"], "E0000001");
+        assert_eq!(
+            body["errorCauses"][0]["errorSummary"],
+            format!("The body is larger than {MAX_BODY_LEN} bytes")
+        );
+        // At the limit the API reads it (and refuses the blank JSON as invalid).
+        let response = app.oneshot(post(MAX_BODY_LEN)).await.unwrap();
+        assert_eq!(response.status(), 400);
+    }
 }
