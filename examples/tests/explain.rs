@@ -169,6 +169,7 @@ async fn observed(client: &reqwest::Client, base: &str, call: &Call) -> (String,
         actual = actual.header("cookie", "sid=not-a-session");
     }
     let answer = actual.send().await.unwrap();
+    let status = answer.status();
     let headers = answer.headers().clone();
     let allow_origin = headers.get("access-control-allow-origin");
     if answer.status() == 403 && allow_origin.is_none() {
@@ -182,6 +183,14 @@ async fn observed(client: &reqwest::Client, base: &str, call: &Call) -> (String,
             || headers
                 .get("access-control-allow-credentials")
                 .is_some_and(|v| v == "true"));
+    if !readable {
+        // Blocked: the route itself answered (no refusal by the layers, no missing route, no
+        // failure); only the browser keeps the answer from the page.
+        assert!(
+            status != 404 && !status.is_server_error(),
+            "{url}: not an answer of the route: {status}"
+        );
+    }
     match readable {
         true => ("allowed".into(), None),
         false => ("blocked".into(), None),
