@@ -14,11 +14,14 @@ mod common;
 #[path = "common/browser.rs"]
 mod harness;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::Proc;
 use fantoccini::{Client, Locator};
-use harness::{chromium, page_fetch, run_tester, screenshot, sign_in, start_browser, wait_for};
+use harness::{
+    chromium, org_program, page_fetch, run_tester, screenshot, sign_in, start_browser,
+    start_org_in, wait_for,
+};
 use serde_json::{json, Value};
 
 const SERVERS: [&str; 2] = ["org-server", "org-server-actix"];
@@ -31,29 +34,12 @@ const CONSOLE: &str = "/admin/trusted-origins";
 /// A trusted origin (CORS) of the shipped configuration.
 const TRUSTED: &str = "http://localhost:8081";
 
-fn program(server: &str) -> &'static Path {
-    match server {
-        "org-server" => Path::new(env!("CARGO_BIN_EXE_org-server")),
-        _ => Path::new(env!("CARGO_BIN_EXE_org-server-actix")),
-    }
-}
-
-/// Ada is an administrator, Grace is not; one seed origin; a SQLite store of its own.
-fn write_config(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("org.toml");
-    let store = dir.join("trusted-origins.db");
-    let _ = std::fs::remove_file(&store);
-    let store = store.display();
+/// The org's users and trusted origins: Ada is an administrator, Grace is not; one seed origin.
+fn org_config() -> String {
     let (ada, ada_password) = ADA;
     let (grace, grace_password) = GRACE;
-    let config = format!(
+    format!(
         r#"
-api_tokens = ["{API_TOKEN}"]
-store = "{store}"
-
-[cors]
-diagnostics_header = true
 
 [[users]]
 id = "00u1ada"
@@ -79,9 +65,7 @@ name = "Partner portal"
 origin = "https://portal.example.com"
 scopes = ["CORS", "REDIRECT"]
 "#
-    );
-    std::fs::write(&path, config).unwrap();
-    path
+    )
 }
 
 /// Every trusted origin, through the API with the API token.
@@ -122,7 +106,7 @@ async fn both_servers_apply_the_session_rules() {
     };
     for server in SERVERS {
         let (org, base) = Proc::start_org(
-            program(server).to_str().unwrap(),
+            org_program(server).to_str().unwrap(),
             &config,
             &["--store", "memory"],
         );
@@ -422,17 +406,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         "trusted-cors-console-{}-{server}",
         std::process::id()
     ));
-    let config = write_config(&dir);
-    let (org_proc, org_url) = Proc::start(
-        program(server),
-        &[
-            "--addr",
-            "127.0.0.1:0",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
-    let org = org_url.replace("127.0.0.1", "localhost");
+    let (org_proc, org) = start_org_in(server, &dir, API_TOKEN, &org_config());
     let console = format!("{org}{CONSOLE}");
     let browser = start_browser(chromium, chromedriver, &format!("console-{server}")).await;
     let client = &browser.client;

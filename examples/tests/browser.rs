@@ -4,7 +4,7 @@
 //!
 //! Without a browser the test prints a loud notice and passes locally; with `CI` set it fails.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
 #[path = "common/browser.rs"]
@@ -12,7 +12,9 @@ mod harness;
 
 use common::Proc;
 use fantoccini::Locator;
-use harness::{chromium, console, page_fetch, run_tester, screenshot, sign_in, start_browser};
+use harness::{
+    chromium, console, page_fetch, run_tester, screenshot, sign_in, start_browser, start_org_in,
+};
 use serde_json::{json, Value};
 
 const LOGIN: &str = "ada@example.com";
@@ -20,19 +22,10 @@ const PASSWORD: &str = "correct horse battery staple";
 const ACCESS_TOKEN: &str = "at-ada-example";
 const API_TOKEN: &str = "00browser-test-api-token";
 
-fn write_config(dir: &Path, tester_port: u16) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("org.toml");
-    let store = dir.join("trusted-origins.db");
-    let _ = std::fs::remove_file(&store);
-    let store = store.display();
-    let config = format!(
+/// The org's users and trusted origins: Ada, and the tester page's origin.
+fn org_config(tester_port: u16) -> String {
+    format!(
         r#"
-api_tokens = ["{API_TOKEN}"]
-store = "{store}"
-
-[cors]
-diagnostics_header = true
 
 [[users]]
 id = "00u1ada"
@@ -48,9 +41,7 @@ name = "CORS tester"
 origin = "http://localhost:{tester_port}"
 scopes = ["CORS", "REDIRECT"]
 "#
-    );
-    std::fs::write(&path, config).unwrap();
-    path
+    )
 }
 
 async fn profile_first_name(org: &str) -> String {
@@ -80,21 +71,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         "trusted-cors-browser-{}-{server}",
         std::process::id()
     ));
-    let config = write_config(&dir, tester_port);
-    let program = match server {
-        "org-server" => Path::new(env!("CARGO_BIN_EXE_org-server")),
-        _ => Path::new(env!("CARGO_BIN_EXE_org-server-actix")),
-    };
-    let (org_proc, org_url) = Proc::start(
-        program,
-        &[
-            "--addr",
-            "127.0.0.1:0",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
-    let org = org_url.replace("127.0.0.1", "localhost");
+    let (org_proc, org) = start_org_in(server, &dir, API_TOKEN, &org_config(tester_port));
     let trusted_page = format!("http://localhost:{tester_port}/");
     let untrusted_page = format!("http://127.0.0.1:{tester_port}/");
     let browser = start_browser(chromium, chromedriver, server).await;

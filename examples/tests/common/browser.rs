@@ -305,3 +305,36 @@ pub async fn sign_in(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// An example org binary by name: `org-server` (axum) or `org-server-actix`.
+pub fn org_program(server: &str) -> &'static Path {
+    match server {
+        "org-server" => Path::new(env!("CARGO_BIN_EXE_org-server")),
+        _ => Path::new(env!("CARGO_BIN_EXE_org-server-actix")),
+    }
+}
+
+/// Writes `org.toml` into `dir` (made if missing) for an org with a fresh SQLite store there,
+/// the API token `api_token`, the diagnostics header on, and `rest` (its users and trusted
+/// origins), then starts `server` with it on a loopback port: the process and the org's URL,
+/// with `localhost` as its host.
+pub fn start_org_in(
+    server: &str,
+    dir: &Path,
+    api_token: &str,
+    rest: &str,
+) -> (crate::common::Proc, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("org.toml");
+    let store = dir.join("trusted-origins.db");
+    let _ = std::fs::remove_file(&store);
+    let config = format!(
+        "api_tokens = [\"{api_token}\"]\nstore = \"{}\"\n\n[cors]\ndiagnostics_header = true\n{rest}",
+        store.display()
+    );
+    std::fs::write(&path, config).unwrap();
+    let path = path.to_str().unwrap();
+    let args = ["--addr", "127.0.0.1:0", "--config", path];
+    let (org, url) = crate::common::Proc::start(org_program(server), &args);
+    (org, url.replace("127.0.0.1", "localhost"))
+}
