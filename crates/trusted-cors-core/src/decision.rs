@@ -260,9 +260,7 @@ fn classify_with<'a>(
         return Classified::SameOrigin;
     }
     let preflight = match facts.access_control_request_method {
-        HeaderInput::One(bytes) if facts.method == "OPTIONS" => {
-            std::str::from_utf8(bytes).ok().filter(|m| is_token(m))
-        }
+        HeaderInput::One(bytes) if facts.method == "OPTIONS" => requested_method(bytes),
         _ => None,
     };
     let asks_preflight =
@@ -707,8 +705,11 @@ fn preflight<'a>(
     let mut echo_requested = policy.allows_any_header();
     if scan.denied.is_none() {
         rules.pass(RejectionKind::HeaderNotAllowed, || match scan.value {
-            "" => "no request headers beyond the safelisted ones".to_owned(),
-            value => format!("the requested headers are allowed: {value}"),
+            b"" => "no request headers beyond the safelisted ones".to_owned(),
+            value => format!(
+                "the requested headers are allowed: {}",
+                String::from_utf8_lossy(value)
+            ),
         });
     }
     if let Some(header) = scan.denied {
@@ -718,7 +719,7 @@ fn preflight<'a>(
             Some(policy.allow_headers_value().cloned().unwrap_or_default())
         };
         let cause = RejectionCause::HeaderNotAllowed {
-            header: printable(header.as_bytes()).into_boxed_str(),
+            header: printable(header).into_boxed_str(),
             allowed,
         };
         // A requested `*` is never echoed, in any mode: it would read as a wildcard.
@@ -732,7 +733,7 @@ fn preflight<'a>(
         echo_requested = true;
     }
     let allow_headers = if echo_requested {
-        (!scan.value.is_empty()).then(|| Bytes::copy_from_slice(scan.value.as_bytes()))
+        (!scan.value.is_empty()).then(|| Bytes::copy_from_slice(scan.value))
     } else {
         policy.allow_headers_value().cloned()
     };
@@ -767,64 +768,75 @@ fn credential(facts: &RequestFacts<'_>, config: &CorsConfig) -> Result<bool, Rej
 }
 
 struct HeaderScan<'a> {
-    /// The requested names, trimmed, for echoing.
-    value: &'a str,
+    /// The requested names, trimmed, for echoing (ASCII: every name is a token).
+    value: &'a [u8],
     authorization: bool,
     /// Whether a requested name is `*`.
     star: bool,
-    denied: Option<&'a str>,
+    denied: Option<&'a [u8]>,
 }
 
 /// Reads `Access-Control-Request-Headers` in O(min(len, limit)) and without allocating.
+///
+/// Read as bytes: a list that passes holds only token bytes, spaces, tabs and commas, so it is
+/// ASCII and needs no UTF-8 pass (which cost more than the split on short lists). A list that
+/// fails is refused as not text when it is not UTF-8, as before any other problem.
 fn scan_request_headers<'a>(
     input: HeaderInput<'a>,
     allowed: &AllowedHeaders,
 ) -> Result<HeaderScan<'a>, RequestHeadersProblem> {
-    let bytes = match input {
-        HeaderInput::Absent => b"".as_slice(),
-        HeaderInput::One(bytes) => bytes,
+    let (bytes, scan) = match input {
+        HeaderInput::One(bytes) if bytes.len() > MAX_REQUEST_HEADERS_LEN => {
+            return Err(RequestHeadersProblem::TooLong)
+        }
         HeaderInput::Many => return Err(RequestHeadersProblem::Several),
+        HeaderInput::One(bytes) => (bytes, scan_names(bytes, allowed)),
+        HeaderInput::Absent => (b"".as_slice(), scan_names(b"", allowed)),
     };
-    if bytes.len() > MAX_REQUEST_HEADERS_LEN {
-        return Err(RequestHeadersProblem::TooLong);
-    }
-    let Ok(value) = std::str::from_utf8(bytes) else {
-        return Err(RequestHeadersProblem::NotText);
-    };
-    let value = trim_ows(value);
+    scan.map_err(|problem| match std::str::from_utf8(bytes) {
+        Ok(_) => problem,
+        Err(_) => RequestHeadersProblem::NotText,
+    })
+}
+
+/// [`scan_request_headers`] on a list within the length limit, before its text is checked.
+fn scan_names<'a>(
+    bytes: &'a [u8],
+    allowed: &AllowedHeaders,
+) -> Result<HeaderScan<'a>, RequestHeadersProblem> {
+    let value = trim_ows(bytes);
     let mut scan = HeaderScan {
         value,
         authorization: false,
         star: false,
         denied: None,
     };
-    // Split by hand: `str::split` costs several times more per name than this byte search (a
-    // comma is ASCII, so every cut is at a character boundary and `get` never fails).
+    // Split by hand: `split` costs several times more per name than this byte search.
     let mut rest = Some(value);
     let mut count = 0;
     while let Some(list) = rest {
-        let (name, tail) = match list.as_bytes().iter().position(|&b| b == b',') {
-            Some(comma) => (list.get(..comma), list.get(comma + 1..)),
-            None => (Some(list), None),
+        let (name, tail) = match list.iter().position(|&b| b == b',') {
+            Some(comma) => (&list[..comma], list.get(comma + 1..)),
+            None => (list, None),
         };
         rest = tail;
         if count == MAX_REQUEST_HEADER_NAMES {
             return Err(RequestHeadersProblem::TooMany);
         }
         count += 1;
-        let name = trim_ows(name.unwrap_or_default());
+        let name = trim_ows(name);
         if name.is_empty() {
             continue;
         }
-        if !name.bytes().all(is_tchar) {
+        if !name.iter().copied().all(is_tchar) {
             return Err(RequestHeadersProblem::NotAName(
-                printable(name.as_bytes()).into_boxed_str(),
+                printable(name).into_boxed_str(),
             ));
         }
-        if name.eq_ignore_ascii_case("authorization") {
+        if name.eq_ignore_ascii_case(b"authorization") {
             scan.authorization = true;
         }
-        scan.star |= name == "*";
+        scan.star |= name == b"*";
         if scan.denied.is_none() && !allowed.allows(name) {
             scan.denied = Some(name);
         }
@@ -832,17 +844,30 @@ fn scan_request_headers<'a>(
     Ok(scan)
 }
 
+/// `Access-Control-Request-Method` as text, if it is a token: the usual methods are matched as
+/// bytes (cheaper than a UTF-8 pass over a short value), any other is checked as text.
+fn requested_method(bytes: &[u8]) -> Option<&str> {
+    let usual = match bytes {
+        b"GET" => "GET",
+        b"POST" => "POST",
+        b"PUT" => "PUT",
+        b"PATCH" => "PATCH",
+        b"DELETE" => "DELETE",
+        b"HEAD" => "HEAD",
+        _ => return std::str::from_utf8(bytes).ok().filter(|m| is_token(m)),
+    };
+    Some(usual)
+}
+
 /// `value` without the spaces and tabs around it (HTTP's optional whitespace).
-fn trim_ows(value: &str) -> &str {
+fn trim_ows(bytes: &[u8]) -> &[u8] {
     let ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let bytes = value.as_bytes();
     let start = bytes.iter().position(|b| !ows(b)).unwrap_or(bytes.len());
     let end = bytes
         .iter()
         .rposition(|b| !ows(b))
         .map_or(start, |last| last + 1);
-    // Cut next to ASCII bytes: character boundaries.
-    value.get(start..end).unwrap_or_default()
+    &bytes[start..end]
 }
 
 /// The scheme of the `Authorization` value: the bytes before the first space.
@@ -917,11 +942,13 @@ mod tests {
     fn scan(value: &[u8]) -> Result<(String, bool, bool, Option<String>), RequestHeadersProblem> {
         let allowed = AllowedHeaders::List(vec!["content-type".into(), "x-b".into()]);
         let scan = scan_request_headers(HeaderInput::One(value), &allowed)?;
+        let text =
+            |bytes: &[u8]| String::from_utf8(bytes.to_vec()).expect("a passing list is ASCII");
         Ok((
-            scan.value.to_owned(),
+            text(scan.value),
             scan.authorization,
             scan.star,
-            scan.denied.map(str::to_owned),
+            scan.denied.map(text),
         ))
     }
 
@@ -962,10 +989,105 @@ mod tests {
             Err(RequestHeadersProblem::NotAName("x b".into()))
         );
         assert_eq!(scan(b"x-\xff"), Err(RequestHeadersProblem::NotText));
+        // Not UTF-8 is the list's first problem, whatever else is wrong with it.
+        let too_many_then_not_text = format!("{},", names(MAX_REQUEST_HEADER_NAMES + 1));
+        let mut bytes = too_many_then_not_text.into_bytes();
+        bytes.push(0xff);
+        assert_eq!(scan(&bytes), Err(RequestHeadersProblem::NotText));
+        assert_eq!(scan(b"x b, \xff"), Err(RequestHeadersProblem::NotText));
         assert_eq!(
             scan(b"content-type, \xc3\xa9"),
             Err(RequestHeadersProblem::NotAName("\u{e9}".into()))
         );
+    }
+}
+
+/// The byte-level readings of the preflight headers decide as reading them as text first did.
+#[cfg(test)]
+mod read_as_bytes {
+    use super::*;
+    use proptest::prelude::*;
+
+    type Scanned = Result<(Vec<u8>, bool, bool, Option<Vec<u8>>), RequestHeadersProblem>;
+
+    /// `Access-Control-Request-Headers` read text first, as before: a UTF-8 pass, then the split.
+    fn scan_as_text(bytes: &[u8], allowed: &AllowedHeaders) -> Scanned {
+        if bytes.len() > MAX_REQUEST_HEADERS_LEN {
+            return Err(RequestHeadersProblem::TooLong);
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| RequestHeadersProblem::NotText)?;
+        let ows: &[char] = &[' ', '\t'];
+        let value = text.trim_matches(ows);
+        let (mut authorization, mut star, mut denied) = (false, false, None);
+        for (count, name) in value.split(',').enumerate() {
+            if count == MAX_REQUEST_HEADER_NAMES {
+                return Err(RequestHeadersProblem::TooMany);
+            }
+            let name = name.trim_matches(ows);
+            if name.is_empty() {
+                continue;
+            }
+            if !is_token(name) {
+                return Err(RequestHeadersProblem::NotAName(
+                    printable(name.as_bytes()).into_boxed_str(),
+                ));
+            }
+            authorization |= name.eq_ignore_ascii_case("authorization");
+            star |= name == "*";
+            if denied.is_none() && !allowed.allows(name.as_bytes()) {
+                denied = Some(name.as_bytes().to_vec());
+            }
+        }
+        Ok((value.as_bytes().to_vec(), authorization, star, denied))
+    }
+
+    fn scan_as_bytes(bytes: &[u8], allowed: &AllowedHeaders) -> Scanned {
+        let scan = scan_request_headers(HeaderInput::One(bytes), allowed)?;
+        let denied = scan.denied.map(<[u8]>::to_vec);
+        Ok((scan.value.to_vec(), scan.authorization, scan.star, denied))
+    }
+
+    /// Pieces a requested list is made of: names, separators, whitespace, non-ASCII and bytes
+    /// that are not UTF-8.
+    fn list() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop::sample::select(vec![
+            &b"content-type"[..],
+            b"X-B",
+            b"authorization",
+            b"*",
+            b",",
+            b" ",
+            b"\t",
+            b"\xc3\xa9",
+            b"\xff",
+            b"\r",
+            b"x b",
+        ]);
+        prop::collection::vec(piece, 0..80).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn request_headers_scan_as_bytes_as_they_did_as_text(bytes in list(), any in any::<bool>()) {
+            let allowed = match any {
+                true => AllowedHeaders::Any { authorization: false },
+                false => AllowedHeaders::List(vec!["content-type".into(), "x-b".into()]),
+            };
+            prop_assert_eq!(scan_as_bytes(&bytes, &allowed), scan_as_text(&bytes, &allowed));
+        }
+
+        #[test]
+        fn requested_methods_read_as_bytes_as_they_did_as_text(
+            bytes in prop::sample::select(vec![
+                &b"GET"[..], b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS",
+                b"get", b"PU T", b"", b"\xff", b"PROPFIND", b"GE\xc3\xa9",
+            ])
+        ) {
+            let as_text = std::str::from_utf8(bytes).ok().filter(|m| is_token(m));
+            prop_assert_eq!(requested_method(bytes), as_text);
+        }
     }
 }
 

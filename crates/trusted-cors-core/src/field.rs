@@ -238,8 +238,9 @@ macro_rules! header_maps {
                 let $this = self;
                 let map = $map;
                 let names = fields.map(|field| field.index().map(|i| &NAMES[i]));
-                // A pass over a small map compares pre-parsed names, which is cheap.
-                if map.len() > $scan_up_to {
+                // A pass over a small map compares pre-parsed names, which is cheap. A map never
+                // scanned is not measured (actix's `len` walks the whole map).
+                if $scan_up_to == 0 || map.len() > $scan_up_to {
                     return names.map(|name| match name {
                         Some(name) => $crate::Found::from_values(map.get_all(name).into_iter()),
                         None => $crate::Found::Absent,

@@ -78,17 +78,20 @@ pub(crate) enum AllowedHeaders {
 }
 
 impl AllowedHeaders {
-    pub(crate) fn allows(&self, name: &str) -> bool {
+    /// Whether a requested header name (its bytes, as requested) is allowed.
+    pub(crate) fn allows(&self, name: &[u8]) -> bool {
         match self {
             // Browsers send lowercase names: an exact match first, then any case.
             AllowedHeaders::List(names) => {
-                names.iter().any(|n| **n == *name)
-                    || names.iter().any(|n| n.eq_ignore_ascii_case(name))
+                names.iter().any(|n| n.as_bytes() == name)
+                    || names
+                        .iter()
+                        .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
             }
             // A requested `*` is not echoed: in `Access-Control-Allow-Headers` it would read as
             // a wildcard on a request without credentials.
             AllowedHeaders::Any { authorization } => {
-                name != "*" && (*authorization || !name.eq_ignore_ascii_case("authorization"))
+                name != b"*" && (*authorization || !name.eq_ignore_ascii_case(b"authorization"))
             }
         }
     }
@@ -171,7 +174,7 @@ impl RouteCors {
 
     /// Whether a request header may be sent cross-origin. `authorization` only when named.
     pub fn allows_header(&self, name: &str) -> bool {
-        self.0.headers.allows(name)
+        self.0.headers.allows(name.as_bytes())
     }
 
     /// Whether any header is allowed (the preflight answer echoes the requested headers).
