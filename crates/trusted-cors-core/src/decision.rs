@@ -793,17 +793,27 @@ fn scan_request_headers<'a>(
         HeaderInput::One(bytes) => (bytes, scan_names(bytes, allowed)),
         HeaderInput::Absent => (b"".as_slice(), scan_names(b"", allowed)),
     };
-    scan.map_err(|problem| match std::str::from_utf8(bytes) {
-        Ok(_) => problem,
-        Err(_) => RequestHeadersProblem::NotText,
+    scan.map_err(|problem| match (std::str::from_utf8(bytes), problem) {
+        (Err(_), _) => RequestHeadersProblem::NotText,
+        (Ok(_), NamesProblem::TooMany) => RequestHeadersProblem::TooMany,
+        (Ok(_), NamesProblem::NotAName(name)) => {
+            RequestHeadersProblem::NotAName(printable(name).into_boxed_str())
+        }
     })
+}
+
+/// What [`scan_names`] found wrong, before the list's text is checked (the name is described
+/// only if the list is text).
+enum NamesProblem<'a> {
+    TooMany,
+    NotAName(&'a [u8]),
 }
 
 /// [`scan_request_headers`] on a list within the length limit, before its text is checked.
 fn scan_names<'a>(
     bytes: &'a [u8],
     allowed: &AllowedHeaders,
-) -> Result<HeaderScan<'a>, RequestHeadersProblem> {
+) -> Result<HeaderScan<'a>, NamesProblem<'a>> {
     let value = trim_ows(bytes);
     let mut scan = HeaderScan {
         value,
@@ -821,7 +831,7 @@ fn scan_names<'a>(
         };
         rest = tail;
         if count == MAX_REQUEST_HEADER_NAMES {
-            return Err(RequestHeadersProblem::TooMany);
+            return Err(NamesProblem::TooMany);
         }
         count += 1;
         let name = trim_ows(name);
@@ -829,9 +839,7 @@ fn scan_names<'a>(
             continue;
         }
         if !name.iter().copied().all(is_tchar) {
-            return Err(RequestHeadersProblem::NotAName(
-                printable(name).into_boxed_str(),
-            ));
+            return Err(NamesProblem::NotAName(name));
         }
         if name.eq_ignore_ascii_case(b"authorization") {
             scan.authorization = true;
@@ -1047,46 +1055,122 @@ mod read_as_bytes {
         Ok((scan.value.to_vec(), scan.authorization, scan.star, denied))
     }
 
-    /// Pieces a requested list is made of: names, separators, whitespace, non-ASCII and bytes
-    /// that are not UTF-8.
+    /// A name long enough that a few of them pass the length limit.
+    const LONG_NAME: &[u8] = &[b'x'; 300];
+
+    /// Lists of names and separators, with runs of empty items (towards the limit on names) and
+    /// long names (towards the limit on length); half of them spoiled at one place by a `*`,
+    /// non-ASCII, bytes that are not UTF-8, a carriage return or a space inside a name.
     fn list() -> impl Strategy<Value = Vec<u8>> {
-        let piece = prop::sample::select(vec![
-            &b"content-type"[..],
-            b"X-B",
-            b"authorization",
-            b"*",
-            b",",
-            b" ",
-            b"\t",
-            b"\xc3\xa9",
-            b"\xff",
-            b"\r",
-            b"x b",
-        ]);
-        prop::collection::vec(piece, 0..80).prop_map(|pieces| pieces.concat())
+        let piece = prop_oneof![
+            10 => prop::sample::select(vec![
+                &b"content-type"[..],
+                b"X-B",
+                b"x-a",
+                b"authorization",
+                b",",
+                b", ",
+                b" ,",
+                b"\t,\t",
+            ]),
+            1 => Just(&b",,,,,,,,,,,,,,,,"[..]),
+            1 => Just(LONG_NAME),
+        ];
+        let spoiler = prop::sample::select(vec![&b"*"[..], b"\xc3\xa9", b"\xff", b"\r", b"x b"]);
+        let spoiled = prop::option::weighted(0.5, (spoiler, any::<prop::sample::Index>()));
+        // Mostly short lists; some of up to 20 long names, around the limit on length.
+        let pieces = prop_oneof![
+            4 => prop::collection::vec(piece, 0..50),
+            1 => prop::collection::vec(prop_oneof![Just(LONG_NAME), Just(&b","[..])], 20..40),
+        ];
+        (pieces, spoiled).prop_map(|(mut pieces, spoiled)| {
+            if let Some((spoiler, at)) = spoiled {
+                pieces.insert(at.index(pieces.len() + 1), spoiler);
+            }
+            pieces.concat()
+        })
+    }
+
+    fn allowed(kind: u8) -> AllowedHeaders {
+        match kind {
+            0 => AllowedHeaders::List(vec!["content-type".into(), "x-b".into()]),
+            1 => AllowedHeaders::Any {
+                authorization: false,
+            },
+            _ => AllowedHeaders::Any {
+                authorization: true,
+            },
+        }
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
 
         #[test]
-        fn request_headers_scan_as_bytes_as_they_did_as_text(bytes in list(), any in any::<bool>()) {
-            let allowed = match any {
-                true => AllowedHeaders::Any { authorization: false },
-                false => AllowedHeaders::List(vec!["content-type".into(), "x-b".into()]),
-            };
+        fn request_headers_scan_as_bytes_as_they_did_as_text(bytes in list(), kind in 0..3u8) {
+            let allowed = allowed(kind);
             prop_assert_eq!(scan_as_bytes(&bytes, &allowed), scan_as_text(&bytes, &allowed));
         }
+    }
 
-        #[test]
-        fn requested_methods_read_as_bytes_as_they_did_as_text(
-            bytes in prop::sample::select(vec![
-                &b"GET"[..], b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS",
-                b"get", b"PU T", b"", b"\xff", b"PROPFIND", b"GE\xc3\xa9",
-            ])
-        ) {
+    #[test]
+    fn request_headers_at_the_limits_scan_as_they_did_as_text() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for len in [MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADERS_LEN + 1] {
+            cases.push(vec![b'x'; len]);
+            // Not UTF-8 past the limit, and at its last byte.
+            let mut past = vec![b'x'; len];
+            past.push(0xff);
+            cases.push(past);
+            let mut last = vec![b'x'; len];
+            last[len - 1] = 0xff;
+            cases.push(last);
+        }
+        for names in [MAX_REQUEST_HEADER_NAMES, MAX_REQUEST_HEADER_NAMES + 1] {
+            cases.push(vec![&b"x-b"[..]; names].join(&b","[..]));
+            cases.push([vec![&b"x-b"[..]; names].join(&b","[..]), b",\xff".to_vec()].concat());
+        }
+        for bytes in &cases {
+            for kind in 0..3 {
+                let allowed = allowed(kind);
+                assert_eq!(
+                    scan_as_bytes(bytes, &allowed),
+                    scan_as_text(bytes, &allowed),
+                    "{} bytes",
+                    bytes.len()
+                );
+            }
+        }
+        let problem = |bytes: &[u8]| scan_as_bytes(bytes, &allowed(0)).err();
+        assert_eq!(problem(&cases[0]), None);
+        assert_eq!(problem(&cases[1]), Some(RequestHeadersProblem::TooLong));
+        assert_eq!(problem(&cases[2]), Some(RequestHeadersProblem::NotText));
+        assert_eq!(problem(&cases[3]), Some(RequestHeadersProblem::TooLong));
+        assert_eq!(problem(&cases[4]), Some(RequestHeadersProblem::TooLong));
+        assert_eq!(problem(&cases[8]), Some(RequestHeadersProblem::TooMany));
+        assert_eq!(problem(&cases[9]), Some(RequestHeadersProblem::NotText));
+    }
+
+    #[test]
+    fn requested_methods_read_as_bytes_as_they_did_as_text() {
+        let methods: [&[u8]; 13] = [
+            b"GET",
+            b"POST",
+            b"PUT",
+            b"PATCH",
+            b"DELETE",
+            b"HEAD",
+            b"OPTIONS",
+            b"get",
+            b"PU T",
+            b"",
+            b"\xff",
+            b"PROPFIND",
+            b"GE\xc3\xa9",
+        ];
+        for bytes in methods {
             let as_text = std::str::from_utf8(bytes).ok().filter(|m| is_token(m));
-            prop_assert_eq!(requested_method(bytes), as_text);
+            assert_eq!(requested_method(bytes), as_text, "{bytes:?}");
         }
     }
 }
