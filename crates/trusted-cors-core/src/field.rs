@@ -124,41 +124,6 @@ impl Field {
     }
 }
 
-/// The header name of a [`Field`] as a framework's `http` crate spells it, from its pre-parsed
-/// constants: `header_name!(field, http::header)` gives an `Option<http::HeaderName>`. For the
-/// adapters, whose `http` versions differ (actix-web 4 uses `http` 0.2).
-#[doc(hidden)]
-#[macro_export]
-macro_rules! header_name {
-    ($field:expr, $($header:ident)::+) => {{
-        use $crate::Field;
-        use $($header)::+ as header;
-        const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");
-        const TRUSTED_CORS_REASON: header::HeaderName =
-            header::HeaderName::from_static("x-trusted-cors-reason");
-        match $field {
-            Field::Origin => Some(header::ORIGIN),
-            Field::Host => Some(header::HOST),
-            Field::Authorization => Some(header::AUTHORIZATION),
-            Field::Cookie => Some(header::COOKIE),
-            Field::SecFetchSite => Some(SEC_FETCH_SITE),
-            Field::AccessControlRequestMethod => Some(header::ACCESS_CONTROL_REQUEST_METHOD),
-            Field::AccessControlRequestHeaders => Some(header::ACCESS_CONTROL_REQUEST_HEADERS),
-            Field::AccessControlAllowOrigin => Some(header::ACCESS_CONTROL_ALLOW_ORIGIN),
-            Field::AccessControlAllowCredentials => Some(header::ACCESS_CONTROL_ALLOW_CREDENTIALS),
-            Field::AccessControlAllowMethods => Some(header::ACCESS_CONTROL_ALLOW_METHODS),
-            Field::AccessControlAllowHeaders => Some(header::ACCESS_CONTROL_ALLOW_HEADERS),
-            Field::AccessControlMaxAge => Some(header::ACCESS_CONTROL_MAX_AGE),
-            Field::AccessControlExposeHeaders => Some(header::ACCESS_CONTROL_EXPOSE_HEADERS),
-            Field::Vary => Some(header::VARY),
-            Field::ContentSecurityPolicy => Some(header::CONTENT_SECURITY_POLICY),
-            Field::ContentType => Some(header::CONTENT_TYPE),
-            Field::TrustedCorsReason => Some(TRUSTED_CORS_REASON),
-            other => header::HeaderName::from_bytes(other.as_str().as_bytes()).ok(),
-        }
-    }};
-}
-
 /// `RequestHeaders` and `ResponseHeaders` for a framework's header map, written once for every
 /// `http` version: `header_maps!(request: T, response: U, map: |this| this.0, http: http::header,
 /// scan_up_to: 8, origin_first: false, read_again_later: false)`. `map` reaches the framework's
@@ -166,6 +131,11 @@ macro_rules! header_name {
 /// read in one pass over the map instead of a hashed lookup each; `origin_first` looks `Origin` up
 /// alone before reading the others (as every larger map is read); `read_again_later` says the
 /// request outlives the application's answer (profile the framework's map to choose them).
+///
+/// The named fields' header names are parsed once, into one table that every method reads by
+/// reference (a field's name is found by its index, with no code per field: the request path's
+/// code stays small enough for the instruction cache); another field's name is parsed when used,
+/// out of line.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! header_maps {
@@ -178,22 +148,101 @@ macro_rules! header_maps {
         origin_first: $origin_first:expr,
         read_again_later: $read_again_later:expr
     ) => {
+        /// The framework's names of the named fields, in the order of `NAMED_FIELDS`.
+        static TRUSTED_CORS_NAMES: [$($header)::+::HeaderName; 17] = {
+            use $($header)::+ as header;
+            [
+                header::ORIGIN,
+                header::HOST,
+                header::AUTHORIZATION,
+                header::COOKIE,
+                header::HeaderName::from_static("sec-fetch-site"),
+                header::ACCESS_CONTROL_REQUEST_METHOD,
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                header::ACCESS_CONTROL_MAX_AGE,
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                header::VARY,
+                header::CONTENT_SECURITY_POLICY,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static("x-trusted-cors-reason"),
+            ]
+        };
+
+        /// The framework's name of a named field, from the table; `None` for another field.
+        #[inline]
+        fn trusted_cors_named(field: $crate::Field) -> Option<&'static $($header)::+::HeaderName> {
+            field.index().and_then(|i| TRUSTED_CORS_NAMES.get(i))
+        }
+
+        /// Whether a map's entry is under a wanted name (a plain function, not a closure, so
+        /// one pass serves every number of wanted names).
+        fn trusted_cors_is(
+            wanted: &Option<&'static $($header)::+::HeaderName>,
+            name: &$($header)::+::HeaderName,
+        ) -> bool {
+            *wanted == Some(name)
+        }
+
+        /// The values under `names` in `map`, into `found`: one copy for every number of names
+        /// (the code every request runs stays small enough for the instruction cache).
+        #[inline(never)]
+        fn trusted_cors_find<'a>(
+            map: &'a $($header)::+::HeaderMap,
+            names: &[Option<&'static $($header)::+::HeaderName>],
+            found: &mut [$crate::Found<&'a $($header)::+::HeaderValue>],
+        ) {
+            // A pass over a small map compares pre-parsed names, which is cheap. A map never
+            // scanned is not measured (actix's `len` walks the whole map).
+            if $scan_up_to == 0 || map.len() > $scan_up_to {
+                for (slot, name) in found.iter_mut().zip(names) {
+                    if let Some(name) = name {
+                        *slot = $crate::Found::from_values(map.get_all(*name).into_iter());
+                    }
+                }
+                return;
+            }
+            $crate::scan_into(names, found, map.iter(), trusted_cors_is);
+        }
+
+        /// The framework's name of a field that is not named (a report header, a custom one),
+        /// parsed.
+        #[cold]
+        #[inline(never)]
+        fn trusted_cors_parsed(field: $crate::Field) -> Option<$($header)::+::HeaderName> {
+            $($header)::+::HeaderName::from_bytes(field.as_str().as_bytes()).ok()
+        }
+
         impl $crate::RequestHeaders for $request {
             type Value = $($header)::+::HeaderValue;
 
             fn values(&self, field: $crate::Field) -> $crate::HeaderInput<'_> {
                 let $this = self;
-                match $crate::header_name!(field, $($header)::+) {
-                    Some(name) => $crate::HeaderInput::from_values(
-                        $map.get_all(name).into_iter().map(|value| value.as_bytes()),
-                    ),
-                    None => $crate::HeaderInput::Absent,
-                }
+                let parsed;
+                let name = match trusted_cors_named(field) {
+                    Some(name) => name,
+                    None => match trusted_cors_parsed(field) {
+                        Some(name) => {
+                            parsed = name;
+                            &parsed
+                        }
+                        None => return $crate::HeaderInput::Absent,
+                    },
+                };
+                $crate::HeaderInput::from_values(
+                    $map.get_all(name).into_iter().map(|value| value.as_bytes()),
+                )
             }
 
             fn value(&self, field: $crate::Field) -> Option<Self::Value> {
                 let $this = self;
-                $map.get($crate::header_name!(field, $($header)::+)?).cloned()
+                match trusted_cors_named(field) {
+                    Some(name) => $map.get(name).cloned(),
+                    None => $map.get(&trusted_cors_parsed(field)?).cloned(),
+                }
             }
 
             fn origin_first(&self) -> bool {
@@ -214,39 +263,11 @@ macro_rules! header_maps {
                 &self,
                 fields: [$crate::Field; N],
             ) -> [$crate::Found<&Self::Value>; N] {
-                use $($header)::+ as header;
-                /// The pre-parsed names of the named fields, in the order of `NAMED_FIELDS`.
-                static NAMES: [header::HeaderName; 17] = [
-                    header::ORIGIN,
-                    header::HOST,
-                    header::AUTHORIZATION,
-                    header::COOKIE,
-                    header::HeaderName::from_static("sec-fetch-site"),
-                    header::ACCESS_CONTROL_REQUEST_METHOD,
-                    header::ACCESS_CONTROL_REQUEST_HEADERS,
-                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    header::ACCESS_CONTROL_MAX_AGE,
-                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                    header::VARY,
-                    header::CONTENT_SECURITY_POLICY,
-                    header::CONTENT_TYPE,
-                    header::HeaderName::from_static("x-trusted-cors-reason"),
-                ];
                 let $this = self;
-                let map = $map;
-                let names = fields.map(|field| field.index().map(|i| &NAMES[i]));
-                // A pass over a small map compares pre-parsed names, which is cheap. A map never
-                // scanned is not measured (actix's `len` walks the whole map).
-                if $scan_up_to == 0 || map.len() > $scan_up_to {
-                    return names.map(|name| match name {
-                        Some(name) => $crate::Found::from_values(map.get_all(name).into_iter()),
-                        None => $crate::Found::Absent,
-                    });
-                }
-                $crate::scan_values(&names, map.iter(), |key, name| *key == Some(name))
+                let names = fields.map(trusted_cors_named);
+                let mut found = [const { $crate::Found::Absent }; N];
+                trusted_cors_find($map, &names, &mut found);
+                found
             }
         }
 
@@ -259,29 +280,49 @@ macro_rules! header_maps {
 
             fn values(&self, field: $crate::Field) -> impl Iterator<Item = &[u8]> {
                 let $this = self;
-                let name = $crate::header_name!(field, $($header)::+);
+                let name = match trusted_cors_named(field) {
+                    Some(name) => Some(name.clone()),
+                    None => trusted_cors_parsed(field),
+                };
                 let values = name.map(|name| $map.get_all(name).into_iter());
                 values.into_iter().flatten().map(|value| value.as_bytes())
             }
 
             fn insert(&mut self, field: $crate::Field, value: Self::Value) {
                 let $this = self;
-                if let Some(name) = $crate::header_name!(field, $($header)::+) {
-                    $map.insert(name, value);
-                }
+                let name = match trusted_cors_named(field) {
+                    Some(name) => name.clone(),
+                    None => match trusted_cors_parsed(field) {
+                        Some(name) => name,
+                        None => return,
+                    },
+                };
+                $map.insert(name, value);
             }
 
             fn append(&mut self, field: $crate::Field, value: Self::Value) {
                 let $this = self;
-                if let Some(name) = $crate::header_name!(field, $($header)::+) {
-                    $map.append(name, value);
-                }
+                let name = match trusted_cors_named(field) {
+                    Some(name) => name.clone(),
+                    None => match trusted_cors_parsed(field) {
+                        Some(name) => name,
+                        None => return,
+                    },
+                };
+                $map.append(name, value);
             }
 
             fn remove(&mut self, field: $crate::Field) {
                 let $this = self;
-                if let Some(name) = $crate::header_name!(field, $($header)::+) {
-                    $map.remove(name);
+                match trusted_cors_named(field) {
+                    Some(name) => {
+                        $map.remove(name);
+                    }
+                    None => {
+                        if let Some(name) = trusted_cors_parsed(field) {
+                            $map.remove(&name);
+                        }
+                    }
                 }
             }
         }

@@ -202,7 +202,10 @@ impl Cors {
     }
 
     /// Logs (and counts, when metrics are on) the would-be rejections of rules in report mode;
-    /// the `X-Trusted-Cors-Report` value naming them, when the config sends it.
+    /// the `X-Trusted-Cors-Report` value naming them, when the config sends it. Out of line (it
+    /// has nothing to do for most requests, and the code every request runs must stay small
+    /// enough for the instruction cache).
+    #[inline(never)]
     fn report(&self, reports: &[Rejection], counters: Option<&DecisionCounters>) -> Option<Bytes> {
         if reports.is_empty() {
             return None;
@@ -358,12 +361,23 @@ pub enum RouteStep<V> {
 #[must_use]
 #[doc(hidden)]
 pub struct PreflightReply<V> {
-    /// The values of [`PREFLIGHT_FIELDS`], each if sent; only the origin's for a usual answer.
-    values: [Option<V>; 6],
+    headers: PreflightHeaders<V>,
     /// `X-Trusted-Cors-Report`, when rules in report mode would have refused the preflight.
     report: Option<V>,
-    /// For one of the route's usual answers, its headers after the origin.
-    usual: Option<UsualHeaders<V>>,
+}
+
+/// The headers of a [`PreflightReply`] but the report.
+#[derive(Debug)]
+enum PreflightHeaders<V> {
+    /// One of the route's usual answers: the echoed origin, then the route's own headers.
+    Usual {
+        origin: Option<V>,
+        rest: UsualHeaders<V>,
+    },
+    /// Any other answer: the values of [`PREFLIGHT_FIELDS`], each if sent. Boxed, so the usual
+    /// answer, moved from the decision to the response, stays small (an answer of this kind
+    /// echoes requested headers or adds a reported method, whose bytes it allocates anyway).
+    Other(Box<[Option<V>; 6]>),
 }
 
 /// The headers after `Access-Control-Allow-Origin` of a route's usual preflight answer, shared.
@@ -401,8 +415,11 @@ impl<V> PreflightReply<V> {
 
     /// How many headers it sends.
     pub fn header_count(&self) -> usize {
-        let usual = self.usual.as_ref().map_or(0, |rest| rest.len());
-        self.values.iter().flatten().count() + usual + usize::from(self.report.is_some())
+        let headers = match &self.headers {
+            PreflightHeaders::Usual { origin, rest } => usize::from(origin.is_some()) + rest.len(),
+            PreflightHeaders::Other(values) => values.iter().flatten().count(),
+        };
+        headers + usize::from(self.report.is_some())
     }
 
     /// Writes the headers into a response's (empty) map.
@@ -410,14 +427,21 @@ impl<V> PreflightReply<V> {
     where
         V: Clone,
     {
-        for (field, value) in PREFLIGHT_FIELDS.into_iter().zip(self.values) {
-            if let Some(value) = value {
-                response.append(field, value);
+        match self.headers {
+            PreflightHeaders::Usual { origin, rest } => {
+                if let Some(origin) = origin {
+                    response.append(Field::AccessControlAllowOrigin, origin);
+                }
+                for (field, value) in rest.iter() {
+                    response.append(*field, value.clone());
+                }
             }
-        }
-        if let Some(rest) = self.usual {
-            for (field, value) in rest.iter() {
-                response.append(*field, value.clone());
+            PreflightHeaders::Other(values) => {
+                for (field, value) in PREFLIGHT_FIELDS.into_iter().zip(*values) {
+                    if let Some(value) = value {
+                        response.append(field, value);
+                    }
+                }
             }
         }
         if let Some(report) = self.report {
@@ -507,12 +531,24 @@ impl<V: Clone> DeclaredRoute<V> {
             // The guard judged (and reported) these before routing, or judges this one after.
             reports.retain(|report| !report.kind().is_global());
         }
-        let report = self.cors.report(&reports, self.counters.as_ref());
+        let report = match reports.is_empty() {
+            true => None,
+            false => self.cors.report(&reports, self.counters.as_ref()),
+        };
         let vary = || self.values.get_static(VARY_ORIGIN);
         let step = self.step(decision, origin, vary);
-        let Some(report) = report else {
-            return step;
-        };
+        match report {
+            None => step,
+            Some(report) => self.reported(step, report),
+        }
+    }
+
+    /// `step` with the `X-Trusted-Cors-Report` value of rules in report mode that would have
+    /// refused the request. Out of line, as `Cors::report` is: the code every request runs stays
+    /// small enough for the instruction cache.
+    #[cold]
+    #[inline(never)]
+    fn reported(&self, step: RouteStep<V>, report: Bytes) -> RouteStep<V> {
         match step {
             RouteStep::Preflight(mut reply) => {
                 reply.report = self.values.get(&report);
@@ -522,6 +558,27 @@ impl<V: Clone> DeclaredRoute<V> {
                 RouteStep::Forward(recorded, decoration.with_report(Some(report)))
             }
             answer @ RouteStep::Answer(_) => answer,
+        }
+    }
+
+    /// A preflight answer that is not one of the route's usual ones, its values converted now.
+    #[cold]
+    #[inline(never)]
+    fn other_answer(&self, answer: &PreflightAnswer<'_>, origin: Option<&V>) -> PreflightReply<V> {
+        let mut values: Box<[Option<V>; 6]> = Box::default();
+        answer.for_each_header(|field, value| {
+            let value = match value {
+                AnswerValue::Origin => origin.cloned(),
+                AnswerValue::Bytes(bytes) => self.values.get(bytes),
+            };
+            // Every field of an answer has its slot (tested).
+            if let Some(i) = PREFLIGHT_FIELDS.iter().position(|f| *f == field) {
+                values[i] = value;
+            }
+        });
+        PreflightReply {
+            headers: PreflightHeaders::Other(values),
+            report: None,
         }
     }
 
@@ -541,27 +598,17 @@ impl<V: Clone> DeclaredRoute<V> {
                 if let Some(counters) = &self.counters {
                     counters.preflight();
                 }
-                let mut reply = PreflightReply {
-                    values: Default::default(),
-                    report: None,
-                    usual: None,
-                };
                 if let Some(usual) = self.usual(&answer) {
-                    reply.values[0] = origin.cloned();
-                    reply.usual = Some(Arc::clone(&self.usual[usual as usize]));
-                    return RouteStep::Preflight(reply);
-                }
-                answer.for_each_header(|field, value| {
-                    let value = match value {
-                        AnswerValue::Origin => origin.cloned(),
-                        AnswerValue::Bytes(bytes) => self.values.get(bytes),
+                    let headers = PreflightHeaders::Usual {
+                        origin: origin.cloned(),
+                        rest: Arc::clone(&self.usual[usual as usize]),
                     };
-                    // Every field of an answer has its slot (tested).
-                    if let Some(i) = PREFLIGHT_FIELDS.iter().position(|f| *f == field) {
-                        reply.values[i] = value;
-                    }
-                });
-                RouteStep::Preflight(reply)
+                    return RouteStep::Preflight(PreflightReply {
+                        headers,
+                        report: None,
+                    });
+                }
+                RouteStep::Preflight(self.other_answer(&answer, origin))
             }
             Decision::Allow(allow) => {
                 if let Some(counters) = &self.counters {
@@ -855,7 +902,10 @@ mod tests {
         let RouteStep::Preflight(reply) = route.handle("OPTIONS", "/x", None, &headers) else {
             panic!("a preflight answer in report mode")
         };
-        assert!(reply.usual.is_some(), "the route's usual answer");
+        assert!(
+            matches!(reply.headers, PreflightHeaders::Usual { .. }),
+            "the route's usual answer"
+        );
         let mut got = HeaderMap::new();
         reply.write_headers(&mut got);
         let names: Vec<&str> = got.keys().map(|name| name.as_str()).collect();

@@ -133,7 +133,7 @@ pub use request::{
     MAX_REQUEST_HEADER_NAMES,
 };
 #[doc(hidden)]
-pub use request::{scan_headers, scan_values, Found};
+pub use request::{scan_headers, scan_into, scan_values, Found};
 pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,

@@ -188,12 +188,31 @@ where
     V: ?Sized + 'a,
 {
     let mut found = [const { Found::Absent }; N];
+    scan_into(keys, &mut found, entries, eq);
+    found
+}
+
+/// The pass of [`scan_values`], into `found` (as long as `keys`), written once for every number
+/// of keys: it is on every request's path, where a copy per number of keys made the code the
+/// requests run outgrow the instruction cache.
+#[doc(hidden)]
+#[inline(never)]
+pub fn scan_into<'a, K, Q, V>(
+    keys: &[K],
+    found: &mut [Found<&'a V>],
+    entries: impl Iterator<Item = (&'a Q, &'a V)>,
+    eq: impl Fn(&K, &Q) -> bool,
+) where
+    Q: ?Sized + 'a,
+    V: ?Sized + 'a,
+{
     for (name, value) in entries {
         if let Some(i) = keys.iter().position(|key| eq(key, name)) {
-            found[i].add(value);
+            if let Some(slot) = found.get_mut(i) {
+                slot.add(value);
+            }
         }
     }
-    found
 }
 
 /// What the decision reads from a request, as plain bytes.

@@ -89,22 +89,19 @@ where
             }
             StateProj::Inner { future, after } => {
                 let mut response = ready!(future.poll(cx))?;
-                match std::mem::replace(after, After::Nothing) {
+                match after {
                     After::Nothing => {}
-                    After::Decorate(decoration) => decoration.apply(response.headers_mut()),
+                    After::Decorate(_) => {
+                        if let After::Decorate(decoration) =
+                            std::mem::replace(after, After::Nothing)
+                        {
+                            decoration.apply(response.headers_mut());
+                        }
+                    }
                     After::Deferred(cors, deferred, uri) => {
                         if response.extensions().get::<RouteAnswered>().is_none() {
-                            let authority = uri.authority().map(|a| a.as_str());
-                            let status = response.status().as_u16();
-                            match cors.judge_unanswered(&deferred, uri.path(), authority, status) {
-                                Unanswered::Refuse(reply) => {
-                                    let refusal = super::response(reply, None);
-                                    return Poll::Ready(Ok(refusal.map(B::from)));
-                                }
-                                Unanswered::Decorate(decoration) => {
-                                    decoration.apply(response.headers_mut());
-                                }
-                                _ => {}
+                            if let Some(refusal) = unanswered(cors, deferred, uri, &mut response) {
+                                return Poll::Ready(Ok(refusal.map(B::from)));
                             }
                         }
                     }
@@ -113,4 +110,25 @@ where
             }
         }
     }
+}
+
+/// The guard's judgement of a preflight that no declared route answered: the refusal to send
+/// instead of the application's `response`, or none (the response decorated when a report is
+/// due). Out of line: the code every request runs stays small enough for the instruction cache.
+#[cold]
+#[inline(never)]
+fn unanswered<B>(
+    cors: &Cors,
+    deferred: &Deferred<HeaderValue>,
+    uri: &Uri,
+    response: &mut Response<B>,
+) -> Option<Response<Bytes>> {
+    let authority = uri.authority().map(|a| a.as_str());
+    let status = response.status().as_u16();
+    match cors.judge_unanswered(deferred, uri.path(), authority, status) {
+        Unanswered::Refuse(reply) => return Some(super::response(reply, None)),
+        Unanswered::Decorate(decoration) => decoration.apply(response.headers_mut()),
+        _ => {}
+    }
+    None
 }
