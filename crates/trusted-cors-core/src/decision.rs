@@ -22,6 +22,8 @@
 //! The answers carry exactly what is sent: [`PreflightAnswer::reply`] and
 //! [`CorsHeaders`] are what the layers copy into responses.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 
 use crate::explain::{Check, Verdict};
@@ -89,12 +91,14 @@ pub struct PreflightAnswer<'a> {
     pub allow_origin: &'a str,
     /// Whether to send `Access-Control-Allow-Credentials: true`.
     pub allow_credentials: bool,
-    /// `Access-Control-Allow-Methods`.
-    pub allow_methods: Bytes,
-    /// `Access-Control-Allow-Headers`, when there is one to send.
-    pub allow_headers: Option<Bytes>,
-    /// `Access-Control-Max-Age`.
-    pub max_age: Bytes,
+    /// `Access-Control-Allow-Methods`: the route's own value, borrowed, unless the answer adds a
+    /// method (a rule in report mode).
+    pub allow_methods: Cow<'a, Bytes>,
+    /// `Access-Control-Allow-Headers`, when there is one to send: the route's own value,
+    /// borrowed, or the requested headers echoed.
+    pub allow_headers: Option<Cow<'a, Bytes>>,
+    /// `Access-Control-Max-Age`: the route's own value.
+    pub max_age: Cow<'a, Bytes>,
 }
 
 impl PreflightAnswer<'_> {
@@ -505,11 +509,25 @@ struct Rules<'r, 'a> {
     trace: Option<&'r mut Vec<Check>>,
 }
 
+/// Writes a check down in an explanation. Out of line, with the finding's text: only an
+/// explained decision runs it, and the code every request runs stays small enough for the
+/// instruction cache.
+#[cold]
+#[inline(never)]
+fn write_down(
+    trace: &mut Vec<Check>,
+    rule: RejectionKind,
+    verdict: Verdict,
+    finding: impl FnOnce() -> String,
+) {
+    trace.push(Check::new(rule, verdict, finding()));
+}
+
 impl Rules<'_, '_> {
     /// Writes down that `rule` passed, when the decision is explained.
     fn pass(&mut self, rule: RejectionKind, finding: impl FnOnce() -> String) {
         if let Some(trace) = self.trace.as_deref_mut() {
-            trace.push(Check::new(rule, Verdict::Passed, finding()));
+            write_down(trace, rule, Verdict::Passed, finding);
         }
     }
 
@@ -517,13 +535,13 @@ impl Rules<'_, '_> {
     /// without refusing the request, when the decision is explained.
     fn blocked(&mut self, rule: RejectionKind, finding: impl FnOnce() -> String) {
         if let Some(trace) = self.trace.as_deref_mut() {
-            trace.push(Check::new(rule, Verdict::Blocked, finding()));
+            write_down(trace, rule, Verdict::Blocked, finding);
         }
     }
 
     fn record(&mut self, rejection: &Rejection, verdict: Verdict) {
         if let Some(trace) = self.trace.as_deref_mut() {
-            trace.push(Check::new(rejection.kind(), verdict, rejection.cause()));
+            write_down(trace, rejection.kind(), verdict, || rejection.cause());
         }
     }
 
@@ -642,7 +660,7 @@ fn actual<'a>(
 /// A preflight to a CORS-enabled route.
 fn preflight<'a>(
     rules: &mut Rules<'_, 'a>,
-    policy: &RouteCors,
+    policy: &'a RouteCors,
     mut trusted: bool,
     method: &'a str,
 ) -> Decision<'a> {
@@ -680,7 +698,7 @@ fn preflight<'a>(
         // Reported: answered as for a trusted origin.
         trusted = true;
     }
-    let mut allow_methods = policy.allow_methods_value().clone();
+    let mut allow_methods = Cow::Borrowed(policy.allow_methods_value());
     if policy.allows_method(method) {
         rules.pass(RejectionKind::MethodNotAllowed, || {
             format!(
@@ -697,10 +715,10 @@ fn preflight<'a>(
             return reject;
         }
         // Reported: the requested method is allowed too.
-        allow_methods = Bytes::from(format!(
+        allow_methods = Cow::Owned(Bytes::from(format!(
             "{}, {method}",
             String::from_utf8_lossy(&allow_methods)
-        ));
+        )));
     }
     let mut echo_requested = policy.allows_any_header();
     if scan.denied.is_none() {
@@ -733,16 +751,16 @@ fn preflight<'a>(
         echo_requested = true;
     }
     let allow_headers = if echo_requested {
-        (!scan.value.is_empty()).then(|| Bytes::copy_from_slice(scan.value))
+        (!scan.value.is_empty()).then(|| Cow::Owned(Bytes::copy_from_slice(scan.value)))
     } else {
-        policy.allow_headers_value().cloned()
+        policy.allow_headers_value().map(Cow::Borrowed)
     };
     Decision::Preflight(PreflightAnswer {
         allow_origin: parts.serialized(),
         allow_credentials: trusted && policy.allows_credentials(),
         allow_methods,
         allow_headers,
-        max_age: policy.max_age_value().clone(),
+        max_age: Cow::Borrowed(policy.max_age_value()),
     })
 }
 

@@ -1,6 +1,7 @@
 //! What the two layers do, framework-neutral: the guard before routing and a declared route.
 //! The Tower layers and the actix-web middleware call these and copy the result out.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -470,9 +471,9 @@ impl<V: Clone> DeclaredRoute<V> {
             let answer = PreflightAnswer {
                 allow_origin: "",
                 allow_credentials: usual == Usual::WithCredentials,
-                allow_methods: policy.allow_methods_value().clone(),
-                allow_headers: policy.allow_headers_value().cloned(),
-                max_age: policy.max_age_value().clone(),
+                allow_methods: Cow::Borrowed(policy.allow_methods_value()),
+                allow_headers: policy.allow_headers_value().map(Cow::Borrowed),
+                max_age: Cow::Borrowed(policy.max_age_value()),
             };
             let mut headers = Vec::new();
             answer.for_each_header(|field, value| {

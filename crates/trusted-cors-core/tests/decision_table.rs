@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use common::*;
 use trusted_cors_core::decision::{decide, CorsHeaders, Decision, PreflightAnswer, RouteScope};
@@ -1023,10 +1025,10 @@ fn decision_table() {
                     == PreflightAnswer {
                         allow_origin: origin,
                         allow_credentials: *credentials,
-                        allow_methods: Bytes::from_static(methods.as_bytes()),
+                        allow_methods: Cow::Owned(Bytes::from_static(methods.as_bytes())),
                         allow_headers: (!headers.is_empty())
-                            .then(|| Bytes::from_static(headers.as_bytes())),
-                        max_age: Bytes::from_static(b"7200"),
+                            .then(|| Cow::Owned(Bytes::from_static(headers.as_bytes()))),
+                        max_age: Cow::Owned(Bytes::from_static(b"7200")),
                     }
                     && sent(answer) == expected_preflight(*credentials, methods, headers)
             }
