@@ -87,18 +87,26 @@ fn main() {
     let target = bytes::BytesMut::from(&b"/api/v1/users/me"[..])
         .split()
         .freeze();
-    let request = || {
+    /// One request. Out of line, so that every stack's loop runs the same code to build it and
+    /// a build's inlining choices do not move what the bare service counts.
+    #[inline(never)]
+    fn tower_request(
+        target: &Bytes,
+        method: &str,
+        headers: &[(&'static str, HeaderValue)],
+    ) -> Request<()> {
         // The target parsed from bytes shared as a server's are (hyper slices the target from
         // its read buffer): cloning the URI counts a reference rather than copying it.
         let target = http::Uri::from_maybe_shared(target.clone()).unwrap();
         let mut request = Request::builder().method(method).uri(target);
-        for (name, value) in &headers {
+        for (name, value) in headers {
             request = request.header(*name, value.clone());
         }
         let mut request = request.body(()).unwrap();
         request.extensions_mut().insert(0u8);
         request
-    };
+    }
+    let request = || tower_request(&target, method, &headers);
     let handler = service_fn(|_req: Request<()>| async {
         let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
         response.headers_mut().insert(
@@ -184,7 +192,9 @@ mod actix {
                 .insert_header(("content-type", "application/json"))
                 .body("{}")
         };
-        let request = || {
+        /// One request, out of line (see `tower_request`).
+        #[inline(never)]
+        fn actix_request(method: &str, headers: &[(&str, HeaderValue)]) -> actix_http::Request {
             let mut request = test::TestRequest::default()
                 .method(method.parse().expect("method"))
                 .uri("/api/v1/users/me");
@@ -200,7 +210,8 @@ mod actix {
             request.extensions_mut().insert(0u8);
             request.extensions_mut().remove::<u8>();
             request
-        };
+        }
+        let request = || actix_request(method, headers);
         #[inline(never)]
         fn profiled_loop<S, B>(app: S, request: impl Fn() -> actix_http::Request, count: usize)
         where
