@@ -132,6 +132,8 @@ impl Field {
 /// alone before reading the others (as every larger map is read); `read_again_later` says the
 /// request outlives the application's answer (profile the framework's map to choose them).
 ///
+/// Invoke it once per module: it defines items named `trusted_cors_*` (and a test) there.
+///
 /// The named fields' header names are parsed once, into one table that every method reads by
 /// reference (a field's name is found by its index, with no code per field: the request path's
 /// code stays small enough for the instruction cache); another field's name is parsed when used,
@@ -148,8 +150,8 @@ macro_rules! header_maps {
         origin_first: $origin_first:expr,
         read_again_later: $read_again_later:expr
     ) => {
-        /// The framework's names of the named fields, in the order of `NAMED_FIELDS`.
-        static TRUSTED_CORS_NAMES: [$($header)::+::HeaderName; 17] = {
+        /// The framework's names of the named fields, in the order of `NAMED_FIELDS` (tested).
+        static TRUSTED_CORS_NAMES: [$($header)::+::HeaderName; $crate::NAMED_FIELDS.len()] = {
             use $($header)::+ as header;
             [
                 header::ORIGIN,
@@ -324,6 +326,16 @@ macro_rules! header_maps {
                         }
                     }
                 }
+            }
+        }
+
+        /// The name table matches `NAMED_FIELDS`, entry for entry.
+        #[cfg(test)]
+        #[test]
+        fn trusted_cors_names_are_the_named_fields() {
+            for (field, name) in $crate::NAMED_FIELDS.into_iter().zip(&TRUSTED_CORS_NAMES) {
+                assert_eq!(name.as_str(), field.as_str());
+                assert_eq!(trusted_cors_named(field).map(|n| n.as_str()), Some(field.as_str()));
             }
         }
     };

@@ -883,12 +883,43 @@ mod tests {
     /// answer and, last, the report header, from the route and from the Tower layer alike.
     #[test]
     fn a_usual_answer_in_report_mode_carries_the_report_last() {
-        let config = CorsConfig::builder()
-            .rule(crate::RejectionKind::OriginNotTrusted, RuleMode::Report)
-            .report_header(true)
-            .build()
-            .unwrap();
-        let cors = Cors::new(config, Registry::new());
+        let got = answered_in_report_mode(&[crate::RejectionKind::OriginNotTrusted], None, true);
+        assert_eq!(
+            got["access-control-allow-origin"],
+            "https://elsewhere.example"
+        );
+    }
+
+    /// The same for an answer that is not the route's usual one: a requested header the route
+    /// does not allow, reported, is echoed (the answer's values built apart, boxed).
+    #[test]
+    fn another_answer_in_report_mode_carries_the_report_last() {
+        let kinds = [
+            crate::RejectionKind::OriginNotTrusted,
+            crate::RejectionKind::HeaderNotAllowed,
+        ];
+        let got = answered_in_report_mode(&kinds, Some("x-other"), false);
+        assert_eq!(got["access-control-allow-headers"], "x-other");
+        assert!(got["x-trusted-cors-report"]
+            .to_str()
+            .unwrap()
+            .contains("header_not_allowed"));
+    }
+
+    /// The route's answer, in report mode for `kinds`, to a preflight from an origin that is
+    /// not trusted (asking for `request_headers`): whether it is a usual one as `usual` says, its
+    /// headers as counted, the origin first and the report last, and the Tower layer's answer
+    /// the same. Returns the headers written.
+    fn answered_in_report_mode(
+        kinds: &[crate::RejectionKind],
+        request_headers: Option<&'static str>,
+        usual: bool,
+    ) -> HeaderMap {
+        let mut config = CorsConfig::builder().report_header(true);
+        for kind in kinds {
+            config = config.rule(*kind, RuleMode::Report);
+        }
+        let cors = Cors::new(config.build().unwrap(), Registry::new());
         let policy = RouteCors::default();
         let route = cors.declare::<HeaderMap>(policy.clone());
         let mut headers = HeaderMap::new();
@@ -900,27 +931,31 @@ mod tests {
             "access-control-request-method",
             HeaderValue::from_static("GET"),
         );
+        if let Some(requested) = request_headers {
+            let value = HeaderValue::from_static(requested);
+            headers.insert("access-control-request-headers", value);
+        }
         let RouteStep::Preflight(reply) = route.handle("OPTIONS", "/x", None, &headers) else {
             panic!("a preflight answer in report mode")
         };
-        assert!(
+        assert_eq!(
             matches!(reply.headers, PreflightHeaders::Usual { .. }),
-            "the route's usual answer"
+            usual,
+            "whether the route's usual answer"
         );
+        let count = reply.header_count();
         let mut got = HeaderMap::new();
         reply.write_headers(&mut got);
+        assert_eq!(count, got.len());
         let names: Vec<&str> = got.keys().map(|name| name.as_str()).collect();
         assert_eq!(names.first(), Some(&"access-control-allow-origin"));
         assert_eq!(names.last(), Some(&"x-trusted-cors-report"));
-        assert_eq!(
-            got["access-control-allow-origin"],
-            "https://elsewhere.example"
-        );
         let answer = tower_answer(&cors, &policy, &headers);
         assert_eq!(
             answer.headers().iter().collect::<Vec<_>>(),
             got.iter().collect::<Vec<_>>()
         );
+        got
     }
 
     /// The response of the Tower route layer of `policy` to a preflight with `headers`.

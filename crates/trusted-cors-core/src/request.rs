@@ -132,7 +132,7 @@ pub trait RequestHeaders {
 
     /// Several headers as the framework holds them, in the order asked: absent, the only value,
     /// or the first of several. Adapters whose map is cheap to walk read them in one pass with
-    /// [`scan_values`].
+    /// [`scan_values`] (or [`scan_into`], written once for every number of fields).
     fn find<const N: usize>(&self, fields: [Field; N]) -> [Found<&Self::Value>; N];
 
     /// Whether to look `Origin` up alone first, and then only the headers a request's method
@@ -192,11 +192,10 @@ where
     found
 }
 
-/// The pass of [`scan_values`], into `found` (as long as `keys`), written once for every number
-/// of keys: it is on every request's path, where a copy per number of keys made the code the
+/// The pass of [`scan_values`], into `found` (as long as `keys`), not generic over the number of
+/// keys: it is on every request's path, where a copy per number of keys made the code the
 /// requests run outgrow the instruction cache.
 #[doc(hidden)]
-#[inline(never)]
 pub fn scan_into<'a, K, Q, V>(
     keys: &[K],
     found: &mut [Found<&'a V>],
@@ -206,6 +205,7 @@ pub fn scan_into<'a, K, Q, V>(
     Q: ?Sized + 'a,
     V: ?Sized + 'a,
 {
+    debug_assert_eq!(keys.len(), found.len());
     for (name, value) in entries {
         if let Some(i) = keys.iter().position(|key| eq(key, name)) {
             if let Some(slot) = found.get_mut(i) {

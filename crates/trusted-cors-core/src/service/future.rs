@@ -98,9 +98,9 @@ where
                             decoration.apply(response.headers_mut());
                         }
                     }
-                    After::Deferred(cors, deferred, uri) => {
+                    After::Deferred(..) => {
                         if response.extensions().get::<RouteAnswered>().is_none() {
-                            if let Some(refusal) = unanswered(cors, deferred, uri, &mut response) {
+                            if let Some(refusal) = unanswered(after, &mut response) {
                                 return Poll::Ready(Ok(refusal.map(B::from)));
                             }
                         }
@@ -112,20 +112,19 @@ where
     }
 }
 
-/// The guard's judgement of a preflight that no declared route answered: the refusal to send
-/// instead of the application's `response`, or none (the response decorated when a report is
-/// due). Out of line: the code every request runs stays small enough for the instruction cache.
+/// The guard's judgement of a preflight that no declared route answered (`after`, taken: it is
+/// judged once): the refusal to send instead of the application's `response`, or none (the
+/// response decorated when a report is due). Out of line: the code every request runs stays
+/// small enough for the instruction cache.
 #[cold]
 #[inline(never)]
-fn unanswered<B>(
-    cors: &Cors,
-    deferred: &Deferred<HeaderValue>,
-    uri: &Uri,
-    response: &mut Response<B>,
-) -> Option<Response<Bytes>> {
+fn unanswered<B>(after: &mut After, response: &mut Response<B>) -> Option<Response<Bytes>> {
+    let After::Deferred(cors, deferred, uri) = std::mem::replace(after, After::Nothing) else {
+        return None;
+    };
     let authority = uri.authority().map(|a| a.as_str());
     let status = response.status().as_u16();
-    match cors.judge_unanswered(deferred, uri.path(), authority, status) {
+    match cors.judge_unanswered(&deferred, uri.path(), authority, status) {
         Unanswered::Refuse(reply) => return Some(super::response(reply, None)),
         Unanswered::Decorate(decoration) => decoration.apply(response.headers_mut()),
         _ => {}
