@@ -210,6 +210,16 @@ macro_rules! header_maps {
             $crate::scan_into(names, found, map.iter(), trusted_cors_is);
         }
 
+        /// The framework's name of any field, owned: a named one's from the table, another's
+        /// parsed.
+        #[inline]
+        fn trusted_cors_owned(field: $crate::Field) -> Option<$($header)::+::HeaderName> {
+            match trusted_cors_named(field) {
+                Some(name) => Some(name.clone()),
+                None => trusted_cors_parsed(field),
+            }
+        }
+
         /// The framework's name of a field that is not named (a report header, a custom one),
         /// parsed.
         #[cold]
@@ -282,36 +292,22 @@ macro_rules! header_maps {
 
             fn values(&self, field: $crate::Field) -> impl Iterator<Item = &[u8]> {
                 let $this = self;
-                let name = match trusted_cors_named(field) {
-                    Some(name) => Some(name.clone()),
-                    None => trusted_cors_parsed(field),
-                };
-                let values = name.map(|name| $map.get_all(name).into_iter());
+                let values = trusted_cors_owned(field).map(|name| $map.get_all(name).into_iter());
                 values.into_iter().flatten().map(|value| value.as_bytes())
             }
 
             fn insert(&mut self, field: $crate::Field, value: Self::Value) {
                 let $this = self;
-                let name = match trusted_cors_named(field) {
-                    Some(name) => name.clone(),
-                    None => match trusted_cors_parsed(field) {
-                        Some(name) => name,
-                        None => return,
-                    },
-                };
-                $map.insert(name, value);
+                if let Some(name) = trusted_cors_owned(field) {
+                    $map.insert(name, value);
+                }
             }
 
             fn append(&mut self, field: $crate::Field, value: Self::Value) {
                 let $this = self;
-                let name = match trusted_cors_named(field) {
-                    Some(name) => name.clone(),
-                    None => match trusted_cors_parsed(field) {
-                        Some(name) => name,
-                        None => return,
-                    },
-                };
-                $map.append(name, value);
+                if let Some(name) = trusted_cors_owned(field) {
+                    $map.append(name, value);
+                }
             }
 
             fn remove(&mut self, field: $crate::Field) {
