@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::decision::{decide_traced, Decision, RouteScope};
+use crate::decision::{decide_traced, Decision, OriginRead, RouteScope};
 use crate::request::{HeaderInput, RequestFacts};
 use crate::{CorsConfig, RegistrySnapshot, RejectionKind};
 
@@ -123,6 +123,7 @@ pub fn explain(
         registry,
         &mut reports,
         Some(&mut checks),
+        OriginRead::LookUpFirst,
     );
     let (outcome, credentials) = match &decision {
         Decision::NotCors => (Outcome::NotCors, false),
