@@ -375,10 +375,11 @@ enum PreflightHeaders<V> {
         origin: Option<V>,
         rest: UsualHeaders<V>,
     },
-    /// Any other answer: the values of [`PREFLIGHT_FIELDS`], each if sent. Boxed, so the usual
-    /// answer, moved from the decision to the response, stays small (an answer of this kind
-    /// echoes requested headers or adds a reported method, whose bytes it allocates anyway).
-    Other(Box<[Option<V>; 6]>),
+    /// Any other answer: its headers in the order they are sent, in a list of their own, so the
+    /// usual answer, moved from the decision to the response, stays small (an answer of this
+    /// kind echoes requested headers or adds a reported method, whose bytes it allocates
+    /// anyway).
+    Other(Vec<(Field, V)>),
 }
 
 /// The headers after `Access-Control-Allow-Origin` of a route's usual preflight answer, shared.
@@ -400,16 +401,6 @@ impl Usual {
     const ALL: [Usual; 2] = [Usual::WithCredentials, Usual::WithoutCredentials];
 }
 
-/// The headers a preflight answer may send, in the order they are sent.
-const PREFLIGHT_FIELDS: [Field; 6] = [
-    Field::AccessControlAllowOrigin,
-    Field::AccessControlAllowCredentials,
-    Field::AccessControlAllowMethods,
-    Field::AccessControlAllowHeaders,
-    Field::AccessControlMaxAge,
-    Field::Vary,
-];
-
 impl<V> PreflightReply<V> {
     /// The status of a preflight answer.
     pub const STATUS: u16 = 204;
@@ -418,7 +409,7 @@ impl<V> PreflightReply<V> {
     pub fn header_count(&self) -> usize {
         let headers = match &self.headers {
             PreflightHeaders::Usual { origin, rest } => usize::from(origin.is_some()) + rest.len(),
-            PreflightHeaders::Other(values) => values.iter().flatten().count(),
+            PreflightHeaders::Other(headers) => headers.len(),
         };
         headers + usize::from(self.report.is_some())
     }
@@ -437,11 +428,9 @@ impl<V> PreflightReply<V> {
                     response.append(*field, value.clone());
                 }
             }
-            PreflightHeaders::Other(values) => {
-                for (field, value) in PREFLIGHT_FIELDS.into_iter().zip(*values) {
-                    if let Some(value) = value {
-                        response.append(field, value);
-                    }
+            PreflightHeaders::Other(headers) => {
+                for (field, value) in headers {
+                    response.append(field, value);
                 }
             }
         }
@@ -532,10 +521,7 @@ impl<V: Clone> DeclaredRoute<V> {
             // The guard judged (and reported) these before routing, or judges this one after.
             reports.retain(|report| !report.kind().is_global());
         }
-        let report = match reports.is_empty() {
-            true => None,
-            false => self.cors.report(&reports, self.counters.as_ref()),
-        };
+        let report = self.cors.report(&reports, self.counters.as_ref());
         let vary = || self.values.get_static(VARY_ORIGIN);
         let step = self.step(decision, origin, vary);
         match report {
@@ -566,19 +552,16 @@ impl<V: Clone> DeclaredRoute<V> {
     #[cold]
     #[inline(never)]
     fn other_answer(&self, answer: &PreflightAnswer<'_>, origin: Option<&V>) -> PreflightReply<V> {
-        let mut values: Box<[Option<V>; 6]> = Box::default();
+        let mut headers = Vec::with_capacity(6);
         answer.for_each_header(|field, value| {
             let value = match value {
                 AnswerValue::Origin => origin.cloned(),
                 AnswerValue::Bytes(bytes) => self.values.get(bytes),
             };
-            // Every field of an answer has its slot (tested).
-            if let Some(i) = PREFLIGHT_FIELDS.iter().position(|f| *f == field) {
-                values[i] = value;
-            }
+            headers.extend(value.map(|value| (field, value)));
         });
         PreflightReply {
-            headers: PreflightHeaders::Other(values),
+            headers: PreflightHeaders::Other(headers),
             report: None,
         }
     }
