@@ -26,12 +26,19 @@
 //! | `GET`, `PUT`, `DELETE /api/v1/trustedOrigins/{id}` | 200 object, 200 object, 204 |
 //! | `POST /api/v1/trustedOrigins/{id}/lifecycle/activate` or `/deactivate` | 200 object |
 //!
-//! `filter` takes `name eq "…"`, `origin eq "…"`, `status eq "ACTIVE"` and `type eq "CORS"`
-//! clauses joined with `and`; `q` is a prefix of the name or the origin; pages hold
+//! `filter` takes Okta's filter expressions: `eq`, `ne`, `sw`, `pr`, `gt`, `ge`, `lt`, `le` on
+//! `id`, `name`, `origin`, `status`, `type`, `created` and `lastUpdated`, joined with `and`,
+//! `or`, `not` and parentheses, values in JSON strings (`(id eq "a" or id eq "b")`,
+//! `type eq "CORS" and not (status eq "INACTIVE")`), at most [`MAX_FILTER_LEN`] bytes nested at
+//! most [`MAX_FILTER_DEPTH`] deep; `q` is a prefix of the name or the origin; pages hold
 //! [`DEFAULT_LIMIT`] objects unless `limit` asks for another number up to [`MAX_LIMIT`].
+//! Objects are Okta's: scopes in the order given (`IFRAME_EMBED` with `allowedOktaApps`, `[]` or
+//! `["OKTA_ENDUSER"]`), dates with milliseconds (`2024-01-31T12:00:00.000Z`), `_links`
+//! absolute once [`with_base_url`](TrustedOriginsApi::with_base_url) gives the service's public
+//! origin.
 //!
 //! Every call needs `Authorization: SSWS <token>` (an API token, compared in constant time,
-//! with every right) or, with [`with_authorizer`](TrustedOriginsApi::with_authorizer),
+//! with every right; `SSWS<token>` without the space too, as Okta's Python SDK sends it) or, with [`with_authorizer`](TrustedOriginsApi::with_authorizer),
 //! `Authorization: Bearer <token>`: an OAuth 2.0 access token that an [`AccessTokenAuthorizer`]
 //! the application supplies (or [`StaticAccessTokens`]) maps to a [`Grant`] of Okta's scopes,
 //! `okta.trustedOrigins.read` for `GET` and `okta.trustedOrigins.manage` for changes (and
@@ -40,9 +47,12 @@
 //! with causes naming the field; also a name or origin another instance took first), 400
 //! `E0000003` (malformed JSON), 401 `E0000011` (no valid token), 403 `E0000006` (an access
 //! token without the scope the call needs, which the cause names), 404 `E0000007`, 405
-//! `E0000022`, 503 `E0000010` with `Retry-After` (the store is unavailable; nothing changed), 503
+//! `E0000022`, 429 `E0000047` with `Retry-After` (the caller's [`RateLimit`] is spent; every
+//! answer carries `X-Rate-Limit-Limit`, `-Remaining` and `-Reset`), 503 `E0000010` with
+//! `Retry-After` (the store is unavailable; nothing changed), 503
 //! `E0000009` with `Retry-After` (the authorizer could not check a token), 500 `E0000009` (the
-//! store holds what cannot be used).
+//! store holds what cannot be used). Every answer carries `X-Okta-Request-Id`, an error's equal
+//! to its `errorId`.
 //!
 //! Every change is recorded in the audit trail, a `tracing` event on target
 //! `trusted_cors::audit` ([`AUDIT_TARGET`](trusted_cors_core::AUDIT_TARGET)) naming the actor
@@ -102,9 +112,10 @@ pub use access::{
     UnknownScope,
 };
 pub use api::{
-    body_too_large, trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi,
-    DEFAULT_LIMIT, MAX_BODY_LEN, MAX_LIMIT, TRUSTED_ORIGINS_PATH,
+    body_too_large, trusted_origin_object, ApiRequest, InvalidBaseUrl, InvalidRateLimit, RateLimit,
+    TrustedOriginsApi, DEFAULT_LIMIT, MAX_BODY_LEN, MAX_LIMIT, TRUSTED_ORIGINS_PATH,
 };
+pub use filter::{MAX_FILTER_DEPTH, MAX_FILTER_LEN};
 pub use origins::{
     Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY, SUBSCRIPTION_CAPACITY,
 };

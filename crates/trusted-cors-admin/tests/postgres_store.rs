@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use trusted_cors_admin::{
     PostgresStore, StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsError,
 };
-use trusted_cors_core::{Edit, NewTrustedOrigin, ScopeType, Status};
+use trusted_cors_core::{Edit, NewTrustedOrigin, OktaApp, Scope, ScopeType, Status};
 use trusted_cors_testing::PgCluster;
 
 fn new(name: &str, origin: &str) -> NewTrustedOrigin {
@@ -87,7 +87,7 @@ async fn instances_starting_together_create_the_schema_and_seed_once() {
         pg.psql("trusted_cors", "SELECT version FROM trusted_cors_schema")
             .unwrap()
             .trim(),
-        "1"
+        "2"
     );
 }
 
@@ -106,19 +106,51 @@ async fn join_in_order<T: Send + 'static>(
 async fn a_newer_schema_is_refused_and_left_untouched() {
     let Some(pg) = PgCluster::start() else { return };
     drop(PostgresStore::connect(&pg.url()).await.unwrap());
-    pg.psql("trusted_cors", "UPDATE trusted_cors_schema SET version = 2")
+    pg.psql("trusted_cors", "UPDATE trusted_cors_schema SET version = 3")
         .unwrap();
     let error = PostgresStore::connect(&pg.url()).await.unwrap_err();
     assert!(
-        matches!(&error, StoreError::Corrupt { message, .. } if message.contains("schema version is 2")),
+        matches!(&error, StoreError::Corrupt { message, .. } if message.contains("schema version is 3")),
         "{error:?}"
     );
     assert_eq!(
         pg.psql("trusted_cors", "SELECT version FROM trusted_cors_schema")
             .unwrap()
             .trim(),
+        "3"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_version_1_store_is_migrated_and_keeps_allowed_okta_apps_from_then_on() {
+    let Some(pg) = PgCluster::start() else { return };
+    let origins = TrustedOrigins::open(PostgresStore::connect(&pg.url()).await.unwrap(), seeds())
+        .await
+        .unwrap();
+    drop(origins);
+    // As version 1 left it: the version, and entries whose scopes list no Okta application.
+    pg.psql("trusted_cors", "UPDATE trusted_cors_schema SET version = 1")
+        .unwrap();
+    let origins = TrustedOrigins::open(PostgresStore::connect(&pg.url()).await.unwrap(), [])
+        .await
+        .unwrap();
+    assert_eq!(
+        pg.psql("trusted_cors", "SELECT version FROM trusted_cors_schema")
+            .unwrap()
+            .trim(),
         "2"
     );
+    assert_eq!(origins.registry().snapshot().len(), seeds().len());
+    let mut framed = NewTrustedOrigin::new("Framed", "https://framed.example", []);
+    framed.scopes = vec![Scope::iframe_embed([OktaApp::OktaEnduser])];
+    origins.change(&Edit::Create(framed), None).await.unwrap();
+    drop(origins);
+    let again = TrustedOrigins::open(PostgresStore::connect(&pg.url()).await.unwrap(), [])
+        .await
+        .unwrap();
+    let snapshot = again.registry().snapshot();
+    let entry = snapshot.origins().find(|o| o.name == "Framed").unwrap();
+    assert_eq!(entry.scopes, [Scope::iframe_embed([OktaApp::OktaEnduser])]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,5 +1,5 @@
 //! What only the SQLite store has to show: a file that is not a store is refused and kept, a
-//! schema newer than the program is refused, and two handles on one file (as two processes
+//! schema newer than the program is refused, one of version 1 is migrated, and two handles on one file (as two processes
 //! would have) see each other's changes through the follower within a second.
 #![cfg(feature = "sqlite")]
 
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trusted_cors_admin::{SqliteStore, StoreError, TrustedOrigins};
-use trusted_cors_core::{Edit, NewTrustedOrigin, ScopeType};
+use trusted_cors_core::{Edit, NewTrustedOrigin, OktaApp, Scope, ScopeType};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
@@ -60,6 +60,53 @@ async fn a_newer_schema_is_refused() {
         "{error}"
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_version_1_store_is_migrated_and_keeps_allowed_okta_apps_from_then_on() {
+    let dir = temp_dir("migrate");
+    let path = dir.join("trusted-origins.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    drop(TrustedOrigins::open(store, [seed()]).await.unwrap());
+    // As version 1 left it: the version, and entries whose scopes list no Okta application.
+    assert_eq!(schema_version(&path, Some(1)).await, 1);
+    let origins = TrustedOrigins::open(SqliteStore::open(&path).await.unwrap(), [])
+        .await
+        .unwrap();
+    assert_eq!(schema_version(&path, None).await, 2);
+    assert_eq!(origins.registry().snapshot().len(), 1);
+    let mut framed = NewTrustedOrigin::new("Framed", "https://framed.example", []);
+    framed.scopes = vec![Scope::iframe_embed([OktaApp::OktaEnduser])];
+    origins.change(&Edit::Create(framed), None).await.unwrap();
+    drop(origins);
+    let again = TrustedOrigins::open(SqliteStore::open(&path).await.unwrap(), [])
+        .await
+        .unwrap();
+    let snapshot = again.registry().snapshot();
+    let entry = snapshot.origins().find(|o| o.name == "Framed").unwrap();
+    assert_eq!(entry.scopes, [Scope::iframe_embed([OktaApp::OktaEnduser])]);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The store's schema version, after setting it to `set` if given.
+async fn schema_version(path: &std::path::Path, set: Option<i64>) -> i64 {
+    use sqlx::ConnectOptions as _;
+    let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .connect()
+        .await
+        .unwrap();
+    if let Some(set) = set {
+        sqlx::query("UPDATE trusted_cors_schema SET version = ?")
+            .bind(set)
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+    sqlx::query_scalar("SELECT version FROM trusted_cors_schema")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -139,7 +139,7 @@ pub use service::{
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
 pub use trusted_origin::{
-    NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
+    NewTrustedOrigin, OktaApp, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
 };
 
 use decision::RouteScope;

@@ -28,6 +28,7 @@
 //! | [`trusted_cors_trusted_origins`](TRUSTED_ORIGINS) | gauge | `status` (`ACTIVE`, `INACTIVE`) | trusted origins in the registry, updated on every change |
 //! | [`trusted_cors_store_write_seconds`](STORE_WRITE_SECONDS) | histogram | `store` (`memory`, `sqlite`, `postgres`, or a custom store's kind) | how long the store took to commit a change made through `TrustedOrigins::change` (committed changes only) |
 //! | [`trusted_cors_registry_changes_applied_total`](REGISTRY_CHANGES_APPLIED_TOTAL) | counter | none | changes committed by other instances and applied to this one's registry |
+//! | [`trusted_cors_api_rate_limited_total`](API_RATE_LIMITED_TOTAL) | counter | `credential` (`api_token`, `access_token`, `grant`, `unauthenticated`) | Trusted Origins API calls answered 429 because the caller's budget was spent |
 //!
 //! `trusted_cors_decisions_total` counts, once per request and outcome:
 //!
@@ -64,6 +65,9 @@ pub const TRUSTED_ORIGINS: &str = "trusted_cors_trusted_origins";
 pub const STORE_WRITE_SECONDS: &str = "trusted_cors_store_write_seconds";
 /// Counter of changes committed by other instances and applied to this instance's registry.
 pub const REGISTRY_CHANGES_APPLIED_TOTAL: &str = "trusted_cors_registry_changes_applied_total";
+/// Counter of Trusted Origins API calls refused for their caller's rate limit, labelled
+/// `credential`.
+pub const API_RATE_LIMITED_TOTAL: &str = "trusted_cors_api_rate_limited_total";
 
 /// The `route` label of what the guard decides before routing.
 pub const GUARD_ROUTE: &str = "guard";
@@ -76,7 +80,7 @@ pub const NO_REASON: &str = "none";
 pub use enabled::describe;
 #[cfg(feature = "metrics")]
 #[doc(hidden)]
-pub use enabled::{record_changes_applied, record_store_write};
+pub use enabled::{record_changes_applied, record_rate_limited, record_store_write};
 pub(crate) use enabled::{set_trusted_origins, DecisionCounters};
 
 #[cfg(feature = "metrics")]
@@ -86,8 +90,8 @@ mod enabled {
     use ::metrics::{Key, Label, Level, Metadata, Unit};
 
     use super::{
-        DECISIONS_TOTAL, NO_REASON, REGISTRY_CHANGES_APPLIED_TOTAL, STORE_WRITE_SECONDS,
-        TRUSTED_ORIGINS,
+        API_RATE_LIMITED_TOTAL, DECISIONS_TOTAL, NO_REASON, REGISTRY_CHANGES_APPLIED_TOTAL,
+        STORE_WRITE_SECONDS, TRUSTED_ORIGINS,
     };
     use crate::RejectionKind;
 
@@ -118,6 +122,12 @@ mod enabled {
             REGISTRY_CHANGES_APPLIED_TOTAL,
             Unit::Count,
             "Trusted-origin changes committed by other instances and applied to this one"
+        );
+        ::metrics::describe_counter!(
+            API_RATE_LIMITED_TOTAL,
+            Unit::Count,
+            "Trusted Origins API calls answered 429 for the caller's rate limit, by kind of \
+             credential"
         );
     }
 
@@ -216,6 +226,12 @@ mod enabled {
     /// Counts `count` changes of other instances applied here (the admin crate calls it).
     pub fn record_changes_applied(count: u64) {
         ::metrics::counter!(REGISTRY_CHANGES_APPLIED_TOTAL).increment(count);
+    }
+
+    /// Counts one API call refused for the rate limit of a `credential` kind (the admin crate
+    /// calls it).
+    pub fn record_rate_limited(credential: &'static str) {
+        ::metrics::counter!(API_RATE_LIMITED_TOTAL, "credential" => credential).increment(1);
     }
 }
 

@@ -59,7 +59,7 @@ use time::OffsetDateTime;
 use crate::audit::{audit_reset, ChangeEvent};
 use crate::origin::{OriginParts, OriginSplit, RequestOrigin};
 use crate::trusted_origin::{
-    NewTrustedOrigin, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
+    NewTrustedOrigin, OktaApp, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
 };
 use crate::{OriginError, OriginSchemes};
 
@@ -101,10 +101,14 @@ pub enum RegistryError {
     /// The value is longer than [`MAX_FIELD_LEN`] characters.
     #[error("the origin is longer than {MAX_FIELD_LEN} characters")]
     OriginTooLong,
+    /// A scope other than `IFRAME_EMBED` lists Okta applications (`allowedOktaApps`).
+    #[error("allowedOktaApps is for the IFRAME_EMBED scope only, not {0}")]
+    OktaAppsOutsideIframeEmbed(ScopeType),
 }
 
 impl RegistryError {
-    /// The request field the error is about (`name`, `origin`, `scopes` or `id`), for API error
+    /// The request field the error is about (`name`, `origin`, `scopes`, `allowedOktaApps` or
+    /// `id`), for API error
     /// causes.
     pub fn field(&self) -> &'static str {
         match self {
@@ -114,8 +118,19 @@ impl RegistryError {
             | RegistryError::InvalidOrigin { .. }
             | RegistryError::OriginTooLong => "origin",
             RegistryError::NoScopes => "scopes",
+            RegistryError::OktaAppsOutsideIframeEmbed(_) => "allowedOktaApps",
         }
     }
+}
+
+/// `frame-ancestors 'self'` and the origins of `entries`.
+fn frame_ancestors<'a>(entries: impl Iterator<Item = &'a TrustedOrigin>) -> String {
+    let mut value = String::from("frame-ancestors 'self'");
+    for entry in entries {
+        value.push(' ');
+        value.push_str(entry.origin.as_str());
+    }
+    value
 }
 
 /// A persistent hash map: O(1) clone, O(log n) change, old versions unchanged.
@@ -418,12 +433,15 @@ impl RegistrySnapshot {
     /// and by the ACTIVE trusted origins with the IFRAME_EMBED scope, e.g.
     /// `frame-ancestors 'self' https://portal.example.com https://*.apps.example.com`.
     pub fn frame_ancestors(&self) -> String {
-        let mut value = String::from("frame-ancestors 'self'");
-        for origin in self.active_with_scope(ScopeType::IframeEmbed) {
-            value.push(' ');
-            value.push_str(origin.origin.as_str());
-        }
-        value
+        frame_ancestors(self.active_with_scope(ScopeType::IframeEmbed))
+    }
+
+    /// The `Content-Security-Policy` value for the pages of the Okta application `app` (e.g.
+    /// the end-user dashboard): framed by this service and by the ACTIVE `IFRAME_EMBED` trusted
+    /// origins whose `allowedOktaApps` list it; the others may frame the sign-in page only
+    /// ([`frame_ancestors`](Self::frame_ancestors)).
+    pub fn frame_ancestors_for(&self, app: OktaApp) -> String {
+        frame_ancestors(self.origins().filter(|o| o.frames_okta_app(app)))
     }
 
     /// ACTIVE entries with `scope`, in creation order, e.g. for a `frame-ancestors` list.
@@ -1478,12 +1496,7 @@ mod tests {
             .unwrap();
         assert!(entry.id.starts_with("tos") && entry.id.len() == 20);
         assert_eq!(entry.origin.as_str(), "https://a.example.com");
-        assert_eq!(
-            entry.scopes,
-            vec![Scope {
-                kind: ScopeType::Cors
-            }]
-        );
+        assert_eq!(entry.scopes, vec![Scope::from(ScopeType::Cors)]);
         assert_eq!(entry.created, entry.last_updated);
         let snapshot = registry.snapshot();
         assert!(snapshot

@@ -46,17 +46,64 @@ impl fmt::Display for ScopeType {
     }
 }
 
-/// One scope entry, in Okta's JSON shape `{"type":"CORS"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// An Okta application whose pages an `IFRAME_EMBED` trusted origin may frame besides the
+/// sign-in page (Okta's `allowedOktaApps`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum OktaApp {
+    /// `OKTA_ENDUSER`: the end-user dashboard and its pages.
+    OktaEnduser,
+}
+
+impl OktaApp {
+    /// Every Okta application a scope may list.
+    pub const ALL: [OktaApp; 1] = [OktaApp::OktaEnduser];
+
+    /// The Okta name, e.g. `OKTA_ENDUSER`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OktaApp::OktaEnduser => "OKTA_ENDUSER",
+        }
+    }
+}
+
+impl fmt::Display for OktaApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One scope entry, in Okta's JSON shape `{"type":"CORS"}` or
+/// `{"type":"IFRAME_EMBED","allowedOktaApps":["OKTA_ENDUSER"]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Scope {
     /// The scope's type.
     #[serde(rename = "type")]
     pub kind: ScopeType,
+    /// For `IFRAME_EMBED` only: the Okta applications the origin may frame besides the sign-in
+    /// page (empty: the sign-in page only). Any other scope listing one is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_okta_apps: Vec<OktaApp>,
 }
 
 impl From<ScopeType> for Scope {
     fn from(kind: ScopeType) -> Self {
-        Scope { kind }
+        Scope {
+            kind,
+            allowed_okta_apps: Vec::new(),
+        }
+    }
+}
+
+impl Scope {
+    /// An `IFRAME_EMBED` scope that lets the origin frame `apps` too, besides the sign-in page.
+    pub fn iframe_embed(apps: impl IntoIterator<Item = OktaApp>) -> Self {
+        Scope {
+            kind: ScopeType::IframeEmbed,
+            allowed_okta_apps: apps.into_iter().collect(),
+        }
     }
 }
 
@@ -112,6 +159,16 @@ impl TrustedOrigin {
         self.status == Status::Active && self.has_scope(scope)
     }
 
+    /// Whether the entry is ACTIVE and its `IFRAME_EMBED` scope lists `app`: it may frame that
+    /// application's pages, not only the sign-in page.
+    pub fn frames_okta_app(&self, app: OktaApp) -> bool {
+        self.status == Status::Active
+            && self
+                .scopes
+                .iter()
+                .any(|s| s.kind == ScopeType::IframeEmbed && s.allowed_okta_apps.contains(&app))
+    }
+
     pub(crate) fn scope_bits(&self) -> u8 {
         self.scopes.iter().fold(0, |bits, s| bits | s.kind.bit())
     }
@@ -163,7 +220,8 @@ impl NewTrustedOrigin {
     /// Checks the entry on its own, by every rule the registry applies except uniqueness: a
     /// name of 1 to [`MAX_FIELD_LEN`] characters (trimmed), an origin of at most
     /// [`MAX_FIELD_LEN`] characters that parses as an origin or a wildcard pattern, at least one
-    /// scope, and no plain-`http` wildcard trusted for CORS. Returns the normalised parts.
+    /// scope, no Okta application listed on a scope other than `IFRAME_EMBED`, and no
+    /// plain-`http` wildcard trusted for CORS. Returns the normalised parts.
     ///
     /// ```
     /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};
@@ -197,7 +255,7 @@ impl NewTrustedOrigin {
 }
 
 /// A [`NewTrustedOrigin`] that passed [`NewTrustedOrigin::validate`]: trimmed name, canonical
-/// origin, sorted scopes without repeats. Only uniqueness is left to check.
+/// origin, the scopes in the order given, each type once. Only uniqueness is left to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ValidTrustedOrigin {
@@ -205,7 +263,8 @@ pub struct ValidTrustedOrigin {
     pub name: String,
     /// The canonical origin or wildcard pattern.
     pub origin: OriginPattern,
-    /// The scopes, sorted, each once.
+    /// The scopes in the order given, each type once (a repeated type's Okta applications
+    /// joined to its first).
     pub scopes: Vec<Scope>,
     /// The status, as given.
     pub status: Option<Status>,
@@ -239,15 +298,31 @@ fn check_name(name: &str) -> Result<&str, RegistryError> {
     Ok(name)
 }
 
-/// The scopes sorted without repeats, when there is one and they suit the origin.
+/// The scopes in the order given, each type once (Terraform keeps `scopes` as an ordered list,
+/// so a reordering would show as a change), when there is one and they suit the origin.
 fn check_scopes(
-    scopes: &[Scope],
+    given: &[Scope],
     origin: &OriginPattern,
     as_given: &str,
 ) -> Result<Vec<Scope>, RegistryError> {
-    let mut scopes = scopes.to_vec();
-    scopes.sort_by_key(|s| s.kind);
-    scopes.dedup();
+    let mut scopes: Vec<Scope> = Vec::with_capacity(given.len());
+    for scope in given {
+        if scope.kind != ScopeType::IframeEmbed && !scope.allowed_okta_apps.is_empty() {
+            return Err(RegistryError::OktaAppsOutsideIframeEmbed(scope.kind));
+        }
+        let kept = match scopes.iter_mut().find(|s| s.kind == scope.kind) {
+            Some(kept) => kept,
+            None => {
+                scopes.push(Scope::from(scope.kind));
+                scopes.last_mut().expect("just pushed")
+            }
+        };
+        for app in &scope.allowed_okta_apps {
+            if !kept.allowed_okta_apps.contains(app) {
+                kept.allowed_okta_apps.push(*app);
+            }
+        }
+    }
     if scopes.is_empty() {
         return Err(RegistryError::NoScopes);
     }
@@ -307,11 +382,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(new.status, None);
+        assert_eq!(new.scopes, vec![Scope::from(ScopeType::Redirect)]);
+    }
+
+    #[test]
+    fn scopes_keep_their_order_and_okta_apps_only_on_iframe_embed() {
+        let origin = OriginPattern::parse("https://a.example").unwrap();
+        let given = [
+            Scope::from(ScopeType::Redirect),
+            Scope::iframe_embed([]),
+            Scope::from(ScopeType::Cors),
+            Scope::iframe_embed([OktaApp::OktaEnduser]),
+            Scope::from(ScopeType::Redirect),
+        ];
+        let scopes = check_scopes(&given, &origin, "https://a.example").unwrap();
         assert_eq!(
-            new.scopes,
-            vec![Scope {
-                kind: ScopeType::Redirect
-            }]
+            scopes,
+            [
+                Scope::from(ScopeType::Redirect),
+                Scope::iframe_embed([OktaApp::OktaEnduser]),
+                Scope::from(ScopeType::Cors),
+            ]
         );
+        let mut cors = Scope::from(ScopeType::Cors);
+        cors.allowed_okta_apps.push(OktaApp::OktaEnduser);
+        let error = check_scopes(&[cors], &origin, "https://a.example").unwrap_err();
+        assert_eq!(
+            error,
+            RegistryError::OktaAppsOutsideIframeEmbed(ScopeType::Cors)
+        );
+        assert_eq!(error.field(), "allowedOktaApps");
+        let json = serde_json::to_value(Scope::iframe_embed([OktaApp::OktaEnduser])).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "IFRAME_EMBED", "allowedOktaApps": ["OKTA_ENDUSER"]})
+        );
+        let back: Scope = serde_json::from_value(json).unwrap();
+        assert_eq!(back.allowed_okta_apps, [OktaApp::OktaEnduser]);
     }
 }

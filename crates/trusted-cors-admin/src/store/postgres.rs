@@ -152,7 +152,9 @@ impl PostgresStore {
             Some(SCHEMA_VERSION) => return Ok(()),
             _ => {}
         }
-        for statement in [
+        let created = version.is_none();
+        let creation: &[&str] = if created {
+            &[
             "CREATE TABLE trusted_cors_revision (
                 id INTEGER PRIMARY KEY CHECK (id = 1),
                 revision BIGINT NOT NULL
@@ -172,14 +174,21 @@ impl PostgresStore {
             "CREATE INDEX trusted_origins_by_revision ON trusted_origins (revision)",
             "DELETE FROM trusted_cors_schema",
             "INSERT INTO trusted_cors_schema (version) VALUES (1)",
-        ] {
+        ]
+        } else {
+            &[]
+        };
+        let from = version.unwrap_or(1);
+        let migrations = sql::MIGRATIONS.iter().filter(|(to, _)| *to > from);
+        let statements = migrations.flat_map(|(_, statements)| statements.iter());
+        for statement in creation.iter().chain(statements) {
             sqlx::query(statement)
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
         }
         tx.commit().await.map_err(fail)?;
-        tracing::info!(target: "trusted_cors::store", store = %self.describe, version = SCHEMA_VERSION, "created the trusted-origins schema");
+        tracing::info!(target: "trusted_cors::store", store = %self.describe, from = version, version = SCHEMA_VERSION, created, "created or migrated the trusted-origins schema");
         Ok(())
     }
 

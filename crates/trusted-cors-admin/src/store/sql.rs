@@ -1,6 +1,6 @@
 //! What the SQL stores share: the layout, the encoding of an entry, and the reading of errors.
 //!
-//! # Layout (schema version 1)
+//! # Layout (schema version 2)
 //!
 //! - `trusted_cors_schema (version)`: one row, the version of this layout. A store newer than
 //!   the program is refused, never changed.
@@ -12,13 +12,24 @@
 //!   revision of its last change. A deleted entry stays as a tombstone (`deleted`), so that the
 //!   feed can tell other instances it is gone; the unique indexes on `id`, `name_key` (the name in
 //!   ASCII lowercase) and `origin` cover live rows only.
+//!
+//! Version 2 has the tables of version 1; its entries' scopes may list `allowedOktaApps`
+//! (Okta's `IFRAME_EMBED` option), which a program that reads version 1 would drop when it
+//! rewrites an entry, so such a program must refuse the store. A version 1 store is migrated
+//! in place ([`MIGRATIONS`]): its entries read unchanged, listing no Okta application.
 
 use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
 
 use super::StoreError;
 
 /// The layout this program reads and writes.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
+
+/// The statements that create a store's tables at version 1 are each store's own (the types
+/// differ); these take a store from the version before each to that version, in order, in the
+/// transaction that created or found it.
+pub(super) const MIGRATIONS: [(i64, &[&str]); 1] =
+    [(2, &["UPDATE trusted_cors_schema SET version = 2"])];
 
 /// Inserts a new entry: `$1` id, `$2` name key, `$3` origin, `$4` entry JSON, `$5` revision.
 pub(super) const INSERT_ENTRY: &str = "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, $5)";
