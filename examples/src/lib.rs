@@ -18,12 +18,12 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
-    ApiScope, Follower, Grant, PostgresStore, SqliteStore, StaticAccessTokens, StoreError,
-    TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
+    ApiScope, Follower, Grant, PostgresStore, RateLimit, SqliteStore, StaticAccessTokens,
+    StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
 };
 use trusted_cors::{
-    Cors, CorsConfig, CorsOutcome, CorsSettings, OktaError, Registry, RouteCors, SeedOrigin,
-    TrustedOrigin,
+    Cors, CorsConfig, CorsOutcome, CorsSettings, OktaApp, OktaError, Registry, RouteCors,
+    SeedOrigin, TrustedOrigin,
 };
 
 /// The embedded default configuration (`examples/org.toml`).
@@ -59,6 +59,43 @@ pub struct OrgConfig {
     /// Limits that cut slow and idle clients off.
     #[serde(default)]
     pub server: ServerLimits,
+    /// The Trusted Origins API's settings.
+    #[serde(default)]
+    pub api: ApiSettings,
+    /// Where the server listens, once bound (set by [`start_org`], never read from the file):
+    /// the API's links start with it when `public_origin` is not set.
+    #[serde(skip)]
+    pub listen_addr: Option<SocketAddr>,
+}
+
+/// The Trusted Origins API's settings (`[api]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// Calls a minute each caller may make (each API token, each access token's user, each
+    /// administrator's console session): Okta's default, 600, unless set. Past it, 429.
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            rate_limit_per_minute: RateLimit::OKTA_DEFAULT.calls_per_minute(),
+        }
+    }
+}
+
+/// The origin clients reach a server listening on `addr` at: its address, or the loopback one
+/// for an unspecified address (`0.0.0.0`, `[::]`).
+pub fn listen_origin(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}")
 }
 
 /// How long a client may take and how many may be served at once (`[server]` in the
@@ -592,12 +629,22 @@ impl Org {
         }
         // Users' access tokens reach the Trusted Origins API with their scopes, and the
         // changes made with them are recorded as the user's.
+        let rate_limit = RateLimit::per_minute(config.api.rate_limit_per_minute)
+            .map_err(|e| StartError(format!("config: api.rate_limit_per_minute: {e}")))?;
         let mut api = TrustedOriginsApi::new(Arc::clone(&origins), &config.api_tokens)
-            .with_authorizer(access_tokens(&config.users)?);
-        if let Some(public) = &config.public_origin {
+            .with_authorizer(access_tokens(&config.users)?)
+            .with_rate_limit(rate_limit);
+        // Absolute links, as Okta's (its SDKs follow them as given): to the public origin, else
+        // to where the server listens. Never from the request's Host.
+        let base_url = match (&config.public_origin, config.listen_addr) {
+            (Some(public), _) => Some(("public_origin", public.clone())),
+            (None, Some(addr)) => Some(("listen address", listen_origin(addr))),
+            (None, None) => None,
+        };
+        if let Some((source, base_url)) = base_url {
             api = api
-                .with_base_url(public)
-                .map_err(|e| StartError(format!("config: public_origin: {e}")))?;
+                .with_base_url(&base_url)
+                .map_err(|e| StartError(format!("config: {source}: {e}")))?;
         }
         Ok(Arc::new(Org {
             cors: Cors::new(cors_config, registry),
@@ -773,9 +820,22 @@ impl Org {
             }
             _ => "Not signed in. <a href=\"/login\">Sign in</a>".to_owned(),
         };
-        Reply::html(
+        let mut reply = Reply::html(
             200,
             page("Example org", &format!("<h1>Example org</h1><p>{who}</p>")),
+        );
+        reply.headers.push(self.end_user_frame_ancestors());
+        reply
+    }
+
+    /// `Content-Security-Policy` for the end-user pages (the home page): framed by the org and
+    /// by the ACTIVE IFRAME_EMBED trusted origins whose `allowedOktaApps` list `OKTA_ENDUSER`;
+    /// the others may frame the sign-in page only.
+    pub fn end_user_frame_ancestors(&self) -> (Cow<'static, str>, String) {
+        let snapshot = self.cors.registry().snapshot();
+        (
+            "content-security-policy".into(),
+            snapshot.frame_ancestors_for(OktaApp::OktaEnduser),
         )
     }
 
@@ -1063,8 +1123,11 @@ impl Flags {
 }
 
 /// What both org servers do first: parse `--addr` and `--config`, load the configuration (the
-/// embedded one by default) and build the org. On failure it prints why and returns the exit code.
-pub async fn start_org(program: &str) -> Result<(Flags, Arc<Org>), std::process::ExitCode> {
+/// embedded one by default), listen on the address (so that the API's links can name it) and
+/// build the org. On failure it prints why and returns the exit code.
+pub async fn start_org(
+    program: &str,
+) -> Result<(Flags, Arc<Org>, std::net::TcpListener), std::process::ExitCode> {
     init_logging();
     let flags =
         Flags::parse("127.0.0.1:8080", &["--addr", "--config", "--store"]).map_err(|message| {
@@ -1079,8 +1142,15 @@ pub async fn start_org(program: &str) -> Result<(Flags, Arc<Org>), std::process:
     if let Some(store) = &flags.store {
         config.store = Some(store.clone());
     }
+    let listener = std::net::TcpListener::bind(flags.addr)
+        .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+        .map_err(|error| {
+            eprintln!("{program}: cannot listen on {}: {error}", flags.addr);
+            std::process::ExitCode::FAILURE
+        })?;
+    config.listen_addr = listener.local_addr().ok();
     let org = Org::open(config).await.map_err(fail)?;
-    Ok((flags, org))
+    Ok((flags, org, listener))
 }
 
 /// Logs to stderr: the `trusted_cors` denials and the org's `handler ran` lines.

@@ -171,8 +171,8 @@ async fn users(org: Shared, request: HttpRequest) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let (flags, org) = match start_org("org-server-actix").await {
-        Ok((flags, org)) => (flags, web::Data::from(org)),
+    let (listener, org) = match start_org("org-server-actix").await {
+        Ok((_flags, org, listener)) => (listener, web::Data::from(org)),
         Err(code) => return code,
     };
     let cors = org.cors().clone();
@@ -194,10 +194,11 @@ async fn main() -> ExitCode {
                 },
             ))
             .wrap(GuardMiddleware::new(&cors))
-            // Pages may be framed only by the org and its IFRAME_EMBED trusted origins.
+            // The sign-in page may be framed by the org and its ACTIVE IFRAME_EMBED trusted
+            // origins; the end-user home page (its own header) only by those whose
+            // allowedOktaApps list OKTA_ENDUSER.
             .service(
                 web::resource("/")
-                    .wrap(FrameAncestorsMiddleware::new(&cors))
                     .route(web::get().to(home))
                     .route(web::head().to(home)),
             )
@@ -265,10 +266,10 @@ async fn main() -> ExitCode {
     .client_request_timeout(limits.header_read_timeout())
     .keep_alive(actix_web::http::KeepAlive::Timeout(limits.idle_timeout()))
     .max_connections(limits.max_connections.div_ceil(WORKERS));
-    let server = match server.bind(flags.addr) {
+    let server = match server.listen(listener) {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("org-server-actix: cannot listen on {}: {error}", flags.addr);
+            eprintln!("org-server-actix: cannot listen: {error}");
             return ExitCode::FAILURE;
         }
     };

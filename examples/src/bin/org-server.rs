@@ -156,15 +156,17 @@ async fn users(State(org): Shared, headers: HeaderMap) -> Response {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (flags, org) = match start_org("org-server").await {
+    let (_flags, org, listener) = match start_org("org-server").await {
         Ok(started) => started,
         Err(code) => return code,
     };
     let cors = org.cors().clone();
     let limits = org.limits();
     let app = Router::new()
-        // Pages may be framed only by the org and its IFRAME_EMBED trusted origins.
-        .route("/", get(home).layer(cors.frame_ancestors()))
+        // The sign-in page may be framed by the org and its ACTIVE IFRAME_EMBED trusted origins;
+        // the end-user home page (its own header) only by those whose allowedOktaApps list
+        // OKTA_ENDUSER.
+        .route("/", get(home))
         .route(
             "/login",
             get(login_page).post(login).layer(cors.frame_ancestors()),
@@ -213,10 +215,10 @@ async fn main() -> ExitCode {
             }
         },
     ));
-    let listener = match tokio::net::TcpListener::bind(flags.addr).await {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("org-server: cannot listen on {}: {error}", flags.addr);
+            eprintln!("org-server: cannot listen: {error}");
             return ExitCode::FAILURE;
         }
     };

@@ -104,7 +104,7 @@ pub async fn list_names(client: &reqwest::Client, base: &str, token: &str) -> Ve
 }
 
 /// Every trusted origin, as the API lists it with the API token `token`, following
-/// `Link: rel="next"` across pages.
+/// `Link: rel="next"` across pages (absolute links, under `base`).
 pub async fn list_origins(
     client: &reqwest::Client,
     base: &str,
@@ -113,6 +113,7 @@ pub async fn list_origins(
     let mut listed = Vec::new();
     let mut next = Some(format!("{base}/api/v1/trustedOrigins?limit=200"));
     while let Some(url) = next.take() {
+        assert!(url.starts_with(base), "{url} is not under {base}");
         let response = client
             .get(&url)
             .header("authorization", format!("SSWS {token}"))
@@ -125,7 +126,8 @@ pub async fn list_origins(
             .iter()
             .filter_map(|v| v.to_str().ok())
             .find(|l| l.ends_with("rel=\"next\""))
-            .and_then(|l| Some(format!("{base}{}", l.get(1..l.find('>')?)?)));
+            // Absolute, as Okta's links are.
+            .and_then(|l| Some(l.get(1..l.find('>')?)?.to_owned()));
         let body: serde_json::Value = response.json().await.unwrap();
         listed.extend(body.as_array().unwrap().iter().cloned());
     }
