@@ -10,6 +10,29 @@ use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
 use super::sql::{self, SCHEMA_VERSION};
 use super::{Loaded, StoreError, StoreFuture, TrustedOriginStore};
 
+/// The tables of schema version 1, for a new store ([`sql::upgrade`] migrates them on).
+const CREATE: &[&str] = &[
+    "CREATE TABLE trusted_cors_revision (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision BIGINT NOT NULL
+    )",
+    "INSERT INTO trusted_cors_revision (id, revision) VALUES (1, 0)",
+    "CREATE TABLE trusted_origins (
+        place BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        name_key TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        revision BIGINT NOT NULL,
+        deleted BOOLEAN NOT NULL DEFAULT FALSE
+    )",
+    "CREATE UNIQUE INDEX trusted_origins_unique_name ON trusted_origins (name_key) WHERE NOT deleted",
+    "CREATE UNIQUE INDEX trusted_origins_unique_origin ON trusted_origins (origin) WHERE NOT deleted",
+    "CREATE INDEX trusted_origins_by_revision ON trusted_origins (revision)",
+    "DELETE FROM trusted_cors_schema",
+    "INSERT INTO trusted_cors_schema (version) VALUES (1)",
+];
+
 /// The channel every commit is announced on, with its revision as the payload.
 const NOTIFY_CHANNEL: &str = "trusted_cors_origins";
 
@@ -152,43 +175,14 @@ impl PostgresStore {
             Some(SCHEMA_VERSION) => return Ok(()),
             _ => {}
         }
-        let created = version.is_none();
-        let creation: &[&str] = if created {
-            &[
-            "CREATE TABLE trusted_cors_revision (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                revision BIGINT NOT NULL
-            )",
-            "INSERT INTO trusted_cors_revision (id, revision) VALUES (1, 0)",
-            "CREATE TABLE trusted_origins (
-                place BIGSERIAL PRIMARY KEY,
-                id TEXT NOT NULL UNIQUE,
-                name_key TEXT NOT NULL,
-                origin TEXT NOT NULL,
-                entry TEXT NOT NULL,
-                revision BIGINT NOT NULL,
-                deleted BOOLEAN NOT NULL DEFAULT FALSE
-            )",
-            "CREATE UNIQUE INDEX trusted_origins_unique_name ON trusted_origins (name_key) WHERE NOT deleted",
-            "CREATE UNIQUE INDEX trusted_origins_unique_origin ON trusted_origins (origin) WHERE NOT deleted",
-            "CREATE INDEX trusted_origins_by_revision ON trusted_origins (revision)",
-            "DELETE FROM trusted_cors_schema",
-            "INSERT INTO trusted_cors_schema (version) VALUES (1)",
-        ]
-        } else {
-            &[]
-        };
-        let from = version.unwrap_or(1);
-        let migrations = sql::MIGRATIONS.iter().filter(|(to, _)| *to > from);
-        let statements = migrations.flat_map(|(_, statements)| statements.iter());
-        for statement in creation.iter().chain(statements) {
+        for statement in sql::upgrade(version, CREATE) {
             sqlx::query(statement)
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
         }
         tx.commit().await.map_err(fail)?;
-        tracing::info!(target: "trusted_cors::store", store = %self.describe, from = version, version = SCHEMA_VERSION, created, "created or migrated the trusted-origins schema");
+        tracing::info!(target: "trusted_cors::store", store = %self.describe, from = version, version = SCHEMA_VERSION, "created or migrated the trusted-origins schema");
         Ok(())
     }
 

@@ -25,11 +25,19 @@ use super::StoreError;
 /// The layout this program reads and writes.
 pub(super) const SCHEMA_VERSION: i64 = 2;
 
-/// The statements that create a store's tables at version 1 are each store's own (the types
-/// differ); these take a store from the version before each to that version, in order, in the
-/// transaction that created or found it.
-pub(super) const MIGRATIONS: [(i64, &[&str]); 1] =
-    [(2, &["UPDATE trusted_cors_schema SET version = 2"])];
+/// What takes a store from the version before each to that version, in order.
+const MIGRATIONS: [(i64, &[&str]); 1] = [(2, &["UPDATE trusted_cors_schema SET version = 2"])];
+
+/// The statements that bring a store at `version` (`None`: new) to [`SCHEMA_VERSION`], to run in
+/// the transaction that found it: `create` (the store's own statements for the tables of version
+/// 1; the types differ by store) when it is new, then each migration after its version.
+pub(super) fn upgrade(version: Option<i64>, create: &'static [&'static str]) -> Vec<&'static str> {
+    let created: &[&str] = if version.is_none() { create } else { &[] };
+    let from = version.unwrap_or(1);
+    let migrations = MIGRATIONS.iter().filter(|(to, _)| *to > from);
+    let migrations = migrations.flat_map(|(_, statements)| statements.iter());
+    created.iter().chain(migrations).copied().collect()
+}
 
 /// Inserts a new entry: `$1` id, `$2` name key, `$3` origin, `$4` entry JSON, `$5` revision.
 pub(super) const INSERT_ENTRY: &str = "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, $5)";
