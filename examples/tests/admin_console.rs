@@ -534,7 +534,8 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         "{server}: nothing invalid was added"
     );
 
-    // Edit: rename, and add the Redirect scope.
+    // Edit: rename, add the Redirect scope, and let it frame the end-user pages
+    // (allowedOktaApps, which needs the iFrame embed scope).
     click(
         client,
         &format!("#rows tr[data-origin=\"{tester_origin}\"] button[data-action=\"edit\"]"),
@@ -553,6 +554,8 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     );
     fill(client, "#name", "CORS tester").await;
     click(client, "#scope-redirect").await;
+    click(client, "#scope-iframe").await;
+    click(client, "#allow-enduser").await;
     click(client, "#save").await;
     wait_for(
         client,
@@ -568,6 +571,10 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     assert_eq!(edited["name"], "CORS tester");
     assert_eq!(edited["status"], "ACTIVE");
     assert_eq!(edited["lastUpdatedBy"], ADA.0);
+    assert_eq!(
+        edited["scopes"],
+        json!([{ "type": "CORS" }, { "type": "REDIRECT" }, { "type": "IFRAME_EMBED", "allowedOktaApps": ["OKTA_ENDUSER"] }])
+    );
 
     // Search and paging: six more origins, five to a page.
     let api = reqwest::Client::new();
