@@ -148,14 +148,16 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Whether the `Authorization` value carries the API token.
+/// Whether the `Authorization` value carries the API token: `SSWS <token>`, or `SSWS<token>`
+/// without the space as Okta's Python SDK sends it.
 fn authenticates(value: &[u8]) -> bool {
     let value = value.trim_ascii();
-    let Some(space) = value.iter().position(|b| *b == b' ') else {
-        return false;
-    };
-    let (scheme, token) = value.split_at(space);
-    scheme.eq_ignore_ascii_case(b"ssws") && token.trim_ascii() == TOKEN.as_bytes()
+    match value.split_at_checked(4) {
+        Some((scheme, token)) => {
+            scheme.eq_ignore_ascii_case(b"ssws") && token.trim_ascii() == TOKEN.as_bytes()
+        }
+        None => false,
+    }
 }
 
 fn check_ok(

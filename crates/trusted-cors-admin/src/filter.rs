@@ -141,9 +141,11 @@ impl Filter {
             Filter::And(parts) => parts.iter().all(|part| part.matches(origin)),
             Filter::Not(part) => !part.matches(origin),
             Filter::Present(_) => true,
-            Filter::Compare(Field::Type, Op::Ne, value) => {
-                !Filter::Compare(Field::Type, Op::Eq, value.clone()).matches(origin)
-            }
+            // Okta's `type ne`: no scope has the type (not "some scope has another").
+            Filter::Compare(Field::Type, Op::Ne, Value::Text(value)) => !origin
+                .scopes
+                .iter()
+                .any(|scope| scope.kind.as_str() == value),
             Filter::Compare(Field::Type, op, Value::Text(value)) => origin
                 .scopes
                 .iter()
