@@ -112,11 +112,11 @@ impl H2 {
     }
 }
 
-fn config() -> (PathBuf, PathBuf) {
+fn config() -> (tempfile::TempDir, PathBuf) {
     config_named("axum")
 }
 
-fn config_named(name: &str) -> (PathBuf, PathBuf) {
+fn config_named(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = common::temp_dir(&format!("h2-{name}"));
     let path = dir.path().join("org.toml");
     std::fs::write(&path, trusted_cors_examples::DEFAULT_CONFIG).unwrap();

@@ -16,7 +16,7 @@ const SERVERS: [&str; 2] = [
     env!("CARGO_BIN_EXE_org-server-actix"),
 ];
 
-fn config(name: &str, limits: &str) -> (PathBuf, PathBuf) {
+fn config(name: &str, limits: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = common::temp_dir(&format!("slow-{name}"));
     let path = dir.path().join("org.toml");
     let text = format!(

@@ -100,15 +100,22 @@ async fn restarts_keep_every_acknowledged_change() {
         let (_proc, base) = start(server, &config);
         let names = list_names(&client, &base, TOKEN).await;
         assert_eq!(names, ["Seed", "alpha", "gamma"], "{server}");
-        // The sign-in page may only be framed by the org and its IFRAME_EMBED origins.
+        // The sign-in page may only be framed by the org and its IFRAME_EMBED origins (its own
+        // policy, on styles, is another Content-Security-Policy field).
         let csp = |base: String| {
             let client = client.clone();
             async move {
                 let response = client.get(format!("{base}/login")).send().await.unwrap();
-                response.headers()["content-security-policy"]
-                    .to_str()
-                    .unwrap()
-                    .to_owned()
+                let policies: Vec<String> = response
+                    .headers()
+                    .get_all("content-security-policy")
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .collect();
+                policies
+                    .into_iter()
+                    .find(|p| p.starts_with("frame-ancestors"))
+                    .unwrap_or_default()
             }
         };
         assert_eq!(

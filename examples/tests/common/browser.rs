@@ -177,6 +177,10 @@ impl Drop for Browser {
         let Some(profile) = self.profile.take() else {
             return;
         };
+        // A session that was not closed (a test that failed half-way) leaves its Chromium
+        // running when chromedriver ends: end the processes started with this profile, found
+        // by their command line, which names the profile's unique directory.
+        end_processes_naming(&format!("--user-data-dir={}", profile.path().display()));
         // Chromium may still be writing its profile as it exits: try again for a moment.
         let path = profile.path().to_path_buf();
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -240,6 +244,29 @@ pub async fn start_browser(chromium: &Path, chromedriver: &Path, name: &str) -> 
             stderr,
         }),
         profile: Some(profile),
+    }
+}
+
+/// Sends SIGTERM to every process whose command line has the argument `argument`.
+fn end_processes_naming(argument: &str) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if cmdline
+            .split(|b| *b == 0)
+            .any(|arg| arg == argument.as_bytes())
+        {
+            let _ = Command::new("kill").arg(pid).status();
+        }
     }
 }
 
