@@ -15,7 +15,7 @@ use trusted_cors::admin::{
 };
 use trusted_cors::{Cors, Registry, RouteCors, TrustedOrigin};
 
-use crate::sessions::cookie_value;
+use crate::sessions::{cookie_value, SESSION_COOKIE};
 use crate::users::User;
 use crate::{
     explain, OrgConfig, Reply, ReplyBody, ServerLimits, StartError, StoreLocation, UserConfig,
@@ -287,15 +287,10 @@ impl Org {
         }
         let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         cookie
-            .and_then(|c| cookie_value(c, "sid"))
+            .and_then(|c| cookie_value(c, SESSION_COOKIE))
             .and_then(|sid| sessions.get(sid).copied())
             .map_or(Caller::Anonymous, Caller::User)
     }
-
-    /// Where to send the browser after sign-in or sign-out: a path on this org, or a URL on an
-    /// ACTIVE trusted origin with the REDIRECT scope. The answer is the parsed URL's own
-    /// serialization, so tabs, newlines and backslashes that browsers would reinterpret never
-    /// reach `Location`.
 
     /// `GET /api/v1/cors/explain?origin=…&method=…&path=…&headers=…&credentials=…`: why a call
     /// from a page on `origin` is allowed, refused or blocked, rule by rule (see [`explain`]).

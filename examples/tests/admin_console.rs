@@ -19,8 +19,8 @@ use std::path::Path;
 use common::Proc;
 use fantoccini::{Client, Locator};
 use harness::{
-    chromium, docs_screenshot, org_program, page_fetch, run_tester, screenshot, sign_in,
-    start_browser, start_org_in, wait_for,
+    assert_fits_the_window, chromium, docs_screenshot, org_program, page_fetch, run_tester,
+    screenshot, sign_in, start_browser, start_org_in, value_of, wait_for,
 };
 use serde_json::{json, Value};
 
@@ -557,17 +557,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         &format!("#rows tr[data-origin=\"{tester_origin}\"] button[data-action=\"edit\"]"),
     )
     .await;
-    assert_eq!(
-        client
-            .find(Locator::Id("origin"))
-            .await
-            .unwrap()
-            .prop("value")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(tester_origin.as_str())
-    );
+    assert_eq!(value_of(client, "origin").await, tester_origin);
     fill(client, "#name", "CORS tester").await;
     click(client, "#scope-redirect").await;
     click(client, "#save").await;
@@ -710,18 +700,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     client.set_window_size(390, 844).await.unwrap();
     client.goto(&console).await.unwrap();
     shown(client).await;
-    let overflow = client
-        .execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let (scroll, inner) = (overflow[0].as_u64().unwrap(), overflow[1].as_u64().unwrap());
-    assert!(
-        scroll <= inner,
-        "{server}: {scroll}px wide in a {inner}px window"
-    );
+    assert_fits_the_window(client, server).await;
     // Origins may wrap between their parts: after `//`, dots, colons and hyphens.
     let breaks = client
         .execute(

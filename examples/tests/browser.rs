@@ -14,8 +14,8 @@ use common::Proc;
 use fantoccini::Client;
 use fantoccini::Locator;
 use harness::{
-    chromium, console, docs_screenshot, page_fetch, run_tester, screenshot, sign_in, start_browser,
-    start_org_in,
+    assert_fits_the_window, chromium, console, docs_screenshot, page_fetch, run_tester, screenshot,
+    sign_in, start_browser, start_org_in, value_of,
 };
 use serde_json::{json, Value};
 
@@ -97,15 +97,8 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         .expect("the error on the form");
     assert!(error.text().await.unwrap().contains("wrong"));
     assert_eq!(
-        client
-            .find(Locator::Id("login"))
-            .await
-            .unwrap()
-            .prop("value")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(LOGIN),
+        value_of(client, "login").await,
+        LOGIN,
         "the username is kept"
     );
     if shots {
@@ -305,18 +298,7 @@ async fn check_pages_fit(client: &Client, name: &str) {
     assert_eq!(styled, "flex", "{name}: the stylesheet did not apply");
     for (width, height, suffix) in [(1280, 900, "desktop"), (390, 844, "phone")] {
         client.set_window_size(width, height).await.unwrap();
-        let size = client
-            .execute(
-                "return [document.documentElement.scrollWidth, window.innerWidth];",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let (scroll, inner) = (size[0].as_u64().unwrap(), size[1].as_u64().unwrap());
-        assert!(
-            scroll <= inner,
-            "{name}: {scroll}px wide in a {inner}px window"
-        );
+        assert_fits_the_window(client, &format!("{name} ({suffix})")).await;
         docs_screenshot(client, &format!("{name}-{suffix}")).await;
     }
     client.set_window_size(1280, 900).await.unwrap();

@@ -4,30 +4,23 @@
 
 use std::process::{Command, Output};
 
+/// What the org servers' help names: their flags, the values `--store` takes, the default
+/// address.
+const ORG_SERVER: &[&str] = &[
+    "--addr <HOST:PORT>",
+    "127.0.0.1:8080",
+    "--config <PATH>",
+    "--store <LOCATION>",
+    "memory",
+    "postgres://",
+];
+
 const BINARIES: [(&str, &str, &[&str]); 4] = [
-    (
-        "org-server",
-        env!("CARGO_BIN_EXE_org-server"),
-        &[
-            "--addr <HOST:PORT>",
-            "127.0.0.1:8080",
-            "--config <PATH>",
-            "--store <LOCATION>",
-            "memory",
-            "postgres://",
-        ],
-    ),
+    ("org-server", env!("CARGO_BIN_EXE_org-server"), ORG_SERVER),
     (
         "org-server-actix",
         env!("CARGO_BIN_EXE_org-server-actix"),
-        &[
-            "--addr <HOST:PORT>",
-            "127.0.0.1:8080",
-            "--config <PATH>",
-            "--store <LOCATION>",
-            "memory",
-            "postgres://",
-        ],
+        ORG_SERVER,
     ),
     (
         "cors-tester",

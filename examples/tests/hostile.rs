@@ -24,7 +24,6 @@
 mod common;
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::raw::{exchange, RawResponse};

@@ -270,6 +270,29 @@ fn end_processes_naming(argument: &str) {
     }
 }
 
+/// The value of the input `id` in the page open in `client`.
+pub async fn value_of(client: &Client, id: &str) -> String {
+    let input = client.find(Locator::Id(id)).await.unwrap();
+    input.prop("value").await.unwrap().unwrap_or_default()
+}
+
+/// Checks that the page open in `client` is no wider than its window (no sideways scrolling);
+/// `what` names the page in the failure.
+pub async fn assert_fits_the_window(client: &Client, what: &str) {
+    let size = client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (size[0].as_u64().unwrap(), size[1].as_u64().unwrap());
+    assert!(
+        scroll <= inner,
+        "{what}: {scroll}px wide in a {inner}px window"
+    );
+}
+
 /// Opens the tester page at `page`, runs a test in `mode`, and returns (outcome, text).
 pub async fn run_tester(
     client: &Client,

@@ -68,7 +68,6 @@ impl SqliteStore {
     /// left untouched.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let describe = describe(&path);
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -76,17 +75,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(|error| sql::store_error(&describe, error, None))?;
-        let store = SqliteStore {
-            pool,
-            path,
-            seen: Mutex::new(0),
-        };
+        let store = SqliteStore::connect(path, options, 4).await?;
         store.migrate().await?;
         *store.seen.lock().unwrap_or_else(PoisonError::into_inner) = store.revision().await?;
         Ok(store)
@@ -100,7 +89,6 @@ impl SqliteStore {
     /// create the log and its shared-memory file.
     pub async fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let describe = describe(&path);
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");
         let options = SqliteConnectOptions::new()
@@ -108,17 +96,7 @@ impl SqliteStore {
             .read_only(true)
             .immutable(!Path::new(&wal).exists())
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(|error| sql::store_error(&describe, error, None))?;
-        let store = SqliteStore {
-            pool,
-            path,
-            seen: Mutex::new(0),
-        };
+        let store = SqliteStore::connect(path, options, 1).await?;
         let version: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM trusted_cors_schema")
                 .fetch_one(&store.pool)
@@ -127,17 +105,36 @@ impl SqliteStore {
         match version {
             Some(SCHEMA_VERSION) => {}
             Some(version) if version > SCHEMA_VERSION => {
-                return Err(sql::newer_schema(&describe, version))
+                return Err(sql::newer_schema(&store.describe(), version))
             }
             _ => {
                 return Err(StoreError::Corrupt {
-                    store: describe,
+                    store: store.describe(),
                     message: "it holds no trusted-origins schema".to_owned(),
                 })
             }
         }
         *store.seen.lock().unwrap_or_else(PoisonError::into_inner) = store.revision().await?;
         Ok(store)
+    }
+
+    /// A store on a pool of at most `connections` connections to `path`, opened with `options`.
+    async fn connect(
+        path: PathBuf,
+        options: SqliteConnectOptions,
+        connections: u32,
+    ) -> Result<Self, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|error| sql::store_error(&describe(&path), error, None))?;
+        Ok(SqliteStore {
+            pool,
+            path,
+            seen: Mutex::new(0),
+        })
     }
 
     /// The file.
