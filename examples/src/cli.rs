@@ -67,8 +67,12 @@ pub struct TesterArgs {
 applies), 1 when it is refused or blocked, 2 on a usage or configuration error."
 )]
 pub struct ExplainArgs {
-    /// The origin of the page that makes the call, e.g. https://shop.example.com
-    #[arg(long, value_name = "ORIGIN")]
+    /// The origin of the page that makes the call.
+    #[arg(
+        long,
+        value_name = "ORIGIN",
+        help = "The origin of the page that makes the call, e.g. https://shop.example.com"
+    )]
     pub origin: String,
     /// The path called, e.g. /api/v1/users/me
     #[arg(long, value_name = "PATH")]

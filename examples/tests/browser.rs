@@ -150,12 +150,18 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         .await
         .unwrap();
     assert_eq!(reason.as_deref(), Some("origin_not_trusted"));
-    client
-        .execute("document.getElementById('result').scrollIntoView()", vec![])
-        .await
-        .unwrap();
     if shots {
+        // The whole page at desktop width; then a phone's, scrolled to the explanation.
+        client.set_window_size(1280, 1060).await.unwrap();
         docs_screenshot(client, "tester-blocked").await;
+        client.set_window_size(390, 844).await.unwrap();
+        assert_fits_the_window(client, "the tester").await;
+        client
+            .execute("document.getElementById('result').scrollIntoView()", vec![])
+            .await
+            .unwrap();
+        docs_screenshot(client, "tester-blocked-phone").await;
+        client.set_window_size(1280, 900).await.unwrap();
     } else {
         screenshot(client, &format!("tester-explanation-{server}")).await;
     }
