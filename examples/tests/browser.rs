@@ -37,6 +37,7 @@ first_name = "Ada"
 last_name = "Lovelace"
 email = "{LOGIN}"
 access_token = "{ACCESS_TOKEN}"
+admin = true
 
 [[trusted_origins]]
 name = "CORS tester"
@@ -116,6 +117,12 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
             .await
             .unwrap(),
         LOGIN
+    );
+    // An administrator's home page leads to the admin console.
+    let console_link = client.find(Locator::Id("admin-console")).await.unwrap();
+    assert_eq!(
+        console_link.attr("href").await.unwrap().as_deref(),
+        Some("/admin/trusted-origins")
     );
     if shots {
         check_pages_fit(client, "home").await;
