@@ -441,3 +441,53 @@ async fn cors_explain_reads_the_store_and_changes_nothing() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(files(), stopped, "a file was created next to the store");
 }
+
+/// A store no process has open (no write-ahead log beside it) is read as it is, and still
+/// nothing is created next to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_store_is_read_without_a_file_beside_it() {
+    use trusted_cors::admin::{SqliteStore, TrustedOrigins};
+    use trusted_cors::{NewTrustedOrigin, ScopeType};
+
+    let dir = common::temp_dir("explain-closed");
+    let path = dir.path().join("trusted-origins.db");
+    let seeds = [NewTrustedOrigin::new(
+        "Second tester",
+        "http://localhost:8082",
+        [ScopeType::Cors],
+    )];
+    let store = SqliteStore::open(&path).await.unwrap();
+    drop(TrustedOrigins::open(store, seeds).await.unwrap());
+    // SQLite removes the log when the last connection closes, which sqlx does in the background.
+    let wal = dir.path().join("trusted-origins.db-wal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while wal.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store was never closed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let files = || {
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = files();
+    let output = std::process::Command::new(EXPLAIN_BIN)
+        .args([
+            "--store",
+            path.to_str().unwrap(),
+            "--origin",
+            "http://localhost:8082",
+        ])
+        .args(["--path", "/api/v1/users/me", "--credentials"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(output.stderr.is_empty(), "{output:?}");
+    assert_eq!(files(), before, "a file was created next to the store");
+}
