@@ -135,18 +135,23 @@ async fn rate_limited(client: &reqwest::Client, base: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
-/// The `Content-Security-Policy` of `path`.
+/// The `frame-ancestors` policy of `path` (among the page's `Content-Security-Policy` fields).
 async fn policy(client: &reqwest::Client, base: &str, path: &str) -> String {
     let response = client.get(format!("{base}{path}")).send().await.unwrap();
-    let policy = response.headers().get("content-security-policy").cloned();
-    policy.unwrap().to_str().unwrap().to_owned()
+    let policies = response.headers().get_all("content-security-policy");
+    let mut framing = policies
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|p| p.starts_with("frame-ancestors"));
+    let policy = framing.next().unwrap_or_default();
+    assert_eq!(framing.next(), None, "one frame-ancestors policy on {path}");
+    policy
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_end_user_pages_are_framed_only_by_origins_allowed_okta_enduser() {
-    let dir = std::env::temp_dir().join(format!("trusted-cors-framing-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("org.toml");
+    let dir = common::temp_dir("framing");
+    let config = dir.path().join("org.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let client = reqwest::Client::new();
     for server in SERVERS {
@@ -201,7 +206,6 @@ async fn the_end_user_pages_are_framed_only_by_origins_allowed_okta_enduser() {
             "{server}"
         );
     }
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,14 +215,15 @@ async fn okta_sdks_work_unmodified_against_both_servers() {
     if python.is_none() && node.is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("trusted-cors-okta-sdks-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("org.toml");
+    let dir = common::temp_dir("okta-sdks");
+    let config = dir.path().join("org.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let client = reqwest::Client::new();
     for server in SERVERS {
         // A SQLite store, as the example's default: allowedOktaApps is kept in its schema.
-        let store = dir.join(format!("{}.db", server.rsplit('/').next().unwrap()));
+        let store = dir
+            .path()
+            .join(format!("{}.db", server.rsplit('/').next().unwrap()));
         let (org, base) = Proc::start_org(server, &config, &["--store", store.to_str().unwrap()]);
         let scripts = [
             (
@@ -243,5 +248,4 @@ async fn okta_sdks_work_unmodified_against_both_servers() {
             org.log()
         );
     }
-    std::fs::remove_dir_all(dir).ok();
 }

@@ -82,6 +82,51 @@ fn challenge(reply: &Reply) -> &str {
         .unwrap_or("")
 }
 
+#[test]
+fn every_wrong_field_is_a_cause() {
+    let body = br#"{"name":" ","origin":"https://a.example/path","scopes":[]}"#;
+    let reply = wire::parse_body(body).unwrap_err();
+    assert_eq!(reply.status(), 400);
+    let body: Value = serde_json::from_slice(reply.body()).unwrap();
+    assert_eq!(
+        body["errorSummary"],
+        "Api validation failed: name, origin, scopes"
+    );
+    let causes: Vec<&str> = body["errorCauses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["errorSummary"].as_str().unwrap())
+        .collect();
+    assert_eq!(causes.len(), 3, "{causes:?}");
+    for (cause, field) in causes.iter().zip(["name: ", "origin: ", "scopes: "]) {
+        assert!(cause.starts_with(field), "{causes:?}");
+    }
+    // One field wrong is left to the registry; a valid body passes.
+    assert!(wire::parse_body(
+        br#"{"name":"","origin":"https://a.example","scopes":[{"type":"CORS"}]}"#
+    )
+    .is_ok());
+    assert!(wire::parse_body(
+        br#"{"name":"A","origin":"http://*.a.example","scopes":[{"type":"CORS"}]}"#
+    )
+    .is_ok());
+    let wildcard = br#"{"name":"","origin":"http://*.a.example","scopes":[{"type":"CORS"}]}"#;
+    let body: Value =
+        serde_json::from_slice(wire::parse_body(wildcard).unwrap_err().body()).unwrap();
+    assert_eq!(
+        body["errorSummary"], "Api validation failed: name, origin",
+        "{body}"
+    );
+    // allowedOktaApps on another scope, with a wrong name: both said.
+    let apps = br#"{"name":"","origin":"https://a.example","scopes":[{"type":"CORS","allowedOktaApps":["OKTA_ENDUSER"]}]}"#;
+    let body: Value = serde_json::from_slice(wire::parse_body(apps).unwrap_err().body()).unwrap();
+    assert_eq!(
+        body["errorSummary"], "Api validation failed: name, allowedOktaApps",
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn bearer_tokens_need_the_scope_of_the_call() {
     let api = scoped_api();
