@@ -1,47 +1,111 @@
-//! The audit trail: every change to a trusted origin as a value ([`ChangeEvent`]) and as one
-//! structured `tracing` event on target [`AUDIT_TARGET`].
+//! Changes to trusted origins, on both sides of the store's commit.
+//!
+//! Asked for (nothing applied yet):
+//! - [`ChangeRequest`]: what an administrator asks of the registry (create, replace, set the
+//!   status, delete);
+//! - [`PreparedChange`]: a request worked out against the current snapshot (the entry before and
+//!   after it), and the [`EntryWrite`] a store commits for it.
+//!
+//! Made (a record of a change committed or applied):
+//! - [`CommittedChange`]: an [`EntryWrite`] and the store's revision for it, as a store's change
+//!   feed gives it and [`Registry::apply`](crate::Registry::apply) takes it;
+//! - [`AppliedChange`]: a change applied to this instance's registry, with its
+//!   [`ChangeAction`], actor and whether this instance made it: what the audit trail records
+//!   (see [`AUDIT_TARGET`](crate::AUDIT_TARGET)) and subscribers receive.
 
 use std::fmt;
 
-use crate::registry::{Edit, Prepared};
-use crate::trusted_origin::{Status, TrustedOrigin};
+use crate::trusted_origin::{NewTrustedOrigin, Status, TrustedOrigin};
 
-/// The `tracing` target of the audit trail: one INFO event for every change to a trusted origin.
-///
-/// A change is recorded once, by the instance that makes it, when it is made:
-/// [`Registry::change`](crate::Registry::change) (and so `create`, `replace`, `delete`, …)
-/// records the changes made in memory, and `TrustedOrigins::change` (crate
-/// `trusted-cors-admin`, behind the Trusted Origins API) the ones its store commits. Changes that
-/// other instances commit and this one only applies are recorded by them, not again here: the
-/// audit trail of a fleet is the union of its instances' trails. Loading entries whole
-/// (`Registry::from_origins`, `with_origins`, `reset_at`) records nothing, as it shows what was
-/// already recorded; [`Registry::reset`](crate::Registry::reset), which replaces every entry,
-/// records one event with `action = "reset"`, `origins` (how many) and `revision`.
-///
-/// The fields of a change's event ([`ChangeEvent::audit`]):
-///
-/// | field | value |
-/// |---|---|
-/// | `actor` | who made the change (absent when unknown) |
-/// | `action` | `create`, `replace`, `activate`, `deactivate` or `delete` ([`ChangeAction`]) |
-/// | `id` | the entry's id |
-/// | `origin` | the entry's origin: after the change, before it for a delete |
-/// | `before` | the entry before, as compact JSON (absent for a create) |
-/// | `after` | the entry after, as compact JSON (absent for a delete) |
-/// | `revision` | the revision of the change |
-///
-/// ```
-/// use trusted_cors_core::{NewTrustedOrigin, Registry, ScopeType};
-///
-/// // With a `tracing` subscriber installed, this logs on target `trusted_cors::audit`:
-/// // actor="ada@example.com" action="create" id="tos…" origin="https://shop.example.com"
-/// // after={"id":"tos…",…} revision=1
-/// let registry = Registry::new();
-/// let new = NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors]);
-/// registry.create_by(new, Some("ada@example.com"))?;
-/// # Ok::<(), trusted_cors_core::RegistryError>(())
-/// ```
-pub const AUDIT_TARGET: &str = "trusted_cors::audit";
+/// A change an administrator asks of a registry: [`Registry::change`](crate::Registry::change)
+/// makes it in memory, [`Registry::prepare`](crate::Registry::prepare) works it out for a store
+/// to commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChangeRequest {
+    /// Add an entry.
+    Create(NewTrustedOrigin),
+    /// Replace the name, origin, scopes and (when given) status of the entry with this id.
+    Replace {
+        /// The entry.
+        id: String,
+        /// What it becomes.
+        new: NewTrustedOrigin,
+    },
+    /// Set the status of the entry with this id.
+    SetStatus {
+        /// The entry.
+        id: String,
+        /// Its new status.
+        status: Status,
+    },
+    /// Remove the entry with this id.
+    Delete {
+        /// The entry.
+        id: String,
+    },
+}
+
+/// A [`ChangeRequest`] worked out against a snapshot: the entry before and after it, and, once
+/// made by [`Registry::change`](crate::Registry::change), its revision. A create has no
+/// `before`, a delete no `after`; a request that changes nothing (setting the status an entry
+/// already has) has both equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PreparedChange {
+    /// The entry before the change.
+    pub before: Option<TrustedOrigin>,
+    /// The entry after the change.
+    pub after: Option<TrustedOrigin>,
+    /// The revision the change was made as: set by [`Registry::change`](crate::Registry::change)
+    /// when the request changed something; `None` from
+    /// [`Registry::prepare`](crate::Registry::prepare) (the store numbers the change) and when
+    /// nothing changed.
+    pub revision: Option<u64>,
+}
+
+impl PreparedChange {
+    /// The write for a store to commit (and the registry then to apply), or `None` when the
+    /// request changes nothing.
+    pub fn write(&self) -> Option<EntryWrite> {
+        match (&self.before, &self.after) {
+            (Some(before), Some(after)) if before == after => None,
+            (_, Some(after)) => Some(EntryWrite::Upsert(after.clone())),
+            (Some(before), None) => Some(EntryWrite::Delete(before.id.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// What a change writes of one entry: what a store commits, and its change feed holds. Stores
+/// match on it, so it is exhaustive: a new kind of write would be a new major version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryWrite {
+    /// The entry with this id now is this (created or changed).
+    Upsert(TrustedOrigin),
+    /// The entry with this id is gone.
+    Delete(String),
+}
+
+impl EntryWrite {
+    /// The id of the entry written.
+    pub fn id(&self) -> &str {
+        match self {
+            EntryWrite::Upsert(entry) => &entry.id,
+            EntryWrite::Delete(id) => id,
+        }
+    }
+}
+
+/// A change a store committed, and its revision: what a store's change feed gives and
+/// [`Registry::apply`](crate::Registry::apply) takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedChange {
+    /// The store's revision of the change: greater than every revision committed before it.
+    pub revision: u64,
+    /// What it wrote.
+    pub write: EntryWrite,
+}
 
 /// What a change did to a trusted origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,20 +159,20 @@ impl ChangeAction {
     }
 }
 
-impl From<&Edit> for ChangeAction {
-    fn from(edit: &Edit) -> Self {
-        match edit {
-            Edit::Create(_) => ChangeAction::Create,
-            Edit::Replace { .. } => ChangeAction::Replace,
-            Edit::SetStatus {
+impl From<&ChangeRequest> for ChangeAction {
+    fn from(request: &ChangeRequest) -> Self {
+        match request {
+            ChangeRequest::Create(_) => ChangeAction::Create,
+            ChangeRequest::Replace { .. } => ChangeAction::Replace,
+            ChangeRequest::SetStatus {
                 status: Status::Active,
                 ..
             } => ChangeAction::Activate,
-            Edit::SetStatus {
+            ChangeRequest::SetStatus {
                 status: Status::Inactive,
                 ..
             } => ChangeAction::Deactivate,
-            Edit::Delete { .. } => ChangeAction::Delete,
+            ChangeRequest::Delete { .. } => ChangeAction::Delete,
         }
     }
 }
@@ -119,22 +183,12 @@ impl fmt::Display for ChangeAction {
     }
 }
 
-/// Where a change was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ChangeSource {
-    /// This instance made it (and recorded its audit event).
-    ThisInstance,
-    /// Another instance sharing the store committed it; this one applied it from the store's
-    /// change feed.
-    OtherInstance,
-}
-
-/// One change to a trusted origin: what the audit event records, and what subscribers to a
-/// service's trusted origins receive (`TrustedOrigins::subscribe` in `trusted-cors-admin`).
+/// A change applied to this instance's registry: what the audit event records (see
+/// [`AUDIT_TARGET`](crate::AUDIT_TARGET)), and what subscribers to a service's trusted origins
+/// receive (`TrustedOrigins::subscribe` in `trusted-cors-admin`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ChangeEvent {
+pub struct AppliedChange {
     /// The revision of the change.
     pub revision: u64,
     /// What it did.
@@ -148,27 +202,28 @@ pub struct ChangeEvent {
     /// `None` for its deletions: the stores' change feeds do not say who deleted an entry (that
     /// instance's audit event does).
     pub actor: Option<String>,
-    /// Whether this instance made it.
-    pub source: ChangeSource,
+    /// Whether this instance made it (and recorded its audit event); `false` for a change
+    /// another instance sharing the store committed, applied here from the store's change feed.
+    pub made_here: bool,
 }
 
-impl ChangeEvent {
-    /// The change made here by `actor`: `edit`, worked out as `prepared`, committed as
-    /// `revision`. `None` when the edit changed nothing.
+impl AppliedChange {
+    /// The change made here by `actor`: `request`, worked out as `prepared`, committed as
+    /// `revision`. `None` when the request changed nothing.
     pub fn made(
-        edit: &Edit,
-        prepared: &Prepared,
+        request: &ChangeRequest,
+        prepared: &PreparedChange,
         revision: u64,
         actor: Option<&str>,
     ) -> Option<Self> {
-        prepared.change()?;
-        Some(ChangeEvent {
+        prepared.write()?;
+        Some(AppliedChange {
             revision,
-            action: ChangeAction::from(edit),
+            action: ChangeAction::from(request),
             before: prepared.before.clone(),
             after: prepared.after.clone(),
             actor: actor.map(str::to_owned),
-            source: ChangeSource::ThisInstance,
+            made_here: true,
         })
     }
 
@@ -183,7 +238,7 @@ impl ChangeEvent {
             return None;
         }
         let action = ChangeAction::between(before.as_ref(), after.as_ref())?;
-        Some(ChangeEvent {
+        Some(AppliedChange {
             revision,
             action,
             actor: after
@@ -191,7 +246,7 @@ impl ChangeEvent {
                 .and_then(|entry| entry.last_updated_by.clone()),
             before,
             after,
-            source: ChangeSource::OtherInstance,
+            made_here: false,
         })
     }
 
@@ -208,45 +263,4 @@ impl ChangeEvent {
     fn entry(&self) -> Option<&TrustedOrigin> {
         self.after.as_ref().or(self.before.as_ref())
     }
-
-    /// Emits the audit event: target [`AUDIT_TARGET`], level INFO, the fields listed there.
-    /// trusted-cors calls it once for every change an instance makes; call it yourself only for
-    /// changes made some other way.
-    pub fn audit(&self) {
-        tracing::info!(
-            target: AUDIT_TARGET,
-            actor = self.actor.as_deref(),
-            action = self.action.as_str(),
-            id = self.id(),
-            origin = self.origin(),
-            before = self.before.as_ref().map(|entry| tracing::field::display(Json(entry))),
-            after = self.after.as_ref().map(|entry| tracing::field::display(Json(entry))),
-            revision = self.revision,
-            "trusted origin changed"
-        );
-    }
-}
-
-/// An entry as compact JSON, written only when a subscriber records it.
-struct Json<'a>(&'a TrustedOrigin);
-
-impl fmt::Display for Json<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // An entry always serializes; were it not to, the field says so rather than failing.
-        match serde_json::to_string(self.0) {
-            Ok(json) => f.write_str(&json),
-            Err(_) => f.write_str("null"),
-        }
-    }
-}
-
-/// Records that every entry was replaced at once (`Registry::reset`).
-pub(crate) fn audit_reset(revision: u64, origins: usize) {
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "reset",
-        origins,
-        revision,
-        "trusted origins replaced whole"
-    );
 }

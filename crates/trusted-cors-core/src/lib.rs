@@ -78,6 +78,7 @@
 //! the layer can then neither answer nor refuse it.
 
 mod audit;
+mod change;
 mod config;
 pub mod decision;
 mod error;
@@ -98,10 +99,13 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use audit::{ChangeAction, ChangeEvent, ChangeSource, AUDIT_TARGET};
+pub use audit::AUDIT_TARGET;
+pub use change::{
+    AppliedChange, ChangeAction, ChangeRequest, CommittedChange, EntryWrite, PreparedChange,
+};
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
-pub use error::ConfigError;
+pub use error::{ConfigError, RegistryError};
 pub use field::Field;
 #[doc(hidden)]
 pub use field::NAMED_FIELDS;
@@ -116,10 +120,7 @@ pub use origin::{
     Origin, OriginError, OriginParts, OriginPattern, OriginSchemes, RequestOrigin, MAX_ORIGIN_LEN,
 };
 pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
-pub use registry::{
-    Change, ChangeKind, Edit, Prepared, Registry, RegistryError, RegistrySnapshot, SnapshotGuard,
-    MAX_FIELD_LEN,
-};
+pub use registry::{Registry, RegistrySnapshot, SnapshotGuard};
 pub use rejection::{
     AppAnswer, ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
     RejectionKind, RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::registry::{RegistryError, MAX_FIELD_LEN};
+use crate::error::{RegistryError, MAX_FIELD_LEN};
 use crate::{OriginError, OriginPattern};
 
 /// What a trusted origin is trusted for.
@@ -161,8 +161,8 @@ impl NewTrustedOrigin {
     }
 
     /// Checks the entry on its own, by every rule the registry applies except uniqueness: a
-    /// name of 1 to [`MAX_FIELD_LEN`] characters (trimmed), an origin of at most
-    /// [`MAX_FIELD_LEN`] characters that parses as an origin or a wildcard pattern, at least one
+    /// name of 1 to 255 characters (trimmed), an origin of at most 255 characters (as in Okta)
+    /// that parses as an origin or a wildcard pattern, at least one
     /// scope, and no plain-`http` wildcard trusted for CORS. Returns the normalised parts.
     ///
     /// ```
