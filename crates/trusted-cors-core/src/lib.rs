@@ -116,10 +116,12 @@ pub use layers::{
 };
 #[doc(hidden)]
 pub use layers::{Deferred, GuardVerdict, Unanswered};
-pub use origin::{
-    Origin, OriginError, OriginParts, OriginPattern, OriginSchemes, RequestOrigin, MAX_ORIGIN_LEN,
-};
-pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
+pub use origin::{Origin, OriginError, OriginPattern, OriginSchemes, MAX_ORIGIN_LEN};
+/// A request's `Origin` bytes validated: the decision's own reading, public for the fuzz targets
+/// (`fuzz/`), which check it against their own oracle.
+#[doc(hidden)]
+pub use origin::{OriginParts, RequestOrigin};
+pub use policy::{RouteCors, RouteCorsBuilder};
 pub use registry::{Registry, RegistrySnapshot, SnapshotGuard};
 pub use rejection::{
     AppAnswer, ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,

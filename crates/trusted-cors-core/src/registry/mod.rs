@@ -334,7 +334,7 @@ impl Registry {
     /// Entries already held, or loaded from a store, are kept whatever their scheme (the
     /// decision trusts only origins of the config's schemes); a create, or a replace that
     /// changes the origin, to another scheme is refused with
-    /// [`OriginError::SchemeNotAllowed`].
+    /// [`OriginError::SchemeNotAllowed`](crate::OriginError::SchemeNotAllowed).
     pub fn set_origin_schemes(&self, schemes: OriginSchemes) {
         self.schemes.store(Arc::new(schemes));
     }

@@ -120,7 +120,7 @@ impl fmt::Debug for DebugOrigins<'_> {
 impl RegistrySnapshot {
     /// The revision this snapshot shows: 0 for a registry as built, one more for each change
     /// made in memory, or the store's revision of the last change applied (see
-    /// [`Registry::apply`]).
+    /// [`Registry::apply`](crate::Registry::apply)).
     pub fn revision(&self) -> u64 {
         self.revision
     }
@@ -501,12 +501,12 @@ pub(super) fn with_name_key<T>(name: &str, f: impl FnOnce(&str) -> T) -> T {
     }
 }
 
-/// The current [`RegistrySnapshot`], as [`Registry::snapshot`] returns it: lock-free to take and
+/// The current [`RegistrySnapshot`], as [`Registry::snapshot`](crate::Registry::snapshot) returns it: lock-free to take and
 /// cheap to hold, and it dereferences to the snapshot.
 ///
 /// Hold it only for the length of a request: while it is held, the snapshot it shows stays
 /// alive after a change has replaced it, and a thread holding many guards at once makes taking
-/// one slower. To keep a snapshot longer, use [`Registry::snapshot_arc`] or
+/// one slower. To keep a snapshot longer, use [`Registry::snapshot_arc`](crate::Registry::snapshot_arc) or
 /// [`into_arc`](Self::into_arc).
 #[must_use = "a snapshot guard does nothing unless read"]
 pub struct SnapshotGuard(pub(super) arc_swap::Guard<Arc<RegistrySnapshot>>);
