@@ -25,6 +25,23 @@
 //!   for `Content-Security-Policy: frame-ancestors` from the IFRAME_EMBED scope;
 //! - [`CorsSettings`] and [`SeedOrigin`] to read the configuration from TOML or JSON.
 //!
+//! # Design
+//!
+//! - **One pure decision.** [`decision::decide`] is a synchronous function of plain inputs (the
+//!   request's facts, the config, the route's policy, a registry snapshot): no I/O, no framework
+//!   types and no `http` types in its signature, so that Tower and axum (`http` 1) and actix-web
+//!   (`http` 0.2) share it. The adapters translate their framework's types and hold no rule.
+//! - **The registry is data, swapped whole.** Requests read a snapshot without a lock; a change
+//!   makes a new one. Changes are asked for ([`ChangeRequest`], worked out into a
+//!   [`PreparedChange`]), committed by a store ([`EntryWrite`], [`CommittedChange`]) and applied
+//!   ([`AppliedChange`], what the audit trail records).
+//! - **Configuration errors are values** ([`ConfigError`], [`RegistryError`]), returned when a
+//!   layer, policy or config is built; no request bytes make the layers panic, and the work per
+//!   request is bounded.
+//!
+//! `ARCHITECTURE.md` at the root of the repository follows a request through the code, with the
+//! decision table and the invariants the tests check.
+//!
 //! # Quick start (Tower)
 //!
 //! ```
