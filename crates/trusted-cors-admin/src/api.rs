@@ -567,7 +567,7 @@ fn forbidden(cause: &str) -> Reply {
     error(
         403,
         "E0000006",
-        trusted_cors_core::PERMISSION_DENIED_SUMMARY,
+        trusted_cors_core::OktaError::PERMISSION_DENIED_SUMMARY,
         &[cause],
     )
 }

@@ -143,7 +143,6 @@ pub use registry::{Registry, RegistrySnapshot, SnapshotGuard};
 pub use rejection::{
     AppAnswer, ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
     RejectionKind, RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
-    PERMISSION_DENIED_SUMMARY,
 };
 #[doc(hidden)]
 pub use reply::Decoration;

@@ -49,18 +49,15 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OktaErrorResponder;
 
-/// The `errorSummary` of Okta's `E0000006`, the error of every refusal for want of permission
-/// (the layers' refusals, the Trusted Origins API's missing scope, a session call the admin
-/// console refuses).
-pub const PERMISSION_DENIED_SUMMARY: &str =
-    "You do not have permission to perform the requested action";
-
 impl RejectionResponder for OktaErrorResponder {
     fn respond(&self, rejection: &Rejection) -> Reply {
-        OktaError::new(rejection.kind().error_code(), PERMISSION_DENIED_SUMMARY)
-            .cause(rejection.cause())
-            .reason(rejection.reason())
-            .into_reply(rejection.status())
+        OktaError::new(
+            rejection.kind().error_code(),
+            OktaError::PERMISSION_DENIED_SUMMARY,
+        )
+        .cause(rejection.cause())
+        .reason(rejection.reason())
+        .into_reply(rejection.status())
     }
 }
 
@@ -92,6 +89,12 @@ pub struct ErrorCause {
 }
 
 impl OktaError {
+    /// The `errorSummary` of Okta's `E0000006`, the error of every refusal for want of
+    /// permission (the layers' refusals, the Trusted Origins API's missing scope, a session call
+    /// the admin console refuses).
+    pub const PERMISSION_DENIED_SUMMARY: &str =
+        "You do not have permission to perform the requested action";
+
     /// An error with a fresh `errorId` and no causes.
     pub fn new(code: &str, summary: impl Into<String>) -> Self {
         OktaError {
