@@ -1,13 +1,15 @@
 //! The same application in axum and in actix-web, each served on a loopback port, with the same
 //! CORS declarations. Used by the behaviour suite.
-#![allow(dead_code, unreachable_pub, unused_imports)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType, Status};
+use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry};
 
+// Each test binary uses some of these.
+#[allow(unused_imports)]
 pub use trusted_cors_testing::fixtures::{
     me_policy, seeds, user_policy, INACTIVE, REDIRECT_ONLY, TRUSTED, UNTRUSTED, WILDCARD_MATCH,
 };

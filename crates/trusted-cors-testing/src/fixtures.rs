@@ -19,6 +19,12 @@ pub const INACTIVE: &str = "https://old.example.com";
 pub const REDIRECT_ONLY: &str = "https://login.example.net";
 /// An origin that no entry trusts.
 pub const UNTRUSTED: &str = "https://evil.example";
+/// A Capacitor app's WebView: a trusted origin in [`hybrid_seeds`], of a scheme on the default
+/// origin schemes.
+pub const CAPACITOR: &str = "capacitor://localhost";
+/// A browser extension: a trusted origin in [`hybrid_seeds`], of a scheme not on the default
+/// origin schemes, so never trusted unless a config adds `chrome-extension`.
+pub const EXTENSION: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
 
 /// The trusted origins every suite starts with: [`TRUSTED`], [`WILDCARD`], [`INACTIVE`] and
 /// [`REDIRECT_ONLY`], in this order.
@@ -29,6 +35,23 @@ pub fn seeds() -> Vec<NewTrustedOrigin> {
         NewTrustedOrigin::new("Old", INACTIVE, [ScopeType::Cors]).with_status(Status::Inactive),
         NewTrustedOrigin::new("Login", REDIRECT_ONLY, [ScopeType::Redirect]),
     ]
+}
+
+/// [`seeds`], then a hybrid app's and a browser extension's origins ([`CAPACITOR`],
+/// [`EXTENSION`]) with the CORS scope.
+pub fn hybrid_seeds() -> Vec<NewTrustedOrigin> {
+    let mut seeds = seeds();
+    seeds.push(NewTrustedOrigin::new(
+        "Mobile",
+        CAPACITOR,
+        [ScopeType::Cors],
+    ));
+    seeds.push(NewTrustedOrigin::new(
+        "Extension",
+        EXTENSION,
+        [ScopeType::Cors],
+    ));
+    seeds
 }
 
 /// "Get current user", to be built (or named first): `GET` and `PUT` from trusted origins with
