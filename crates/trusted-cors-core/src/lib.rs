@@ -157,9 +157,7 @@ pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
-pub use trusted_origin::{
-    NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
-};
+pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
 
 use decision::RouteScope;
 

@@ -128,7 +128,7 @@ impl Registry {
     }
 
     /// A registry holding existing entries (e.g. loaded from a store), in this order, checked by
-    /// the rules of [`NewTrustedOrigin::validate`] and for unique ids, names and origins, at
+    /// the rules of [`NewTrustedOrigin`] and for unique ids, names and origins, at
     /// revision 0. O(n).
     pub fn from_origins(origins: Vec<TrustedOrigin>) -> Result<Self, RegistryError> {
         Registry::from_origins_at(0, origins)

@@ -324,7 +324,7 @@ impl RegistrySnapshot {
     }
 
     /// A snapshot of existing entries (e.g. loaded from a store), checked by the rules of
-    /// [`NewTrustedOrigin::validate`] and for unique ids, names and origins. O(n).
+    /// [`NewTrustedOrigin`] and for unique ids, names and origins. O(n).
     pub(super) fn load(origins: Vec<TrustedOrigin>) -> Result<Self, RegistryError> {
         let entries: Vec<Arc<TrustedOrigin>> = origins.into_iter().map(Arc::new).collect();
         let (invalid, built) = join(
