@@ -141,8 +141,8 @@ pub use origin::{OriginParts, RequestOrigin};
 pub use policy::{RouteCors, RouteCorsBuilder};
 pub use registry::{Registry, RegistrySnapshot, SnapshotGuard};
 pub use rejection::{
-    AppAnswer, ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
-    RejectionKind, RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
+    AppAnswer, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause, RejectionKind,
+    RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
 };
 #[doc(hidden)]
 pub use reply::Decoration;

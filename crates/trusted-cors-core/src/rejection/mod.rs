@@ -12,7 +12,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use respond::{ErrorCause, OktaError, OktaErrorResponder, RejectionResponder};
+pub use respond::{OktaError, OktaErrorResponder, RejectionResponder};
 pub use rules::{RejectionKind, RuleMode};
 pub(crate) use rules::{ReportSet, RuleOverrides};
 

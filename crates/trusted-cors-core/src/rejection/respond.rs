@@ -73,8 +73,8 @@ pub struct OktaError {
     pub error_link: String,
     /// A fresh id to find the matching log line.
     pub error_id: String,
-    /// Details, each with its own summary.
-    pub error_causes: Vec<ErrorCause>,
+    /// Details, each with its own summary (see [`causes`](Self::causes)).
+    pub(crate) error_causes: Vec<ErrorCause>,
     /// The trusted-cors reason code, when the error is a CORS denial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -83,9 +83,9 @@ pub struct OktaError {
 /// One entry of `errorCauses`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ErrorCause {
+pub(crate) struct ErrorCause {
     /// What this cause says.
-    pub error_summary: String,
+    pub(crate) error_summary: String,
 }
 
 impl OktaError {
@@ -113,6 +113,13 @@ impl OktaError {
             error_summary: summary.into(),
         });
         self
+    }
+
+    /// The summaries of the causes, in order.
+    pub fn causes(&self) -> impl Iterator<Item = &str> {
+        self.error_causes
+            .iter()
+            .map(|cause| cause.error_summary.as_str())
     }
 
     /// Sets the reason code.

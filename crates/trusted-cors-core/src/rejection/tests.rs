@@ -52,4 +52,11 @@ fn okta_body_shape() {
     assert_eq!(body["reason"], "origin_not_trusted");
     let id = body["errorId"].as_str().unwrap();
     assert!(id.starts_with("oae") && id.len() == 25, "{id}");
+
+    // Read back, the causes are the summaries.
+    let error: OktaError = serde_json::from_value(body).unwrap();
+    assert_eq!(
+        error.causes().collect::<Vec<_>>(),
+        [rejection.cause().as_str()]
+    );
 }
