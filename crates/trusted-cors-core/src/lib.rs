@@ -157,7 +157,9 @@ pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
-pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
+pub use trusted_origin::{
+    NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
+};
 
 use decision::RouteScope;
 

@@ -167,7 +167,19 @@ impl NewTrustedOrigin {
 
     /// Checks the entry on its own, by every rule the registry applies except uniqueness (see
     /// [`NewTrustedOrigin`]), and returns the normalised parts.
-    pub(crate) fn validate(&self) -> Result<ValidTrustedOrigin, RegistryError> {
+    ///
+    /// ```
+    /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};
+    ///
+    /// let valid = NewTrustedOrigin::new(" Shop ", "HTTPS://Shop.Example.com:443", [ScopeType::Cors]).validate()?;
+    /// assert_eq!(valid.name, "Shop");
+    /// assert_eq!(valid.origin.as_str(), "https://shop.example.com");
+    ///
+    /// let error = NewTrustedOrigin::new("Shop", "shop.example.com", [ScopeType::Cors]).validate().unwrap_err();
+    /// assert_eq!(error.field(), "origin");
+    /// # Ok::<(), trusted_cors_core::RegistryError>(())
+    /// ```
+    pub fn validate(&self) -> Result<ValidTrustedOrigin, RegistryError> {
         let name = check_name(&self.name)?;
         if self.origin.chars().count() > MAX_FIELD_LEN {
             return Err(RegistryError::OriginTooLong);
@@ -190,15 +202,16 @@ impl NewTrustedOrigin {
 /// A [`NewTrustedOrigin`] that passed [`NewTrustedOrigin::validate`]: trimmed name, canonical
 /// origin, sorted scopes without repeats. Only uniqueness is left to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ValidTrustedOrigin {
+#[non_exhaustive]
+pub struct ValidTrustedOrigin {
     /// The trimmed name.
-    pub(crate) name: String,
+    pub name: String,
     /// The canonical origin or wildcard pattern.
-    pub(crate) origin: OriginPattern,
+    pub origin: OriginPattern,
     /// The scopes, sorted, each once.
-    pub(crate) scopes: Vec<Scope>,
+    pub scopes: Vec<Scope>,
     /// The status, as given.
-    pub(crate) status: Option<Status>,
+    pub status: Option<Status>,
 }
 
 impl TrustedOrigin {
@@ -288,21 +301,6 @@ mod tests {
         );
         let back: TrustedOrigin = serde_json::from_value(json).unwrap();
         assert_eq!(back, origin);
-    }
-
-    #[test]
-    fn validate_normalises_and_names_the_field() {
-        let valid =
-            NewTrustedOrigin::new(" Shop ", "HTTPS://Shop.Example.com:443", [ScopeType::Cors])
-                .validate()
-                .unwrap();
-        assert_eq!(valid.name, "Shop");
-        assert_eq!(valid.origin.as_str(), "https://shop.example.com");
-
-        let error = NewTrustedOrigin::new("Shop", "shop.example.com", [ScopeType::Cors])
-            .validate()
-            .unwrap_err();
-        assert_eq!(error.field(), "origin");
     }
 
     #[test]
