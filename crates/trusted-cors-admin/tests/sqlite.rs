@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trusted_cors_admin::{SqliteStore, StoreError, TrustedOrigins};
-use trusted_cors_core::{Edit, NewTrustedOrigin, OktaApp, Scope, ScopeType};
+use trusted_cors_core::{ChangeRequest, NewTrustedOrigin, OktaApp, Scope, ScopeType};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
@@ -77,7 +77,10 @@ async fn a_version_1_store_is_migrated_and_keeps_allowed_okta_apps_from_then_on(
     assert_eq!(origins.registry().snapshot().len(), 1);
     let mut framed = NewTrustedOrigin::new("Framed", "https://framed.example", []);
     framed.scopes = vec![Scope::iframe_embed([OktaApp::OktaEnduser])];
-    origins.change(&Edit::Create(framed), None).await.unwrap();
+    origins
+        .change(&ChangeRequest::Create(framed), None)
+        .await
+        .unwrap();
     drop(origins);
     let again = TrustedOrigins::open(SqliteStore::open(&path).await.unwrap(), [])
         .await
@@ -128,7 +131,10 @@ async fn two_handles_on_one_file_see_each_others_changes_within_a_second() {
     for round in 0..5 {
         let origin = format!("https://shared{round}.example");
         let new = NewTrustedOrigin::new(format!("shared{round}"), &origin, [ScopeType::Cors]);
-        let created = one.change(&Edit::Create(new), Some("test")).await.unwrap();
+        let created = one
+            .change(&ChangeRequest::Create(new), Some("test"))
+            .await
+            .unwrap();
         let id = created.after.unwrap().id;
         let started = Instant::now();
         while two.registry().snapshot().get(&id).is_none() {

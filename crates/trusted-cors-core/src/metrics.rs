@@ -70,11 +70,12 @@ pub const REGISTRY_CHANGES_APPLIED_TOTAL: &str = "trusted_cors_registry_changes_
 pub const API_RATE_LIMITED_TOTAL: &str = "trusted_cors_api_rate_limited_total";
 
 /// The `route` label of what the guard decides before routing.
-pub const GUARD_ROUTE: &str = "guard";
+pub(crate) const GUARD_ROUTE: &str = "guard";
 /// The `route` label of a declared route without a [name](crate::RouteCorsBuilder::name).
-pub const UNNAMED_ROUTE: &str = "unnamed";
+pub(crate) const UNNAMED_ROUTE: &str = "unnamed";
 /// The `reason` label of an allowed request or an answered preflight.
-pub const NO_REASON: &str = "none";
+#[cfg(feature = "metrics")]
+const NO_REASON: &str = "none";
 
 #[cfg(feature = "metrics")]
 pub use enabled::describe;

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use trusted_cors_core::{Edit, Prepared, Status};
+use trusted_cors_core::{ChangeRequest, PreparedChange, Status};
 
 use crate::access::{AccessTokenAuthorizer, ApiScope, Grant};
 use crate::tokens::ApiTokens;
@@ -433,7 +433,10 @@ impl TrustedOriginsApi {
         match (parse_target(request.path), request.method) {
             (Target::Collection, "GET") => self.list(request.query, base_url),
             (Target::Collection, "POST") => match parse_body(request.body) {
-                Ok(new) => self.change(Edit::Create(new), actor, base_url).await,
+                Ok(new) => {
+                    self.change(ChangeRequest::Create(new), actor, base_url)
+                        .await
+                }
                 Err(reply) => *reply,
             },
             (Target::Collection, _) => method_not_allowed("GET, POST"),
@@ -444,19 +447,20 @@ impl TrustedOriginsApi {
             (Target::Item(id), "PUT") => match parse_body(request.body) {
                 Ok(new) => {
                     let id = id.to_owned();
-                    self.change(Edit::Replace { id, new }, actor, base_url)
+                    self.change(ChangeRequest::Replace { id, new }, actor, base_url)
                         .await
                 }
                 Err(reply) => *reply,
             },
             (Target::Item(id), "DELETE") => {
                 let id = id.to_owned();
-                self.change(Edit::Delete { id }, actor, base_url).await
+                self.change(ChangeRequest::Delete { id }, actor, base_url)
+                    .await
             }
             (Target::Item(_), _) => method_not_allowed("GET, PUT, DELETE"),
             (Target::Lifecycle(id, status), "POST") => {
                 let id = id.to_owned();
-                self.change(Edit::SetStatus { id, status }, actor, base_url)
+                self.change(ChangeRequest::SetStatus { id, status }, actor, base_url)
                     .await
             }
             (Target::Lifecycle(..), _) => method_not_allowed("POST"),
@@ -560,9 +564,9 @@ impl TrustedOriginsApi {
     }
 
     /// Makes a change and answers with the entry after it (204 for a delete).
-    async fn change(&self, edit: Edit, actor: &str, base_url: &str) -> Reply {
+    async fn change(&self, edit: ChangeRequest, actor: &str, base_url: &str) -> Reply {
         match self.origins.change(&edit, Some(actor)).await {
-            Ok(Prepared {
+            Ok(PreparedChange {
                 after: Some(origin),
                 ..
             }) => json_reply(200, &trusted_origin_object(&origin, base_url)),

@@ -25,7 +25,7 @@ pub(super) fn forbidden(cause: &str) -> Reply {
     error(
         403,
         "E0000006",
-        trusted_cors_core::PERMISSION_DENIED_SUMMARY,
+        OktaError::PERMISSION_DENIED_SUMMARY,
         &[cause],
     )
 }
