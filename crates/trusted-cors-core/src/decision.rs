@@ -3,7 +3,7 @@
 //! types, so the Tower layers (http 1.x) and the actix-web middleware (http 0.2) share it.
 //!
 //! It runs in three stages:
-//! 1. **what the request is** ([`classify`]): no `Origin` → not a CORS request, except an unsafe
+//! 1. **what the request is** (`classify`): no `Origin` → not a CORS request, except an unsafe
 //!    method whose `Sec-Fetch-Site` says `cross-site` or `same-site` (a browser whose `Origin`
 //!    was stripped), which is a cross-origin write from an origin that cannot be trusted, as in
 //!    Go's `CrossOriginProtection`; same-origin → passes untouched (when the request carries
@@ -19,8 +19,9 @@
 //!    route refuses preflights and adds nothing; a declared route answers preflights itself and
 //!    decorates or refuses actual requests.
 //!
-//! The answers carry exactly what is sent: [`PreflightAnswer::reply`] and
-//! [`CorsHeaders`] are what the layers copy into responses.
+//! The answers carry exactly what is sent: a [`PreflightAnswer`] says which answer a preflight
+//! gets, and the layers send it header for header (see [`PreflightAnswer::reply`]); the
+//! [`CorsHeaders`] are what they add to an application's response.
 
 use std::borrow::Cow;
 
@@ -66,7 +67,7 @@ pub enum Decision<'a> {
     /// Before routing, a preflight: the route must answer it, or it is refused with
     /// `route_not_cors_enabled`.
     DeferPreflight,
-    /// Answer the preflight with [`PreflightAnswer::reply`]; do not call the handler.
+    /// Answer the preflight with this answer; do not call the handler.
     Preflight(PreflightAnswer<'a>),
     /// Call the handler and add these headers to its response.
     Allow(CorsHeaders<'a>),
@@ -84,7 +85,11 @@ impl Decision<'_> {
     }
 }
 
-/// The answer to an allowed preflight.
+/// The answer to an allowed preflight, and which one it is: the route's usual answer (its own
+/// methods, request headers and max-age, borrowed from the policy: [`Cow::Borrowed`]), with or
+/// without credentials, or one made for this preflight ([`Cow::Owned`]: the requested headers
+/// echoed, or a method added, by a rule in report mode). The layers send exactly this, in the
+/// order of [`reply`](Self::reply), the route's own values converted to the framework's once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreflightAnswer<'a> {
     /// `Access-Control-Allow-Origin`: the request's origin, exactly (echoed from the request).
@@ -110,40 +115,41 @@ impl PreflightAnswer<'_> {
         self.for_each_header(|field, value| {
             let value = match value {
                 AnswerValue::Origin => ReplyValue::Echo(Field::Origin),
-                AnswerValue::Bytes(bytes) => ReplyValue::Bytes(bytes.clone()),
+                AnswerValue::Route(bytes) | AnswerValue::Made(bytes) => {
+                    ReplyValue::Bytes(bytes.clone())
+                }
             };
             reply.push(field, value);
         });
-        reply.answered_by_route()
+        reply
     }
 
-    /// The answer's headers in the order they are sent: what [`reply`](Self::reply) holds, and
-    /// what the layers write directly with the values they converted once.
+    /// The answer's headers in the order they are sent: the one rendering of an answer, which
+    /// [`reply`](Self::reply) and the layers (with the route's values converted once) both write.
     pub(crate) fn for_each_header(&self, mut header: impl FnMut(Field, AnswerValue<'_>)) {
+        // Whether the value is the route's own is the point: a `&Cow`, not a `&Bytes`.
+        #[allow(clippy::ptr_arg)]
+        fn value<'v>(cow: &'v Cow<'_, Bytes>) -> AnswerValue<'v> {
+            match cow {
+                Cow::Borrowed(bytes) => AnswerValue::Route(bytes),
+                Cow::Owned(bytes) => AnswerValue::Made(bytes),
+            }
+        }
         header(Field::AccessControlAllowOrigin, AnswerValue::Origin);
         if self.allow_credentials {
             let value = static_bytes(TRUE);
             header(
                 Field::AccessControlAllowCredentials,
-                AnswerValue::Bytes(&value),
+                AnswerValue::Route(&value),
             );
         }
-        header(
-            Field::AccessControlAllowMethods,
-            AnswerValue::Bytes(&self.allow_methods),
-        );
+        header(Field::AccessControlAllowMethods, value(&self.allow_methods));
         if let Some(headers) = &self.allow_headers {
-            header(
-                Field::AccessControlAllowHeaders,
-                AnswerValue::Bytes(headers),
-            );
+            header(Field::AccessControlAllowHeaders, value(headers));
         }
-        header(
-            Field::AccessControlMaxAge,
-            AnswerValue::Bytes(&self.max_age),
-        );
+        header(Field::AccessControlMaxAge, value(&self.max_age));
         let vary = static_bytes(VARY_PREFLIGHT);
-        header(Field::Vary, AnswerValue::Bytes(&vary));
+        header(Field::Vary, AnswerValue::Route(&vary));
     }
 }
 
@@ -151,8 +157,10 @@ impl PreflightAnswer<'_> {
 pub(crate) enum AnswerValue<'v> {
     /// The request's `Origin`, echoed.
     Origin,
-    /// These bytes.
-    Bytes(&'v Bytes),
+    /// The route's own value for this header (the same for every answer of the route).
+    Route(&'v Bytes),
+    /// A value made for this answer.
+    Made(&'v Bytes),
 }
 
 /// The headers to add to the response of an allowed cross-origin request.
@@ -172,8 +180,7 @@ pub struct CorsHeaders<'a> {
 
 /// Stage 1: what the request is.
 #[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum Classified<'a> {
+pub(crate) enum Classified<'a> {
     /// No `Origin` header.
     NotCors,
     /// From this service's own origin.
@@ -184,7 +191,7 @@ pub enum Classified<'a> {
 
 /// A cross-origin request, as the later stages see it.
 #[derive(Debug, Clone, Copy)]
-pub struct CrossOrigin<'a> {
+pub(crate) struct CrossOrigin<'a> {
     origin_bytes: &'a [u8],
     origin: RequestOrigin<'a>,
     /// The requested method of a preflight.
@@ -196,7 +203,7 @@ pub struct CrossOrigin<'a> {
 
 impl<'a> CrossOrigin<'a> {
     /// The validated origin, if it is a serialized one.
-    pub fn origin(&self) -> Option<OriginParts<'a>> {
+    pub(crate) fn origin(&self) -> Option<OriginParts<'a>> {
         match self.origin {
             RequestOrigin::Valid(parts) => Some(parts),
             _ => None,
@@ -204,7 +211,7 @@ impl<'a> CrossOrigin<'a> {
     }
 
     /// Whether the request is a preflight.
-    pub fn is_preflight(&self) -> bool {
+    pub(crate) fn is_preflight(&self) -> bool {
         self.preflight.is_some()
     }
 
@@ -224,15 +231,10 @@ impl<'a> CrossOrigin<'a> {
 /// How a refusal names the origin of a cross-site write that sent no `Origin`.
 const UNNAMED_ORIGIN: &str = "(no Origin header; Sec-Fetch-Site says another site)";
 
-/// Stage 1: classifies a request. Reads nothing but the request and the configured public
-/// origins.
-pub fn classify<'a>(facts: &RequestFacts<'a>, config: &CorsConfig) -> Classified<'a> {
-    classify_with(facts, config, ExactLookup::NotLooked)
-}
-
-/// [`classify`], with what the exact-origin index said of the `Origin` bytes: a hit gives the
-/// parts parsing would give, without parsing.
-fn classify_with<'a>(
+/// Stage 1: classifies a request. Reads nothing but the request, the configured public origins
+/// and what the exact-origin index said of the `Origin` bytes: a hit gives the parts parsing
+/// would give, without parsing.
+fn classify<'a>(
     facts: &RequestFacts<'a>,
     config: &CorsConfig,
     lookup: ExactLookup<'a>,
@@ -403,7 +405,7 @@ pub(crate) fn decide_traced<'a>(
         }
         _ => ExactLookup::NotLooked,
     };
-    let cross = match classify_with(facts, config, lookup) {
+    let cross = match classify(facts, config, lookup) {
         Classified::NotCors => return Decision::NotCors,
         Classified::SameOrigin => return Decision::SameOrigin,
         Classified::CrossOrigin(cross) => cross,
