@@ -163,8 +163,8 @@ use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
 use trusted_cors_core::adapter::{
-    After, DeclaredRoute, Found, MarkSink, MarkSource, Preflight, RequestHeaders, ResponseHeaders,
-    RouteAnswered, RouteStep, NAMED_FIELDS,
+    field_name, After, DeclaredRoute, Found, MarkSink, MarkSource, Preflight, RequestHeaders,
+    ResponseHeaders, RouteAnswered, RouteStep, NAMED_FIELDS,
 };
 use trusted_cors_core::{Cors, CorsOutcome, Field, Rejection, Reply, RouteCors};
 
@@ -183,13 +183,9 @@ struct Outgoing<'a>(&'a mut HeaderMap);
 static NAMES: LazyLock<[HeaderName; NAMED_FIELDS.len()]> =
     LazyLock::new(|| NAMED_FIELDS.map(|field| HeaderName::from_static(field.as_str())));
 
-/// actix's name of a field: a named one's from the table, another's parsed (`None` if it is not
-/// a valid name).
+/// actix's name of a field (see [`field_name`]).
 fn name(field: Field) -> Option<HeaderName> {
-    match field.index() {
-        Some(i) => NAMES.get(i).cloned(),
-        None => HeaderName::from_bytes(field.as_str().as_bytes()).ok(),
-    }
+    field_name(&*NAMES, field, |bytes| HeaderName::from_bytes(bytes).ok())
 }
 
 impl RequestHeaders for Incoming<'_> {
@@ -200,6 +196,14 @@ impl RequestHeaders for Incoming<'_> {
             Found::from_values(self.0.get_all(name))
         })
     }
+
+    /// A lookup each: actix's map is a hash map of small vectors, quick to look a header up in,
+    /// slower to walk than `http`'s (measured with callgrind).
+    fn get_many<'a>(&'a self, fields: &[Field], found: &mut [Found<&'a HeaderValue>]) {
+        for (slot, field) in found.iter_mut().zip(fields) {
+            *slot = self.get(*field);
+        }
+    }
 }
 
 impl ResponseHeaders for Outgoing<'_> {
@@ -207,6 +211,11 @@ impl ResponseHeaders for Outgoing<'_> {
 
     fn to_value(bytes: Bytes) -> Option<HeaderValue> {
         HeaderValue::from_maybe_shared(bytes).ok()
+    }
+
+    fn vary_origin() -> HeaderValue {
+        const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+        ORIGIN
     }
 
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {

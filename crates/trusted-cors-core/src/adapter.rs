@@ -9,8 +9,8 @@
 //!
 //! 1. **Headers.** Implement [`RequestHeaders`] for the framework's request header map (one
 //!    lookup of one header, [`Found::from_values`] over its values) and [`ResponseHeaders`] for
-//!    its response header map, finding a field's name by [`Field::index`](crate::Field::index)
-//!    in a table of the framework's names of [`NAMED_FIELDS`], parsed once. The Tower layers do
+//!    its response header map, finding a field's name with [`field_name`] in a table of the
+//!    framework's names of [`NAMED_FIELDS`], parsed once. The Tower layers do
 //!    it for `http` 1.x's `HeaderMap` (`service/headers.rs`); the actix-web adapter for actix's
 //!    (`http` 0.2).
 //! 2. **The guard**, around the whole application: call [`Cors::mark_guard_installed`](crate::Cors::mark_guard_installed) when it
@@ -42,3 +42,19 @@ pub use crate::layers::{
 pub use crate::reply::{Decoration, ResponseHeaders};
 pub use crate::request::{Found, RequestHeaders};
 pub use bytes::Bytes;
+
+use crate::Field;
+
+/// A framework's name of a field: a named one's from `names` (the framework's names of
+/// [`NAMED_FIELDS`], in that order, parsed once), another's parsed by `parse` (`None` if it is
+/// not a valid name).
+pub fn field_name<N: Clone>(
+    names: &[N],
+    field: Field,
+    parse: impl FnOnce(&[u8]) -> Option<N>,
+) -> Option<N> {
+    match field.index() {
+        Some(i) => names.get(i).cloned(),
+        None => parse(field.as_str().as_bytes()),
+    }
+}

@@ -33,6 +33,10 @@ pub trait ResponseHeaders {
     /// `None` for bytes that are not a valid header value.
     fn to_value(bytes: Bytes) -> Option<Self::Value>;
 
+    /// `Origin`, the `Vary` value of a response whose CORS outcome depends on it (a constant:
+    /// it is sent on most responses).
+    fn vary_origin() -> Self::Value;
+
     /// Every value of the header.
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]>;
 
@@ -322,9 +326,7 @@ impl<V> Decoration<V> {
         }
         // Appended unless the values already cover it; never replaces what the application set.
         if vary && !vary_covers(headers.values(Field::Vary), VARY_ORIGIN) {
-            if let Some(value) = W::to_value(static_bytes(VARY_ORIGIN)) {
-                headers.append(Field::Vary, value);
-            }
+            headers.append(Field::Vary, W::vary_origin());
         }
     }
 }

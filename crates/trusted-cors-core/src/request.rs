@@ -107,10 +107,18 @@ impl<V> Found<V> {
             (Some(first), Some(_)) => Found::Many(first),
         }
     }
+
+    /// Adds a value of the header, found after these (in a pass over a map's entries).
+    pub fn add(&mut self, value: V) {
+        *self = match std::mem::take(self) {
+            Found::Absent => Found::One(value),
+            Found::One(first) | Found::Many(first) => Found::Many(first),
+        };
+    }
 }
 
-/// A request's header map, as the core reads it: one lookup of one header. Implemented for
-/// `http` 1.x's `HeaderMap` here, and by the actix-web adapter for actix's (`http` 0.2) map.
+/// A request's header map, as the core reads it: one header, or several at once. Implemented
+/// for `http` 1.x's `HeaderMap` here, and by the actix-web adapter for actix's (`http` 0.2) map.
 pub trait RequestHeaders {
     /// The framework's header value, cloned to echo a request value (the `Origin`) in the
     /// response without copying its bytes.
@@ -118,6 +126,11 @@ pub trait RequestHeaders {
 
     /// The values of one header: absent, the only one, or the first of several.
     fn get(&self, field: Field) -> Found<&Self::Value>;
+
+    /// The values of several headers, into `found` (as long as `fields`, all absent), in the way
+    /// the framework's map is cheapest to read several headers of: one pass over a map that is
+    /// cheap to walk (`http`'s), a lookup each in one that is not (actix's).
+    fn get_many<'a>(&'a self, fields: &[Field], found: &mut [Found<&'a Self::Value>]);
 
     /// Every value of the header, as the decision reads them.
     fn values(&self, field: Field) -> HeaderInput<'_> {
@@ -182,16 +195,15 @@ pub(crate) fn names_another_site(site: HeaderInput<'_>) -> bool {
 }
 
 impl<'a> RequestFacts<'a> {
-    /// Reads the facts of a request without allocating, a lookup per header. `authority` is the
-    /// URI's authority (the `:authority` of an HTTP/2 request, an absolute-form target), used
-    /// instead of `Host` when present.
+    /// Reads the facts of a request without allocating. `authority` is the URI's authority (the
+    /// `:authority` of an HTTP/2 request, an absolute-form target), used instead of `Host` when
+    /// present.
     ///
     /// `Origin` is looked up first: without it nothing else is read (the request is not a CORS
     /// request), except `Sec-Fetch-Site`, `Authorization` and `Cookie` of an unsafe method (a
-    /// browser's word that it comes from another site, see [`decide`](crate::decide)). The
-    /// preflight headers are read only for `OPTIONS`, the one method the decision reads them for,
-    /// and `Host` only without `Sec-Fetch-Site`: it serves the same-origin fallback for browsers
-    /// without fetch metadata, which the decision never reaches when `Sec-Fetch-Site` is sent.
+    /// browser's word that it comes from another site, see [`decide`](crate::decide)). With it,
+    /// the others are read at once ([`RequestHeaders::get_many`]); the preflight headers only for
+    /// `OPTIONS`, the one method the decision reads them for.
     pub fn read<H: RequestHeaders>(
         method: &'a str,
         path: &'a str,
@@ -202,7 +214,8 @@ impl<'a> RequestFacts<'a> {
         RequestFacts::read_after_origin(method, path, authority, origin, headers)
     }
 
-    /// [`read`](Self::read), `Origin` already looked up (the guard looks it up alone first).
+    /// [`read`](Self::read), `Origin` already looked up (the guard and the routes look it up
+    /// first, alone).
     pub(crate) fn read_after_origin<H: RequestHeaders>(
         method: &'a str,
         path: &'a str,
@@ -230,24 +243,28 @@ impl<'a> RequestFacts<'a> {
                 ..facts
             };
         }
-        let sec_fetch_site = headers.values(Field::SecFetchSite);
-        let host = match sec_fetch_site.is_present() {
-            true => HeaderInput::Absent,
-            false => headers.values(Field::Host),
+        const FIELDS: [Field; 6] = [
+            Field::SecFetchSite,
+            Field::Host,
+            Field::Authorization,
+            Field::Cookie,
+            Field::AccessControlRequestMethod,
+            Field::AccessControlRequestHeaders,
+        ];
+        let fields = match method {
+            "OPTIONS" => &FIELDS[..],
+            _ => &FIELDS[..4],
         };
-        let (request_method, request_headers) = match method {
-            "OPTIONS" => (
-                headers.values(Field::AccessControlRequestMethod),
-                headers.values(Field::AccessControlRequestHeaders),
-            ),
-            _ => (HeaderInput::Absent, HeaderInput::Absent),
-        };
+        let mut found = [Found::Absent; FIELDS.len()];
+        headers.get_many(fields, &mut found[..fields.len()]);
+        let [sec_fetch_site, host, authorization, cookie, request_method, request_headers] =
+            found.map(Found::into_input);
         RequestFacts {
             origin: origin.into_input(),
             access_control_request_method: request_method,
             access_control_request_headers: request_headers,
-            authorization: headers.values(Field::Authorization),
-            has_cookies: headers.get(Field::Cookie).is_present(),
+            authorization,
+            has_cookies: cookie.is_present(),
             sec_fetch_site,
             host: request_host(authority, host),
             ..facts

@@ -71,25 +71,31 @@ impl Cors {
             if is_safe(method) || !names_another_site(headers.values(Field::SecFetchSite)) {
                 return Ok(pass(method, None));
             }
-        } else if is_safe(method) && !headers.get(Field::Authorization).is_present() {
-            let request_method = match method {
-                "OPTIONS" => headers.get(Field::AccessControlRequestMethod),
-                _ => Found::Absent,
-            };
-            if !request_method.is_present() {
+        } else if matches!(method, "GET" | "HEAD") {
+            if !headers.get(Field::Authorization).is_present() {
                 return Ok(After::Nothing);
             }
-            let sec_fetch_site = headers.get(Field::SecFetchSite);
-            // `Host` only for a browser without fetch metadata (see `RequestFacts::read`).
-            let host = match sec_fetch_site.is_present() {
-                true => Found::Absent,
-                false => headers.get(Field::Host),
-            };
-            let deferred = Deferred {
-                origin: origin.cloned(),
-                unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
-            };
-            return Ok(After::Judge(self.clone(), deferred));
+        } else if method == "OPTIONS" {
+            // What a preflight's passing depends on, read at once.
+            let fields = [
+                Field::Authorization,
+                Field::AccessControlRequestMethod,
+                Field::SecFetchSite,
+                Field::Host,
+            ];
+            let mut found = [Found::Absent; 4];
+            headers.get_many(&fields, &mut found);
+            let [authorization, request_method, sec_fetch_site, host] = found;
+            if !authorization.is_present() {
+                if !request_method.is_present() {
+                    return Ok(After::Nothing);
+                }
+                let deferred = Deferred {
+                    origin: origin.cloned(),
+                    unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
+                };
+                return Ok(After::Judge(self.clone(), deferred));
+            }
         }
         let facts = RequestFacts::read_after_origin(method, path, authority, origin, headers);
         let mut reports = Vec::new();

@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::adapter::field_name;
 use crate::field::NAMED_FIELDS;
-use crate::reply::ResponseHeaders;
+use crate::reply::{ResponseHeaders, VARY_ORIGIN};
 use crate::request::{Found, RequestHeaders};
 use crate::Field;
 
@@ -14,13 +15,9 @@ use crate::Field;
 static NAMES: LazyLock<[HeaderName; NAMED_FIELDS.len()]> =
     LazyLock::new(|| NAMED_FIELDS.map(|field| HeaderName::from_static(field.as_str())));
 
-/// `http`'s name of a field: a named one's from the table, another's parsed (`None` if it is not
-/// a valid name).
+/// `http`'s name of a field (see [`field_name`]).
 fn name(field: Field) -> Option<HeaderName> {
-    match field.index() {
-        Some(i) => NAMES.get(i).cloned(),
-        None => HeaderName::from_bytes(field.as_str().as_bytes()).ok(),
-    }
+    field_name(&*NAMES, field, |bytes| HeaderName::from_bytes(bytes).ok())
 }
 
 impl RequestHeaders for HeaderMap {
@@ -29,6 +26,22 @@ impl RequestHeaders for HeaderMap {
     fn get(&self, field: Field) -> Found<&HeaderValue> {
         name(field).map_or(Found::Absent, |name| Found::from_values(self.get_all(name)))
     }
+
+    /// One pass over the map's entries: cheaper than a hashed lookup for each of several headers
+    /// (a request carries a few headers, and names compare cheaply).
+    fn get_many<'a>(&'a self, fields: &[Field], found: &mut [Found<&'a HeaderValue>]) {
+        let names = &*NAMES;
+        let mut wanted: [Option<&HeaderName>; 8] = [None; 8];
+        for (name, field) in wanted.iter_mut().zip(fields) {
+            *name = field.index().and_then(|i| names.get(i));
+        }
+        for (name, value) in self {
+            let slot = wanted.iter().position(|wanted| *wanted == Some(name));
+            if let Some(slot) = slot.and_then(|i| found.get_mut(i)) {
+                slot.add(value);
+            }
+        }
+    }
 }
 
 impl ResponseHeaders for HeaderMap {
@@ -36,6 +49,11 @@ impl ResponseHeaders for HeaderMap {
 
     fn to_value(bytes: Bytes) -> Option<HeaderValue> {
         HeaderValue::from_maybe_shared(bytes).ok()
+    }
+
+    fn vary_origin() -> HeaderValue {
+        const ORIGIN: HeaderValue = HeaderValue::from_static(VARY_ORIGIN);
+        ORIGIN
     }
 
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
