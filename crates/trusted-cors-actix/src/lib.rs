@@ -153,6 +153,7 @@
 mod admin;
 mod future;
 
+use std::borrow::Cow;
 use std::future::{ready, Ready};
 use std::sync::{Arc, LazyLock};
 
@@ -184,7 +185,7 @@ static NAMES: LazyLock<[HeaderName; NAMED_FIELDS.len()]> =
     LazyLock::new(|| NAMED_FIELDS.map(|field| HeaderName::from_static(field.as_str())));
 
 /// actix's name of a field (see [`field_name`]).
-fn name(field: Field) -> Option<HeaderName> {
+fn name(field: Field) -> Option<Cow<'static, HeaderName>> {
     field_name(&*NAMES, field, |bytes| HeaderName::from_bytes(bytes).ok())
 }
 
@@ -193,7 +194,7 @@ impl RequestHeaders for Incoming<'_> {
 
     fn get(&self, field: Field) -> Found<&HeaderValue> {
         name(field).map_or(Found::Absent, |name| {
-            Found::from_values(self.0.get_all(name))
+            Found::from_values(self.0.get_all(&*name))
         })
     }
 
@@ -219,25 +220,25 @@ impl ResponseHeaders for Outgoing<'_> {
     }
 
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
-        let values = name(field).map(|name| self.0.get_all(name));
+        let values = name(field).map(|name| self.0.get_all(&*name));
         values.into_iter().flatten().map(HeaderValue::as_bytes)
     }
 
     fn insert(&mut self, field: Field, value: HeaderValue) {
         if let Some(name) = name(field) {
-            self.0.insert(name, value);
+            self.0.insert(name.into_owned(), value);
         }
     }
 
     fn append(&mut self, field: Field, value: HeaderValue) {
         if let Some(name) = name(field) {
-            self.0.append(name, value);
+            self.0.append(name.into_owned(), value);
         }
     }
 
     fn remove(&mut self, field: Field) {
         if let Some(name) = name(field) {
-            self.0.remove(name);
+            self.0.remove(&*name);
         }
     }
 }

@@ -57,6 +57,7 @@ impl Cors {
     /// it needs to judge it if no declared route answers. Any other request is read in full
     /// ([`RequestFacts::read`]) and decided. The property tests check both shortcuts against the
     /// decision.
+    #[doc(hidden)]
     pub fn judge_unrouted<H: RequestHeaders>(
         &self,
         method: &str,

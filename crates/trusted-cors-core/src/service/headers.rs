@@ -1,5 +1,6 @@
 //! `http` 1.x's header map, as the core reads and writes it.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use bytes::Bytes;
@@ -16,7 +17,7 @@ static NAMES: LazyLock<[HeaderName; NAMED_FIELDS.len()]> =
     LazyLock::new(|| NAMED_FIELDS.map(|field| HeaderName::from_static(field.as_str())));
 
 /// `http`'s name of a field (see [`field_name`]).
-fn name(field: Field) -> Option<HeaderName> {
+fn name(field: Field) -> Option<Cow<'static, HeaderName>> {
     field_name(&*NAMES, field, |bytes| HeaderName::from_bytes(bytes).ok())
 }
 
@@ -24,7 +25,9 @@ impl RequestHeaders for HeaderMap {
     type Value = HeaderValue;
 
     fn get(&self, field: Field) -> Found<&HeaderValue> {
-        name(field).map_or(Found::Absent, |name| Found::from_values(self.get_all(name)))
+        name(field).map_or(Found::Absent, |name| {
+            Found::from_values(self.get_all(&*name))
+        })
     }
 
     /// One pass over the map's entries: cheaper than a hashed lookup for each of several headers
@@ -57,25 +60,25 @@ impl ResponseHeaders for HeaderMap {
     }
 
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
-        let values = name(field).map(|name| self.get_all(name).into_iter());
+        let values = name(field).map(|name| self.get_all(&*name).into_iter());
         values.into_iter().flatten().map(HeaderValue::as_bytes)
     }
 
     fn insert(&mut self, field: Field, value: HeaderValue) {
         if let Some(name) = name(field) {
-            HeaderMap::insert(self, name, value);
+            HeaderMap::insert(self, name.into_owned(), value);
         }
     }
 
     fn append(&mut self, field: Field, value: HeaderValue) {
         if let Some(name) = name(field) {
-            HeaderMap::append(self, name, value);
+            HeaderMap::append(self, name.into_owned(), value);
         }
     }
 
     fn remove(&mut self, field: Field) {
         if let Some(name) = name(field) {
-            HeaderMap::remove(self, name);
+            HeaderMap::remove(self, &*name);
         }
     }
 }
