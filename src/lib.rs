@@ -78,3 +78,29 @@ pub mod admin {
 #[cfg(all(doctest, feature = "axum", feature = "actix"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The guide's code blocks (`docs/*.md`), compiled as doc-tests as the README's are, one page
+/// each; `tests/docs.rs` checks that every page of `docs/` is listed here.
+#[cfg(all(doctest, feature = "axum", feature = "actix"))]
+mod guide {
+    #[doc = include_str!("../docs/README.md")]
+    pub struct Index;
+    #[doc = include_str!("../docs/how-it-works.md")]
+    pub struct HowItWorks;
+    #[doc = include_str!("../docs/configuration.md")]
+    pub struct Configuration;
+    #[doc = include_str!("../docs/explain.md")]
+    pub struct Explain;
+    #[doc = include_str!("../docs/trusted-origins-api.md")]
+    pub struct TrustedOriginsApi;
+    #[doc = include_str!("../docs/deployment.md")]
+    pub struct Deployment;
+    #[doc = include_str!("../docs/metrics.md")]
+    pub struct Metrics;
+    #[doc = include_str!("../docs/example-org.md")]
+    pub struct ExampleOrg;
+    #[doc = include_str!("../docs/performance.md")]
+    pub struct Performance;
+    #[doc = include_str!("../docs/testing.md")]
+    pub struct Testing;
+}

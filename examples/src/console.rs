@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `Authorization` (`SSWS`, `Bearer`) | the API's, by the token; a session cookie is then not read |
 //! | an administrator's session ([`UserConfig::admin`](crate::UserConfig::admin)), from the org's own pages | manage access, changes recorded as made by the user's login |
-//! | another user's session, from the org's own pages | 403 `E0000006` |
+//! | another user's session, from the org's own pages | 403 `E0000006`: not an administrator |
 //! | a session, from anywhere else | 403 `E0000006`, and logged |
 //! | a session, with a body that is not `application/json` | 415 `E0000001` |
 //! | neither | 401 `E0000011` (the page then sends the browser to `/login`) |
@@ -29,7 +29,9 @@ use trusted_cors::admin::{ApiRequest, ApiScope, Grant};
 use trusted_cors::decision::{Decision, RouteScope};
 use trusted_cors::{Cors, HeaderInput, RequestFacts};
 
-use crate::{random_token, Caller, Org, Reply};
+use crate::org::Caller;
+use crate::sessions::random_token;
+use crate::{Org, Reply};
 
 /// Where the admin console is served.
 pub const CONSOLE_PATH: &str = "/admin/trusted-origins";
@@ -64,13 +66,6 @@ pub struct ApiCall<'a> {
 
 /// The sign-in page, coming back to the console.
 const SIGN_IN_FIRST: &str = "/login?redirect=%2Fadmin%2Ftrusted-origins";
-
-/// What a user's session may do in the Trusted Origins API: an administrator manages, anyone
-/// else nothing (the API answers 403 naming the scope). Changes are the user's login's.
-fn session_grant(login: &str, admin: bool) -> Grant {
-    let scopes: &[ApiScope] = if admin { &[ApiScope::Manage] } else { &[] };
-    Grant::new(login, scopes.iter().copied())
-}
 
 /// A header's value for the log: its text, `(several)` or `(none)`.
 fn printed(value: HeaderInput<'_>) -> String {
@@ -132,7 +127,10 @@ impl Org {
             return Reply::redirect(SIGN_IN_FIRST.to_owned());
         }
         let nonce = random_token();
-        let mut reply = Reply::html(200, PAGE.replace("{{NONCE}}", &nonce));
+        let page = PAGE
+            .replace("{{STYLE}}", crate::pages::STYLE)
+            .replace("{{NONCE}}", &nonce);
+        let mut reply = Reply::html(200, page);
         reply.headers.extend([
             (
                 "content-security-policy".into(),
@@ -165,7 +163,7 @@ impl Org {
             Some(_) => None,
             None => self.session_user(call.cookie),
         };
-        let Some(grant) = session else {
+        let Some((login, admin)) = session else {
             // A token, or nothing the API accepts (401).
             return Reply::from_api(self.api.handle(request).await);
         };
@@ -177,7 +175,7 @@ impl Org {
                 path = call.path,
                 origin,
                 sec_fetch_site = site,
-                user = grant.subject(),
+                user = login,
                 "session call to the Trusted Origins API refused: not from this org's own pages"
             );
             return Reply::error(
@@ -195,17 +193,29 @@ impl Org {
                 Some("Send the body as JSON, with Content-Type: application/json"),
             );
         }
+        if !admin {
+            return Reply::error(
+                403,
+                "E0000006",
+                trusted_cors::PERMISSION_DENIED_SUMMARY,
+                Some(&format!(
+                    "{login} is signed in but is not an administrator of this org: only administrators (admin = true in the configuration) manage trusted origins here. An access token keeps the scopes the configuration grants it"
+                )),
+            );
+        }
+        // An administrator's session manages, and the changes are the user's login's.
+        let grant = Grant::new(&login, [ApiScope::Manage]);
         Reply::from_api(self.api.handle_with_grant(request, &grant).await)
     }
 
-    /// What the user signed in with `cookie` may do in the API (see [`session_grant`]).
-    fn session_user(&self, cookie: Option<&str>) -> Option<Grant> {
+    /// The login of the user signed in with `cookie`, and whether they are an administrator.
+    fn session_user(&self, cookie: Option<&str>) -> Option<(String, bool)> {
         let Caller::User(index) = self.caller(cookie, None) else {
             return None;
         };
         let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         let user = &users.get(index)?.config;
-        Some(session_grant(&user.login, user.admin))
+        Some((user.login.clone(), user.admin))
     }
 }
 
@@ -227,11 +237,14 @@ mod tests {
 
     /// Signs in; the `Cookie` value of the session.
     fn sign_in(org: &Org, login: &str, password: &str) -> String {
-        let reply = org.login(&LoginForm {
-            login: login.into(),
-            password: password.into(),
-            redirect: None,
-        });
+        let reply = org.login(
+            &LoginForm {
+                login: login.into(),
+                password: password.into(),
+                redirect: None,
+            },
+            None,
+        );
         let set_cookie = reply
             .headers
             .iter()
@@ -338,7 +351,8 @@ mod tests {
             assert!(
                 error["errorCauses"][0]["errorSummary"]
                     .as_str()
-                    .is_some_and(|cause| cause.starts_with("grace@example.com is not granted")),
+                    .is_some_and(|cause| cause
+                        .starts_with("grace@example.com is signed in but is not an administrator")),
                 "{error}"
             );
         }

@@ -9,11 +9,13 @@
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
+use trusted_cors::admin::{PostgresStore, SqliteStore, TrustedOriginStore};
 use trusted_cors::decision::RouteScope;
-use trusted_cors::explain::{Call, CallExplanation, Explanation, Outcome, Verdict};
-use trusted_cors::{Cors, RouteCors, MAX_ORIGIN_LEN};
+use trusted_cors::explain::{Call, CallExplanation, Check, Explanation, Outcome, Verdict};
+use trusted_cors::{Cors, Registry, RouteCors, MAX_ORIGIN_LEN};
 
-use crate::{me_policy, user_policy, Reply};
+use crate::cli::OrgSource;
+use crate::{me_policy, user_policy, Reply, StartError, StoreLocation};
 
 /// The path of the explain endpoint.
 pub const EXPLAIN_PATH: &str = "/api/v1/cors/explain";
@@ -223,12 +225,52 @@ pub fn summary(why: &CallExplanation) -> String {
     }
 }
 
+/// What a rule checks, as a statement that holds when the rule lets the call through.
+pub fn what_it_checks(rule: &str) -> &'static str {
+    match rule {
+        "api_token_cross_origin" => "No API token (SSWS) is sent from another origin",
+        "credential_scheme_not_allowed" => {
+            "Any Authorization header uses a bearer scheme (Bearer, DPoP)"
+        }
+        "untrusted_cross_origin_write" => {
+            "A change (POST, PUT, DELETE …) from an untrusted origin carries a bearer token and no cookies"
+        }
+        "route_not_cors_enabled" => "The route is CORS-enabled",
+        "origin_not_trusted" => "The page's origin is allowed by the route",
+        "method_not_allowed" => "The route allows the method",
+        "header_not_allowed" => "The route allows the request headers",
+        trusted_cors::explain::CREDENTIALS_NOT_ALLOWED => {
+            "The answer lets the page send cookies (Access-Control-Allow-Credentials)"
+        }
+        _ => "A rule of the CORS layers",
+    }
+}
+
+/// Whether the rule held, in words: `held`, `failed`, `would fail (report mode)`.
+fn held(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "held",
+        Verdict::Reported => "would fail (report mode)",
+        _ => "failed",
+    }
+}
+
+fn check_json(check: &Check) -> Value {
+    json!({
+        "rule": check.rule,
+        "verdict": check.verdict,
+        "finding": check.finding,
+        "checks": what_it_checks(check.rule),
+        "held": held(check.verdict),
+    })
+}
+
 fn explanation_json(e: &Explanation) -> Value {
     json!({
         "outcome": e.outcome,
         "reason": e.reason,
         "credentials": e.credentials,
-        "checks": e.checks,
+        "checks": e.checks.iter().map(check_json).collect::<Vec<_>>(),
     })
 }
 
@@ -296,17 +338,50 @@ pub fn explanation_text(spec: &CallSpec, explained: &Explained) -> String {
         let Some(step) = step else { continue };
         out.push_str(&format!("\n{name}: {:?}\n", step.outcome));
         for check in &step.checks {
-            let mark = match check.verdict {
-                Verdict::Passed => "ok  ",
-                Verdict::Refused => "FAIL",
-                Verdict::Reported => "REPORT",
-                Verdict::Blocked => "BLOCK",
-                _ => "?",
-            };
-            out.push_str(&format!("  {mark} {}: {}\n", check.rule, check.finding));
+            out.push_str(&format!(
+                "  {}: {} ({})\n",
+                what_it_checks(check.rule),
+                held(check.verdict),
+                check.rule
+            ));
         }
     }
     out
+}
+
+/// The CORS decisions of the org that `source` describes, read without changing anything: its
+/// configuration, and the trusted origins in its store opened read-only (a SQLite file is never
+/// created). When there is no store to read (`memory`, or no SQLite file yet), the
+/// configuration's own trusted origins, with a note saying so.
+pub async fn read_only_cors(source: &OrgSource) -> Result<(Cors, Option<String>), StartError> {
+    let config = source.load()?;
+    let cors_config = config.cors_config()?;
+    let seeds = config.seeds(&cors_config)?;
+    let in_memory = |why: String| {
+        let registry = Registry::with_origins(seeds.clone())
+            .map_err(|e| StartError(format!("config: trusted_origins: {e}")))?;
+        let note =
+            format!("{why}: explaining against the configuration's trusted origins, in memory");
+        Ok((Cors::new(cors_config.clone(), registry), Some(note)))
+    };
+    let store_error = |e| StartError(format!("store: {e}"));
+    let loaded = match config.store_location()? {
+        StoreLocation::Sqlite(path) if path.exists() => {
+            let store = SqliteStore::open_read_only(&path)
+                .await
+                .map_err(store_error)?;
+            store.load().await.map_err(store_error)?
+        }
+        StoreLocation::Postgres(url) => {
+            let store = PostgresStore::connect(&url).await.map_err(store_error)?;
+            store.load().await.map_err(store_error)?
+        }
+        StoreLocation::Sqlite(path) => return in_memory(format!("no store at {}", path.display())),
+        StoreLocation::Memory => return in_memory("the store is `memory`".to_owned()),
+    };
+    let registry = Registry::from_origins_at(loaded.revision, loaded.origins)
+        .map_err(|e| StartError(format!("store: {e}")))?;
+    Ok((Cors::new(cors_config, registry), None))
 }
 
 #[cfg(test)]

@@ -13,13 +13,12 @@ const TOKEN: &str = "SSWS 00example-api-token";
 const CAPACITOR: &str = "capacitor://localhost";
 const EXTENSION: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
 
-fn config() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("trusted-cors-app-origins-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("org.toml");
+fn config() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = common::temp_dir("app-origins");
+    let config = dir.path().join("org.toml");
     // The example org as shipped: `origin_schemes = ["capacitor", "ionic", "chrome-extension"]`.
     std::fs::write(&config, trusted_cors_examples::DEFAULT_CONFIG).unwrap();
-    config
+    (dir, config)
 }
 
 async fn create(client: &reqwest::Client, base: &str, name: &str, origin: &str) -> (u16, Value) {
@@ -46,7 +45,8 @@ async fn preflight(client: &reqwest::Client, base: &str, origin: &str) -> reqwes
 }
 
 async fn check(server: &str) {
-    let (_proc, base) = Proc::start_org(server, &config(), &["--store", "memory"]);
+    let (_dir, config) = config();
+    let (_proc, base) = Proc::start_org(server, &config, &["--store", "memory"]);
     let client = reqwest::Client::new();
 
     // Not trusted yet.

@@ -11,9 +11,11 @@ mod common;
 mod harness;
 
 use common::Proc;
+use fantoccini::Client;
 use fantoccini::Locator;
 use harness::{
-    chromium, console, page_fetch, run_tester, screenshot, sign_in, start_browser, start_org_in,
+    assert_fits_the_window, chromium, console, docs_screenshot, page_fetch, run_tester, screenshot,
+    sign_in, start_browser, start_org_in, value_of,
 };
 use serde_json::{json, Value};
 
@@ -35,6 +37,7 @@ first_name = "Ada"
 last_name = "Lovelace"
 email = "{LOGIN}"
 access_token = "{ACCESS_TOKEN}"
+admin = true
 
 [[trusted_origins]]
 name = "CORS tester"
@@ -67,21 +70,41 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         &["--addr", "127.0.0.1:0"],
     );
     let tester_port: u16 = tester_url.rsplit(':').next().unwrap().parse().unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "trusted-cors-browser-{}-{server}",
-        std::process::id()
-    ));
-    let (org_proc, org) = start_org_in(server, &dir, API_TOKEN, &org_config(tester_port));
+    let dir = common::temp_dir(&format!("browser-{server}"));
+    let (org_proc, org) = start_org_in(server, dir.path(), API_TOKEN, &org_config(tester_port));
     let trusted_page = format!("http://localhost:{tester_port}/");
     let untrusted_page = format!("http://127.0.0.1:{tester_port}/");
     let browser = start_browser(chromium, chromedriver, server).await;
     let client = &browser.client;
 
-    // 2. Not signed in: the trusted page can read the error and shows its summary.
+    client.set_window_size(1280, 900).await.unwrap();
+    let shots = server == "org-server";
+
+    // 2. Not signed in: the trusted page can read the error and shows its summary and cause.
     let (outcome, text) = run_tester(client, &trusted_page, &org, "fetch", "").await;
     assert_eq!(outcome, "http-error", "{text}");
     assert!(text.contains("Invalid session"), "{text}");
+    assert!(
+        text.contains("sign in to the org in this browser first"),
+        "{text}"
+    );
     println!("not signed in: {outcome}: {text}");
+
+    // A wrong password: the form again, with the error on it (never the API's JSON).
+    sign_in(client, &org, (LOGIN, "not the password"), None).await;
+    let error = client
+        .find(Locator::Id("sign-in-error"))
+        .await
+        .expect("the error on the form");
+    assert!(error.text().await.unwrap().contains("wrong"));
+    assert_eq!(
+        value_of(client, "login").await,
+        LOGIN,
+        "the username is kept"
+    );
+    if shots {
+        check_pages_fit(client, "sign-in").await;
+    }
 
     // 1. Signed in through the real form: fetch and XHR from the trusted page show the profile.
     sign_in(client, &org, (LOGIN, PASSWORD), None).await;
@@ -95,6 +118,15 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
             .unwrap(),
         LOGIN
     );
+    // An administrator's home page leads to the admin console.
+    let console_link = client.find(Locator::Id("admin-console")).await.unwrap();
+    assert_eq!(
+        console_link.attr("href").await.unwrap().as_deref(),
+        Some("/admin/trusted-origins")
+    );
+    if shots {
+        check_pages_fit(client, "home").await;
+    }
     for mode in ["fetch", "xhr"] {
         let (outcome, text) = run_tester(client, &trusted_page, &org, mode, "").await;
         assert_eq!(outcome, "ok", "{mode}: {text}");
@@ -106,10 +138,17 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     //    the page asks the org's explain endpoint and shows the real cause, rule by rule.
     let (outcome, text) = run_tester(client, &untrusted_page, &org, "fetch", "").await;
     assert_eq!(outcome, "blocked", "{text}");
-    assert!(text.contains("Why (explained by the org)"), "{text}");
-    assert!(text.contains("\u{2717} origin_not_trusted"), "{text}");
-    assert!(text.contains("\u{2713} route_not_cors_enabled"), "{text}");
-    assert!(text.contains("not a trusted origin"), "{text}");
+    assert!(text.contains("The org explains why"), "{text}");
+    assert!(
+        text.contains("The page's origin is allowed by the route: failed (origin_not_trusted)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("The route is CORS-enabled: held (route_not_cors_enabled)"),
+        "{text}"
+    );
+    // The cause and its fix, said once.
+    assert_eq!(text.matches("is not a trusted origin").count(), 1, "{text}");
     let reason = client
         .find(Locator::Id("result"))
         .await
@@ -118,12 +157,21 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         .await
         .unwrap();
     assert_eq!(reason.as_deref(), Some("origin_not_trusted"));
-    client
-        .execute("document.getElementById('result').scrollIntoView()", vec![])
-        .await
-        .unwrap();
-    let shot = screenshot(client, &format!("tester-explanation-{server}")).await;
-    println!("screenshot: {}", shot.display());
+    if shots {
+        // The whole page at desktop width; then a phone's, scrolled to the explanation.
+        client.set_window_size(1280, 1060).await.unwrap();
+        docs_screenshot(client, "tester-blocked").await;
+        client.set_window_size(390, 844).await.unwrap();
+        assert_fits_the_window(client, "the tester").await;
+        client
+            .execute("document.getElementById('result').scrollIntoView()", vec![])
+            .await
+            .unwrap();
+        docs_screenshot(client, "tester-blocked-phone").await;
+        client.set_window_size(1280, 900).await.unwrap();
+    } else {
+        screenshot(client, &format!("tester-explanation-{server}")).await;
+    }
     let line = org_proc.wait_for_log(&[
         "origin_not_trusted",
         &format!("origin=http://127.0.0.1:{tester_port}"),
@@ -206,9 +254,38 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     );
     println!("sign-in redirect: trusted lands at {trusted_page}; untrusted stays at {landed}");
 
-    browser.client.close().await.unwrap();
+    // A trusted origin on another site gets no session cookie: the browser does not send a
+    // SameSite=Lax cookie cross-site, and the org's answer says so, with what to do.
+    let cross_site = format!("http://127.0.0.1:{tester_port}");
+    let response = reqwest::Client::new()
+        .post(format!("{org}/api/v1/trustedOrigins"))
+        .header("authorization", format!("SSWS {API_TOKEN}"))
+        .json(
+            &json!({ "name": "Cross-site", "origin": cross_site, "scopes": [{ "type": "CORS" }] }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (outcome, text) = run_tester(client, &untrusted_page, &org, "fetch", "").await;
+    assert_eq!(outcome, "http-error", "{text}");
+    for words in [
+        "Invalid session",
+        "cross-site",
+        "SameSite=Lax",
+        "Authorization: Bearer",
+    ] {
+        assert!(text.contains(words), "{words}: {text}");
+    }
+    if shots {
+        docs_screenshot(client, "tester-samesite").await;
+    }
+    println!("trusted but cross-site: {text}");
+
+    browser.client.clone().close().await.unwrap();
     drop(tester);
-    let _ = std::fs::remove_dir_all(dir);
+    drop((browser, org_proc));
+    dir.close().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,4 +296,23 @@ async fn example_org_in_chromium() {
     for server in ["org-server", "org-server-actix"] {
         exercise(server, &chromium, &chromedriver).await;
     }
+}
+
+/// The org's page open in `client` (`name`: `sign-in` or `home`) at desktop and phone width:
+/// styled by the org's stylesheet, nothing wider than the window; screenshots of both.
+async fn check_pages_fit(client: &Client, name: &str) {
+    let styled = client
+        .execute(
+            "return getComputedStyle(document.querySelector('header.top')).display;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(styled, "flex", "{name}: the stylesheet did not apply");
+    for (width, height, suffix) in [(1280, 900, "desktop"), (390, 844, "phone")] {
+        client.set_window_size(width, height).await.unwrap();
+        assert_fits_the_window(client, &format!("{name} ({suffix})")).await;
+        docs_screenshot(client, &format!("{name}-{suffix}")).await;
+    }
+    client.set_window_size(1280, 900).await.unwrap();
 }

@@ -109,12 +109,12 @@ const CALLS: &[Call] = &[
     },
 ];
 
-fn config() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("trusted-cors-explain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("org.toml");
+/// A directory holding the shipped configuration as `org.toml`, and its path.
+fn config() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = common::temp_dir("explain");
+    let config = dir.path().join("org.toml");
     std::fs::write(&config, trusted_cors_examples::DEFAULT_CONFIG).unwrap();
-    config
+    (dir, config)
 }
 
 async fn explained(client: &reqwest::Client, base: &str, call: &Call) -> Value {
@@ -198,7 +198,8 @@ async fn observed(client: &reqwest::Client, base: &str, call: &Call) -> (String,
 }
 
 async fn check(server: &str) {
-    let (_proc, base) = Proc::start_org(server, &config(), &["--store", "memory"]);
+    let (_dir, config) = config();
+    let (_proc, base) = Proc::start_org(server, &config, &["--store", "memory"]);
     let client = reqwest::Client::new();
     for call in CALLS {
         let why = explained(&client, &base, call).await;
@@ -298,7 +299,7 @@ async fn actix_org_explains_its_decisions() {
 
 #[test]
 fn cors_explain_prints_the_same_from_a_terminal() {
-    let config = config();
+    let (_dir, config) = config();
     let run = |args: &[&str]| {
         std::process::Command::new(EXPLAIN_BIN)
             .args(["--config", config.to_str().unwrap(), "--store", "memory"])
@@ -320,8 +321,14 @@ fn cors_explain_prints_the_same_from_a_terminal() {
     assert_eq!(refused.status.code(), Some(1));
     let text = String::from_utf8(refused.stdout).unwrap();
     assert!(text.contains("Refused (origin_not_trusted)"), "{text}");
-    assert!(text.contains("FAIL origin_not_trusted"), "{text}");
-    assert!(text.contains("ok   route_not_cors_enabled"), "{text}");
+    assert!(
+        text.contains("The page's origin is allowed by the route: failed (origin_not_trusted)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("The route is CORS-enabled: held (route_not_cors_enabled)"),
+        "{text}"
+    );
 
     let allowed = run(&["--origin", TRUSTED, "--path", "/api/v1/users/me", "--json"]);
     assert_eq!(allowed.status.code(), Some(0));
@@ -359,5 +366,128 @@ fn cors_explain_prints_the_same_from_a_terminal() {
 
     let usage = run(&["--path", "/x"]);
     assert_eq!(usage.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&usage.stderr).contains("--origin is required"));
+    let stderr = String::from_utf8_lossy(&usage.stderr);
+    assert!(stderr.contains("--origin <ORIGIN>"), "{stderr}");
+    let bad = run(&["--origin", "https://a.example", "--path", "x"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--path: must start with `/`"), "{stderr}");
+}
+
+/// `cors-explain` reads the store it is pointed at and changes nothing: run where no store
+/// exists, it creates none and explains against the configuration's trusted origins, saying so;
+/// pointed at an org's store, it sees the origins added through the API, whether the org is
+/// running or not, and leaves no file behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_explain_reads_the_store_and_changes_nothing() {
+    let dir = common::temp_dir("explain-store");
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let added = "http://localhost:8082";
+    let explain = |store: Option<&str>| {
+        let mut command = std::process::Command::new(EXPLAIN_BIN);
+        command.current_dir(dir.path()).args([
+            "--origin",
+            added,
+            "--path",
+            "/api/v1/users/me",
+            "--credentials",
+        ]);
+        if let Some(store) = store {
+            command.args(["--store", store]);
+        }
+        command.output().unwrap()
+    };
+
+    // No store where it runs: the embedded configuration's origins; nothing created.
+    let output = explain(None);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no store at trusted-origins.db: explaining against the configuration's trusted origins"),
+        "{stderr}"
+    );
+    assert!(files().is_empty(), "{:?}", files());
+
+    // An org's store, with an origin added through the API.
+    let store = dir.path().join("trusted-origins.db");
+    let store = store.to_str().unwrap();
+    let (_config_dir, config) = config();
+    let (org, base) = Proc::start_org(AXUM, &config, &["--store", store]);
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/trustedOrigins"))
+        .header("authorization", "SSWS 00example-api-token")
+        .json(&serde_json::json!({ "name": "Second tester", "origin": added, "scopes": [{ "type": "CORS" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let running = files();
+    let output = explain(Some(store));
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(output.stderr.is_empty(), "{output:?}");
+    assert_eq!(files(), running, "a file was created next to the store");
+    drop(org);
+
+    // The org stopped: its store holds the origin still, read as it is.
+    let stopped = files();
+    let output = explain(Some(store));
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(files(), stopped, "a file was created next to the store");
+}
+
+/// A store no process has open (no write-ahead log beside it) is read as it is, and still
+/// nothing is created next to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_store_is_read_without_a_file_beside_it() {
+    use trusted_cors::admin::{SqliteStore, TrustedOrigins};
+    use trusted_cors::{NewTrustedOrigin, ScopeType};
+
+    let dir = common::temp_dir("explain-closed");
+    let path = dir.path().join("trusted-origins.db");
+    let seeds = [NewTrustedOrigin::new(
+        "Second tester",
+        "http://localhost:8082",
+        [ScopeType::Cors],
+    )];
+    let store = SqliteStore::open(&path).await.unwrap();
+    drop(TrustedOrigins::open(store, seeds).await.unwrap());
+    // SQLite removes the log when the last connection closes, which sqlx does in the background.
+    let wal = dir.path().join("trusted-origins.db-wal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while wal.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store was never closed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let files = || {
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = files();
+    let output = std::process::Command::new(EXPLAIN_BIN)
+        .args([
+            "--store",
+            path.to_str().unwrap(),
+            "--origin",
+            "http://localhost:8082",
+        ])
+        .args(["--path", "/api/v1/users/me", "--credentials"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(output.stderr.is_empty(), "{output:?}");
+    assert_eq!(files(), before, "a file was created next to the store");
 }

@@ -20,12 +20,9 @@ const TOKEN: &str = "00fleet-test-token";
 const AXUM: &str = env!("CARGO_BIN_EXE_org-server");
 const ACTIX: &str = env!("CARGO_BIN_EXE_org-server-actix");
 
-fn write_config(name: &str) -> (PathBuf, PathBuf) {
-    let dir =
-        std::env::temp_dir().join(format!("trusted-cors-fleet-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("org.toml");
+fn write_config(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = common::temp_dir(&format!("fleet-{name}"));
+    let config = dir.path().join("org.toml");
     std::fs::write(
         &config,
         format!(
@@ -175,7 +172,7 @@ async fn changes_through_one_instance_reach_the_others() {
         assert_eq!(revision(&client, base).await, first);
     }
     drop(instances);
-    std::fs::remove_dir_all(dir).ok();
+    drop(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,7 +204,7 @@ async fn racing_instances_create_an_origin_once() {
     }
     println!("100 races between two instances: one success and one duplicate error each time");
     drop((one, two));
-    std::fs::remove_dir_all(dir).ok();
+    drop(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,5 +305,5 @@ async fn with_the_database_down_instances_serve_their_snapshot_and_converge_afte
         assert!(names.contains(name), "acknowledged {name} lost");
     }
     drop((one, two));
-    std::fs::remove_dir_all(dir).ok();
+    drop(dir);
 }

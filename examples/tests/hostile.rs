@@ -24,7 +24,6 @@
 mod common;
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::raw::{exchange, RawResponse};
@@ -1146,11 +1145,9 @@ struct Server {
     sentinels: usize,
 }
 
-fn config_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trusted-cors-hostile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("org.toml");
+fn config_dir() -> tempfile::TempDir {
+    let dir = common::temp_dir("hostile");
+    let config = dir.path().join("org.toml");
     // The example org as shipped, kept in memory.
     std::fs::write(&config, trusted_cors_examples::DEFAULT_CONFIG).unwrap();
     dir
@@ -1322,7 +1319,7 @@ fn hostile_input_catalogue() {
         assert!(names.insert(case.name), "duplicate case name {}", case.name);
     }
     let dir = config_dir();
-    let config = dir.join("org.toml");
+    let config = dir.path().join("org.toml");
     let mut servers: Vec<Server> = SERVERS.iter().map(|s| Server::start(s, &config)).collect();
     let mut failures = Vec::new();
     for case in &cases {
@@ -1356,7 +1353,7 @@ fn hostile_input_catalogue() {
         started.elapsed()
     );
     drop(servers);
-    std::fs::remove_dir_all(dir).ok();
+    drop(dir);
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",

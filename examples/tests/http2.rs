@@ -112,15 +112,13 @@ impl H2 {
     }
 }
 
-fn config() -> (PathBuf, PathBuf) {
+fn config() -> (tempfile::TempDir, PathBuf) {
     config_named("axum")
 }
 
-fn config_named(name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("trusted-cors-h2-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("org.toml");
+fn config_named(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = common::temp_dir(&format!("h2-{name}"));
+    let path = dir.path().join("org.toml");
     std::fs::write(&path, trusted_cors_examples::DEFAULT_CONFIG).unwrap();
     (dir, path)
 }
@@ -435,7 +433,7 @@ async fn core_cases_over_h2c() {
 
     assert!(!proc.log().contains("panicked"), "{}", proc.log());
     drop(proc);
-    std::fs::remove_dir_all(dir).ok();
+    drop(dir);
     println!("h2c cases in {:?}", started.elapsed());
 }
 
@@ -476,5 +474,5 @@ async fn actix_example_does_not_speak_h2c() {
         "org-server-actix answered over h2c: test it in core_cases_over_h2c"
     );
     drop(proc);
-    std::fs::remove_dir_all(dir).ok();
+    drop(dir);
 }

@@ -220,10 +220,8 @@ async fn wait_for_revision(client: &Client, base: &str, wanted: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_servers_count_a_scripted_mix_exactly() {
-    let dir = std::env::temp_dir().join(format!("trusted-cors-metrics-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = write_config(&dir);
+    let dir = common::temp_dir("metrics");
+    let config = write_config(dir.path());
     // Both instances share the store: each applies the other's changes.
     let (_axum, axum) = Proc::start_org(AXUM, &config, &[]);
     let (_actix, actix) = Proc::start_org(ACTIX, &config, &[]);
@@ -314,15 +312,13 @@ async fn both_servers_count_a_scripted_mix_exactly() {
         let samples = scrape(&client, base).await;
         assert_eq!(of(&samples, DECISIONS), expected, "{base}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 }
 
 #[test]
 fn metrics_are_404_when_off() {
-    let dir = std::env::temp_dir().join(format!("trusted-cors-metrics-off-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("org.toml");
+    let dir = common::temp_dir("metrics-off");
+    let config = dir.path().join("org.toml");
     let text = trusted_cors_examples::DEFAULT_CONFIG.replace("metrics = true", "metrics = false");
     std::fs::write(&config, text).unwrap();
     for server in [AXUM, ACTIX] {
@@ -334,5 +330,5 @@ fn metrics_are_404_when_off() {
         });
         assert_eq!(status, 404, "{server}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 }

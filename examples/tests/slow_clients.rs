@@ -16,11 +16,9 @@ const SERVERS: [&str; 2] = [
     env!("CARGO_BIN_EXE_org-server-actix"),
 ];
 
-fn config(name: &str, limits: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("trusted-cors-slow-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("org.toml");
+fn config(name: &str, limits: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = common::temp_dir(&format!("slow-{name}"));
+    let path = dir.path().join("org.toml");
     let text = format!(
         "{}\nstore = \"memory\"\n\n[server]\n{limits}\n",
         // The embedded configuration up to its first table: the API token and no seeds.
@@ -120,7 +118,7 @@ fn slow_and_idle_clients_are_cut_off() {
             _proc.log()
         );
         println!("{server}: partial head, idle connection and stalled body all cut off");
-        std::fs::remove_dir_all(dir).ok();
+        drop(dir);
     }
 }
 
@@ -146,7 +144,7 @@ fn connections_past_the_cap_wait() {
         );
         assert!(after < Duration::from_secs(5), "{server}: {after:?}");
         drop(held);
-        std::fs::remove_dir_all(dir).ok();
+        drop(dir);
     }
 }
 
@@ -187,7 +185,7 @@ fn head_is_answered_like_get_on_both_servers() {
         statuses.push(these);
     }
     assert_eq!(statuses[0], statuses[1], "the two servers differ");
-    std::fs::remove_dir_all(dir).ok();
+    drop(dir);
 }
 
 mod reqwest {

@@ -19,14 +19,8 @@ const SERVERS: [&str; 2] = [
     env!("CARGO_BIN_EXE_org-server-actix"),
 ];
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "trusted-cors-durability-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    common::temp_dir(&format!("durability-{name}"))
 }
 
 fn write_config(dir: &Path) -> (PathBuf, PathBuf) {
@@ -73,7 +67,7 @@ async fn restarts_keep_every_acknowledged_change() {
     let client = reqwest::Client::new();
     for server in SERVERS {
         let dir = temp_dir("restart");
-        let (config, _) = write_config(&dir);
+        let (config, _) = write_config(dir.path());
         let (proc, base) = start(server, &config);
         let a = create(&client, &base, "alpha").await.unwrap();
         let b = create(&client, &base, "beta").await.unwrap();
@@ -106,15 +100,22 @@ async fn restarts_keep_every_acknowledged_change() {
         let (_proc, base) = start(server, &config);
         let names = list_names(&client, &base, TOKEN).await;
         assert_eq!(names, ["Seed", "alpha", "gamma"], "{server}");
-        // The sign-in page may only be framed by the org and its IFRAME_EMBED origins.
+        // The sign-in page may only be framed by the org and its IFRAME_EMBED origins (its own
+        // policy, on styles, is another Content-Security-Policy field).
         let csp = |base: String| {
             let client = client.clone();
             async move {
                 let response = client.get(format!("{base}/login")).send().await.unwrap();
-                response.headers()["content-security-policy"]
-                    .to_str()
-                    .unwrap()
-                    .to_owned()
+                let policies: Vec<String> = response
+                    .headers()
+                    .get_all("content-security-policy")
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .collect();
+                policies
+                    .into_iter()
+                    .find(|p| p.starts_with("frame-ancestors"))
+                    .unwrap_or_default()
             }
         };
         assert_eq!(
@@ -145,7 +146,7 @@ async fn restarts_keep_every_acknowledged_change() {
             .await
             .unwrap();
         assert_eq!(alpha["status"], "INACTIVE", "{server}");
-        std::fs::remove_dir_all(dir).unwrap();
+        dir.close().unwrap();
     }
 }
 
@@ -171,7 +172,7 @@ async fn sigkill_during_writes_loses_no_acknowledged_change() {
         .unwrap();
     let mut random = Lcg(0x5eed);
     let dir = temp_dir("crash");
-    let (config, store) = write_config(&dir);
+    let (config, store) = write_config(dir.path());
     let mut acknowledged: Vec<String> = Vec::new();
     for trial in 0..TRIALS {
         let server = SERVERS[trial % 2];
@@ -232,7 +233,7 @@ async fn sigkill_during_writes_loses_no_acknowledged_change() {
         "{TRIALS} SIGKILL trials, {} acknowledged writes, none lost",
         acknowledged.len()
     );
-    std::fs::remove_dir_all(dir).unwrap();
+    dir.close().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,7 +243,7 @@ async fn concurrent_writers_lose_nothing() {
     let client = reqwest::Client::new();
     for server in SERVERS {
         let dir = temp_dir("concurrent");
-        let (config, store) = write_config(&dir);
+        let (config, store) = write_config(dir.path());
         let (_proc, base) = start(server, &config);
         let tasks: Vec<_> = (0..CLIENTS)
             .map(|c| {
@@ -279,7 +280,7 @@ async fn concurrent_writers_lose_nothing() {
             CLIENTS * EACH + 1,
             "{server}: the store lags the API"
         );
-        std::fs::remove_dir_all(dir).unwrap();
+        dir.close().unwrap();
     }
 }
 
@@ -287,7 +288,7 @@ async fn concurrent_writers_lose_nothing() {
 async fn two_processes_sharing_a_store_see_each_others_changes_within_a_second() {
     let client = reqwest::Client::new();
     let dir = temp_dir("shared");
-    let (config, _) = write_config(&dir);
+    let (config, _) = write_config(dir.path());
     let (_axum, axum_base) = start(SERVERS[0], &config);
     let (_actix, actix_base) = start(SERVERS[1], &config);
     create(&client, &axum_base, "partner").await.unwrap();
@@ -313,14 +314,14 @@ async fn two_processes_sharing_a_store_see_each_others_changes_within_a_second()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    std::fs::remove_dir_all(dir).unwrap();
+    dir.close().unwrap();
 }
 
 #[test]
 fn a_corrupt_store_refuses_to_start_and_is_kept() {
     for server in SERVERS {
         let dir = temp_dir("corrupt");
-        let (config, store) = write_config(&dir);
+        let (config, store) = write_config(dir.path());
         std::fs::write(&store, b"{ not a database }").unwrap();
         let output = std::process::Command::new(server)
             .args([
@@ -342,6 +343,6 @@ fn a_corrupt_store_refuses_to_start_and_is_kept() {
             b"{ not a database }",
             "{server} overwrote the corrupt store"
         );
-        std::fs::remove_dir_all(dir).unwrap();
+        dir.close().unwrap();
     }
 }

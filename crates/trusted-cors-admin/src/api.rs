@@ -656,12 +656,59 @@ fn parse_body(body: &[u8]) -> Result<NewTrustedOrigin, Box<Reply>> {
         Some(Value::String(s)) if s == "INACTIVE" => Some(Status::Inactive),
         Some(_) => return Err(invalid("status", "is \"ACTIVE\" or \"INACTIVE\"")),
     };
-    Ok(NewTrustedOrigin {
+    let new = NewTrustedOrigin {
         name,
         origin,
         scopes,
         status,
-    })
+    };
+    // Several fields wrong: every cause at once, so that a form shows them all. One is left to
+    // the registry, whose error is the same.
+    let wrong = field_errors(&new);
+    if wrong.len() > 1 {
+        let fields: Vec<_> = wrong.iter().map(RegistryError::field).collect();
+        let causes: Vec<_> = wrong
+            .iter()
+            .map(|e| format!("{}: {e}", e.field()))
+            .collect();
+        let causes: Vec<_> = causes.iter().map(String::as_str).collect();
+        let summary = format!("Api validation failed: {}", fields.join(", "));
+        return Err(Box::new(error(400, "E0000001", &summary, &causes)));
+    }
+    Ok(new)
+}
+
+/// What is wrong with each of the name, the origin and the scopes of `new`, each checked on its
+/// own by [`NewTrustedOrigin::validate`] (which stops at the first), at most one per field.
+fn field_errors(new: &NewTrustedOrigin) -> Vec<RegistryError> {
+    let check = |name: &str, origin: &str, scopes: &[Scope]| {
+        NewTrustedOrigin::new(name, origin, scopes.iter().map(|s| s.kind))
+            .validate()
+            .err()
+    };
+    let (valid_origin, any_scope) = (
+        "https://valid.example",
+        [Scope {
+            kind: ScopeType::Redirect,
+        }],
+    );
+    let mut wrong: Vec<RegistryError> = [
+        check(&new.name, valid_origin, &any_scope),
+        check("valid", &new.origin, &any_scope),
+        check("valid", valid_origin, &new.scopes),
+        // The origin and the scopes together (a plain-http wildcard trusted for CORS).
+        check("valid", &new.origin, &new.scopes),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut fields = Vec::new();
+    wrong.retain(|e| {
+        let first = !fields.contains(&e.field());
+        fields.push(e.field());
+        first
+    });
+    wrong
 }
 
 /// The Okta JSON object of a trusted origin, with `_links` under `base_url` (e.g.
@@ -888,6 +935,43 @@ mod tests {
             .get(http::header::WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
+    }
+
+    #[test]
+    fn every_wrong_field_is_a_cause() {
+        let body = br#"{"name":" ","origin":"https://a.example/path","scopes":[]}"#;
+        let reply = parse_body(body).unwrap_err();
+        assert_eq!(reply.status(), 400);
+        let body: Value = serde_json::from_slice(reply.body()).unwrap();
+        assert_eq!(
+            body["errorSummary"],
+            "Api validation failed: name, origin, scopes"
+        );
+        let causes: Vec<&str> = body["errorCauses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["errorSummary"].as_str().unwrap())
+            .collect();
+        assert_eq!(causes.len(), 3, "{causes:?}");
+        for (cause, field) in causes.iter().zip(["name: ", "origin: ", "scopes: "]) {
+            assert!(cause.starts_with(field), "{causes:?}");
+        }
+        // One field wrong is left to the registry; a valid body passes.
+        assert!(parse_body(
+            br#"{"name":"","origin":"https://a.example","scopes":[{"type":"CORS"}]}"#
+        )
+        .is_ok());
+        assert!(parse_body(
+            br#"{"name":"A","origin":"http://*.a.example","scopes":[{"type":"CORS"}]}"#
+        )
+        .is_ok());
+        let wildcard = br#"{"name":"","origin":"http://*.a.example","scopes":[{"type":"CORS"}]}"#;
+        let body: Value = serde_json::from_slice(parse_body(wildcard).unwrap_err().body()).unwrap();
+        assert_eq!(
+            body["errorSummary"], "Api validation failed: name, origin",
+            "{body}"
+        );
     }
 
     #[tokio::test]

@@ -1,12 +1,14 @@
-//! The example Okta-like org on actix-web: the same flags, endpoints, limits on slow clients
-//! (`[server]`) and behaviour as `org-server`. Every `GET` endpoint answers `HEAD` too, as
+//! The example Okta-like org on actix-web: the same flags (`org-server-actix --help`),
+//! endpoints, limits on slow clients (`[server]`) and behaviour as `org-server`. Every `GET` endpoint answers `HEAD` too, as
 //! axum's routes do.
 
 use std::process::ExitCode;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceRequest;
-use actix_web::http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN};
+use actix_web::http::header::{
+    HeaderName, ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN,
+};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -15,14 +17,22 @@ use trusted_cors::for_actix::{
     CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
 use trusted_cors::{request_host, HeaderInput};
+use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
-    joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
+    joined_cookies, me_policy, session_cookie, user_policy, Credentials, LoginForm, Org,
     RedirectParam, Reply, ServerLimits,
 };
 
 type Shared = web::Data<Org>;
+
+const ABOUT: &str = "The example Okta-like org on actix-web, the same as org-server: sign-in, \
+the users API (CORS-enabled), the Trusted Origins API and its admin console at \
+/admin/trusted-origins, GET /api/v1/cors/explain, /health and /metrics. Logs every CORS refusal \
+on standard error.";
+
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// A request not answered within the request timeout.
 #[derive(Debug)]
@@ -78,8 +88,22 @@ async fn login_page(org: Shared, param: web::Query<RedirectParam>) -> HttpRespon
     reply(org.login_page(param.redirect.as_deref()))
 }
 
-async fn login(org: Shared, form: web::Form<LoginForm>) -> HttpResponse {
-    reply(org.login(&form))
+async fn login(org: Shared, request: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
+    reply(org.login(&form, header(&request, ACCEPT)))
+}
+
+/// What a call to the users API presents, with the session cookie only where the route's CORS
+/// outcome allows credentials.
+fn credentials<'a>(
+    request: &'a HttpRequest,
+    cookies: Option<&'a str>,
+    cors: &CorsContext,
+) -> Credentials<'a> {
+    Credentials {
+        cookie: session_cookie(cookies, cors),
+        authorization: header(request, AUTHORIZATION),
+        sec_fetch_site: header(request, SEC_FETCH_SITE),
+    }
 }
 
 async fn logout(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -90,10 +114,8 @@ async fn logout(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResp
 }
 
 async fn me(org: Shared, cors: CorsContext, request: HttpRequest) -> HttpResponse {
-    reply(org.me(
-        session_cookie(cookies(&request).as_deref(), &cors),
-        header(&request, AUTHORIZATION),
-    ))
+    let cookies = cookies(&request);
+    reply(org.me(credentials(&request, cookies.as_deref(), &cors)))
 }
 
 async fn update_me(
@@ -102,11 +124,8 @@ async fn update_me(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    reply(org.update_me(
-        session_cookie(cookies(&request).as_deref(), &cors),
-        header(&request, AUTHORIZATION),
-        &body,
-    ))
+    let cookies = cookies(&request);
+    reply(org.update_me(credentials(&request, cookies.as_deref(), &cors), &body))
 }
 
 async fn user(
@@ -115,11 +134,8 @@ async fn user(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> HttpResponse {
-    reply(org.user(
-        session_cookie(cookies(&request).as_deref(), &cors),
-        header(&request, AUTHORIZATION),
-        &id,
-    ))
+    let cookies = cookies(&request);
+    reply(org.user(credentials(&request, cookies.as_deref(), &cors), &id))
 }
 
 async fn explain(org: Shared, request: HttpRequest) -> HttpResponse {
@@ -143,9 +159,7 @@ async fn trusted_origins_api(org: Shared, request: HttpRequest, body: web::Bytes
             authorization: headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
             cookie: cookies.as_deref(),
             origin: HeaderInput::from_values(values(ORIGIN)),
-            sec_fetch_site: HeaderInput::from_values(values(HeaderName::from_static(
-                "sec-fetch-site",
-            ))),
+            sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
             host: request_host(
                 request.uri().authority().map(|a| a.as_str()),
                 HeaderInput::from_values(values(HOST)),
@@ -171,7 +185,7 @@ async fn users(org: Shared, request: HttpRequest) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let (flags, org) = match start_org("org-server-actix").await {
+    let (flags, org) = match start_org("org-server-actix", ABOUT).await {
         Ok((flags, org)) => (flags, web::Data::from(org)),
         Err(code) => return code,
     };

@@ -1,5 +1,4 @@
-//! The example Okta-like org on axum. `--addr HOST:PORT` (default 127.0.0.1:8080),
-//! `--config PATH` (default: the embedded `examples/org.toml`), `--store LOCATION`.
+//! The example Okta-like org on axum; `org-server --help` lists its flags.
 //!
 //! Served by hyper directly (HTTP/1.1, and HTTP/2 with prior knowledge) rather than
 //! `axum::serve`, so that slow and idle clients are cut off by the configuration's `[server]`
@@ -11,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Form, Path, Query, RawQuery, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -19,14 +18,19 @@ use axum::Router;
 use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 use trusted_cors::for_axum::CorsContext;
 use trusted_cors::{request_host, HeaderInput};
+use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
-    joined_cookies, me_policy, session_cookie, start_org, user_policy, LoginForm, Org,
+    joined_cookies, me_policy, session_cookie, user_policy, Credentials, LoginForm, Org,
     RedirectParam, Reply, ServerLimits,
 };
 
 type Shared = State<Arc<Org>>;
+
+const ABOUT: &str = "The example Okta-like org on axum: sign-in, the users API (CORS-enabled), \
+the Trusted Origins API and its admin console at /admin/trusted-origins, GET /api/v1/cors/explain, \
+/health and /metrics. Logs every CORS refusal on standard error.";
 
 const SEC_FETCH_SITE: axum::http::HeaderName =
     axum::http::HeaderName::from_static("sec-fetch-site");
@@ -61,8 +65,22 @@ async fn login_page(State(org): Shared, Query(param): Query<RedirectParam>) -> R
     reply(org.login_page(param.redirect.as_deref()))
 }
 
-async fn login(State(org): Shared, Form(form): Form<LoginForm>) -> Response {
-    reply(org.login(&form))
+async fn login(State(org): Shared, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    reply(org.login(&form, header(&headers, ACCEPT)))
+}
+
+/// What a call to the users API presents, with the session cookie only where the route's CORS
+/// outcome allows credentials.
+fn credentials<'a>(
+    headers: &'a HeaderMap,
+    cookies: Option<&'a str>,
+    cors: &CorsContext,
+) -> Credentials<'a> {
+    Credentials {
+        cookie: session_cookie(cookies, cors),
+        authorization: header(headers, AUTHORIZATION),
+        sec_fetch_site: header(headers, SEC_FETCH_SITE),
+    }
 }
 
 async fn logout(State(org): Shared, headers: HeaderMap, body: Bytes) -> Response {
@@ -73,10 +91,8 @@ async fn logout(State(org): Shared, headers: HeaderMap, body: Bytes) -> Response
 }
 
 async fn me(State(org): Shared, cors: CorsContext, headers: HeaderMap) -> Response {
-    reply(org.me(
-        session_cookie(cookies(&headers).as_deref(), &cors),
-        header(&headers, AUTHORIZATION),
-    ))
+    let cookies = cookies(&headers);
+    reply(org.me(credentials(&headers, cookies.as_deref(), &cors)))
 }
 
 async fn update_me(
@@ -85,11 +101,8 @@ async fn update_me(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    reply(org.update_me(
-        session_cookie(cookies(&headers).as_deref(), &cors),
-        header(&headers, AUTHORIZATION),
-        &body,
-    ))
+    let cookies = cookies(&headers);
+    reply(org.update_me(credentials(&headers, cookies.as_deref(), &cors), &body))
 }
 
 async fn user(
@@ -98,11 +111,8 @@ async fn user(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    reply(org.user(
-        session_cookie(cookies(&headers).as_deref(), &cors),
-        header(&headers, AUTHORIZATION),
-        &id,
-    ))
+    let cookies = cookies(&headers);
+    reply(org.user(credentials(&headers, cookies.as_deref(), &cors), &id))
 }
 
 async fn explain(State(org): Shared, RawQuery(query): RawQuery) -> Response {
@@ -156,7 +166,7 @@ async fn users(State(org): Shared, headers: HeaderMap) -> Response {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (flags, org) = match start_org("org-server").await {
+    let (flags, org) = match start_org("org-server", ABOUT).await {
         Ok(started) => started,
         Err(code) => return code,
     };

@@ -70,6 +70,34 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
     path
 }
 
+/// The variable that makes [`docs_screenshot`] update the documentation's screenshots.
+pub const UPDATE_SCREENSHOTS: &str = "UPDATE_SCREENSHOTS";
+
+/// A screenshot the documentation shows, `docs/images/{name}.png`: taken as [`screenshot`]
+/// takes any, and copied there when `UPDATE_SCREENSHOTS` is set (to anything but `0`), as
+/// `UPDATE_SCREENSHOTS=1 cargo test -p trusted-cors-examples --test browser --test
+/// admin_console` does. Otherwise the committed image must exist, so that the documentation
+/// never links to a screenshot no test takes; a test run leaves the source tree as it was.
+pub async fn docs_screenshot(client: &Client, name: &str) -> PathBuf {
+    let taken = screenshot(client, name).await;
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/images")
+        .join(format!("{name}.png"));
+    if std::env::var_os(UPDATE_SCREENSHOTS).is_some_and(|v| v != "0") {
+        std::fs::create_dir_all(docs.parent().unwrap()).unwrap();
+        std::fs::copy(&taken, &docs).expect("update the documentation's screenshot");
+        println!("screenshot for the documentation: {}", docs.display());
+    } else {
+        let committed = std::fs::read(&docs).unwrap_or_default();
+        assert!(
+            committed.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{} is missing: run the browser tests with {UPDATE_SCREENSHOTS}=1",
+            docs.display()
+        );
+    }
+    docs
+}
+
 /// Waits up to 15 s for `script` (a function body returning a value) to return something other
 /// than `null`/`false` in the page, and returns it; `what` names the wait in the failure.
 pub async fn wait_for(client: &Client, what: &str, script: &str) -> Value {
@@ -135,10 +163,39 @@ pub async fn console(client: &Client) -> Vec<String> {
     }
 }
 
+/// A Chromium session. Dropped, it ends chromedriver (Chromium ends with its session, when the
+/// test closes the client) and removes the Chromium profile.
 pub struct Browser {
     pub client: Client,
-    _driver: Proc,
-    _profile: PathBuf,
+    driver: Option<Proc>,
+    profile: Option<tempfile::TempDir>,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        drop(self.driver.take());
+        let Some(profile) = self.profile.take() else {
+            return;
+        };
+        // A session that was not closed (a test that failed half-way) leaves its Chromium
+        // running when chromedriver ends: end the processes started with this profile, found
+        // by their command line, which names the profile's unique directory.
+        end_processes_naming(&format!("--user-data-dir={}", profile.path().display()));
+        // Chromium may still be writing its profile as it exits: try again for a moment.
+        let path = profile.path().to_path_buf();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = profile.close();
+        while last.is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            last = std::fs::remove_dir_all(&path);
+        }
+        if let Err(error) = last {
+            eprintln!(
+                "cannot remove the Chromium profile {}: {error}",
+                path.display()
+            );
+        }
+    }
 }
 
 pub async fn start_browser(chromium: &Path, chromedriver: &Path, name: &str) -> Browser {
@@ -156,11 +213,7 @@ pub async fn start_browser(chromium: &Path, chromedriver: &Path, name: &str) -> 
         assert!(Instant::now() < deadline, "chromedriver did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let profile = std::env::temp_dir().join(format!(
-        "trusted-cors-chromium-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&profile);
+    let profile = crate::common::temp_dir(&format!("chromium-{name}"));
     let mut capabilities = Capabilities::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
@@ -169,7 +222,7 @@ pub async fn start_browser(chromium: &Path, chromedriver: &Path, name: &str) -> 
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display()),
             ],
         }),
     );
@@ -186,12 +239,58 @@ pub async fn start_browser(chromium: &Path, chromedriver: &Path, name: &str) -> 
     let stderr = Arc::new(Mutex::new(String::new()));
     Browser {
         client,
-        _driver: Proc {
+        driver: Some(Proc {
             child: driver,
             stderr,
-        },
-        _profile: profile,
+        }),
+        profile: Some(profile),
     }
+}
+
+/// Sends SIGTERM to every process whose command line has the argument `argument`.
+fn end_processes_naming(argument: &str) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if cmdline
+            .split(|b| *b == 0)
+            .any(|arg| arg == argument.as_bytes())
+        {
+            let _ = Command::new("kill").arg(pid).status();
+        }
+    }
+}
+
+/// The value of the input `id` in the page open in `client`.
+pub async fn value_of(client: &Client, id: &str) -> String {
+    let input = client.find(Locator::Id(id)).await.unwrap();
+    input.prop("value").await.unwrap().unwrap_or_default()
+}
+
+/// Checks that the page open in `client` is no wider than its window (no sideways scrolling);
+/// `what` names the page in the failure.
+pub async fn assert_fits_the_window(client: &Client, what: &str) {
+    let size = client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (size[0].as_u64().unwrap(), size[1].as_u64().unwrap());
+    assert!(
+        scroll <= inner,
+        "{what}: {scroll}px wide in a {inner}px window"
+    );
 }
 
 /// Opens the tester page at `page`, runs a test in `mode`, and returns (outcome, text).
@@ -213,9 +312,14 @@ pub async fn run_tester(
         .select_by_value(mode)
         .await
         .unwrap();
+    // The token field is shown only in the modes that send one.
     let token_input = client.find(Locator::Id("token")).await.unwrap();
-    token_input.clear().await.unwrap();
-    token_input.send_keys(token).await.unwrap();
+    let shown = token_input.is_displayed().await.unwrap();
+    assert_eq!(shown, !token.is_empty(), "the token field in {mode} mode");
+    if shown {
+        token_input.clear().await.unwrap();
+        token_input.send_keys(token).await.unwrap();
+    }
     client
         .find(Locator::Id("test"))
         .await
@@ -298,7 +402,7 @@ pub async fn sign_in(
             .source()
             .await
             .unwrap_or_default()
-            .contains("errorCode")
+            .contains("id=\"sign-in-error\"")
         {
             break;
         }

@@ -10,6 +10,15 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A new, empty directory for one test, named `trusted-cors-{name}-…` in the system's temporary
+/// directory and removed with everything in it when dropped, whether the test passes or fails.
+pub fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("trusted-cors-{name}-"))
+        .tempdir()
+        .expect("create a temporary directory")
+}
+
 /// A child process, killed when dropped; its stderr is kept for assertions.
 pub struct Proc {
     pub child: Child,

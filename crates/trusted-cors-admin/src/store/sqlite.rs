@@ -68,7 +68,6 @@ impl SqliteStore {
     /// left untouched.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let describe = describe(&path);
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -76,20 +75,66 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(|error| sql::store_error(&describe, error, None))?;
-        let store = SqliteStore {
-            pool,
-            path,
-            seen: Mutex::new(0),
-        };
+        let store = SqliteStore::connect(path, options, 4).await?;
         store.migrate().await?;
         *store.seen.lock().unwrap_or_else(PoisonError::into_inner) = store.revision().await?;
         Ok(store)
+    }
+
+    /// Opens the SQLite file at `path` to read it only, for a tool that looks at a running
+    /// service's store (the example org's `cors-explain`): nothing is created, migrated or
+    /// seeded, and a commit through it fails. The file must exist and hold this crate's schema.
+    /// No file is created next to it either: while no process has the database open (there is
+    /// no write-ahead log beside it), it is read as immutable, since reading it otherwise would
+    /// create the log and its shared-memory file.
+    pub async fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .immutable(!Path::new(&wal).exists())
+            .busy_timeout(Duration::from_secs(5));
+        let store = SqliteStore::connect(path, options, 1).await?;
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM trusted_cors_schema")
+                .fetch_one(&store.pool)
+                .await
+                .map_err(|e| store.error(e, None))?;
+        match version {
+            Some(SCHEMA_VERSION) => {}
+            Some(version) if version > SCHEMA_VERSION => {
+                return Err(sql::newer_schema(&store.describe(), version))
+            }
+            _ => {
+                return Err(StoreError::Corrupt {
+                    store: store.describe(),
+                    message: "it holds no trusted-origins schema".to_owned(),
+                })
+            }
+        }
+        *store.seen.lock().unwrap_or_else(PoisonError::into_inner) = store.revision().await?;
+        Ok(store)
+    }
+
+    /// A store on a pool of at most `connections` connections to `path`, opened with `options`.
+    async fn connect(
+        path: PathBuf,
+        options: SqliteConnectOptions,
+        connections: u32,
+    ) -> Result<Self, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|error| sql::store_error(&describe(&path), error, None))?;
+        Ok(SqliteStore {
+            pool,
+            path,
+            seen: Mutex::new(0),
+        })
     }
 
     /// The file.
