@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::registry::{RegistryError, MAX_FIELD_LEN};
+use crate::error::{RegistryError, MAX_FIELD_LEN};
 use crate::{OriginError, OriginPattern};
 
 /// What a trusted origin is trusted for.
@@ -119,6 +119,11 @@ impl TrustedOrigin {
 
 /// What an administrator supplies to create or replace a trusted origin.
 ///
+/// The registry accepts it by these rules (and refuses it with a [`RegistryError`] naming the
+/// field otherwise): a name of 1 to 255 characters (trimmed), an origin of at most 255
+/// characters (as in Okta) that parses as an origin or a wildcard pattern, at least one scope,
+/// and no plain-`http` wildcard trusted for CORS. Names and origins must also be unique.
+///
 /// ```
 /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};
 ///
@@ -160,10 +165,8 @@ impl NewTrustedOrigin {
         self
     }
 
-    /// Checks the entry on its own, by every rule the registry applies except uniqueness: a
-    /// name of 1 to [`MAX_FIELD_LEN`] characters (trimmed), an origin of at most
-    /// [`MAX_FIELD_LEN`] characters that parses as an origin or a wildcard pattern, at least one
-    /// scope, and no plain-`http` wildcard trusted for CORS. Returns the normalised parts.
+    /// Checks the entry on its own, by every rule the registry applies except uniqueness (see
+    /// [`NewTrustedOrigin`]), and returns the normalised parts.
     ///
     /// ```
     /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};

@@ -1,5 +1,5 @@
-//! Every row of the decision table (`decision_table/cases.rs`) and every reason code, at the
-//! level of the pure decision: the exact header values it asks for.
+//! Every row of the ARCHITECTURE.md decision table (its cases in `decision_table/`) and every
+//! reason code, at the level of the pure decision: the exact header values it asks for.
 
 #[path = "decision_table/cases.rs"]
 mod cases;
