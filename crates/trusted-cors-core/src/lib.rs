@@ -139,9 +139,7 @@ pub use rejection::{
     RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
 };
 pub use reply::{Reply, ReplyValue};
-pub use request::{
-    request_host, HeaderInput, RequestFacts, MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES,
-};
+pub use request::{request_host, HeaderInput, RequestFacts};
 pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,

@@ -4,9 +4,9 @@
 use crate::Field;
 
 /// The longest `Access-Control-Request-Headers` value looked at; longer ones are refused.
-pub const MAX_REQUEST_HEADERS_LEN: usize = 4096;
+pub(crate) const MAX_REQUEST_HEADERS_LEN: usize = 4096;
 /// The most header names looked at in `Access-Control-Request-Headers`; more are refused.
-pub const MAX_REQUEST_HEADER_NAMES: usize = 64;
+pub(crate) const MAX_REQUEST_HEADER_NAMES: usize = 64;
 
 /// The values of one request header: absent, exactly one, or several (which for the headers the
 /// decision reads is always treated as malformed).
