@@ -17,7 +17,7 @@ use crate::{CorsConfig, RegistrySnapshot};
 
 /// The reason a call [blocked](Outcome::Blocked) by the browser because it sends cookies and
 /// the answer does not allow credentials: no rule of the layers, the browser's own check.
-pub(crate) const CREDENTIALS_NOT_ALLOWED: &str = "credentials_not_allowed";
+pub const CREDENTIALS_NOT_ALLOWED: &str = "credentials_not_allowed";
 
 /// What happens to a request, for the page that sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -162,8 +162,8 @@ impl<'a> Call<'a> {
 pub struct CallExplanation {
     /// What happens to the call as a whole.
     pub outcome: Outcome,
-    /// The reason code of the rule that refused or blocked it (`credentials_not_allowed` when the
-    /// browser blocks a call with cookies whose answer does not allow credentials).
+    /// The reason code of the rule that refused or blocked it ([`CREDENTIALS_NOT_ALLOWED`] when
+    /// the browser blocks a call with cookies whose answer does not allow credentials).
     pub reason: Option<&'static str>,
     /// The preflight, if the browser sends one.
     pub preflight: Option<Explanation>,
