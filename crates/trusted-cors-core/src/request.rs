@@ -353,6 +353,20 @@ mod tests {
                 sec_fetch_site: input(Field::SecFetchSite),
                 host: input(Field::Host),
             };
+            // Several headers read at once (one pass over `http`'s map) read what a lookup each
+            // reads.
+            let fields = [
+                Field::Origin,
+                Field::Host,
+                Field::Authorization,
+                Field::Cookie,
+                Field::SecFetchSite,
+                Field::AccessControlRequestMethod,
+                Field::AccessControlRequestHeaders,
+            ];
+            let mut found = [Found::Absent; 7];
+            headers.get_many(&fields, &mut found);
+            prop_assert_eq!(found, fields.map(|field| RequestHeaders::get(&headers, field)));
             let facts = RequestFacts::read(method, "/x", None, &headers);
             let policy = crate::RouteCors::default();
             for scope in [RouteScope::Unrouted, RouteScope::Undeclared, RouteScope::Declared(&policy)] {
