@@ -26,8 +26,8 @@
 use std::sync::PoisonError;
 
 use trusted_cors::admin::{ApiRequest, ApiScope, Grant};
-use trusted_cors::decision::{classify, Classified};
-use trusted_cors::{CorsConfig, HeaderInput, RequestFacts};
+use trusted_cors::decision::{Decision, RouteScope};
+use trusted_cors::{Cors, HeaderInput, RequestFacts};
 
 use crate::org::Caller;
 use crate::sessions::random_token;
@@ -77,7 +77,7 @@ fn printed(value: HeaderInput<'_>) -> String {
 }
 
 /// Whether a call comes from the org's own pages (see the module docs).
-fn from_own_pages(call: &ApiCall<'_>, config: &CorsConfig) -> bool {
+fn from_own_pages(call: &ApiCall<'_>, cors: &Cors) -> bool {
     match call.sec_fetch_site {
         HeaderInput::One(site) => site == b"same-origin",
         HeaderInput::Many => false,
@@ -90,9 +90,9 @@ fn from_own_pages(call: &ApiCall<'_>, config: &CorsConfig) -> bool {
                 host: call.host,
                 ..RequestFacts::default()
             };
-            match classify(&facts, config) {
-                Classified::SameOrigin => true,
-                Classified::NotCors => matches!(call.method, "GET" | "HEAD"),
+            match cors.decide(&facts, RouteScope::Unrouted) {
+                Decision::SameOrigin => true,
+                Decision::NotCors => matches!(call.method, "GET" | "HEAD"),
                 _ => false,
             }
         }
@@ -167,7 +167,7 @@ impl Org {
             // A token, or nothing the API accepts (401).
             return Reply::from_api(self.api.handle(request).await);
         };
-        if !from_own_pages(&call, self.cors.config()) {
+        if !from_own_pages(&call, &self.cors) {
             let (origin, site) = (printed(call.origin), printed(call.sec_fetch_site));
             tracing::warn!(
                 target: "org",

@@ -7,9 +7,9 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::HeaderValue;
 use actix_web::{Error, HttpMessage};
 use pin_project_lite::pin_project;
-use trusted_cors_core::{Cors, Decoration, Deferred, RouteAnswered, Unanswered};
+use trusted_cors_core::adapter::{After, AppResponse, Decoration, RouteAnswered};
 
-use crate::{Incoming, Outgoing};
+use crate::Outgoing;
 
 pin_project! {
     /// The response future of the middlewares.
@@ -23,7 +23,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F, B> {
         Ready { response: Option<ServiceResponse<EitherBody<B>>> },
-        Inner { #[pin] future: F, after: After },
+        Inner { #[pin] future: F, after: After<HeaderValue> },
     }
 }
 
@@ -31,16 +31,6 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
-}
-
-/// What to do to the application's response.
-pub(crate) enum After {
-    Nothing,
-    /// A declared resource's CORS headers and `Vary`, or the frame-ancestors policy.
-    Decorate(Decoration<HeaderValue>),
-    /// A request the guard passed on without a verdict: judged unless a declared resource
-    /// answered it.
-    Deferred(Cors, Deferred<HeaderValue>),
 }
 
 impl<F, B> ResponseFuture<F, B> {
@@ -52,7 +42,7 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    pub(crate) fn inner(future: F, after: After) -> Self {
+    pub(crate) fn inner(future: F, after: After<HeaderValue>) -> Self {
         ResponseFuture {
             state: State::Inner { future, after },
         }
@@ -75,40 +65,42 @@ where
                 // An error from an inner service has no request left to answer with; it passes
                 // through undecorated (actix-cors 0.7.2, unlike this, decorates it).
                 let mut response = ready!(future.poll(cx))?.map_into_left_body();
-                match std::mem::replace(after, After::Nothing) {
-                    After::Nothing => {}
-                    After::Decorate(decoration) => {
-                        decoration.apply(&mut Outgoing(response.headers_mut()));
-                    }
-                    After::Deferred(cors, deferred) => {
-                        let request = response.request();
-                        let answered = request.extensions().contains::<RouteAnswered>();
-                        let authority = request.uri().authority().map(|a| a.as_str());
-                        let status = response.status().as_u16();
-                        let verdict = match answered {
-                            true => Unanswered::Pass,
-                            false => {
-                                let deferred = deferred.read_again(&Incoming(request.headers()));
-                                cors.judge_unanswered(&deferred, request.path(), authority, status)
-                            }
-                        };
-                        match verdict {
-                            Unanswered::Refuse(reply) => {
-                                let (request, _) = response.into_parts();
-                                let refusal = crate::response(reply, None);
-                                return Poll::Ready(Ok(
-                                    ServiceResponse::new(request, refusal).map_into_right_body()
-                                ));
-                            }
-                            Unanswered::Decorate(decoration) => {
-                                decoration.apply(&mut Outgoing(response.headers_mut()));
-                            }
-                            _ => {}
-                        }
-                    }
+                let after = std::mem::replace(after, After::Nothing);
+                if let Some(refusal) = after.finish(&mut Answered(&mut response)) {
+                    let (request, _) = response.into_parts();
+                    let refusal = crate::response(refusal, None);
+                    let response = ServiceResponse::new(request, refusal);
+                    return Poll::Ready(Ok(response.map_into_right_body()));
                 }
                 Poll::Ready(Ok(response))
             }
         }
+    }
+}
+
+/// The application's response (which carries its request), as the end of a request sees it.
+struct Answered<'r, B>(&'r mut ServiceResponse<B>);
+
+impl<B> AppResponse for Answered<'_, B> {
+    type Value = HeaderValue;
+
+    fn status(&self) -> u16 {
+        self.0.status().as_u16()
+    }
+
+    fn route_answered(&self) -> bool {
+        self.0.request().extensions().contains::<RouteAnswered>()
+    }
+
+    fn target(&self) -> (&str, Option<&str>) {
+        let request = self.0.request();
+        (
+            request.path(),
+            request.uri().authority().map(|a| a.as_str()),
+        )
+    }
+
+    fn decorate(&mut self, decoration: Decoration<HeaderValue>) {
+        decoration.apply(&mut Outgoing(self.0.headers_mut()));
     }
 }

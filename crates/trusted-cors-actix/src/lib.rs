@@ -153,21 +153,21 @@
 mod admin;
 mod future;
 
+use std::borrow::Cow;
 use std::future::{ready, Ready};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderMap, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
-use trusted_cors_core::{
-    Cors, CorsOutcome, DeclaredRoute, Field, GuardVerdict, MarkSink, MarkSource, PreflightReply,
-    Rejection, Reply, RequestHeaders, RouteAnswered, RouteCors, RouteStep,
+use trusted_cors_core::adapter::{
+    field_name, After, DeclaredRoute, Found, MarkSink, MarkSource, Preflight, RequestHeaders,
+    ResponseHeaders, RouteAnswered, RouteStep, NAMED_FIELDS,
 };
-
-use future::After;
+use trusted_cors_core::{Cors, CorsOutcome, Field, Rejection, Reply, RouteCors};
 
 #[cfg(feature = "admin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
@@ -180,19 +180,68 @@ struct Incoming<'a>(&'a HeaderMap);
 /// actix's response headers, as the core writes them.
 struct Outgoing<'a>(&'a mut HeaderMap);
 
-trusted_cors_core::header_maps!(
-    request: Incoming<'_>,
-    response: Outgoing<'_>,
-    map: |this| this.0,
-    http: actix_web::http::header,
-    // actix's map is a hash map of small vectors: slower to walk than `http`'s, quick to look
-    // a header up in (measured with callgrind).
-    scan_up_to: 0,
-    origin_first: true,
-    // A response carries its request: the guard reads a preflight's headers again only if no
-    // declared resource answered it, instead of keeping copies.
-    read_again_later: true
-);
+/// actix's names of the named fields, in the order of [`NAMED_FIELDS`], parsed once.
+static NAMES: LazyLock<[HeaderName; NAMED_FIELDS.len()]> =
+    LazyLock::new(|| NAMED_FIELDS.map(|field| HeaderName::from_static(field.as_str())));
+
+/// actix's name of a field (see [`field_name`]).
+fn name(field: Field) -> Option<Cow<'static, HeaderName>> {
+    field_name(&*NAMES, field, |bytes| HeaderName::from_bytes(bytes).ok())
+}
+
+impl RequestHeaders for Incoming<'_> {
+    type Value = HeaderValue;
+
+    fn get(&self, field: Field) -> Found<&HeaderValue> {
+        name(field).map_or(Found::Absent, |name| {
+            Found::from_values(self.0.get_all(&*name))
+        })
+    }
+
+    /// A lookup each: actix's map is a hash map of small vectors, quick to look a header up in,
+    /// slower to walk than `http`'s (measured with callgrind).
+    fn get_many<'a>(&'a self, fields: &[Field], found: &mut [Found<&'a HeaderValue>]) {
+        for (slot, field) in found.iter_mut().zip(fields) {
+            *slot = self.get(*field);
+        }
+    }
+}
+
+impl ResponseHeaders for Outgoing<'_> {
+    type Value = HeaderValue;
+
+    fn to_value(bytes: Bytes) -> Option<HeaderValue> {
+        HeaderValue::from_maybe_shared(bytes).ok()
+    }
+
+    fn vary_origin() -> HeaderValue {
+        const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+        ORIGIN
+    }
+
+    fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
+        let values = name(field).map(|name| self.0.get_all(&*name));
+        values.into_iter().flatten().map(HeaderValue::as_bytes)
+    }
+
+    fn insert(&mut self, field: Field, value: HeaderValue) {
+        if let Some(name) = name(field) {
+            self.0.insert(name.into_owned(), value);
+        }
+    }
+
+    fn append(&mut self, field: Field, value: HeaderValue) {
+        if let Some(name) = name(field) {
+            self.0.append(name.into_owned(), value);
+        }
+    }
+
+    fn remove(&mut self, field: Field) {
+        if let Some(name) = name(field) {
+            self.0.remove(&*name);
+        }
+    }
+}
 
 /// actix's request extensions, as the core marks and reads them.
 struct Marks<E>(E);
@@ -248,8 +297,7 @@ macro_rules! transform {
 fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
     let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
     reply.write_headers(&mut Outgoing(&mut headers), request.map(Incoming).as_ref());
-    // A declared resource's answer is marked on its request (see `RouteCorsService`).
-    let (status, body, rejection, _) = reply.into_parts();
+    let (status, body, rejection) = reply.into_parts();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::with_body(status, body).map_into_boxed_body();
     *response.headers_mut() = headers;
@@ -260,21 +308,23 @@ fn response(reply: Reply, request: Option<&HeaderMap>) -> HttpResponse {
 }
 
 /// The actix-web response to a preflight that a declared resource answers: its headers written
-/// into the response's own (pooled) map. The mark by which the guard knows a declared resource
-/// answered goes into the request's extensions (pooled with their room, where the response's
-/// would allocate a map).
-fn preflight_response(
-    reply: PreflightReply<HeaderValue>,
-    request: &ServiceRequest,
-) -> HttpResponse {
-    let status = StatusCode::from_u16(PreflightReply::<HeaderValue>::STATUS)
+/// into the response's own (pooled) map.
+fn preflight_response(preflight: Preflight<'_, HeaderValue>) -> HttpResponse {
+    let status = StatusCode::from_u16(Preflight::<HeaderValue>::STATUS)
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::with_body(status, Bytes::new()).map_into_boxed_body();
     // Inserting into the pooled map costs less here than copying a ready-made one (actix's map
     // copies each header's vector of values; measured with callgrind).
-    reply.write_headers(&mut Outgoing(response.headers_mut()));
-    request.extensions_mut().insert(RouteAnswered);
+    preflight.write_headers(&mut Outgoing(response.headers_mut()));
     response
+}
+
+/// Sends a declared resource's own answer, marked with [`RouteAnswered`] in the request's
+/// extensions, which its response carries to the guard (they are pooled with their room, where
+/// the response's would allocate a map for the mark).
+fn route_answer<F, B>(request: ServiceRequest, response: HttpResponse) -> ResponseFuture<F, B> {
+    request.extensions_mut().insert(RouteAnswered);
+    ResponseFuture::ready(request.into_response(response).map_into_right_body())
 }
 
 /// App-level middleware, the guard: the global rules before routing, and refusal of preflights
@@ -320,20 +370,13 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let (method, path, authority, headers) = parts(request.request());
-        let verdict = (self.cors).judge_unrouted(method, path, authority, &headers);
-        let after = match verdict {
-            GuardVerdict::Refuse(reply) => {
+        match (self.cors).judge_unrouted(method, path, authority, &headers) {
+            Err(reply) => {
                 let response = response(reply, None);
-                return ResponseFuture::ready(
-                    request.into_response(response).map_into_right_body(),
-                );
+                ResponseFuture::ready(request.into_response(response).map_into_right_body())
             }
-            // actix's router needs the request to itself: the verdict keeps what it needs.
-            GuardVerdict::Defer(deferred) => After::Deferred(self.cors.clone(), deferred),
-            GuardVerdict::PassVarying(vary) => After::Decorate(vary),
-            _ => After::Nothing,
-        };
-        ResponseFuture::inner(self.service.call(request), after)
+            Ok(after) => ResponseFuture::inner(self.service.call(request), after),
+        }
     }
 }
 
@@ -350,7 +393,7 @@ impl RouteCorsMiddleware {
     /// The middleware declaring `policy`, judged against `cors`.
     pub fn new(cors: &Cors, policy: RouteCors) -> Self {
         RouteCorsMiddleware {
-            route: cors.declare::<Outgoing<'static>>(policy),
+            route: Arc::new(cors.declare::<Outgoing<'static>>(policy)),
         }
     }
 }
@@ -380,19 +423,12 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let (method, path, authority, headers) = parts(request.request());
-        let step = (self.route).handle(method, path, authority, &headers);
-        match step {
+        match (self.route).handle(method, path, authority, &headers) {
             RouteStep::Answer(reply) => {
-                if reply.is_route_answer() {
-                    request.extensions_mut().insert(RouteAnswered);
-                }
                 let response = response(reply, Some(request.headers()));
-                ResponseFuture::ready(request.into_response(response).map_into_right_body())
+                route_answer(request, response)
             }
-            RouteStep::Preflight(reply) => {
-                let response = preflight_response(reply, &request);
-                ResponseFuture::ready(request.into_response(response).map_into_right_body())
-            }
+            RouteStep::Preflight(preflight) => route_answer(request, preflight_response(preflight)),
             RouteStep::Forward(recorded, decoration) => {
                 recorded.record(&mut Marks(&mut *request.extensions_mut()));
                 ResponseFuture::inner(self.service.call(request), After::Decorate(decoration))
@@ -465,11 +501,10 @@ impl FromRequest for CorsContext {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let origin = Incoming(request.headers());
-        ready(Ok(CorsContext(CorsOutcome::from_request(
-            &Marks(&*request.extensions()),
-            origin.values(Field::Origin),
-        ))))
+        let headers = Incoming(request.headers());
+        let origin = headers.values(Field::Origin);
+        let outcome = CorsOutcome::from_request(&Marks(&*request.extensions()), origin);
+        ready(Ok(CorsContext(outcome)))
     }
 }
 

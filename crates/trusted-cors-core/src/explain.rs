@@ -9,51 +9,15 @@
 
 use serde::Serialize;
 
+pub use crate::decision::trace::{Check, Verdict};
+
 use crate::decision::{decide_traced, Decision, OriginRead, RouteScope};
 use crate::request::{HeaderInput, RequestFacts};
-use crate::{CorsConfig, RegistrySnapshot, RejectionKind};
-
-/// The verdict of one rule on a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Verdict {
-    /// The rule lets the request through.
-    Passed,
-    /// The rule refuses the request.
-    Refused,
-    /// The rule is in report mode: it would have refused the request, which goes on.
-    Reported,
-    /// The request goes through, but its answer carries no CORS headers, so the browser does
-    /// not let the page read it.
-    Blocked,
-}
+use crate::{CorsConfig, RegistrySnapshot};
 
 /// The reason a call [blocked](Outcome::Blocked) by the browser because it sends cookies and
 /// the answer does not allow credentials: no rule of the layers, the browser's own check.
 pub const CREDENTIALS_NOT_ALLOWED: &str = "credentials_not_allowed";
-
-/// One rule checked for a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct Check {
-    /// The rule, by the reason code it refuses with, e.g. `origin_not_trusted`.
-    pub rule: &'static str,
-    /// What it decided.
-    pub verdict: Verdict,
-    /// What it found, in plain words; for a refusal, the cause and its fix.
-    pub finding: String,
-}
-
-impl Check {
-    pub(crate) fn new(rule: RejectionKind, verdict: Verdict, finding: String) -> Self {
-        Check {
-            rule: rule.code(),
-            verdict,
-            finding,
-        }
-    }
-}
 
 /// What happens to a request, for the page that sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -198,7 +162,8 @@ impl<'a> Call<'a> {
 pub struct CallExplanation {
     /// What happens to the call as a whole.
     pub outcome: Outcome,
-    /// The reason code of the rule that refused or blocked it.
+    /// The reason code of the rule that refused or blocked it ([`CREDENTIALS_NOT_ALLOWED`] when
+    /// the browser blocks a call with cookies whose answer does not allow credentials).
     pub reason: Option<&'static str>,
     /// The preflight, if the browser sends one.
     pub preflight: Option<Explanation>,

@@ -11,9 +11,9 @@
 //!   Okta-style JSON body and a `tracing` event (target `trusted_cors`).
 //!
 //! The whole behaviour is one pure function, [`decision::decide`], and the replies it leads to
-//! ([`Reply`], [`Decoration`]) are built here too: the Tower layers ([`GuardLayer`],
-//! [`RouteCorsLayer`]) and the axum and actix-web adapters only copy them into their
-//! framework's types, through [`RequestHeaders`] and [`ResponseHeaders`].
+//! ([`Reply`], and the headers added to an application's response) are built here too: the Tower
+//! layers ([`GuardLayer`], [`RouteCorsLayer`]) and the axum and actix-web adapters only copy them
+//! into their framework's types (the adapters' protocol is a hidden module, `adapter`).
 //!
 //! Around it:
 //! - the [`Registry`] keeps no files: it is changed in memory, or [prepared](Registry::prepare)
@@ -94,6 +94,8 @@
 //! cross-origin. A proxy that strips `Origin` turns every browser call into a non-CORS request:
 //! the layer can then neither answer nor refuse it.
 
+#[doc(hidden)]
+pub mod adapter;
 mod audit;
 mod change;
 mod config;
@@ -124,15 +126,7 @@ pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
 pub use error::{ConfigError, RegistryError};
 pub use field::Field;
-#[doc(hidden)]
-pub use field::NAMED_FIELDS;
 pub use layers::CorsOutcome;
-#[doc(hidden)]
-pub use layers::{
-    DeclaredRoute, Mark, MarkSink, MarkSource, PreflightReply, Recorded, RouteAnswered, RouteStep,
-};
-#[doc(hidden)]
-pub use layers::{Deferred, GuardVerdict, Unanswered};
 pub use origin::{Origin, OriginError, OriginPattern, OriginSchemes, MAX_ORIGIN_LEN};
 /// A request's `Origin` bytes validated: the decision's own reading, public for the fuzz targets
 /// (`fuzz/`), which check it against their own oracle.
@@ -144,15 +138,8 @@ pub use rejection::{
     AppAnswer, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause, RejectionKind,
     RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
 };
-#[doc(hidden)]
-pub use reply::Decoration;
-pub use reply::{Reply, ReplyValue, ResponseHeaders};
-pub use request::{
-    request_host, HeaderInput, RequestFacts, RequestHeaders, MAX_REQUEST_HEADERS_LEN,
-    MAX_REQUEST_HEADER_NAMES,
-};
-#[doc(hidden)]
-pub use request::{scan_headers, scan_into, scan_values, Found};
+pub use reply::{Reply, ReplyValue};
+pub use request::{request_host, HeaderInput, RequestFacts};
 pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,
@@ -162,12 +149,8 @@ pub use trusted_origin::{
 };
 
 use decision::RouteScope;
-
-/// What the adapters' macros name.
-#[doc(hidden)]
-pub mod __private {
-    pub use bytes::Bytes;
-}
+use layers::DeclaredRoute;
+use reply::{Decoration, ResponseHeaders};
 
 /// The CORS configuration of a service and its registry of trusted origins, shared by the guard
 /// and every route declaration. Cheap to clone.
@@ -301,7 +284,7 @@ impl Cors {
     /// The Tower layer that declares one route's CORS policy: it answers the route's preflights,
     /// refuses what the policy does not allow and adds the CORS headers to its responses.
     pub fn route(&self, policy: RouteCors) -> RouteCorsLayer {
-        RouteCorsLayer::new(self.declare::<http::HeaderMap>(policy))
+        RouteCorsLayer::new(Arc::new(self.declare::<http::HeaderMap>(policy)))
     }
 
     /// What the frame-ancestors layers add to a response: `Content-Security-Policy:
@@ -324,9 +307,10 @@ impl Cors {
         self.inner.guard_installed.load(Ordering::Relaxed)
     }
 
-    /// A route's policy prepared for the layers of a framework whose response headers are `W`.
+    /// A route's policy prepared for the layers of a framework whose response headers are `W`
+    /// (see [`adapter`]).
     #[doc(hidden)]
-    pub fn declare<W>(&self, policy: RouteCors) -> Arc<DeclaredRoute<W::Value>>
+    pub fn declare<W>(&self, policy: RouteCors) -> DeclaredRoute<W::Value>
     where
         W: ResponseHeaders,
         W::Value: Clone,

@@ -10,16 +10,15 @@ use bytes::Bytes;
 use crate::request::RequestHeaders;
 use crate::{Field, Rejection};
 
-/// `Vary` for responses whose CORS outcome depends on `Origin`. Statics, not constants: their
-/// bytes have one address, by which a [`ValueCache`] knows them.
-pub(crate) static VARY_ORIGIN: &str = "Origin";
+/// `Vary` for responses whose CORS outcome depends on `Origin`.
+pub(crate) const VARY_ORIGIN: &str = "Origin";
 /// `Vary` for preflight answers and refusals.
-pub(crate) static VARY_PREFLIGHT: &str =
+pub(crate) const VARY_PREFLIGHT: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 /// The value of `Access-Control-Allow-Credentials`.
-pub(crate) static TRUE: &str = "true";
+pub(crate) const TRUE: &str = "true";
 
-/// The bytes of one of the statics above, without copying them.
+/// The bytes of one of the constants above, without copying them.
 pub(crate) fn static_bytes(value: &'static str) -> Bytes {
     Bytes::from_static(value.as_bytes())
 }
@@ -33,6 +32,10 @@ pub trait ResponseHeaders {
     /// Converts bytes to a header value (without copying them where the framework allows);
     /// `None` for bytes that are not a valid header value.
     fn to_value(bytes: Bytes) -> Option<Self::Value>;
+
+    /// `Origin`, the `Vary` value of a response whose CORS outcome depends on it (a constant:
+    /// it is sent on most responses).
+    fn vary_origin() -> Self::Value;
 
     /// Every value of the header.
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]>;
@@ -70,7 +73,6 @@ pub struct Reply {
     body: Bytes,
     /// Boxed: a reply is moved into and out of futures, and most replies refuse nothing.
     rejection: Option<Box<Rejection>>,
-    route: bool,
 }
 
 impl Reply {
@@ -81,7 +83,6 @@ impl Reply {
             headers: Vec::new(),
             body: Bytes::new(),
             rejection: None,
-            route: false,
         }
     }
 
@@ -138,24 +139,21 @@ impl Reply {
         self.rejection.as_deref()
     }
 
-    /// Whether a route declaration answered (a preflight answer or a refusal on a declared
-    /// route), so the guard lets it through.
-    pub fn is_route_answer(&self) -> bool {
-        self.route
-    }
-
     /// Writes the headers into a response's map; echoed values are read from `request` (without
     /// it they are left out). For adapters.
     #[doc(hidden)]
     pub fn write_headers<W, R>(&self, response: &mut W, request: Option<&R>)
     where
         W: ResponseHeaders,
+        W::Value: Clone,
         R: RequestHeaders<Value = W::Value>,
     {
         for (field, value) in &self.headers {
             let value = match value {
                 ReplyValue::Bytes(bytes) => W::to_value(bytes.clone()),
-                ReplyValue::Echo(from) => request.and_then(|r| r.value(*from)),
+                ReplyValue::Echo(from) => {
+                    request.and_then(|r| r.get(*from).first().cloned().cloned())
+                }
             };
             if let Some(value) = value {
                 response.append(*field, value);
@@ -171,16 +169,11 @@ impl Reply {
             .any(|(_, value)| matches!(value, ReplyValue::Echo(_)))
     }
 
-    /// Splits off the status, the body, the rejection and the route mark, once the headers are
-    /// written. For adapters.
+    /// Splits off the status, the body and the rejection, once the headers are written. For
+    /// adapters.
     #[doc(hidden)]
-    pub fn into_parts(self) -> (u16, Bytes, Option<Rejection>, bool) {
-        (
-            self.status,
-            self.body,
-            self.rejection.map(|r| *r),
-            self.route,
-        )
+    pub fn into_parts(self) -> (u16, Bytes, Option<Rejection>) {
+        (self.status, self.body, self.rejection.map(|r| *r))
     }
 
     /// An empty reply with room for `headers` headers.
@@ -221,11 +214,6 @@ impl Reply {
         self
     }
 
-    pub(crate) fn answered_by_route(mut self) -> Self {
-        self.route = true;
-        self
-    }
-
     pub(crate) fn push(&mut self, field: Field, value: ReplyValue) {
         self.headers.push((field, value));
     }
@@ -243,8 +231,9 @@ impl fmt::Debug for Reply {
 }
 
 /// What a layer does to the application's response: for a declared route, the CORS headers of
-/// an allowed cross-origin request and `Vary: Origin` on every response; for the frame-ancestors
-/// layer, its `Content-Security-Policy`. The route's values are already in the framework's type.
+/// an allowed cross-origin request and `Vary: Origin` on every response; for the guard, `Vary:
+/// Origin` on an unsafe method's; for the frame-ancestors layer, its `Content-Security-Policy`.
+/// The route's values are already in the framework's type.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Decoration<V> {
@@ -260,8 +249,8 @@ pub(crate) const REPORT_HEADER: Field = Field::Other("x-trusted-cors-report");
 enum DecorationKind<V> {
     Route {
         allow: Option<Allow<V>>,
-        /// `Origin`, appended to `Vary` unless the application's `Vary` covers it.
-        vary: Option<V>,
+        /// Whether to append `Origin` to `Vary`, unless the application's `Vary` covers it.
+        vary: bool,
     },
     /// Appended, so a policy the application sets is enforced as well.
     FrameAncestors(Bytes),
@@ -276,19 +265,14 @@ struct Allow<V> {
 }
 
 impl<V> Decoration<V> {
-    pub(crate) fn vary_only(vary: Option<V>) -> Self {
+    pub(crate) fn vary_only(vary: bool) -> Self {
         Decoration {
             kind: DecorationKind::Route { allow: None, vary },
             report: None,
         }
     }
 
-    pub(crate) fn allow(
-        origin: V,
-        credentials: Option<V>,
-        expose: Option<V>,
-        vary: Option<V>,
-    ) -> Self {
+    pub(crate) fn allow(origin: V, credentials: Option<V>, expose: Option<V>) -> Self {
         Decoration {
             kind: DecorationKind::Route {
                 allow: Some(Allow {
@@ -296,7 +280,7 @@ impl<V> Decoration<V> {
                     credentials,
                     expose,
                 }),
-                vary,
+                vary: true,
             },
             report: None,
         }
@@ -341,58 +325,9 @@ impl<V> Decoration<V> {
             }
         }
         // Appended unless the values already cover it; never replaces what the application set.
-        if let Some(vary) = vary {
-            if !vary_covers(headers.values(Field::Vary), VARY_ORIGIN) {
-                headers.append(Field::Vary, vary);
-            }
+        if vary && !vary_covers(headers.values(Field::Vary), VARY_ORIGIN) {
+            headers.append(Field::Vary, W::vary_origin());
         }
-    }
-}
-
-/// Header values a declared route sends on many responses, converted to the framework's type
-/// once. Found by the identity of their bytes (the same buffer and length, which the cache keeps
-/// alive, so the same bytes): a value is only ever replaced by its own conversion, and any other
-/// is converted on the spot.
-pub(crate) struct ValueCache<V> {
-    entries: Vec<(Bytes, Option<V>)>,
-    convert: fn(Bytes) -> Option<V>,
-}
-
-impl<V: Clone> ValueCache<V> {
-    pub(crate) fn new<W: ResponseHeaders<Value = V>>(
-        values: impl IntoIterator<Item = Bytes>,
-    ) -> Self {
-        let entries = values
-            .into_iter()
-            .map(|bytes| (bytes.clone(), W::to_value(bytes)))
-            .collect();
-        ValueCache {
-            entries,
-            convert: W::to_value,
-        }
-    }
-
-    /// The framework's value for these bytes; `None` if they are not a valid header value.
-    pub(crate) fn get(&self, bytes: &Bytes) -> Option<V> {
-        for (known, value) in &self.entries {
-            if known.as_ptr() == bytes.as_ptr() && known.len() == bytes.len() {
-                return value.clone();
-            }
-        }
-        (self.convert)(bytes.clone())
-    }
-
-    /// The value of one of the layers' statics.
-    pub(crate) fn get_static(&self, value: &'static str) -> Option<V> {
-        self.get(&static_bytes(value))
-    }
-}
-
-impl<V> fmt::Debug for ValueCache<V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.entries.iter().map(|(bytes, _)| bytes))
-            .finish()
     }
 }
 

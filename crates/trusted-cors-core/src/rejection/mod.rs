@@ -133,11 +133,11 @@ pub enum TrustHint {
 pub enum RequestHeadersProblem {
     /// Several such headers.
     Several,
-    /// Longer than [`MAX_REQUEST_HEADERS_LEN`] bytes.
+    /// Longer than 4096 bytes.
     TooLong,
     /// Not UTF-8.
     NotText,
-    /// More than [`MAX_REQUEST_HEADER_NAMES`] names.
+    /// More than 64 names (empty items count).
     TooMany,
     /// An item that is not a header name, made printable.
     NotAName(Box<str>),

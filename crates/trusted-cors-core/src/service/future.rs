@@ -6,9 +6,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, Uri};
 use pin_project_lite::pin_project;
 
-use crate::layers::{Deferred, RouteAnswered, Unanswered};
-use crate::reply::Decoration;
-use crate::Cors;
+use super::Answered;
+use crate::layers::After;
 
 pin_project! {
     /// The response future of [`GuardService`](super::GuardService) and
@@ -25,18 +24,15 @@ pin_project! {
     #[derive(Debug)]
     enum State<F> {
         Ready { response: Option<Response<Bytes>> },
-        Inner { #[pin] future: F, after: After },
+        Inner {
+            #[pin]
+            future: F,
+            // What to do to the application's response.
+            after: After<HeaderValue>,
+            // The request's target, for a preflight judged at the end.
+            uri: Option<Uri>,
+        },
     }
-}
-
-/// What to do to the application's response.
-#[derive(Debug)]
-enum After {
-    Nothing,
-    /// A declared route's CORS headers and `Vary`.
-    Decorate(Decoration<HeaderValue>),
-    /// A request the guard passed on without a verdict: judged unless a declared route answered.
-    Deferred(Cors, Deferred<HeaderValue>, Uri),
 }
 
 impl<F> ResponseFuture<F> {
@@ -48,26 +44,9 @@ impl<F> ResponseFuture<F> {
         }
     }
 
-    pub(super) fn passed(future: F) -> Self {
-        Self::inner(future, After::Nothing)
-    }
-
-    pub(super) fn decorated(future: F, decoration: Decoration<HeaderValue>) -> Self {
-        Self::inner(future, After::Decorate(decoration))
-    }
-
-    pub(super) fn deferred(
-        future: F,
-        cors: Cors,
-        deferred: Deferred<HeaderValue>,
-        uri: Uri,
-    ) -> Self {
-        Self::inner(future, After::Deferred(cors, deferred, uri))
-    }
-
-    fn inner(future: F, after: After) -> Self {
+    pub(super) fn inner(future: F, after: After<HeaderValue>, uri: Option<Uri>) -> Self {
         ResponseFuture {
-            state: State::Inner { future, after },
+            state: State::Inner { future, after, uri },
         }
     }
 }
@@ -87,47 +66,18 @@ where
                     .expect("ResponseFuture polled after completion");
                 Poll::Ready(Ok(response.map(B::from)))
             }
-            StateProj::Inner { future, after } => {
+            StateProj::Inner { future, after, uri } => {
                 let mut response = ready!(future.poll(cx))?;
-                match after {
-                    After::Nothing => {}
-                    After::Decorate(_) => {
-                        if let After::Decorate(decoration) =
-                            std::mem::replace(after, After::Nothing)
-                        {
-                            decoration.apply(response.headers_mut());
-                        }
-                    }
-                    After::Deferred(..) => {
-                        if response.extensions().get::<RouteAnswered>().is_none() {
-                            if let Some(refusal) = unanswered(after, &mut response) {
-                                return Poll::Ready(Ok(refusal.map(B::from)));
-                            }
-                        }
-                    }
+                let after = std::mem::replace(after, After::Nothing);
+                let mut answered = Answered {
+                    response: &mut response,
+                    uri: uri.as_ref(),
+                };
+                match after.finish(&mut answered) {
+                    Some(refusal) => Poll::Ready(Ok(super::response(refusal, None).map(B::from))),
+                    None => Poll::Ready(Ok(response)),
                 }
-                Poll::Ready(Ok(response))
             }
         }
     }
-}
-
-/// The guard's judgement of a preflight that no declared route answered (`after`, taken: it is
-/// judged once): the refusal to send instead of the application's `response`, or none (the
-/// response decorated when a report is due). Out of line: the code every request runs stays
-/// small enough for the instruction cache.
-#[cold]
-#[inline(never)]
-fn unanswered<B>(after: &mut After, response: &mut Response<B>) -> Option<Response<Bytes>> {
-    let After::Deferred(cors, deferred, uri) = std::mem::replace(after, After::Nothing) else {
-        return None;
-    };
-    let authority = uri.authority().map(|a| a.as_str());
-    let status = response.status().as_u16();
-    match cors.judge_unanswered(&deferred, uri.path(), authority, status) {
-        Unanswered::Refuse(reply) => return Some(super::response(reply, None)),
-        Unanswered::Decorate(decoration) => decoration.apply(response.headers_mut()),
-        _ => {}
-    }
-    None
 }

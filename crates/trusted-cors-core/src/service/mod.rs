@@ -1,18 +1,20 @@
 //! The Tower layers, for `http` 1.x services: [`GuardLayer`] around the whole application and
-//! [`RouteCorsLayer`] on each CORS-enabled route. They read the request through
-//! [`RequestHeaders`], run the core, and copy its [`Reply`] or [`Decoration`] out; neither
-//! changes the inner service's error type nor its body type. The body of a reply the layers send
+//! [`RouteCorsLayer`] on each CORS-enabled route. They run the core through its adapter protocol
+//! (see [`crate::adapter`], of which they are the model) and copy its replies and decorations
+//! out; neither changes the inner service's error type nor its body type. The body of a reply the layers send
 //! themselves (a preflight answer, a refusal) is made with `From<Bytes>`, which axum's `Body` and
 //! http-body-util's `Full` implement; wrap another body with `map_response` first.
 
 mod frame;
 mod future;
+mod headers;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue};
+use http::Uri;
 use http::{Extensions, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -21,20 +23,10 @@ pub use frame::{FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService
 pub use future::ResponseFuture;
 
 use crate::layers::{
-    DeclaredRoute, GuardVerdict, MarkSink, MarkSource, PreflightReply, RouteAnswered, RouteStep,
+    After, AppResponse, DeclaredRoute, MarkSink, MarkSource, Preflight, RouteAnswered, RouteStep,
 };
-use crate::reply::Reply;
+use crate::reply::{Decoration, Reply};
 use crate::{Cors, Rejection};
-
-crate::header_maps!(
-    request: HeaderMap,
-    response: HeaderMap,
-    map: |this| this,
-    http: http::header,
-    scan_up_to: 8,
-    origin_first: false,
-    read_again_later: false
-);
 
 impl MarkSink for http::Extensions {
     fn insert_mark<M: Clone + Send + Sync + 'static>(&mut self, mark: M) {
@@ -73,31 +65,35 @@ macro_rules! inner_accessors {
 inner_accessors!(GuardService, RouteCorsService, FrameAncestorsService);
 
 impl Reply {
-    /// The `http` 1.x response for this reply (the rejection and the route mark in its
-    /// extensions), e.g. for an axum handler that refuses a request itself.
+    /// The `http` 1.x response for this reply (the rejection in its extensions), e.g. for an
+    /// axum handler that refuses a request itself.
     pub fn into_http_response(self) -> Response<Bytes> {
         response(self, None)
     }
 }
 
 /// An `http` 1.x response from the core's reply; echoed values come from `request`.
-pub(crate) fn response(reply: Reply, request: Option<&HeaderMap>) -> Response<Bytes> {
+fn response(reply: Reply, request: Option<&HeaderMap>) -> Response<Bytes> {
     let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
     reply.write_headers(&mut headers, request);
-    let (status, body, rejection, route) = reply.into_parts();
-    assemble(status, body, headers, Extensions::new(), rejection, route)
+    let (status, body, rejection) = reply.into_parts();
+    assemble(status, body, headers, Extensions::new(), rejection, false)
 }
 
 /// The response that answers `request` with a reply of the core, in the request's own header and
 /// extension maps (emptied): the request is answered here and never reaches the application, and
-/// its maps' room saves allocating new ones.
-fn answer<B>(reply: Reply, request: &mut Request<B>) -> Response<Bytes> {
-    if reply.has_echo() {
-        return response(reply, Some(request.headers()));
-    }
-    let (mut headers, extensions) = recycle(request);
-    reply.write_headers(&mut headers, None::<&HeaderMap>);
-    let (status, body, rejection, route) = reply.into_parts();
+/// its maps' room saves allocating new ones. `route`: a declared route's own answer, marked so.
+fn answer<B>(reply: Reply, request: &mut Request<B>, route: bool) -> Response<Bytes> {
+    let (headers, extensions) = if reply.has_echo() {
+        let mut headers = HeaderMap::with_capacity(reply.header_count().max(8));
+        reply.write_headers(&mut headers, Some(request.headers()));
+        (headers, Extensions::new())
+    } else {
+        let (mut headers, extensions) = recycle(request);
+        reply.write_headers(&mut headers, None::<&HeaderMap>);
+        (headers, extensions)
+    };
+    let (status, body, rejection) = reply.into_parts();
     assemble(status, body, headers, extensions, rejection, route)
 }
 
@@ -105,19 +101,13 @@ fn answer<B>(reply: Reply, request: &mut Request<B>) -> Response<Bytes> {
 /// copy of a ready-made header map per usual answer took ~480 instructions fewer than appending
 /// into the emptied map, but two allocations, and measured no faster: dropped.)
 fn answer_preflight<B>(
-    reply: PreflightReply<HeaderValue>,
+    preflight: Preflight<'_, HeaderValue>,
     request: &mut Request<B>,
 ) -> Response<Bytes> {
     let (mut headers, extensions) = recycle(request);
-    reply.write_headers(&mut headers);
-    assemble(
-        PreflightReply::<HeaderValue>::STATUS,
-        Bytes::new(),
-        headers,
-        extensions,
-        None,
-        true,
-    )
+    preflight.write_headers(&mut headers);
+    let status = Preflight::<HeaderValue>::STATUS;
+    assemble(status, Bytes::new(), headers, extensions, None, true)
 }
 
 /// The request's header and extension maps, emptied (their room kept).
@@ -226,15 +216,12 @@ where
         let authority = uri.authority().map(|a| a.as_str());
         let method = request.method().as_str();
         match (self.cors).judge_unrouted(method, uri.path(), authority, request.headers()) {
-            GuardVerdict::Refuse(reply) => ResponseFuture::ready(answer(reply, &mut request)),
-            GuardVerdict::Defer(deferred) => {
-                let (cors, uri) = (self.cors.clone(), request.uri().clone());
-                ResponseFuture::deferred(self.inner.call(request), cors, deferred, uri)
+            Err(reply) => ResponseFuture::ready(answer(reply, &mut request, false)),
+            Ok(after) => {
+                // The target of a preflight judged at the end, should no route answer it.
+                let uri = matches!(after, After::Judge(..)).then(|| request.uri().clone());
+                ResponseFuture::inner(self.inner.call(request), after, uri)
             }
-            GuardVerdict::PassVarying(vary) => {
-                ResponseFuture::decorated(self.inner.call(request), vary)
-            }
-            _ => ResponseFuture::passed(self.inner.call(request)),
         }
     }
 }
@@ -290,16 +277,46 @@ where
         let uri = request.uri();
         let authority = uri.authority().map(|a| a.as_str());
         let method = request.method().as_str();
-        let step = (self.route).handle(method, uri.path(), authority, request.headers());
-        match step {
-            RouteStep::Answer(reply) => ResponseFuture::ready(answer(reply, &mut request)),
-            RouteStep::Preflight(reply) => {
-                ResponseFuture::ready(answer_preflight(reply, &mut request))
+        match (self.route).handle(method, uri.path(), authority, request.headers()) {
+            RouteStep::Answer(reply) => ResponseFuture::ready(answer(reply, &mut request, true)),
+            RouteStep::Preflight(preflight) => {
+                ResponseFuture::ready(answer_preflight(preflight, &mut request))
             }
             RouteStep::Forward(recorded, decoration) => {
                 recorded.record(request.extensions_mut());
-                ResponseFuture::decorated(self.inner.call(request), decoration)
+                let after = After::Decorate(decoration);
+                ResponseFuture::inner(self.inner.call(request), after, None)
             }
         }
+    }
+}
+
+/// An application's response, with the target of the request it answers (kept only for a
+/// preflight judged at the end).
+struct Answered<'r, B> {
+    response: &'r mut Response<B>,
+    uri: Option<&'r Uri>,
+}
+
+impl<B> AppResponse for Answered<'_, B> {
+    type Value = HeaderValue;
+
+    fn status(&self) -> u16 {
+        self.response.status().as_u16()
+    }
+
+    fn route_answered(&self) -> bool {
+        self.response.extensions().get::<RouteAnswered>().is_some()
+    }
+
+    fn target(&self) -> (&str, Option<&str>) {
+        match self.uri {
+            Some(uri) => (uri.path(), uri.authority().map(|a| a.as_str())),
+            None => ("", None),
+        }
+    }
+
+    fn decorate(&mut self, decoration: Decoration<HeaderValue>) {
+        decoration.apply(self.response.headers_mut());
     }
 }

@@ -1,0 +1,163 @@
+//! What the layers do, framework-neutral: the guard before routing ([`Cors::judge_unrouted`]),
+//! a declared route ([`DeclaredRoute::handle`]) and the end of a request, once the application
+//! has answered ([`After::finish`]). The Tower layers and the actix-web middleware call these and
+//! copy the result out (see [`crate::adapter`]).
+
+mod guard;
+mod outcome;
+mod route;
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+
+pub use guard::Deferred;
+pub(crate) use guard::Unanswered;
+pub use outcome::{CorsOutcome, Mark, MarkSink, MarkSource, Recorded};
+pub use route::{DeclaredRoute, Preflight, RouteStep};
+
+use crate::metrics::DecisionCounters;
+use crate::reply::{Decoration, Reply, ReplyValue};
+use crate::{Cors, Field, Rejection};
+
+/// The mark of a declared route's own answer (its preflight answer or its refusal), by which the
+/// guard knows that a route answered a preflight it deferred. The adapters put it on the answer
+/// of a [`RouteStep::Answer`] or [`RouteStep::Preflight`], in the extensions the guard sees with
+/// the response: the response's on Tower; on actix-web the request's, which its response carries
+/// (they are pooled with their room, where a response's map would be allocated for the mark).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteAnswered;
+
+/// What to do once the application has answered a request that a layer passed on.
+#[derive(Debug)]
+#[must_use]
+pub enum After<V> {
+    /// Nothing.
+    Nothing,
+    /// Add these headers (a declared route's CORS headers and `Vary`, the guard's `Vary` on an
+    /// unsafe method, a report, the frame-ancestors policy).
+    Decorate(Decoration<V>),
+    /// A preflight the guard passed on without a verdict: judged unless a declared route
+    /// answered it.
+    Judge(Cors, Deferred<V>),
+}
+
+/// The application's response, as the end of a request sees it. Each adapter implements it for
+/// its framework's response.
+pub trait AppResponse {
+    /// The framework's header value.
+    type Value;
+
+    /// The status.
+    fn status(&self) -> u16;
+
+    /// Whether it carries the [`RouteAnswered`] mark.
+    fn route_answered(&self) -> bool;
+
+    /// The request's path and URI authority.
+    fn target(&self) -> (&str, Option<&str>);
+
+    /// Adds the decoration's headers.
+    fn decorate(&mut self, decoration: Decoration<Self::Value>);
+}
+
+impl<V: AsRef<[u8]>> After<V> {
+    /// The end of a request: decorates the application's response, or judges a deferred
+    /// preflight that no declared route answered. Returns the refusal to send instead of the
+    /// response, if any.
+    pub fn finish<R: AppResponse<Value = V>>(self, response: &mut R) -> Option<Reply> {
+        match self {
+            After::Nothing => None,
+            After::Decorate(decoration) => {
+                response.decorate(decoration);
+                None
+            }
+            After::Judge(cors, deferred) => unanswered(&cors, &deferred, response),
+        }
+    }
+}
+
+/// The guard's judgement of a preflight it deferred, once the application answered: nothing if a
+/// declared route answered it, else the refusal to send instead of the application's `response`,
+/// or none (the response decorated when a report is due). Out of line: the code every request
+/// runs stays small enough for the instruction cache.
+#[cold]
+#[inline(never)]
+fn unanswered<V: AsRef<[u8]>, R: AppResponse<Value = V>>(
+    cors: &Cors,
+    deferred: &Deferred<V>,
+    response: &mut R,
+) -> Option<Reply> {
+    if response.route_answered() {
+        return None;
+    }
+    let (path, authority) = response.target();
+    match cors.judge_unanswered(deferred, path, authority, response.status()) {
+        Unanswered::Refuse(reply) => return Some(reply),
+        Unanswered::Decorate(decoration) => response.decorate(decoration),
+        Unanswered::Pass => {}
+    }
+    None
+}
+
+impl Cors {
+    /// Logs (and counts, when metrics are on) the would-be rejections of rules in report mode;
+    /// the `X-Trusted-Cors-Report` value naming them, when the config sends it. Out of line (it
+    /// has nothing to do for most requests, and the code every request runs must stay small
+    /// enough for the instruction cache).
+    #[inline(never)]
+    fn report(&self, reports: &[Rejection], counters: Option<&DecisionCounters>) -> Option<Bytes> {
+        if reports.is_empty() {
+            return None;
+        }
+        for rejection in reports {
+            rejection.log();
+            if let Some(counters) = counters {
+                counters.reported(rejection.kind());
+            }
+        }
+        if !self.config().report_header() {
+            return None;
+        }
+        let reasons: Vec<&str> = reports.iter().map(Rejection::reason).collect();
+        Some(Bytes::from(reasons.join(", ")))
+    }
+
+    /// [`refuse`](Self::refuse), counting the refusal when metrics are on.
+    fn refuse_counted(&self, rejection: Rejection, counters: Option<&DecisionCounters>) -> Reply {
+        if let Some(counters) = counters {
+            counters.rejected(rejection.kind());
+        }
+        self.refuse(rejection)
+    }
+
+    /// The reply that refuses a request, as the layers send it: the configured responder's
+    /// output without `Access-Control-Allow-Origin` or `-Credentials`, `Vary` appended, the
+    /// `X-Trusted-Cors-Reason` header when diagnostics are on, and the rejection attached (the
+    /// adapters put it in the response extensions). Logs the denial.
+    pub fn refuse(&self, rejection: Rejection) -> Reply {
+        rejection.log();
+        let mut reply = self.config().responder().respond(&rejection);
+        // A refusal never grants access, whatever a custom responder wrote.
+        reply.remove(Field::AccessControlAllowOrigin);
+        reply.remove(Field::AccessControlAllowCredentials);
+        reply.add_vary(rejection.vary());
+        if self.config().diagnostics() {
+            let reason = bytes::Bytes::from_static(rejection.reason().as_bytes());
+            reply.set(Field::TrustedCorsReason, ReplyValue::Bytes(reason));
+        }
+        reply.with_rejection(rejection)
+    }
+}
+
+impl From<Rejection> for Reply {
+    /// The default refusal, without a [`Cors`] at hand: logged, the Okta-style JSON error of
+    /// [`OktaErrorResponder`](crate::OktaErrorResponder), the rejection attached.
+    fn from(rejection: Rejection) -> Reply {
+        use crate::RejectionResponder;
+        rejection.log();
+        crate::OktaErrorResponder
+            .respond(&rejection)
+            .with_rejection(rejection)
+    }
+}

@@ -1,0 +1,286 @@
+//! A declared route: its policy judged against a [`Cors`], what it does with a request, and how
+//! it sends a preflight answer.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+
+use super::outcome::Recorded;
+use crate::decision::{AnswerValue, Decision, PreflightAnswer, RouteScope};
+use crate::metrics::{DecisionCounters, UNNAMED_ROUTE};
+use crate::reply::{
+    static_bytes, Decoration, Reply, ResponseHeaders, REPORT_HEADER, TRUE, VARY_PREFLIGHT,
+};
+use crate::request::{RequestFacts, RequestHeaders};
+use crate::{Cors, Field, RouteCors};
+
+/// A route's declared policy, judged against a [`Cors`]: what the route layers run. Keeps the
+/// route's own header values in the framework's type `V`, converted once.
+pub struct DeclaredRoute<V> {
+    cors: Cors,
+    policy: RouteCors,
+    warned: AtomicBool,
+    values: RouteValues<V>,
+    /// The route's decision counters, when metrics are on.
+    counters: Option<DecisionCounters>,
+}
+
+impl<V> fmt::Debug for DeclaredRoute<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeclaredRoute")
+            .field("cors", &self.cors)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The header values a route sends on many responses, in the framework's type: its own values
+/// of a preflight answer and of an allowed request's `Access-Control-Expose-Headers`. `None` for
+/// bytes that are not a valid header value (then not sent).
+struct RouteValues<V> {
+    credentials: Option<V>,
+    methods: Option<V>,
+    headers: Option<V>,
+    max_age: Option<V>,
+    vary: Option<V>,
+    expose: Option<V>,
+}
+
+impl<V: Clone> RouteValues<V> {
+    fn new<W: ResponseHeaders<Value = V>>(policy: &RouteCors) -> Self {
+        let convert = |bytes: Option<&Bytes>| bytes.cloned().and_then(W::to_value);
+        RouteValues {
+            credentials: W::to_value(static_bytes(TRUE)),
+            methods: convert(Some(policy.allow_methods_value())),
+            headers: convert(policy.allow_headers_value()),
+            max_age: convert(Some(policy.max_age_value())),
+            vary: W::to_value(static_bytes(VARY_PREFLIGHT)),
+            expose: convert(policy.expose_headers_value()),
+        }
+    }
+
+    /// The route's own value of a preflight answer's header.
+    fn preflight(&self, field: Field) -> Option<V> {
+        match field {
+            Field::AccessControlAllowCredentials => self.credentials.clone(),
+            Field::AccessControlAllowMethods => self.methods.clone(),
+            Field::AccessControlAllowHeaders => self.headers.clone(),
+            Field::AccessControlMaxAge => self.max_age.clone(),
+            Field::Vary => self.vary.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// What a declared route does with a request.
+#[derive(Debug)]
+#[must_use]
+pub enum RouteStep<'r, V> {
+    /// Answer with this refusal; do not call the handler. (A route's own answer: the adapter
+    /// marks it with [`RouteAnswered`](super::RouteAnswered).)
+    Answer(Reply),
+    /// Answer the preflight; do not call the handler. (Marked as an [`Answer`](Self::Answer).)
+    Preflight(Preflight<'r, V>),
+    /// Call the handler with this outcome in the request extensions, then decorate its response.
+    Forward(Recorded, Decoration<V>),
+}
+
+/// A preflight answer as a route sends it: the decision's [`PreflightAnswer`], the request's
+/// `Origin` to echo and the route's values. Status 204, an empty body.
+#[must_use]
+pub struct Preflight<'r, V> {
+    /// The answer; its origin is echoed from the request (`origin`), not taken from here.
+    answer: PreflightAnswer<'r>,
+    origin: Option<V>,
+    values: &'r RouteValues<V>,
+    /// `X-Trusted-Cors-Report`, when rules in report mode would have refused the preflight.
+    report: Option<Bytes>,
+}
+
+impl<V> fmt::Debug for Preflight<'_, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Preflight")
+            .field("answer", &self.answer)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V: Clone> Preflight<'_, V> {
+    /// The status of a preflight answer.
+    pub const STATUS: u16 = 204;
+
+    /// Writes the answer's headers, in the order of [`PreflightAnswer::reply`], into a
+    /// response's (empty) map: the route's own values as converted once, a value made for this
+    /// answer converted now.
+    pub fn write_headers<W: ResponseHeaders<Value = V>>(self, response: &mut W) {
+        let Preflight {
+            answer,
+            mut origin,
+            values,
+            report,
+        } = self;
+        answer.for_each_header(|field, value| {
+            let value = match value {
+                AnswerValue::Origin => origin.take(),
+                AnswerValue::Route(_) => values.preflight(field),
+                AnswerValue::Made(bytes) => W::to_value(bytes.clone()),
+            };
+            if let Some(value) = value {
+                response.append(field, value);
+            }
+        });
+        if let Some(report) = report.and_then(W::to_value) {
+            response.append(REPORT_HEADER, report);
+        }
+    }
+}
+
+impl<V: Clone> DeclaredRoute<V> {
+    pub(crate) fn new<W: ResponseHeaders<Value = V>>(cors: Cors, policy: RouteCors) -> Self {
+        let name = policy.name().unwrap_or(UNNAMED_ROUTE);
+        let counters = DecisionCounters::new(cors.config().metrics(), name);
+        DeclaredRoute {
+            values: RouteValues::new::<W>(&policy),
+            cors,
+            policy,
+            warned: AtomicBool::new(false),
+            counters,
+        }
+    }
+
+    /// Decides a request to this route. `authority` is the URI's authority (HTTP/2's
+    /// `:authority`), for requests without `Host`.
+    pub fn handle<'r, H: RequestHeaders<Value = V>>(
+        &'r self,
+        method: &str,
+        path: &str,
+        authority: Option<&str>,
+        headers: &H,
+    ) -> RouteStep<'r, V> {
+        let origin = headers.get(Field::Origin);
+        let facts = RequestFacts::read_after_origin(method, path, authority, origin, headers);
+        let mut reports = Vec::new();
+        let decision =
+            (self.cors).decide_reporting(&facts, RouteScope::Declared(&self.policy), &mut reports);
+        if !matches!(decision, Decision::NotCors | Decision::SameOrigin) {
+            self.warn_if_unguarded();
+        }
+        if !reports.is_empty() && self.cors.guard_installed() {
+            // The guard judged (and reported) these before routing, or judges this one after.
+            reports.retain(|report| !report.kind().is_global());
+        }
+        let report = self.cors.report(&reports, self.counters.as_ref());
+        let step = self.step(decision, origin.first().copied());
+        match report {
+            None => step,
+            Some(report) => reported(step, report),
+        }
+    }
+
+    /// What the route does on a decision.
+    fn step<'r>(&'r self, decision: Decision<'_>, origin: Option<&V>) -> RouteStep<'r, V> {
+        match decision {
+            Decision::Reject(rejection) => {
+                RouteStep::Answer((self.cors).refuse_counted(rejection, self.counters.as_ref()))
+            }
+            Decision::Preflight(answer) => {
+                if let Some(counters) = &self.counters {
+                    counters.preflight();
+                }
+                RouteStep::Preflight(Preflight {
+                    answer: self.keep(answer),
+                    origin: origin.cloned(),
+                    values: &self.values,
+                    report: None,
+                })
+            }
+            Decision::Allow(allow) => {
+                if let Some(counters) = &self.counters {
+                    counters.allowed();
+                }
+                let recorded = match (allow.trusted, allow.allow_credentials) {
+                    (true, true) => Recorded::TrustedWithCredentials,
+                    (true, false) => Recorded::Trusted,
+                    (false, _) => Recorded::CrossOrigin,
+                };
+                let Some(origin) = origin.cloned() else {
+                    return RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(true));
+                };
+                let credentials = match allow.allow_credentials {
+                    true => self.values.credentials.clone(),
+                    false => None,
+                };
+                // The route's own value, the one an allowed request is sent.
+                let expose = match allow.expose_headers {
+                    Some(_) => self.values.expose.clone(),
+                    None => None,
+                };
+                let decoration = Decoration::allow(origin, credentials, expose);
+                RouteStep::Forward(recorded, decoration)
+            }
+            Decision::NotCors | Decision::SameOrigin => {
+                RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only(true))
+            }
+            _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(true)),
+        }
+    }
+
+    /// The answer, kept beyond the request's headers: its borrowed values are the route's own
+    /// (see [`PreflightAnswer`]), borrowed from the route instead; its origin, which the layers
+    /// echo from the request, is left out.
+    fn keep<'r>(&'r self, answer: PreflightAnswer<'_>) -> PreflightAnswer<'r> {
+        fn own<'r>(value: Cow<'_, Bytes>, route: Option<&'r Bytes>) -> Cow<'r, Bytes> {
+            match (value, route) {
+                (Cow::Borrowed(_), Some(route)) => Cow::Borrowed(route),
+                (value, _) => Cow::Owned(value.into_owned()),
+            }
+        }
+        let policy = &self.policy;
+        PreflightAnswer {
+            allow_origin: "",
+            allow_credentials: answer.allow_credentials,
+            allow_methods: own(answer.allow_methods, Some(policy.allow_methods_value())),
+            allow_headers: (answer.allow_headers).map(|h| own(h, policy.allow_headers_value())),
+            max_age: own(answer.max_age, Some(policy.max_age_value())),
+        }
+    }
+
+    /// Costs one relaxed load per cross-origin request: whether any guard was ever installed
+    /// for this [`Cors`], and whether this route already said so. It catches the common mistake
+    /// (no guard at all); a guard applied to only part of an application goes unnoticed.
+    fn warn_if_unguarded(&self) {
+        if self.cors.guard_installed() || self.warned.load(Ordering::Relaxed) {
+            return;
+        }
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "trusted_cors",
+                "a CORS route declaration ran without the global guard layer: API tokens and \
+                 untrusted cross-origin writes are not refused on undeclared routes, and \
+                 preflights to them are not answered. Wrap the whole application with \
+                 `cors.guard()` (Tower, axum) or `GuardMiddleware` (actix-web)"
+            );
+        }
+    }
+}
+
+/// `step` with the `X-Trusted-Cors-Report` value of rules in report mode that would have
+/// refused the request. Out of line, as `Cors::report` is: the code every request runs stays
+/// small enough for the instruction cache.
+#[cold]
+#[inline(never)]
+fn reported<V>(step: RouteStep<'_, V>, report: Bytes) -> RouteStep<'_, V> {
+    match step {
+        RouteStep::Preflight(preflight) => RouteStep::Preflight(Preflight {
+            report: Some(report),
+            ..preflight
+        }),
+        RouteStep::Forward(recorded, decoration) => {
+            RouteStep::Forward(recorded, decoration.with_report(Some(report)))
+        }
+        answer @ RouteStep::Answer(_) => answer,
+    }
+}

@@ -1,0 +1,321 @@
+//! Classification and the global rules, before and after routing.
+
+use trusted_cors_core::RejectionKind as K;
+
+use super::Expect::*;
+use super::Route::*;
+use super::*;
+use crate::common::*;
+
+pub(crate) const CASES: &[Case] = &[
+    // Classification.
+    case("no origin is not CORS", Me, "GET", &[], NotCors),
+    case(
+        "no origin with an API token is server-side",
+        Undeclared,
+        "GET",
+        &[("authorization", b"SSWS 00t")],
+        NotCors,
+    ),
+    case(
+        "same origin by sec-fetch-site",
+        Me,
+        "PUT",
+        &[
+            ("origin", b"https://evil.example"),
+            ("sec-fetch-site", b"same-origin"),
+        ],
+        SameOrigin,
+    ),
+    case(
+        "same origin by public origin",
+        Me,
+        "PUT",
+        &[("origin", b"https://org.example.com")],
+        SameOrigin,
+    ),
+    case(
+        "same origin by host",
+        User,
+        "POST",
+        &[
+            ("origin", b"http://localhost:8080"),
+            ("host", b"localhost:8080"),
+        ],
+        SameOrigin,
+    ),
+    case(
+        "same origin by host with explicit default port",
+        User,
+        "POST",
+        &[
+            ("origin", b"https://api.example"),
+            ("host", b"API.example:443"),
+        ],
+        SameOrigin,
+    ),
+    case(
+        "Host matches but Sec-Fetch-Site says cross-site",
+        User,
+        "POST",
+        &[
+            ("origin", b"http://api.example"),
+            ("host", b"api.example"),
+            ("sec-fetch-site", b"cross-site"),
+        ],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "Sec-Fetch-Site none: a navigation the user started counts as same-origin",
+        User,
+        "POST",
+        &[("origin", UNTRUSTED_B), ("sec-fetch-site", b"none")],
+        SameOrigin,
+    ),
+    case(
+        "a cross-site write without Origin is refused (Go's CrossOriginProtection)",
+        Unrouted,
+        "POST",
+        &[("sec-fetch-site", b"cross-site"), ("cookie", b"sid=1")],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "a same-site write without Origin is refused too",
+        Undeclared,
+        "DELETE",
+        &[("sec-fetch-site", b"same-site")],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "a cross-site read without Origin is not a CORS request",
+        Unrouted,
+        "GET",
+        &[("sec-fetch-site", b"cross-site"), ("cookie", b"sid=1")],
+        NotCors,
+    ),
+    case(
+        "a same-origin write without Origin is not a CORS request",
+        Unrouted,
+        "POST",
+        &[("sec-fetch-site", b"same-origin"), ("cookie", b"sid=1")],
+        NotCors,
+    ),
+    Case {
+        name: "a cross-site write without Origin to a form-post path passes",
+        route: Unrouted,
+        method: "POST",
+        path: FORM_POST_PATH,
+        headers: &[("sec-fetch-site", b"cross-site")],
+        expect: Pass,
+    },
+    case(
+        "same-site is still cross-origin",
+        User,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("sec-fetch-site", b"same-site")],
+        Reject(K::OriginNotTrusted),
+    ),
+    case(
+        "host with another port is cross-origin",
+        User,
+        "GET",
+        &[
+            ("origin", b"http://localhost:3000"),
+            ("host", b"localhost:8080"),
+        ],
+        Reject(K::OriginNotTrusted),
+    ),
+    // Global rules.
+    case(
+        "SSWS cross-origin on an enabled route",
+        Me,
+        "GET",
+        &[("origin", TRUSTED_B), ("authorization", b"SSWS 00tok")],
+        Reject(K::ApiTokenCrossOrigin),
+    ),
+    case(
+        "SSWS any case",
+        Undeclared,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("authorization", b"ssws 00tok")],
+        Reject(K::ApiTokenCrossOrigin),
+    ),
+    case(
+        "SSWS before routing",
+        Unrouted,
+        "GET",
+        &[("origin", UNTRUSTED_B), ("authorization", b"SSWS 00tok")],
+        Reject(K::ApiTokenCrossOrigin),
+    ),
+    case(
+        "Basic cross-origin",
+        Me,
+        "GET",
+        &[
+            ("origin", TRUSTED_B),
+            ("authorization", b"Basic dXNlcjpwdw=="),
+        ],
+        Reject(K::CredentialSchemeNotAllowed),
+    ),
+    case(
+        "empty authorization",
+        Me,
+        "GET",
+        &[("origin", TRUSTED_B), ("authorization", b"")],
+        Reject(K::CredentialSchemeNotAllowed),
+    ),
+    case(
+        "two authorization headers",
+        Me,
+        "GET",
+        &[
+            ("origin", TRUSTED_B),
+            ("authorization", b"Bearer a"),
+            ("authorization", b"Bearer b"),
+        ],
+        Reject(K::CredentialSchemeNotAllowed),
+    ),
+    case(
+        "untrusted POST without bearer",
+        Undeclared,
+        "POST",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "untrusted DELETE before routing",
+        Unrouted,
+        "DELETE",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "inactive origin POST",
+        Undeclared,
+        "POST",
+        &[("origin", INACTIVE_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "redirect-only origin POST",
+        Undeclared,
+        "POST",
+        &[("origin", REDIRECT_ONLY_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "null origin POST",
+        Undeclared,
+        "POST",
+        &[("origin", b"null")],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "untrusted bearer POST with cookies",
+        Undeclared,
+        "POST",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("authorization", b"Bearer t"),
+            ("cookie", b"sid=1"),
+        ],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    case(
+        "lowercase method is not safe",
+        Undeclared,
+        "get",
+        &[("origin", UNTRUSTED_B)],
+        Reject(K::UntrustedCrossOriginWrite),
+    ),
+    Case {
+        name: "form post to an exempt path",
+        route: Undeclared,
+        method: "POST",
+        path: FORM_POST_PATH,
+        headers: &[("origin", UNTRUSTED_B)],
+        expect: Pass,
+    },
+    case(
+        "trusted POST to an undeclared route passes",
+        Undeclared,
+        "POST",
+        &[("origin", TRUSTED_B)],
+        Pass,
+    ),
+    case(
+        "untrusted bearer POST without cookies passes the global rule",
+        Undeclared,
+        "POST",
+        &[("origin", UNTRUSTED_B), ("authorization", b"Bearer t")],
+        Pass,
+    ),
+    case(
+        "DPoP is a bearer-type scheme",
+        Undeclared,
+        "POST",
+        &[("origin", UNTRUSTED_B), ("authorization", b"DPoP t")],
+        Pass,
+    ),
+    case(
+        "untrusted GET to an undeclared route adds nothing",
+        Undeclared,
+        "GET",
+        &[("origin", UNTRUSTED_B)],
+        Pass,
+    ),
+    case(
+        "preflight to an undeclared route",
+        Undeclared,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::RouteNotCorsEnabled),
+    ),
+    case(
+        "preflight to a server-side-only route",
+        ServerSideOnly,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Reject(K::RouteNotCorsEnabled),
+    ),
+    case(
+        "preflight before routing is deferred",
+        Unrouted,
+        "OPTIONS",
+        &[
+            ("origin", TRUSTED_B),
+            ("access-control-request-method", b"GET"),
+        ],
+        Defer,
+    ),
+    case(
+        "OPTIONS without request method is ordinary",
+        Undeclared,
+        "OPTIONS",
+        &[("origin", UNTRUSTED_B)],
+        Pass,
+    ),
+    case(
+        "OPTIONS with an invalid request method is ordinary",
+        Undeclared,
+        "OPTIONS",
+        &[
+            ("origin", UNTRUSTED_B),
+            ("access-control-request-method", b"G ET"),
+        ],
+        Pass,
+    ),
+    case(
+        "GET before routing passes to the route",
+        Unrouted,
+        "GET",
+        &[("origin", UNTRUSTED_B)],
+        Pass,
+    ),
+];
