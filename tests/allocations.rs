@@ -299,12 +299,8 @@ mod metrics_on {
     /// What the layers add to one request over the bare handler, with metrics `on`.
     fn added(case: Case, on: bool) -> i64 {
         let cors = cors(on);
-        let policy = trusted_cors::RouteCors::builder()
+        let policy = trusted_cors_testing::fixtures::me_builder()
             .name("users_me")
-            .allow_methods(["GET", "PUT"])
-            .allow_headers(["content-type"])
-            .expose_headers(["x-request-id"])
-            .bearer_from_any_origin()
             .build()
             .unwrap();
         let layered = cors

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use trusted_cors::{CorsConfig, NewTrustedOrigin, RejectionKind, RuleMode, ScopeType};
+use trusted_cors::{CorsConfig, RejectionKind, RuleMode};
 
 const ACAO: &str = "access-control-allow-origin";
 const ACAC: &str = "access-control-allow-credentials";
@@ -564,25 +564,12 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// A Capacitor app's WebView, a trusted origin in [`apps`].
-const CAPACITOR: &str = "capacitor://localhost";
-/// A browser extension: an entry in [`apps`], of a scheme not on the default origin schemes.
-const EXTENSION: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
+use trusted_cors_testing::fixtures::{hybrid_seeds, CAPACITOR, EXTENSION};
 
 /// The suite's app with the origins of a hybrid app and a browser extension as trusted origins,
 /// every rule enforced, the default origin schemes (`capacitor`, `ionic`).
 fn apps() -> Fixture {
-    let mut seeds = seeds();
-    seeds.push(NewTrustedOrigin::new(
-        "Mobile",
-        CAPACITOR,
-        [ScopeType::Cors],
-    ));
-    seeds.push(NewTrustedOrigin::new(
-        "Extension",
-        EXTENSION,
-        [ScopeType::Cors],
-    ));
+    let seeds = hybrid_seeds();
     let config = CorsConfig::builder()
         .allow_cross_site_form_posts("/sso/saml2/{app}")
         .diagnostics_header(true)

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use trusted_cors::admin::{PostgresStore, SqliteStore, TrustedOriginStore, TrustedOrigins};
-use trusted_cors::{Edit, NewTrustedOrigin, Registry, ScopeType, Status};
+use trusted_cors::{ChangeRequest, NewTrustedOrigin, Registry, ScopeType, Status};
 use trusted_cors_testing::PgCluster;
 
 const N: usize = 100_000;
@@ -80,7 +80,7 @@ where
             } else {
                 Status::Inactive
             };
-            let edit = Edit::SetStatus {
+            let edit = ChangeRequest::SetStatus {
                 id: id.clone(),
                 status,
             };

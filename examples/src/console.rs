@@ -181,7 +181,7 @@ impl Org {
             return Reply::error(
                 403,
                 "E0000006",
-                trusted_cors::PERMISSION_DENIED_SUMMARY,
+                trusted_cors::OktaError::PERMISSION_DENIED_SUMMARY,
                 Some("A session is accepted by the Trusted Origins API only on calls from this org's own pages (same-origin); from elsewhere, send an access token as Authorization: Bearer <token>"),
             );
         }

@@ -2,7 +2,7 @@
 //! expected outcome, sent as exact bytes over loopback to BOTH example servers (`org-server` on
 //! axum, `org-server-actix`), which must agree with the table and with each other.
 //!
-//! Every expectation comes from the documented rules: the decision table in DESIGN.md, the
+//! Every expectation comes from the documented rules: the decision table in ARCHITECTURE.md, the
 //! `decision` module docs of `trusted-cors-core` (stage 1: classification, `Sec-Fetch-Site`,
 //! the `Host` fallback; stage 2: the global rules; stage 3: the route) and the reason codes in
 //! README.md. The example org's only trusted origin is `http://localhost:8081` (CORS, REDIRECT).
@@ -1279,7 +1279,7 @@ impl Server {
     }
 }
 
-/// The invariants of DESIGN.md, on every response.
+/// The invariants of ARCHITECTURE.md, on every response.
 fn invariants(server: &str, case: &Case, outcome: &Outcome, response: &RawResponse) -> Vec<String> {
     let mut broken = Vec::new();
     if outcome.allow_origin.as_deref() == Some("*") {

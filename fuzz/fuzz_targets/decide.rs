@@ -7,8 +7,8 @@
 //! (0 absent, 1 and 3 one value, 2 several); then bit 12 cookies, bits 13-15 the policy, bit 16
 //! the configuration.
 //!
-//! Invariants (DESIGN.md): only a declared CORS-enabled route grants, only to the exact origin,
-//! never `*` or `null`; credentials only for an ACTIVE CORS-scoped trusted origin on a route
+//! Invariants (ARCHITECTURE.md): only a declared CORS-enabled route grants, only to the exact
+//! origin, never `*` or `null`; credentials only for an ACTIVE CORS-scoped trusted origin on a route
 //! that allows them; an untrusted origin only as a bearer call without cookies on a
 //! bearer-from-any-origin route; an API token or any scheme not configured is refused
 //! cross-origin; an unsafe method from an untrusted origin without a bearer token is refused;

@@ -251,7 +251,7 @@ pub fn auth_scheme(value: &[u8]) -> &[u8] {
     &value[..end]
 }
 
-/// Whether the request is same-origin by DESIGN.md's rules: `Sec-Fetch-Site: same-origin` (or
+/// Whether the request is same-origin by ARCHITECTURE.md's rules: `Sec-Fetch-Site: same-origin` (or
 /// `none`, a navigation the user started) when the header is there, else a public origin, else
 /// an `http` or `https` origin whose `host[:port]` is `Host` (an app origin such as
 /// `capacitor://api.example` is never a page served by `Host`).

@@ -6,13 +6,13 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType, Status};
+use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry};
 
-pub const TRUSTED: &str = "https://app.example.com";
-pub const WILDCARD_MATCH: &str = "https://team.apps.example.org";
-pub const INACTIVE: &str = "https://old.example.com";
-pub const REDIRECT_ONLY: &str = "https://login.example.net";
-pub const UNTRUSTED: &str = "https://evil.example";
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use trusted_cors_testing::fixtures::{
+    me_policy, seeds, user_policy, INACTIVE, REDIRECT_ONLY, TRUSTED, UNTRUSTED, WILDCARD_MATCH,
+};
 pub const API_TOKEN: &str = "00test-api-token";
 /// An access token with `okta.trustedOrigins.read`, issued to [`READER`].
 pub const READ_TOKEN: &str = "at-test-reader";
@@ -30,16 +30,6 @@ pub fn api(fixture: &Fixture) -> trusted_cors::admin::TrustedOriginsApi {
             (READ_TOKEN, Grant::new(READER, [ApiScope::Read])),
             (MANAGE_TOKEN, Grant::new(MANAGER, [ApiScope::Manage])),
         ]))
-}
-
-/// The trusted origins every app of the suite starts with.
-pub fn seeds() -> Vec<NewTrustedOrigin> {
-    vec![
-        NewTrustedOrigin::new("App", TRUSTED, [ScopeType::Cors, ScopeType::Redirect]),
-        NewTrustedOrigin::new("Apps", "https://*.apps.example.org", [ScopeType::Cors]),
-        NewTrustedOrigin::new("Old", INACTIVE, [ScopeType::Cors]).with_status(Status::Inactive),
-        NewTrustedOrigin::new("Login", REDIRECT_ONLY, [ScopeType::Redirect]),
-    ]
 }
 
 /// The CORS handle over `registry`.
@@ -101,22 +91,6 @@ impl Fixture {
             origins,
         }
     }
-}
-
-/// "Get current user": trusted origins with cookies, bearer tokens from anywhere.
-pub fn me_policy() -> RouteCors {
-    RouteCors::builder()
-        .allow_methods(["GET", "PUT"])
-        .allow_headers(["content-type"])
-        .expose_headers(["x-request-id"])
-        .bearer_from_any_origin()
-        .build()
-        .expect("me policy")
-}
-
-/// "Get user": the defaults (trusted origins with cookies; GET, HEAD; content-type).
-pub fn user_policy() -> RouteCors {
-    RouteCors::builder().build().expect("user policy")
 }
 
 /// A running app: its base URL, its registry handle and how many times a handler ran.

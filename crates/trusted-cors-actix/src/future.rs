@@ -73,7 +73,7 @@ where
                 .expect("ResponseFuture polled after completion"))),
             StateProj::Inner { future, after } => {
                 // An error from an inner service has no request left to answer with; it passes
-                // through undecorated, as with actix-cors.
+                // through undecorated (actix-cors 0.7.2, unlike this, decorates it).
                 let mut response = ready!(future.poll(cx))?.map_into_left_body();
                 match std::mem::replace(after, After::Nothing) {
                     After::Nothing => {}

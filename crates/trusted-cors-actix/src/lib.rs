@@ -67,8 +67,8 @@
 //!   including its 404s. Declarations do not nest: the outermost one decides, so do not declare
 //!   both a scope and one of its resources.
 //! - Handlers' errors become responses inside actix and are decorated like any response. An
-//!   error returned by an inner *middleware* passes through as an error, undecorated (as with
-//!   actix-cors): the request it would need to become a response is gone by then.
+//!   error returned by an inner *middleware* passes through as an error, undecorated: the request
+//!   it would need to become a response is gone by then (actix-cors 0.7.2 does decorate them).
 //! - Same pitfalls avoided as with the axum adapter: no 405 on preflights, never `*` with
 //!   credentials, `Vary: Origin` always appended.
 //!

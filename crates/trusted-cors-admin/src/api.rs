@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use trusted_cors_core::{
-    Edit, NewTrustedOrigin, OktaError, Prepared, RegistryError, Scope, ScopeType, Status,
-    TrustedOrigin,
+    ChangeRequest, NewTrustedOrigin, OktaError, PreparedChange, RegistryError, Scope, ScopeType,
+    Status, TrustedOrigin,
 };
 
 use crate::access::{AccessTokenAuthorizer, ApiScope, Grant};
@@ -337,7 +337,10 @@ impl TrustedOriginsApi {
         match (parse_target(request.path), request.method) {
             (Target::Collection, "GET") => self.list(request.query, base_url),
             (Target::Collection, "POST") => match parse_body(request.body) {
-                Ok(new) => self.change(Edit::Create(new), actor, base_url).await,
+                Ok(new) => {
+                    self.change(ChangeRequest::Create(new), actor, base_url)
+                        .await
+                }
                 Err(reply) => *reply,
             },
             (Target::Collection, _) => method_not_allowed("GET, POST"),
@@ -348,19 +351,20 @@ impl TrustedOriginsApi {
             (Target::Item(id), "PUT") => match parse_body(request.body) {
                 Ok(new) => {
                     let id = id.to_owned();
-                    self.change(Edit::Replace { id, new }, actor, base_url)
+                    self.change(ChangeRequest::Replace { id, new }, actor, base_url)
                         .await
                 }
                 Err(reply) => *reply,
             },
             (Target::Item(id), "DELETE") => {
                 let id = id.to_owned();
-                self.change(Edit::Delete { id }, actor, base_url).await
+                self.change(ChangeRequest::Delete { id }, actor, base_url)
+                    .await
             }
             (Target::Item(_), _) => method_not_allowed("GET, PUT, DELETE"),
             (Target::Lifecycle(id, status), "POST") => {
                 let id = id.to_owned();
-                self.change(Edit::SetStatus { id, status }, actor, base_url)
+                self.change(ChangeRequest::SetStatus { id, status }, actor, base_url)
                     .await
             }
             (Target::Lifecycle(..), _) => method_not_allowed("POST"),
@@ -450,9 +454,9 @@ impl TrustedOriginsApi {
     }
 
     /// Makes a change and answers with the entry after it (204 for a delete).
-    async fn change(&self, edit: Edit, actor: &str, base_url: &str) -> Reply {
+    async fn change(&self, edit: ChangeRequest, actor: &str, base_url: &str) -> Reply {
         match self.origins.change(&edit, Some(actor)).await {
-            Ok(Prepared {
+            Ok(PreparedChange {
                 after: Some(origin),
                 ..
             }) => json_reply(200, &trusted_origin_object(&origin, base_url)),
@@ -563,7 +567,7 @@ fn forbidden(cause: &str) -> Reply {
     error(
         403,
         "E0000006",
-        trusted_cors_core::PERMISSION_DENIED_SUMMARY,
+        trusted_cors_core::OktaError::PERMISSION_DENIED_SUMMARY,
         &[cause],
     )
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use tokio::sync::broadcast;
 use trusted_cors_core::{
-    Change, ChangeEvent, ChangeKind, Edit, NewTrustedOrigin, Prepared, Registry, RegistryError,
-    RegistrySnapshot, TrustedOrigin,
+    AppliedChange, ChangeRequest, CommittedChange, EntryWrite, NewTrustedOrigin, PreparedChange,
+    Registry, RegistryError, RegistrySnapshot, TrustedOrigin,
 };
 
 use crate::store::{StoreError, TrustedOriginStore};
@@ -49,7 +49,7 @@ pub enum TrustedOriginsError {
 /// ```
 /// use std::sync::Arc;
 /// use trusted_cors_admin::{MemoryStore, TrustedOrigins};
-/// use trusted_cors_core::{Edit, NewTrustedOrigin, ScopeType};
+/// use trusted_cors_core::{ChangeRequest, NewTrustedOrigin, ScopeType};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,7 +62,7 @@ pub enum TrustedOriginsError {
 /// let _following = two.follow();
 ///
 /// let shop = NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors]);
-/// one.change(&Edit::Create(shop), Some("admin")).await?;
+/// one.change(&ChangeRequest::Create(shop), Some("admin")).await?;
 /// assert!(one.registry().snapshot().trusted("https://shop.example.com", ScopeType::Cors).is_some());
 ///
 /// two.catch_up().await?; // what the follower does when notified
@@ -77,7 +77,7 @@ pub struct TrustedOrigins {
     /// time, and the changes this instance commits are told from the ones it follows.
     sync: tokio::sync::Mutex<()>,
     /// The subscribers' channel.
-    events: broadcast::Sender<ChangeEvent>,
+    events: broadcast::Sender<AppliedChange>,
 }
 
 impl fmt::Debug for TrustedOrigins {
@@ -157,9 +157,9 @@ impl TrustedOrigins {
     /// another instance deleted, a store that is down), nothing changes and the error says why.
     pub async fn change(
         &self,
-        edit: &Edit,
+        edit: &ChangeRequest,
         actor: Option<&str>,
-    ) -> Result<Prepared, TrustedOriginsError> {
+    ) -> Result<PreparedChange, TrustedOriginsError> {
         // Held until the change is applied here, so that no catch-up applies it first and
         // takes it for another instance's.
         let _guard = self.sync.lock().await;
@@ -167,12 +167,12 @@ impl TrustedOrigins {
             // The registry records the change in the audit trail.
             let prepared = self.registry.change(edit, actor)?;
             if let Some(revision) = prepared.revision {
-                self.publish(ChangeEvent::made(edit, &prepared, revision, actor));
+                self.publish(AppliedChange::made(edit, &prepared, revision, actor));
             }
             return Ok(prepared);
         };
         let mut prepared = self.registry.prepare(edit, actor)?;
-        let Some(kind) = prepared.change() else {
+        let Some(kind) = prepared.write() else {
             return Ok(prepared);
         };
         let metrics = self.registry.metrics_enabled();
@@ -183,7 +183,10 @@ impl TrustedOrigins {
             // in between, this change alone brings the registry up to date; otherwise the
             // follower catches up (and tells subscribers of it as if another instance made it).
             if self.registry.revision() + 1 == revision {
-                self.registry.apply(vec![Change { revision, kind }])?;
+                self.registry.apply(vec![CommittedChange {
+                    revision,
+                    write: kind,
+                }])?;
                 self.publish(made);
             } else {
                 tracing::warn!(target: "trusted_cors::store", revision, %error, "a committed change could not be read back; it applies once the store can be read");
@@ -193,10 +196,10 @@ impl TrustedOrigins {
     }
 
     /// Subscribes to the changes applied to this instance's registry from now on, as
-    /// [`ChangeEvent`]s: the ones made here ([`change`](Self::change), the Trusted Origins API;
-    /// source [`ThisInstance`]) and the ones other instances commit to the shared store, as this
-    /// instance applies them ([`catch_up`](Self::catch_up), [`follow`](Self::follow); source
-    /// [`OtherInstance`]), each once, in the order applied, which is the order of their
+    /// [`AppliedChange`]s: the ones made here ([`change`](Self::change), the Trusted Origins API;
+    /// `made_here` true) and the ones other instances commit to the shared store, as this
+    /// instance applies them ([`catch_up`](Self::catch_up), [`follow`](Self::follow); `made_here`
+    /// false), each once, in the order applied, which is the order of their
     /// revisions. A change made directly on the [`Registry`] (bypassing this type) is not
     /// delivered. Forward them to an audit log, invalidate a cache, notify a team.
     ///
@@ -220,12 +223,9 @@ impl TrustedOrigins {
     /// data with no runtime, and only this type knows which changes this instance committed,
     /// who made them, and what they replaced in the feed of other instances' changes.
     ///
-    /// [`ThisInstance`]: trusted_cors_core::ChangeSource::ThisInstance
-    /// [`OtherInstance`]: trusted_cors_core::ChangeSource::OtherInstance
-    ///
     /// ```
     /// use trusted_cors_admin::{MemoryStore, TrustedOrigins};
-    /// use trusted_cors_core::{ChangeAction, ChangeSource, Edit, NewTrustedOrigin, ScopeType};
+    /// use trusted_cors_core::{ChangeAction, ChangeRequest, NewTrustedOrigin, ScopeType};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -235,24 +235,24 @@ impl TrustedOrigins {
     /// let mut changes = here.subscribe();
     ///
     /// let shop = NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors]);
-    /// let shop = there.change(&Edit::Create(shop), Some("ada@example.com")).await?;
+    /// let shop = there.change(&ChangeRequest::Create(shop), Some("ada@example.com")).await?;
     /// here.catch_up().await?; // what `follow` does when the store says something changed
     ///
     /// let change = changes.recv().await?;
     /// assert_eq!(change.action, ChangeAction::Create);
-    /// assert_eq!(change.source, ChangeSource::OtherInstance);
+    /// assert!(!change.made_here);
     /// assert_eq!(change.actor.as_deref(), Some("ada@example.com"));
     /// assert_eq!(change.after, shop.after);
     /// # Ok(())
     /// # }
     /// ```
     #[must_use = "changes are delivered only while the receiver is kept"]
-    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<AppliedChange> {
         self.events.subscribe()
     }
 
     /// Delivers a change to the subscribers, if there are any.
-    fn publish(&self, event: Option<ChangeEvent>) {
+    fn publish(&self, event: Option<AppliedChange>) {
         if let Some(event) = event {
             // Without subscribers there is no one to tell.
             let _ = self.events.send(event);
@@ -276,7 +276,7 @@ impl TrustedOrigins {
     async fn catch_up_locked(
         &self,
         store: &Arc<dyn TrustedOriginStore>,
-        made: Option<&ChangeEvent>,
+        made: Option<&AppliedChange>,
     ) -> Result<u64, TrustedOriginsError> {
         let from = self.registry.revision();
         let changes = store.changes_after(from).await?;
@@ -409,12 +409,12 @@ impl TrustedOrigins {
 /// (`trusted_cors_store_write_seconds`).
 async fn commit(
     store: &Arc<dyn TrustedOriginStore>,
-    kind: ChangeKind,
-    edit: &Edit,
-    prepared: &Prepared,
+    kind: EntryWrite,
+    edit: &ChangeRequest,
+    prepared: &PreparedChange,
     actor: Option<&str>,
     metrics: bool,
-) -> Result<(u64, Option<ChangeEvent>), StoreError> {
+) -> Result<(u64, Option<AppliedChange>), StoreError> {
     let work = {
         let store = Arc::clone(store);
         let (edit, prepared) = (edit.clone(), prepared.clone());
@@ -429,7 +429,7 @@ async fn commit(
             #[cfg(not(feature = "metrics"))]
             let _ = started;
             tracing::info!(target: "trusted_cors::store", revision, id = kind.id(), change = change_name(&edit), actor = actor.as_deref().unwrap_or(""), "committed a trusted-origin change");
-            let made = ChangeEvent::made(&edit, &prepared, revision, actor.as_deref());
+            let made = AppliedChange::made(&edit, &prepared, revision, actor.as_deref());
             if let Some(event) = &made {
                 event.audit();
             }
@@ -454,12 +454,12 @@ async fn commit(
 /// that later change and not `made`, which is then told first.
 fn followed(
     snapshot: &RegistrySnapshot,
-    changes: &[Change],
-    made: Option<&ChangeEvent>,
-) -> Vec<ChangeEvent> {
+    changes: &[CommittedChange],
+    made: Option<&AppliedChange>,
+) -> Vec<AppliedChange> {
     enum Item<'a> {
-        Feed(&'a Change),
-        Made(&'a ChangeEvent),
+        Feed(&'a CommittedChange),
+        Made(&'a AppliedChange),
     }
     let revision = |item: &Item<'_>| match item {
         Item::Feed(change) => change.revision,
@@ -482,14 +482,14 @@ fn followed(
                 events.push(made.clone());
             }
             Item::Feed(change) => {
-                let id = change.kind.id();
+                let id = change.write.id();
                 let before = current.get(id).copied().unwrap_or_else(|| snapshot.get(id));
-                let after = match &change.kind {
-                    ChangeKind::Upsert(entry) => Some(entry),
-                    ChangeKind::Delete(_) => None,
+                let after = match &change.write {
+                    EntryWrite::Upsert(entry) => Some(entry),
+                    EntryWrite::Delete(_) => None,
                 };
                 current.insert(id, after);
-                events.extend(ChangeEvent::followed(
+                events.extend(AppliedChange::followed(
                     change.revision,
                     before.cloned(),
                     after.cloned(),
@@ -506,11 +506,11 @@ fn followed(
 fn differences(
     before: &RegistrySnapshot,
     after: &RegistrySnapshot,
-    made: Option<&ChangeEvent>,
-) -> Vec<ChangeEvent> {
+    made: Option<&AppliedChange>,
+) -> Vec<AppliedChange> {
     let revision = after.revision();
     let made = made.filter(|made| made.revision <= revision);
-    let mine = made.map(ChangeEvent::id);
+    let mine = made.map(AppliedChange::id);
     let gone = before
         .origins()
         .filter(|entry| after.get(&entry.id).is_none())
@@ -521,7 +521,7 @@ fn differences(
     let others = gone
         .chain(changed)
         .filter(|(old, new)| mine != old.or(*new).map(|entry| entry.id.as_str()))
-        .filter_map(|(old, new)| ChangeEvent::followed(revision, old.cloned(), new.cloned()));
+        .filter_map(|(old, new)| AppliedChange::followed(revision, old.cloned(), new.cloned()));
     made.cloned().into_iter().chain(others).collect()
 }
 
@@ -546,12 +546,12 @@ impl Drop for Follower {
     }
 }
 
-fn change_name(edit: &Edit) -> &'static str {
+fn change_name(edit: &ChangeRequest) -> &'static str {
     match edit {
-        Edit::Create(_) => "create",
-        Edit::Replace { .. } => "replace",
-        Edit::SetStatus { .. } => "status",
-        Edit::Delete { .. } => "delete",
+        ChangeRequest::Create(_) => "create",
+        ChangeRequest::Replace { .. } => "replace",
+        ChangeRequest::SetStatus { .. } => "status",
+        ChangeRequest::Delete { .. } => "delete",
         _ => "change",
     }
 }
@@ -567,12 +567,12 @@ fn corrupt(store: &dyn TrustedOriginStore, error: &RegistryError) -> TrustedOrig
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trusted_cors_core::{ChangeAction, ChangeSource, ScopeType, Status};
+    use trusted_cors_core::{ChangeAction, ScopeType, Status};
 
     fn entry(name: &str, origin: &str) -> TrustedOrigin {
         let new = NewTrustedOrigin::new(name, origin, [ScopeType::Cors]);
         Registry::new()
-            .prepare(&Edit::Create(new), Some("seed"))
+            .prepare(&ChangeRequest::Create(new), Some("seed"))
             .unwrap()
             .after
             .unwrap()
@@ -588,33 +588,33 @@ mod tests {
     fn this_instances_change_is_told_even_when_the_feed_kept_a_later_one() {
         let shop = entry("Shop", "https://shop.example.com");
         let registry = Registry::from_origins_at(5, vec![shop.clone()]).unwrap();
-        let edit = Edit::SetStatus {
+        let edit = ChangeRequest::SetStatus {
             id: shop.id.clone(),
             status: Status::Inactive,
         };
         let prepared = registry.prepare(&edit, Some("me")).unwrap();
-        let made = ChangeEvent::made(&edit, &prepared, 6, Some("me")).unwrap();
+        let made = AppliedChange::made(&edit, &prepared, 6, Some("me")).unwrap();
         // Another instance renamed it at 7; the feed holds only that last state.
         let mut renamed = prepared.after.clone().unwrap();
         renamed.name = "Shop EU".into();
         renamed.last_updated_by = Some("other".into());
-        let feed = [Change {
+        let feed = [CommittedChange {
             revision: 7,
-            kind: ChangeKind::Upsert(renamed.clone()),
+            write: EntryWrite::Upsert(renamed.clone()),
         }];
         let events = followed(&registry.snapshot_arc(), &feed, Some(&made));
         assert_eq!(events.len(), 2, "{events:#?}");
         assert_eq!(events[0], made);
-        assert_eq!(events[1].source, ChangeSource::OtherInstance);
+        assert!(!events[1].made_here);
         assert_eq!(events[1].action, ChangeAction::Replace);
         assert_eq!(events[1].revision, 7);
         assert_eq!(events[1].actor.as_deref(), Some("other"));
         assert_eq!(events[1].before, prepared.after);
         assert_eq!(events[1].after, Some(renamed));
         // With the feed holding `made` itself, it is told once, as this instance's.
-        let feed = [Change {
+        let feed = [CommittedChange {
             revision: 6,
-            kind: prepared.change().unwrap(),
+            write: prepared.write().unwrap(),
         }];
         assert_eq!(
             followed(&registry.snapshot_arc(), &feed, Some(&made)),
@@ -632,13 +632,13 @@ mod tests {
         inactive.status = Status::Inactive;
         let before = at(3, vec![kept.clone(), shop.clone(), gone.clone()]);
         let after = at(9, vec![kept, inactive.clone(), new.clone()]);
-        let told = |events: Vec<ChangeEvent>| -> Vec<(ChangeAction, String, ChangeSource, u64)> {
+        let told = |events: Vec<AppliedChange>| -> Vec<(ChangeAction, String, bool, u64)> {
             events
                 .iter()
-                .map(|e| (e.action, e.id().to_owned(), e.source, e.revision))
+                .map(|e| (e.action, e.id().to_owned(), e.made_here, e.revision))
                 .collect()
         };
-        let other = ChangeSource::OtherInstance;
+        let other = false;
         assert_eq!(
             told(differences(&before, &after, None)),
             [
@@ -648,19 +648,14 @@ mod tests {
             ]
         );
         // This instance's change (the new entry, at 8) is told as made, once.
-        let made = ChangeEvent::followed(8, None, Some(new.clone())).map(|mut e| {
-            e.source = ChangeSource::ThisInstance;
+        let made = AppliedChange::followed(8, None, Some(new.clone())).map(|mut e| {
+            e.made_here = true;
             e
         });
         assert_eq!(
             told(differences(&before, &after, made.as_ref())),
             [
-                (
-                    ChangeAction::Create,
-                    new.id.clone(),
-                    ChangeSource::ThisInstance,
-                    8
-                ),
+                (ChangeAction::Create, new.id.clone(), true, 8),
                 (ChangeAction::Delete, gone.id, other, 9),
                 (ChangeAction::Deactivate, shop.id, other, 9),
             ]

@@ -15,8 +15,8 @@ use trusted_cors_admin::{
     Loaded, MemoryStore, StoreFuture, TrustedOriginStore, TrustedOrigins, SUBSCRIPTION_CAPACITY,
 };
 use trusted_cors_core::{
-    Change, ChangeAction, ChangeKind, ChangeSource, Edit, NewTrustedOrigin, Registry, ScopeType,
-    Status, TrustedOrigin, AUDIT_TARGET,
+    ChangeAction, ChangeRequest, CommittedChange, EntryWrite, NewTrustedOrigin, Registry,
+    ScopeType, Status, TrustedOrigin, AUDIT_TARGET,
 };
 
 type Fields = BTreeMap<String, String>;
@@ -86,7 +86,7 @@ async fn four_changes(
 ) -> Vec<(Option<TrustedOrigin>, Option<TrustedOrigin>)> {
     let mut entries = Vec::new();
     let created = origins
-        .change(&Edit::Create(shop()), Some("ada@example.com"))
+        .change(&ChangeRequest::Create(shop()), Some("ada@example.com"))
         .await
         .unwrap();
     let id = created.after.clone().unwrap().id;
@@ -98,7 +98,7 @@ async fn four_changes(
     );
     let replaced = origins
         .change(
-            &Edit::Replace {
+            &ChangeRequest::Replace {
                 id: id.clone(),
                 new: renamed,
             },
@@ -107,7 +107,7 @@ async fn four_changes(
         .await
         .unwrap();
     entries.push((replaced.before, replaced.after));
-    let deactivate = Edit::SetStatus {
+    let deactivate = ChangeRequest::SetStatus {
         id: id.clone(),
         status: Status::Inactive,
     };
@@ -125,7 +125,7 @@ async fn four_changes(
         "nothing changed, nothing recorded"
     );
     let deleted = origins
-        .change(&Edit::Delete { id }, Some("ada@example.com"))
+        .change(&ChangeRequest::Delete { id }, Some("ada@example.com"))
         .await
         .unwrap();
     entries.push((deleted.before, deleted.after));
@@ -216,7 +216,7 @@ fn changes_followed_from_other_instances_are_not_audited_again() {
         let other = TrustedOrigins::open(store.clone(), []).await.unwrap();
         let here = TrustedOrigins::open(store, []).await.unwrap();
         let made = other
-            .change(&Edit::Create(shop()), Some("ada"))
+            .change(&ChangeRequest::Create(shop()), Some("ada"))
             .await
             .unwrap();
         assert_eq!(Some(here.catch_up().await.unwrap()), made.revision);
@@ -255,11 +255,11 @@ async fn subscribers_receive_this_and_other_instances_changes() {
 
     // Made here: delivered once, as this instance's.
     let created = here
-        .change(&Edit::Create(shop()), Some("ada@example.com"))
+        .change(&ChangeRequest::Create(shop()), Some("ada@example.com"))
         .await
         .unwrap();
     let event = changes.try_recv().unwrap();
-    assert_eq!(event.source, ChangeSource::ThisInstance);
+    assert!(event.made_here);
     assert_eq!(event.action, ChangeAction::Create);
     assert_eq!(event.revision, base + 1);
     assert_eq!(event.actor.as_deref(), Some("ada@example.com"));
@@ -271,7 +271,7 @@ async fn subscribers_receive_this_and_other_instances_changes() {
 
     // Two changes by another instance, applied here in one catch-up, in the order made.
     there.catch_up().await.unwrap();
-    let inactive = Edit::SetStatus {
+    let inactive = ChangeRequest::SetStatus {
         id: id.clone(),
         status: Status::Inactive,
     };
@@ -281,13 +281,13 @@ async fn subscribers_receive_this_and_other_instances_changes() {
         .unwrap();
     let blog = NewTrustedOrigin::new("Blog", "https://blog.example.com", [ScopeType::Redirect]);
     let blog = there
-        .change(&Edit::Create(blog), Some("apiToken2"))
+        .change(&ChangeRequest::Create(blog), Some("apiToken2"))
         .await
         .unwrap();
     assert_eq!(changes.try_recv().unwrap_err(), TryRecvError::Empty);
     assert_eq!(here.catch_up().await.unwrap(), base + 3);
     let first = changes.try_recv().unwrap();
-    assert_eq!(first.source, ChangeSource::OtherInstance);
+    assert!(!first.made_here);
     assert_eq!(first.action, ChangeAction::Deactivate);
     assert_eq!(first.revision, base + 2);
     assert_eq!(first.actor.as_deref(), Some("grace@example.com"));
@@ -295,8 +295,8 @@ async fn subscribers_receive_this_and_other_instances_changes() {
     assert_eq!(first.after, deactivated.after);
     let second = changes.try_recv().unwrap();
     assert_eq!(
-        (second.action, second.source),
-        (ChangeAction::Create, ChangeSource::OtherInstance)
+        (second.action, second.made_here),
+        (ChangeAction::Create, false)
     );
     assert_eq!(
         (second.revision, second.actor.as_deref()),
@@ -308,27 +308,27 @@ async fn subscribers_receive_this_and_other_instances_changes() {
     // Through the follower: a delete by another instance (the feed does not say who).
     let _following = here.follow_every(Duration::from_millis(20));
     there
-        .change(&Edit::Delete { id: id.clone() }, Some("ada@example.com"))
+        .change(
+            &ChangeRequest::Delete { id: id.clone() },
+            Some("ada@example.com"),
+        )
         .await
         .unwrap();
     let deleted = tokio::time::timeout(Duration::from_secs(10), changes.recv())
         .await
         .expect("the follower applies the delete")
         .unwrap();
-    assert_eq!(deleted.source, ChangeSource::OtherInstance);
+    assert!(!deleted.made_here);
     assert_eq!(deleted.action, ChangeAction::Delete);
     assert_eq!((deleted.revision, deleted.actor), (base + 4, None));
     assert_eq!((deleted.before, deleted.after), (deactivated.after, None));
 
     // A change made here while the follower runs is still this instance's, and delivered once.
-    here.change(&Edit::Create(shop()), Some("ada@example.com"))
+    here.change(&ChangeRequest::Create(shop()), Some("ada@example.com"))
         .await
         .unwrap();
     let event = changes.recv().await.unwrap();
-    assert_eq!(
-        (event.source, event.revision),
-        (ChangeSource::ThisInstance, base + 5)
-    );
+    assert_eq!((event.made_here, event.revision), (true, base + 5));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(changes.try_recv().unwrap_err(), TryRecvError::Empty);
 }
@@ -337,7 +337,10 @@ async fn subscribers_receive_this_and_other_instances_changes() {
 async fn a_lagging_subscriber_is_told_how_many_changes_it_missed() {
     let origins = TrustedOrigins::in_memory(Registry::new());
     let mut changes = origins.subscribe();
-    let shop = origins.change(&Edit::Create(shop()), None).await.unwrap();
+    let shop = origins
+        .change(&ChangeRequest::Create(shop()), None)
+        .await
+        .unwrap();
     let id = shop.after.unwrap().id;
     for round in 0..SUBSCRIPTION_CAPACITY {
         let status = if round % 2 == 0 {
@@ -345,7 +348,7 @@ async fn a_lagging_subscriber_is_told_how_many_changes_it_missed() {
         } else {
             Status::Active
         };
-        let edit = Edit::SetStatus {
+        let edit = ChangeRequest::SetStatus {
             id: id.clone(),
             status,
         };
@@ -369,13 +372,13 @@ impl TrustedOriginStore for SlowStore {
     fn seed<'a>(&'a self, origins: &'a [TrustedOrigin]) -> StoreFuture<'a, bool> {
         self.0.seed(origins)
     }
-    fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64> {
+    fn commit<'a>(&'a self, change: &'a EntryWrite) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
             self.0.commit(change).await
         })
     }
-    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>> {
+    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<CommittedChange>> {
         self.0.changes_after(revision)
     }
     fn changed(&self) -> StoreFuture<'_, ()> {
@@ -395,7 +398,7 @@ fn a_change_whose_caller_stops_waiting_is_still_committed_and_audited() {
             .unwrap();
         let mut changes = origins.subscribe();
         // The API's client hangs up while the store commits.
-        let create = Edit::Create(shop());
+        let create = ChangeRequest::Create(shop());
         let change = origins.change(&create, Some("ada@example.com"));
         assert!(tokio::time::timeout(Duration::from_millis(10), change)
             .await

@@ -11,7 +11,7 @@ use metrics::{
 };
 use trusted_cors_admin::{MemoryStore, TrustedOrigins};
 use trusted_cors_core::metrics::{REGISTRY_CHANGES_APPLIED_TOTAL, STORE_WRITE_SECONDS};
-use trusted_cors_core::{Cors, CorsConfig, Edit, NewTrustedOrigin, ScopeType};
+use trusted_cors_core::{ChangeRequest, Cors, CorsConfig, NewTrustedOrigin, ScopeType};
 
 #[derive(Default)]
 struct Samples(Mutex<Vec<f64>>);
@@ -68,9 +68,9 @@ impl Recorder for TestRecorder {
     }
 }
 
-fn create(name: &str) -> Edit {
+fn create(name: &str) -> ChangeRequest {
     let origin = format!("https://{}.example.com", name.to_ascii_lowercase());
-    Edit::Create(NewTrustedOrigin::new(name, origin, [ScopeType::Cors]))
+    ChangeRequest::Create(NewTrustedOrigin::new(name, origin, [ScopeType::Cors]))
 }
 
 /// Two instances sharing one store, each with a `Cors` whose metrics are `on`: `a` makes two

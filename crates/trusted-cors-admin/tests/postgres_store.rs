@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use trusted_cors_admin::{
     PostgresStore, StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsError,
 };
-use trusted_cors_core::{Edit, NewTrustedOrigin, ScopeType, Status};
+use trusted_cors_core::{ChangeRequest, NewTrustedOrigin, ScopeType, Status};
 use trusted_cors_testing::PgCluster;
 
 fn new(name: &str, origin: &str) -> NewTrustedOrigin {
@@ -164,7 +164,10 @@ async fn a_frozen_instance_holding_the_revision_row_does_not_block_the_others_fo
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = Instant::now();
     let error = a
-        .change(&Edit::Create(new("Shop", "https://shop.example.com")), None)
+        .change(
+            &ChangeRequest::Create(new("Shop", "https://shop.example.com")),
+            None,
+        )
         .await
         .unwrap_err();
     let took = started.elapsed();
@@ -179,9 +182,12 @@ async fn a_frozen_instance_holding_the_revision_row_does_not_block_the_others_fo
     eprintln!("a commit waiting for a frozen session failed after {took:?}: {error}");
     frozen.wait().unwrap();
     // Once the other session is gone, commits go through.
-    a.change(&Edit::Create(new("Shop", "https://shop.example.com")), None)
-        .await
-        .unwrap();
+    a.change(
+        &ChangeRequest::Create(new("Shop", "https://shop.example.com")),
+        None,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -200,7 +206,7 @@ async fn racing_instances_create_the_same_origin_once() {
             .enumerate()
             .map(|(i, origins)| {
                 let (origins, barrier) = (Arc::clone(origins), Arc::clone(&barrier));
-                let edit = Edit::Create(new(&format!("Race {round} {i}"), &origin));
+                let edit = ChangeRequest::Create(new(&format!("Race {round} {i}"), &origin));
                 tokio::spawn(async move {
                     barrier.wait().await;
                     origins.change(&edit, None).await
@@ -254,7 +260,7 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
     let _following = b.follow();
 
     let shop = "https://shop.example.com";
-    a.change(&Edit::Create(new("Shop", shop)), Some("admin"))
+    a.change(&ChangeRequest::Create(new("Shop", shop)), Some("admin"))
         .await
         .unwrap();
     until(Duration::from_secs(5), "b sees the shop", || {
@@ -271,7 +277,10 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
     for origins in [&a, &b] {
         let started = Instant::now();
         let error = origins
-            .change(&Edit::Create(new("Lost", "https://lost.example.com")), None)
+            .change(
+                &ChangeRequest::Create(new("Lost", "https://lost.example.com")),
+                None,
+            )
             .await
             .unwrap_err();
         let took = started.elapsed();
@@ -304,7 +313,7 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
     tokio::task::block_in_place(|| pg.start_again());
     let up = Instant::now();
     let blog = "https://blog.example.com";
-    a.change(&Edit::Create(new("Blog", blog)), Some("admin"))
+    a.change(&ChangeRequest::Create(new("Blog", blog)), Some("admin"))
         .await
         .unwrap();
     let committed = up.elapsed();
@@ -326,7 +335,7 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
     );
     // And is live again: the next change arrives by notification.
     let shop2 = "https://shop2.example.com";
-    a.change(&Edit::Create(new("Shop 2", shop2)), None)
+    a.change(&ChangeRequest::Create(new("Shop 2", shop2)), None)
         .await
         .unwrap();
     until(Duration::from_secs(1), "b follows again", || {
@@ -343,7 +352,7 @@ async fn a_database_that_goes_away_leaves_instances_serving_and_they_catch_up_wh
         tokio::spawn(async move {
             let (mut acknowledged, mut refused) = (Vec::new(), 0);
             for i in 0.. {
-                let edit = Edit::Create(new(
+                let edit = ChangeRequest::Create(new(
                     &format!("Stream {i}"),
                     &format!("https://stream-{i}.example.com"),
                 ));
@@ -421,9 +430,12 @@ async fn killed_connections_are_replaced_and_nothing_is_missed() {
     let a = instance(&url).await;
     let b = instance(&url).await;
     let _following = b.follow();
-    a.change(&Edit::Create(new("One", "https://one.example.com")), None)
-        .await
-        .unwrap();
+    a.change(
+        &ChangeRequest::Create(new("One", "https://one.example.com")),
+        None,
+    )
+    .await
+    .unwrap();
     until(Duration::from_secs(5), "b sees one", || {
         trusts(&b, "https://one.example.com")
     })
@@ -437,9 +449,12 @@ async fn killed_connections_are_replaced_and_nothing_is_missed() {
         );
         let origin = format!("https://after-kill-{round}.example.com");
         let started = Instant::now();
-        a.change(&Edit::Create(new(&format!("After {round}"), &origin)), None)
-            .await
-            .unwrap();
+        a.change(
+            &ChangeRequest::Create(new(&format!("After {round}"), &origin)),
+            None,
+        )
+        .await
+        .unwrap();
         let took = until(
             Duration::from_secs(5),
             "b catches up after the kill",
@@ -470,15 +485,15 @@ async fn changes_reach_another_instance_within_milliseconds() {
     let mut created: Vec<String> = Vec::new();
     for i in 0..250 {
         let edit = match i {
-            0..100 => Edit::Create(new(
+            0..100 => ChangeRequest::Create(new(
                 &format!("Site {i}"),
                 &format!("https://site-{i}.example.com"),
             )),
-            100..200 => Edit::SetStatus {
+            100..200 => ChangeRequest::SetStatus {
                 id: created[i - 100].clone(),
                 status: Status::Inactive,
             },
-            _ => Edit::Delete {
+            _ => ChangeRequest::Delete {
                 id: created[i - 200].clone(),
             },
         };
@@ -568,7 +583,7 @@ async fn many_origins_are_seeded_in_order_and_loaded() {
     // One change at that size, end to end (prepare, commit, read back, apply), 20 times.
     let mut changes = Vec::new();
     for i in 0..20 {
-        let edit = Edit::SetStatus {
+        let edit = ChangeRequest::SetStatus {
             id: snapshot[count / 2 + i].id.clone(),
             status: Status::Inactive,
         };
@@ -579,7 +594,7 @@ async fn many_origins_are_seeded_in_order_and_loaded() {
     let started = Instant::now();
     a.registry()
         .prepare(
-            &Edit::SetStatus {
+            &ChangeRequest::SetStatus {
                 id: snapshot[0].id.clone(),
                 status: Status::Inactive,
             },

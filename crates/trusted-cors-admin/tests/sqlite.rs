@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trusted_cors_admin::{SqliteStore, StoreError, TrustedOrigins};
-use trusted_cors_core::{Edit, NewTrustedOrigin, ScopeType};
+use trusted_cors_core::{ChangeRequest, NewTrustedOrigin, ScopeType};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
@@ -81,7 +81,10 @@ async fn two_handles_on_one_file_see_each_others_changes_within_a_second() {
     for round in 0..5 {
         let origin = format!("https://shared{round}.example");
         let new = NewTrustedOrigin::new(format!("shared{round}"), &origin, [ScopeType::Cors]);
-        let created = one.change(&Edit::Create(new), Some("test")).await.unwrap();
+        let created = one
+            .change(&ChangeRequest::Create(new), Some("test"))
+            .await
+            .unwrap();
         let id = created.after.unwrap().id;
         let started = Instant::now();
         while two.registry().snapshot().get(&id).is_none() {

@@ -15,14 +15,15 @@ use trusted_cors_admin::{
     Loaded, MemoryStore, StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsError,
 };
 use trusted_cors_core::{
-    Change, ChangeKind, Edit, NewTrustedOrigin, Registry, ScopeType, Status, TrustedOrigin,
+    ChangeRequest, CommittedChange, EntryWrite, NewTrustedOrigin, Registry, ScopeType, Status,
+    TrustedOrigin,
 };
 
 /// A new entry, as an instance's registry would make it (a fresh id).
 fn entry(name: &str, origin: &str) -> TrustedOrigin {
     Registry::new()
         .prepare(
-            &Edit::Create(NewTrustedOrigin::new(name, origin, [ScopeType::Cors])),
+            &ChangeRequest::Create(NewTrustedOrigin::new(name, origin, [ScopeType::Cors])),
             Some("contract"),
         )
         .expect("a valid entry")
@@ -30,12 +31,12 @@ fn entry(name: &str, origin: &str) -> TrustedOrigin {
         .expect("a create makes an entry")
 }
 
-fn upsert(entry: &TrustedOrigin) -> ChangeKind {
-    ChangeKind::Upsert(entry.clone())
+fn upsert(entry: &TrustedOrigin) -> EntryWrite {
+    EntryWrite::Upsert(entry.clone())
 }
 
-fn delete(entry: &TrustedOrigin) -> ChangeKind {
-    ChangeKind::Delete(entry.id.clone())
+fn delete(entry: &TrustedOrigin) -> EntryWrite {
+    EntryWrite::Delete(entry.id.clone())
 }
 
 fn new(name: &str, origin: &str) -> NewTrustedOrigin {
@@ -111,7 +112,7 @@ where
     for change in [
         delete(&shop),
         upsert(&renamed),
-        ChangeKind::Delete("tosNeverHeld".into()),
+        EntryWrite::Delete("tosNeverHeld".into()),
     ] {
         assert_eq!(
             two.commit(&change).await,
@@ -187,17 +188,17 @@ where
     assert_eq!(
         feed,
         vec![
-            Change {
+            CommittedChange {
                 revision: r_status,
-                kind: upsert(&first_inactive),
+                write: upsert(&first_inactive),
             },
-            Change {
+            CommittedChange {
                 revision: r_delete,
-                kind: delete(&shop),
+                write: delete(&shop),
             },
-            Change {
+            CommittedChange {
                 revision: r_again,
-                kind: upsert(&again),
+                write: upsert(&again),
             },
         ],
         "{kind}"
@@ -224,7 +225,7 @@ where
     assert_eq!((a.revision(), b.revision()), (r_status, r_status), "{kind}");
     let blog = a
         .change(
-            &Edit::Create(new("Blog", "https://blog.example.com")),
+            &ChangeRequest::Create(new("Blog", "https://blog.example.com")),
             Some("a"),
         )
         .await
@@ -234,7 +235,7 @@ where
     // b changes another entry before it heard of the blog: its change lands after it, and
     // brings the blog along.
     b.change(
-        &Edit::SetStatus {
+        &ChangeRequest::SetStatus {
             id: again.id.clone(),
             status: Status::Inactive,
         },
@@ -253,7 +254,7 @@ where
     );
     // b deletes the blog; a, not caught up, changes it: the store refuses, a's snapshot stays.
     b.change(
-        &Edit::Delete {
+        &ChangeRequest::Delete {
             id: blog.id.clone(),
         },
         Some("b"),
@@ -263,7 +264,7 @@ where
     let shown = a.registry().snapshot().to_vec();
     let refused = a
         .change(
-            &Edit::Replace {
+            &ChangeRequest::Replace {
                 id: blog.id.clone(),
                 new: new("Blog 2", "https://blog.example.com"),
             },
@@ -277,8 +278,8 @@ where
     );
     assert_eq!(a.registry().snapshot().to_vec(), shown, "{kind}");
     // a and b, racing to create the same origin: the store takes one.
-    let race_a = Edit::Create(new("Race A", "https://race.example.com"));
-    let race_b = Edit::Create(new("Race B", "https://race.example.com"));
+    let race_a = ChangeRequest::Create(new("Race A", "https://race.example.com"));
+    let race_b = ChangeRequest::Create(new("Race B", "https://race.example.com"));
     let (x, y) = tokio::join!(a.change(&race_a, None), b.change(&race_b, None));
     let refused = match (x, y) {
         (Ok(_), Err(error)) | (Err(error), Ok(_)) => error,

@@ -25,6 +25,23 @@
 //!   for `Content-Security-Policy: frame-ancestors` from the IFRAME_EMBED scope;
 //! - [`CorsSettings`] and [`SeedOrigin`] to read the configuration from TOML or JSON.
 //!
+//! # Design
+//!
+//! - **One pure decision.** [`decision::decide`] is a synchronous function of plain inputs (the
+//!   request's facts, the config, the route's policy, a registry snapshot): no I/O, no framework
+//!   types and no `http` types in its signature, so that Tower and axum (`http` 1) and actix-web
+//!   (`http` 0.2) share it. The adapters translate their framework's types and hold no rule.
+//! - **The registry is data, swapped whole.** Requests read a snapshot without a lock; a change
+//!   makes a new one. Changes are asked for ([`ChangeRequest`], worked out into a
+//!   [`PreparedChange`]), committed by a store ([`EntryWrite`], [`CommittedChange`]) and applied
+//!   ([`AppliedChange`], what the audit trail records).
+//! - **Configuration errors are values** ([`ConfigError`], [`RegistryError`]), returned when a
+//!   layer, policy or config is built; no request bytes make the layers panic, and the work per
+//!   request is bounded.
+//!
+//! `ARCHITECTURE.md` at the root of the repository follows a request through the code, with the
+//! decision table and the invariants the tests check.
+//!
 //! # Quick start (Tower)
 //!
 //! ```
@@ -78,6 +95,7 @@
 //! the layer can then neither answer nor refuse it.
 
 mod audit;
+mod change;
 mod config;
 pub mod decision;
 mod error;
@@ -98,10 +116,13 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use audit::{ChangeAction, ChangeEvent, ChangeSource, AUDIT_TARGET};
+pub use audit::AUDIT_TARGET;
+pub use change::{
+    AppliedChange, ChangeAction, ChangeRequest, CommittedChange, EntryWrite, PreparedChange,
+};
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
-pub use error::ConfigError;
+pub use error::{ConfigError, RegistryError};
 pub use field::Field;
 #[doc(hidden)]
 pub use field::NAMED_FIELDS;
@@ -112,18 +133,16 @@ pub use layers::{
 };
 #[doc(hidden)]
 pub use layers::{Deferred, GuardVerdict, Unanswered};
-pub use origin::{
-    Origin, OriginError, OriginParts, OriginPattern, OriginSchemes, RequestOrigin, MAX_ORIGIN_LEN,
-};
-pub use policy::{RouteCors, RouteCorsBuilder, DEFAULT_MAX_AGE};
-pub use registry::{
-    Change, ChangeKind, Edit, Prepared, Registry, RegistryError, RegistrySnapshot, SnapshotGuard,
-    MAX_FIELD_LEN,
-};
+pub use origin::{Origin, OriginError, OriginPattern, OriginSchemes, MAX_ORIGIN_LEN};
+/// A request's `Origin` bytes validated: the decision's own reading, public for the fuzz targets
+/// (`fuzz/`), which check it against their own oracle.
+#[doc(hidden)]
+pub use origin::{OriginParts, RequestOrigin};
+pub use policy::{RouteCors, RouteCorsBuilder};
+pub use registry::{Registry, RegistrySnapshot, SnapshotGuard};
 pub use rejection::{
-    AppAnswer, ErrorCause, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause,
-    RejectionKind, RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
-    PERMISSION_DENIED_SUMMARY,
+    AppAnswer, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause, RejectionKind,
+    RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
 };
 #[doc(hidden)]
 pub use reply::Decoration;
@@ -138,9 +157,7 @@ pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
-pub use trusted_origin::{
-    NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
-};
+pub use trusted_origin::{NewTrustedOrigin, Scope, ScopeType, Status, TrustedOrigin};
 
 use decision::RouteScope;
 

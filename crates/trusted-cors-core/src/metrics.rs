@@ -66,11 +66,12 @@ pub const STORE_WRITE_SECONDS: &str = "trusted_cors_store_write_seconds";
 pub const REGISTRY_CHANGES_APPLIED_TOTAL: &str = "trusted_cors_registry_changes_applied_total";
 
 /// The `route` label of what the guard decides before routing.
-pub const GUARD_ROUTE: &str = "guard";
+pub(crate) const GUARD_ROUTE: &str = "guard";
 /// The `route` label of a declared route without a [name](crate::RouteCorsBuilder::name).
-pub const UNNAMED_ROUTE: &str = "unnamed";
+pub(crate) const UNNAMED_ROUTE: &str = "unnamed";
 /// The `reason` label of an allowed request or an answered preflight.
-pub const NO_REASON: &str = "none";
+#[cfg(feature = "metrics")]
+const NO_REASON: &str = "none";
 
 #[cfg(feature = "metrics")]
 pub use enabled::describe;

@@ -9,8 +9,9 @@ use bytes::Bytes;
 use crate::rejection::RuleOverrides;
 use crate::{ConfigError, RejectionKind, RuleMode};
 
-/// Chromium caps preflight caching at two hours; asking for more buys nothing.
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7200);
+/// The default max-age. Chromium caps preflight caching at two hours; asking for more buys
+/// nothing.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7200);
 
 const MAX_MAX_AGE: u64 = 86_400;
 

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::registry::{RegistryError, MAX_FIELD_LEN};
+use crate::error::{RegistryError, MAX_FIELD_LEN};
 use crate::{OriginError, OriginPattern};
 
 /// What a trusted origin is trusted for.
@@ -119,6 +119,11 @@ impl TrustedOrigin {
 
 /// What an administrator supplies to create or replace a trusted origin.
 ///
+/// The registry accepts it by these rules (and refuses it with a [`RegistryError`] naming the
+/// field otherwise): a name of 1 to 255 characters (trimmed), an origin of at most 255
+/// characters (as in Okta) that parses as an origin or a wildcard pattern, at least one scope,
+/// and no plain-`http` wildcard trusted for CORS. Names and origins must also be unique.
+///
 /// ```
 /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};
 ///
@@ -160,23 +165,9 @@ impl NewTrustedOrigin {
         self
     }
 
-    /// Checks the entry on its own, by every rule the registry applies except uniqueness: a
-    /// name of 1 to [`MAX_FIELD_LEN`] characters (trimmed), an origin of at most
-    /// [`MAX_FIELD_LEN`] characters that parses as an origin or a wildcard pattern, at least one
-    /// scope, and no plain-`http` wildcard trusted for CORS. Returns the normalised parts.
-    ///
-    /// ```
-    /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};
-    ///
-    /// let valid = NewTrustedOrigin::new(" Shop ", "HTTPS://Shop.Example.com:443", [ScopeType::Cors]).validate()?;
-    /// assert_eq!(valid.name, "Shop");
-    /// assert_eq!(valid.origin.as_str(), "https://shop.example.com");
-    ///
-    /// let error = NewTrustedOrigin::new("Shop", "shop.example.com", [ScopeType::Cors]).validate().unwrap_err();
-    /// assert_eq!(error.field(), "origin");
-    /// # Ok::<(), trusted_cors_core::RegistryError>(())
-    /// ```
-    pub fn validate(&self) -> Result<ValidTrustedOrigin, RegistryError> {
+    /// Checks the entry on its own, by every rule the registry applies except uniqueness (see
+    /// [`NewTrustedOrigin`]), and returns the normalised parts.
+    pub(crate) fn validate(&self) -> Result<ValidTrustedOrigin, RegistryError> {
         let name = check_name(&self.name)?;
         if self.origin.chars().count() > MAX_FIELD_LEN {
             return Err(RegistryError::OriginTooLong);
@@ -199,16 +190,15 @@ impl NewTrustedOrigin {
 /// A [`NewTrustedOrigin`] that passed [`NewTrustedOrigin::validate`]: trimmed name, canonical
 /// origin, sorted scopes without repeats. Only uniqueness is left to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ValidTrustedOrigin {
+pub(crate) struct ValidTrustedOrigin {
     /// The trimmed name.
-    pub name: String,
+    pub(crate) name: String,
     /// The canonical origin or wildcard pattern.
-    pub origin: OriginPattern,
+    pub(crate) origin: OriginPattern,
     /// The scopes, sorted, each once.
-    pub scopes: Vec<Scope>,
+    pub(crate) scopes: Vec<Scope>,
     /// The status, as given.
-    pub status: Option<Status>,
+    pub(crate) status: Option<Status>,
 }
 
 impl TrustedOrigin {
@@ -298,6 +288,21 @@ mod tests {
         );
         let back: TrustedOrigin = serde_json::from_value(json).unwrap();
         assert_eq!(back, origin);
+    }
+
+    #[test]
+    fn validate_normalises_and_names_the_field() {
+        let valid =
+            NewTrustedOrigin::new(" Shop ", "HTTPS://Shop.Example.com:443", [ScopeType::Cors])
+                .validate()
+                .unwrap();
+        assert_eq!(valid.name, "Shop");
+        assert_eq!(valid.origin.as_str(), "https://shop.example.com");
+
+        let error = NewTrustedOrigin::new("Shop", "shop.example.com", [ScopeType::Cors])
+            .validate()
+            .unwrap_err();
+        assert_eq!(error.field(), "origin");
     }
 
     #[test]

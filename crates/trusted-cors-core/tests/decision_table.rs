@@ -1,4 +1,4 @@
-//! Every row of the DESIGN.md decision table and every reason code, at the level of the pure
+//! Every row of the ARCHITECTURE.md decision table and every reason code, at the level of the pure
 //! decision: the exact header values it asks for.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The DESIGN.md invariants as named properties, over random registries (exact and wildcard
+//! The ARCHITECTURE.md invariants as named properties, over random registries (exact and wildcard
 //! patterns, every scope, both statuses), random route policies and adversarial request headers
 //! (arbitrary bytes, repeated headers, very long values, comma bombs), checked on the pure
 //! decision (`decision_*`) and on the Tower stack (`tower_*`: `cors.guard()` around
@@ -71,7 +71,7 @@ impl Ctx {
         ]
     }
 
-    /// Whether a request header name is allowed by the world's policy, by DESIGN.md's rules:
+    /// Whether a request header name is allowed by the world's policy, by ARCHITECTURE.md's rules:
     /// listed (any case), or any header but `authorization` under `*`, or `authorization` for
     /// a route that accepts bearer tokens from any origin.
     fn policy_allows_header(&self, name: &[u8]) -> bool {
@@ -219,8 +219,8 @@ fn browser_verdict(
 proptest! {
     #![proptest_config(proptest_config(REGRESSIONS))]
 
-    /// The registry takes exactly the entries DESIGN.md allows: at least one scope, no plain-http
-    /// wildcard with the CORS scope, one entry per canonical origin (normalised on input).
+    /// The registry takes exactly the entries ARCHITECTURE.md allows: at least one scope, no
+    /// plain-http wildcard with the CORS scope, one entry per canonical origin (normalised on input).
     #[test]
     fn decision_registry_takes_exactly_the_valid_entries(world in world()) {
         let (_, accepted) = world.registry();

@@ -99,10 +99,8 @@ async fn handler(_request: Request<Body>) -> Result<Response<Body>, Infallible> 
 /// that reports untrusted origins), `/anon` (an unnamed route), anything else undeclared; every
 /// app behind the guard. Returns the statuses.
 fn send(cors: &Cors, requests: Vec<Request<Body>>) -> Vec<u16> {
-    let me = RouteCors::builder()
+    let me = trusted_cors_testing::fixtures::me_builder()
         .name("users_me")
-        .allow_methods(["GET", "PUT"])
-        .bearer_from_any_origin()
         .build()
         .unwrap();
     let rollout = RouteCors::builder()

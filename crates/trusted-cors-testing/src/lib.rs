@@ -39,6 +39,10 @@
 //!
 //! Use it from a crate of this workspace as a dev-dependency:
 //! `trusted-cors-testing.workspace = true` under `[dev-dependencies]`.
+//!
+//! The suites' shared origins, seeds and route policies are in [`fixtures`].
+
+pub mod fixtures;
 
 use std::ffi::OsString;
 use std::fmt;

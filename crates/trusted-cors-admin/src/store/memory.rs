@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::watch;
-use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
+use trusted_cors_core::{CommittedChange, EntryWrite, TrustedOrigin};
 
 use super::{Loaded, StoreError, StoreFuture, TrustedOriginStore};
 
@@ -124,13 +124,13 @@ impl Rows {
         self.origins.remove(entry.origin.as_str());
     }
 
-    fn commit(&mut self, change: &ChangeKind) -> Result<u64, StoreError> {
+    fn commit(&mut self, change: &EntryWrite) -> Result<u64, StoreError> {
         let revision = self.revision + 1;
         let id = change.id();
         let place = self.ids.get(id).copied();
         let live = place.and_then(|place| self.rows.get(&place)?.entry.clone());
         match (change, place, live) {
-            (ChangeKind::Upsert(entry), None, _) => {
+            (EntryWrite::Upsert(entry), None, _) => {
                 self.claim(entry)?;
                 let place = self.next_place;
                 self.next_place += 1;
@@ -142,7 +142,7 @@ impl Rows {
                 };
                 self.rows.insert(place, row);
             }
-            (ChangeKind::Upsert(entry), Some(place), Some(old)) => {
+            (EntryWrite::Upsert(entry), Some(place), Some(old)) => {
                 self.release(&old);
                 if let Err(error) = self.claim(entry) {
                     self.claim(&old)?;
@@ -153,7 +153,7 @@ impl Rows {
                     row.revision = revision;
                 }
             }
-            (ChangeKind::Delete(_), Some(place), Some(old)) => {
+            (EntryWrite::Delete(_), Some(place), Some(old)) => {
                 self.release(&old);
                 if let Some(row) = self.rows.get_mut(&place) {
                     row.entry = None;
@@ -188,7 +188,7 @@ impl TrustedOriginStore for MemoryStore {
             }
             let mut fresh = Rows::default();
             for entry in origins {
-                fresh.commit(&ChangeKind::Upsert(entry.clone()))?;
+                fresh.commit(&EntryWrite::Upsert(entry.clone()))?;
             }
             // One commit: every seed at one revision.
             let revision = 1;
@@ -203,7 +203,7 @@ impl TrustedOriginStore for MemoryStore {
         Box::pin(std::future::ready(result))
     }
 
-    fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64> {
+    fn commit<'a>(&'a self, change: &'a EntryWrite) -> StoreFuture<'a, u64> {
         let result = self.rows().commit(change);
         if let Ok(revision) = result {
             self.shared.revision.send_replace(revision);
@@ -211,17 +211,17 @@ impl TrustedOriginStore for MemoryStore {
         Box::pin(std::future::ready(result))
     }
 
-    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>> {
+    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<CommittedChange>> {
         let rows = self.rows();
         let changes = rows
             .rows
             .values()
             .filter(|row| row.revision > revision)
-            .map(|row| Change {
+            .map(|row| CommittedChange {
                 revision: row.revision,
-                kind: match &row.entry {
-                    Some(entry) => ChangeKind::Upsert(entry.clone()),
-                    None => ChangeKind::Delete(row.id.clone()),
+                write: match &row.entry {
+                    Some(entry) => EntryWrite::Upsert(entry.clone()),
+                    None => EntryWrite::Delete(row.id.clone()),
                 },
             })
             .collect();

@@ -8,7 +8,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
+use trusted_cors_core::{CommittedChange, EntryWrite, TrustedOrigin};
 
 mod memory;
 #[cfg(feature = "postgres")]
@@ -88,12 +88,12 @@ impl Loaded {
 ///
 /// # The contract
 ///
-/// - **A change is one entry** inserted, updated or deleted ([`ChangeKind`]), committed on its
+/// - **A change is one entry** inserted, updated or deleted ([`EntryWrite`]), committed on its
 ///   own; nothing rewrites the whole list.
 /// - **Every committed change has a revision**, greater than every revision committed before it
 ///   became visible, so that "the changes after revision r" never misses one.
 /// - **A change feed**: [`changes_after`](TrustedOriginStore::changes_after) gives the last state
-///   of every entry changed after a revision (a deleted entry as a [`ChangeKind::Delete`]), in
+///   of every entry changed after a revision (a deleted entry as a [`EntryWrite::Delete`]), in
 ///   creation order. An instance catches up with it after a restart, a lost connection or a
 ///   missed notification.
 /// - **The store enforces uniqueness** of ids, names (whatever their ASCII case) and origins
@@ -121,11 +121,11 @@ pub trait TrustedOriginStore: Send + Sync + fmt::Debug + 'static {
     /// an id the store never held inserts the entry, of a live one updates it; a delete or an
     /// update of an entry deleted meanwhile (perhaps by another instance), or a delete of an id
     /// never held, is [`StoreError::NotFound`]. Ids are never reused.
-    fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64>;
+    fn commit<'a>(&'a self, change: &'a EntryWrite) -> StoreFuture<'a, u64>;
 
     /// The last state of every entry changed after `revision`, each with the revision of its
-    /// last change, in creation order; deleted entries as [`ChangeKind::Delete`].
-    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>>;
+    /// last change, in creation order; deleted entries as [`EntryWrite::Delete`].
+    fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<CommittedChange>>;
 
     /// Resolves when another writer may have committed changes since the last call: a
     /// notification (PostgreSQL `LISTEN`), a changed file (SQLite), or after a short wait. It is

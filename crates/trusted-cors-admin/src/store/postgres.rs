@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::Row as _;
-use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
+use trusted_cors_core::{CommittedChange, EntryWrite, TrustedOrigin};
 
 use super::sql::{self, SCHEMA_VERSION};
 use super::{Loaded, StoreError, StoreFuture, TrustedOriginStore};
@@ -123,7 +123,7 @@ impl PostgresStore {
         Ok(store)
     }
 
-    fn error(&self, error: sqlx::Error, change: Option<&ChangeKind>) -> StoreError {
+    fn error(&self, error: sqlx::Error, change: Option<&EntryWrite>) -> StoreError {
         store_error(&self.describe, error, change)
     }
 
@@ -183,7 +183,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    async fn commit_change(&self, change: &ChangeKind) -> Result<u64, StoreError> {
+    async fn commit_change(&self, change: &EntryWrite) -> Result<u64, StoreError> {
         let store = &self.describe;
         let fail = |e| store_error(store, e, Some(change));
         let mut tx = self.pool.begin().await.map_err(fail)?;
@@ -274,7 +274,7 @@ impl PostgresStore {
         Ok(Loaded::new(sql::revision_of(revision), origins))
     }
 
-    async fn feed(&self, after: u64) -> Result<Vec<Change>, StoreError> {
+    async fn feed(&self, after: u64) -> Result<Vec<CommittedChange>, StoreError> {
         let store = &self.describe;
         let fail = |e| store_error(store, e, None);
         // One statement, one snapshot; commits are serialized, so no revision at or below the
@@ -324,7 +324,7 @@ impl PostgresStore {
 }
 
 /// What a driver error means; see [`sql::store_error`].
-fn store_error(store: &str, error: sqlx::Error, change: Option<&ChangeKind>) -> StoreError {
+fn store_error(store: &str, error: sqlx::Error, change: Option<&EntryWrite>) -> StoreError {
     if let sqlx::Error::PoolTimedOut = error {
         // The pool says no more: it retried connecting until the time was up.
         return StoreError::Unavailable {

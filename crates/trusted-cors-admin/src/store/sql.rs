@@ -13,7 +13,7 @@
 //!   feed can tell other instances it is gone; the unique indexes on `id`, `name_key` (the name in
 //!   ASCII lowercase) and `origin` cover live rows only.
 
-use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
+use trusted_cors_core::{CommittedChange, EntryWrite, TrustedOrigin};
 
 use super::StoreError;
 
@@ -62,7 +62,7 @@ macro_rules! write_change {
             .await
             .map_err($fail)?;
         match ($change, deleted) {
-            (ChangeKind::Upsert(entry), None | Some(false)) => {
+            (EntryWrite::Upsert(entry), None | Some(false)) => {
                 let statement = if deleted.is_none() {
                     sql::INSERT_ENTRY
                 } else {
@@ -79,7 +79,7 @@ macro_rules! write_change {
                     .await
                     .map_err($fail)?;
             }
-            (ChangeKind::Delete(id), Some(false)) => {
+            (EntryWrite::Delete(id), Some(false)) => {
                 sqlx::query(sql::DELETE_ENTRY)
                     .bind(id)
                     .bind($revision)
@@ -136,11 +136,11 @@ macro_rules! sql_store {
                 Box::pin(self.seed_all(origins))
             }
 
-            fn commit<'a>(&'a self, change: &'a ChangeKind) -> StoreFuture<'a, u64> {
+            fn commit<'a>(&'a self, change: &'a EntryWrite) -> StoreFuture<'a, u64> {
                 Box::pin(self.commit_change(change))
             }
 
-            fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<Change>> {
+            fn changes_after(&self, revision: u64) -> StoreFuture<'_, Vec<CommittedChange>> {
                 Box::pin(self.feed(revision))
             }
 
@@ -193,15 +193,15 @@ pub(super) fn change(
     entry: &str,
     revision: i64,
     deleted: bool,
-) -> Result<Change, StoreError> {
+) -> Result<CommittedChange, StoreError> {
     let kind = if deleted {
-        ChangeKind::Delete(id)
+        EntryWrite::Delete(id)
     } else {
-        ChangeKind::Upsert(decode(store, &id, entry)?)
+        EntryWrite::Upsert(decode(store, &id, entry)?)
     };
-    Ok(Change {
+    Ok(CommittedChange {
         revision: revision_of(revision),
-        kind,
+        write: kind,
     })
 }
 
@@ -219,7 +219,7 @@ pub(super) fn db_revision(value: u64) -> i64 {
 pub(super) fn store_error(
     store: &str,
     error: sqlx::Error,
-    change: Option<&ChangeKind>,
+    change: Option<&EntryWrite>,
 ) -> StoreError {
     if let sqlx::Error::Database(database) = &error {
         // SQLITE_NOTADB: a file that is not a SQLite database is what it holds, not an outage.
@@ -235,7 +235,7 @@ pub(super) fn store_error(
                 database.constraint().unwrap_or(""),
                 database.message()
             );
-            if let Some(ChangeKind::Upsert(entry)) = change {
+            if let Some(EntryWrite::Upsert(entry)) = change {
                 return if what.contains("name_key") || what.contains("unique_name") {
                     StoreError::Duplicate {
                         field: "name",

@@ -8,7 +8,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::Row as _;
-use trusted_cors_core::{Change, ChangeKind, TrustedOrigin};
+use trusted_cors_core::{CommittedChange, EntryWrite, TrustedOrigin};
 
 use super::sql::{self, SCHEMA_VERSION};
 use super::{Loaded, StoreError, StoreFuture, TrustedOriginStore};
@@ -31,7 +31,7 @@ const POLL_EVERY: Duration = Duration::from_millis(100);
 /// ```
 /// use std::sync::Arc;
 /// use trusted_cors_admin::{SqliteStore, TrustedOrigins};
-/// use trusted_cors_core::{Edit, NewTrustedOrigin, ScopeType};
+/// use trusted_cors_core::{ChangeRequest, NewTrustedOrigin, ScopeType};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,7 +43,7 @@ const POLL_EVERY: Duration = Duration::from_millis(100);
 /// let seeds = [NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors])];
 /// let origins = TrustedOrigins::open(SqliteStore::open(&path).await?, seeds.clone()).await?;
 /// let shop = NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors]);
-/// origins.change(&Edit::Create(shop), Some("admin")).await?;
+/// origins.change(&ChangeRequest::Create(shop), Some("admin")).await?;
 /// drop(origins);
 ///
 /// // After a restart: loaded from the file, the seeds not used again.
@@ -142,7 +142,7 @@ impl SqliteStore {
         &self.path
     }
 
-    fn error(&self, error: sqlx::Error, change: Option<&ChangeKind>) -> StoreError {
+    fn error(&self, error: sqlx::Error, change: Option<&EntryWrite>) -> StoreError {
         sql::store_error(&self.describe(), error, change)
     }
 
@@ -207,7 +207,7 @@ impl SqliteStore {
         Ok(sql::revision_of(revision))
     }
 
-    async fn commit_change(&self, change: &ChangeKind) -> Result<u64, StoreError> {
+    async fn commit_change(&self, change: &EntryWrite) -> Result<u64, StoreError> {
         let store = self.describe();
         let fail = |e| sql::store_error(&store, e, Some(change));
         // The first statement writes, so the transaction holds the write lock from its start.
@@ -241,7 +241,7 @@ impl SqliteStore {
         }
         for entry in origins {
             let row = sql::encode(&store, entry)?;
-            let change = ChangeKind::Upsert(entry.clone());
+            let change = EntryWrite::Upsert(entry.clone());
             sqlx::query(sql::INSERT_ENTRY)
                 .bind(&entry.id)
                 .bind(&row.name_key)
@@ -277,7 +277,7 @@ impl SqliteStore {
         Ok(Loaded::new(sql::revision_of(revision), origins))
     }
 
-    async fn feed(&self, after: u64) -> Result<Vec<Change>, StoreError> {
+    async fn feed(&self, after: u64) -> Result<Vec<CommittedChange>, StoreError> {
         let store = self.describe();
         let rows = sqlx::query(sql::FEED)
             .bind(sql::db_revision(after))

@@ -10,9 +10,10 @@
 //! Only the speed depends on the trie's layout; any order builds the same map.
 
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use super::Map;
+use super::snapshot::{with_name_key, Indexed, Map, RegistrySnapshot, Slot};
+use crate::trusted_origin::{Status, TrustedOrigin};
 
 /// The keys of one index, with their values and entry indexes, gathered in entry order.
 pub(super) struct Keys<V> {
@@ -126,5 +127,134 @@ impl<V: Clone> Keys<V> {
             map.insert(Arc::from(key), Arc::from(values));
         }
         map
+    }
+}
+
+/// From how many entries a load uses a second thread.
+pub(super) const PARALLEL_FROM: usize = 16_384;
+
+/// Runs `a` and `b`, on two threads when there are enough entries to be worth it and a second
+/// thread can be had, and returns their results.
+pub(super) fn join<A: Send, B>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B,
+    n: usize,
+) -> (A, B) {
+    if n < PARALLEL_FROM
+        || std::thread::available_parallelism().map_or(true, |cores| cores.get() < 2)
+    {
+        return (a(), b());
+    }
+    let a = Mutex::new(Some(a));
+    let run_a = || {
+        a.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .map(|a| a())
+    };
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("trusted-cors-load".into())
+            .spawn_scoped(scope, run_a)
+        {
+            Ok(handle) => {
+                let b = b();
+                match handle.join() {
+                    Ok(Some(a)) => (a, b),
+                    Ok(None) => unreachable!("`a` runs once"),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            // No thread to be had: both here.
+            Err(_) => match run_a() {
+                Some(a) => (a, b()),
+                None => unreachable!("`a` runs once"),
+            },
+        }
+    })
+}
+
+/// A snapshot of many entries, in creation order, built at once (see the module doc), with the first
+/// entry (by index) whose id, name or origin an entry before it has; the snapshot is only good
+/// when there is none.
+pub(super) struct Built {
+    pub(super) snapshot: RegistrySnapshot,
+    pub(super) duplicate_id: Option<usize>,
+    pub(super) duplicate_name: Option<usize>,
+    pub(super) duplicate_origin: Option<usize>,
+}
+
+impl Built {
+    pub(super) fn new(entries: &[Arc<TrustedOrigin>]) -> Self {
+        let n = entries.len();
+        let ((by_id, order, wildcard), (names, exact, patterns)) = join(
+            || {
+                let mut by_id = Keys::gather(entries, |keys, index, entry| {
+                    let slot = Slot {
+                        entry: Arc::clone(entry),
+                        seq: index as u64,
+                    };
+                    keys.add(&entry.id, index, slot);
+                });
+                let mut order = imbl::OrdMap::new();
+                for (seq, entry) in (0u64..).zip(entries) {
+                    order.insert(seq, Arc::clone(entry));
+                }
+                let wildcard = Keys::gather(entries, |keys, index, entry| {
+                    if let Some(base) = entry.origin.wildcard_base() {
+                        keys.add(base, index, Indexed::new(entry));
+                    }
+                });
+                (
+                    (by_id.first_duplicate(), by_id.into_map()),
+                    order,
+                    wildcard.into_grouped(),
+                )
+            },
+            || {
+                let mut names = Keys::gather(entries, |keys, index, entry| {
+                    with_name_key(&entry.name, |name| keys.add(name, index, Arc::clone(entry)));
+                });
+                let mut exact = Keys::gather(entries, |keys, index, entry| {
+                    if !entry.origin.is_wildcard() {
+                        keys.add(entry.origin.as_str(), index, Indexed::exact(entry));
+                    }
+                });
+                let mut patterns = Keys::gather(entries, |keys, index, entry| {
+                    if entry.origin.is_wildcard() {
+                        keys.add(entry.origin.as_str(), index, ());
+                    }
+                });
+                (
+                    (names.first_duplicate(), names.into_map()),
+                    (exact.first_duplicate(), exact.into_map()),
+                    patterns.first_duplicate(),
+                )
+            },
+            n,
+        );
+        // An exact origin and a wildcard pattern are never equal.
+        let duplicate_origin = match (exact.0, patterns) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Built {
+            snapshot: RegistrySnapshot {
+                by_id: by_id.1,
+                order,
+                names: names.1,
+                exact: exact.1,
+                wildcard,
+                next_seq: n as u64,
+                revision: 0,
+                active: entries
+                    .iter()
+                    .filter(|entry| entry.status == Status::Active)
+                    .count(),
+            },
+            duplicate_id: by_id.0,
+            duplicate_name: names.0,
+            duplicate_origin,
+        }
     }
 }

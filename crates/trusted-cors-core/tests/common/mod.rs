@@ -1,36 +1,24 @@
 //! The fixture shared by the core's integration tests: a registry with every kind of entry, a
-//! global config and a set of route policies.
+//! global config and a set of route policies, over the workspace's shared fixture
+//! (`trusted_cors_testing::fixtures`).
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
 
-use trusted_cors_core::{
-    Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType, Status,
-};
+use trusted_cors_core::{Cors, CorsConfig, Registry, RouteCors};
 
-pub const TRUSTED: &str = "https://app.example.com";
-pub const WILDCARD_MATCH: &str = "https://team.apps.example.org";
-pub const INACTIVE: &str = "https://old.example.com";
-pub const REDIRECT_ONLY: &str = "https://login.example.net";
-pub const UNTRUSTED: &str = "https://evil.example";
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use trusted_cors_testing::fixtures::{
+    me_policy as me, user_policy as user, CAPACITOR, EXTENSION, INACTIVE, REDIRECT_ONLY, TRUSTED,
+    UNTRUSTED, WILDCARD_MATCH,
+};
 pub const PUBLIC: &str = "https://org.example.com";
-/// A Capacitor app's WebView: a trusted origin, of a scheme on the default list.
-pub const CAPACITOR: &str = "capacitor://localhost";
-/// A browser extension: a trusted origin entry, but `chrome-extension` is not on the fixture
-/// config's origin schemes, so it is never trusted.
-pub const EXTENSION: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
 pub const FORM_POST_PATH: &str = "/sso/saml2/0oa1";
 
 pub fn registry() -> Registry {
-    Registry::with_origins([
-        NewTrustedOrigin::new("App", TRUSTED, [ScopeType::Cors, ScopeType::Redirect]),
-        NewTrustedOrigin::new("Apps", "https://*.apps.example.org", [ScopeType::Cors]),
-        NewTrustedOrigin::new("Old", INACTIVE, [ScopeType::Cors]).with_status(Status::Inactive),
-        NewTrustedOrigin::new("Login", REDIRECT_ONLY, [ScopeType::Redirect]),
-        NewTrustedOrigin::new("Mobile", CAPACITOR, [ScopeType::Cors]),
-        NewTrustedOrigin::new("Extension", EXTENSION, [ScopeType::Cors]),
-    ])
-    .expect("fixture registry")
+    Registry::with_origins(trusted_cors_testing::fixtures::hybrid_seeds())
+        .expect("fixture registry")
 }
 
 pub fn config() -> CorsConfig {
@@ -44,22 +32,6 @@ pub fn config() -> CorsConfig {
 
 pub fn cors() -> Cors {
     Cors::new(config(), Arc::new(registry()))
-}
-
-/// "Get current user": trusted origins with cookies, bearer tokens from any origin.
-pub fn me() -> RouteCors {
-    RouteCors::builder()
-        .allow_methods(["GET", "PUT"])
-        .allow_headers(["content-type"])
-        .expose_headers(["x-request-id"])
-        .bearer_from_any_origin()
-        .build()
-        .expect("me policy")
-}
-
-/// "Get user": trusted origins with cookies only, the defaults.
-pub fn user() -> RouteCors {
-    RouteCors::builder().build().expect("user policy")
 }
 
 /// Open to every origin, without credentials.

@@ -131,8 +131,8 @@ impl Canon {
         }
     }
 
-    /// Whether a request's `Origin` bytes match, by the rules of DESIGN.md: exact origins byte
-    /// for byte; a wildcard for one or more whole non-empty labels left of its base, same
+    /// Whether a request's `Origin` bytes match, by the rules of ARCHITECTURE.md: exact origins
+    /// byte for byte; a wildcard for one or more whole non-empty labels left of its base, same
     /// scheme and port, in the serialized (lowercase) form browsers send.
     pub fn matches(&self, origin: &[u8]) -> bool {
         let Ok(origin) = std::str::from_utf8(origin) else {
