@@ -24,14 +24,23 @@ pub struct OrgSource {
     /// trusted-origins.db in the working directory]
     #[arg(long, value_name = "LOCATION")]
     pub store: Option<String>,
+    /// With a PostgreSQL store: the directory of this instance's last-known-good copy of the
+    /// trusted origins, served when it starts while the database is down [default: the
+    /// configuration's `snapshot_dir`, else trusted-origins-snapshot in the working directory]
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 impl OrgSource {
-    /// The configuration (the embedded one without `--config`), with `--store` applied.
+    /// The configuration (the embedded one without `--config`), with `--store` and
+    /// `--snapshot-dir` applied.
     pub fn load(&self) -> Result<OrgConfig, StartError> {
         let mut config = OrgConfig::load(self.config.as_deref())?;
         if let Some(store) = &self.store {
             config.store = Some(store.clone());
+        }
+        if let Some(dir) = &self.snapshot_dir {
+            config.snapshot_dir = Some(dir.clone());
         }
         Ok(config)
     }

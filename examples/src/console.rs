@@ -197,7 +197,7 @@ impl Org {
             return Reply::error(
                 403,
                 "E0000006",
-                trusted_cors::PERMISSION_DENIED_SUMMARY,
+                trusted_cors::OktaError::PERMISSION_DENIED_SUMMARY,
                 Some(&format!(
                     "{login} is signed in but is not an administrator of this org: only administrators (admin = true in the configuration) manage trusted origins here. An access token keeps the scopes the configuration grants it"
                 )),

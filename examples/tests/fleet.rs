@@ -33,8 +33,13 @@ fn write_config(name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, config)
 }
 
+/// Starts an instance, its last-known-good copy in a directory of its own beside `config`.
 fn start(server: &str, config: &Path, store: &str) -> (Proc, String) {
-    Proc::start_org(server, config, &["--store", store])
+    static INSTANCES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let copy = config.with_file_name(format!("copy-{n}"));
+    let copy = copy.to_str().expect("a UTF-8 path");
+    Proc::start_org(server, config, &["--store", store, "--snapshot-dir", copy])
 }
 
 fn client() -> reqwest::Client {

@@ -683,12 +683,13 @@ fn parse_body(body: &[u8]) -> Result<NewTrustedOrigin, Box<Reply>> {
 }
 
 /// What is wrong with each of the name, the origin and the scopes of `new`, each checked on its
-/// own by [`NewTrustedOrigin::validate`] (which stops at the first), at most one per field.
+/// own by the registry's rules (which stop at the first), at most one per field: as a creation in
+/// an empty registry, so that uniqueness never counts.
 fn field_errors(new: &NewTrustedOrigin) -> Vec<RegistryError> {
+    let empty = trusted_cors_core::Registry::new();
     let check = |name: &str, origin: &str, scopes: &[Scope]| {
-        NewTrustedOrigin::new(name, origin, scopes.iter().map(|s| s.kind))
-            .validate()
-            .err()
+        let new = NewTrustedOrigin::new(name, origin, scopes.iter().map(|s| s.kind));
+        empty.prepare(&ChangeRequest::Create(new), None).err()
     };
     let (valid_origin, any_scope) = (
         "https://valid.example",

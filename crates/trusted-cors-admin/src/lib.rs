@@ -93,6 +93,9 @@
 mod access;
 mod api;
 mod filter;
+mod health;
+#[cfg(feature = "sqlite")]
+mod last_known_good;
 mod origins;
 mod store;
 mod tokens;
@@ -105,6 +108,9 @@ pub use api::{
     body_too_large, trusted_origin_object, ApiRequest, InvalidBaseUrl, TrustedOriginsApi,
     DEFAULT_LIMIT, MAX_BODY_LEN, MAX_LIMIT, TRUSTED_ORIGINS_PATH,
 };
+pub use health::StoreHealth;
+#[cfg(feature = "sqlite")]
+pub use last_known_good::{LastKnownGood, LAST_KNOWN_GOOD_FILE};
 pub use origins::{
     Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY, SUBSCRIPTION_CAPACITY,
 };
@@ -112,4 +118,4 @@ pub use origins::{
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
-pub use store::{Loaded, MemoryStore, StoreError, StoreFuture, TrustedOriginStore};
+pub use store::{LazyStore, Loaded, MemoryStore, StoreError, StoreFuture, TrustedOriginStore};
