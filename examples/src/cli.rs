@@ -24,23 +24,14 @@ pub struct OrgSource {
     /// trusted-origins.db in the working directory]
     #[arg(long, value_name = "LOCATION")]
     pub store: Option<String>,
-    /// With a PostgreSQL store: the directory of this instance's last-known-good copy of the
-    /// trusted origins, served when it starts while the database is down [default: the
-    /// configuration's `snapshot_dir`, else trusted-origins-snapshot in the working directory]
-    #[arg(long, value_name = "DIR")]
-    pub snapshot_dir: Option<PathBuf>,
 }
 
 impl OrgSource {
-    /// The configuration (the embedded one without `--config`), with `--store` and
-    /// `--snapshot-dir` applied.
+    /// The configuration (the embedded one without `--config`), with `--store` applied.
     pub fn load(&self) -> Result<OrgConfig, StartError> {
         let mut config = OrgConfig::load(self.config.as_deref())?;
         if let Some(store) = &self.store {
             config.store = Some(store.clone());
-        }
-        if let Some(dir) = &self.snapshot_dir {
-            config.snapshot_dir = Some(dir.clone());
         }
         Ok(config)
     }
@@ -56,6 +47,12 @@ pub struct OrgServerArgs {
     /// `--config` and `--store`.
     #[command(flatten)]
     pub source: OrgSource,
+    /// With a PostgreSQL store: the directory of this instance's last-known-good copy of the
+    /// trusted origins, which it serves when it starts while the database is down (one
+    /// directory per instance) [default: the configuration's `snapshot_dir`, else
+    /// trusted-origins-snapshot in the working directory]
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 /// The flags of `cors-tester`.
@@ -129,7 +126,10 @@ pub async fn start_org(
         eprintln!("{name}: {error}");
         ExitCode::from(2)
     };
-    let config = args.source.load().map_err(fail)?;
+    let mut config = args.source.load().map_err(fail)?;
+    if let Some(dir) = &args.snapshot_dir {
+        config.snapshot_dir = Some(dir.clone());
+    }
     let org = Org::open(config).await.map_err(fail)?;
     Ok((args, org))
 }

@@ -13,7 +13,7 @@ pub struct StoreHealth {
     pub up: bool,
     /// Since when it is up, or down.
     pub since: SystemTime,
-    /// Whether the instance serves what its [`LastKnownGood`](crate::LastKnownGood) copy held
+    /// Whether the instance serves what its `LastKnownGood` (feature `sqlite`) copy held
     /// at start, not yet checked against the store.
     pub from_copy: bool,
     /// When the snapshot served was last known to be the store's latest: the last successful
@@ -63,6 +63,7 @@ impl HealthState {
     }
 
     /// Down from now, serving a copy written at `written`.
+    #[cfg(feature = "sqlite")]
     pub(crate) fn from_copy(kind: &'static str, written: SystemTime) -> Self {
         HealthState {
             state: Mutex::new(StoreHealth {

@@ -11,7 +11,10 @@
 //!   revisions, a change feed, uniqueness enforced by the store): [`MemoryStore`]; `SqliteStore`
 //!   (feature `sqlite`), the embedded default, a file that the processes of one machine share;
 //!   `PostgresStore` (feature `postgres`), for a fleet, with changes announced by
-//!   `LISTEN`/`NOTIFY`.
+//!   `LISTEN`/`NOTIFY`; [`LazyStore`] (and `PostgresStore::connect_lazy`) connects on first use.
+//! - `LastKnownGood` (feature `sqlite`): an instance's local copy of what it serves, so that it
+//!   can start while its store is down (`TrustedOrigins::open_with_copy`); and
+//!   [`TrustedOrigins::health`], whether the store answers and how current the snapshot is.
 //! - [`TrustedOriginsApi`]: the management API in Okta's shape (`/api/v1/trustedOrigins`), one
 //!   framework-neutral handler guarded by `SSWS` API tokens and scoped OAuth 2.0 access tokens
 //!   ([`handle_with_grant`](TrustedOriginsApi::handle_with_grant) takes a caller the application

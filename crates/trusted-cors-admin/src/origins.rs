@@ -238,7 +238,7 @@ impl TrustedOrigins {
     }
 
     /// How this instance stands with its store: up or down and since when, whether it serves
-    /// its [`LastKnownGood`](crate::LastKnownGood) copy, how current its snapshot is known to be.
+    /// its `LastKnownGood` (feature `sqlite`) copy, how current its snapshot is known to be.
     /// Trusted origins kept in memory are always up.
     pub fn health(&self) -> StoreHealth {
         self.health.get()

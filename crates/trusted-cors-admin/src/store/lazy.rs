@@ -1,5 +1,5 @@
 //! [`LazyStore`]: a store that connects on first use, so that a service can start while its
-//! database is down (and serve from its [`LastKnownGood`](crate::LastKnownGood) copy).
+//! database is down (and serve from its `LastKnownGood` (feature `sqlite`) copy).
 
 use std::fmt;
 use std::future::Future;
@@ -116,7 +116,7 @@ impl TrustedOriginStore for LazyStore {
 impl super::PostgresStore {
     /// A [`LazyStore`] that connects to the database at `url` on first use (see
     /// [`connect`](Self::connect)), and tries again at each call until it can: a service can
-    /// then start while the database is down, from its [`LastKnownGood`](crate::LastKnownGood)
+    /// then start while the database is down, from its `LastKnownGood` (feature `sqlite`)
     /// copy.
     pub fn connect_lazy(url: &str) -> LazyStore {
         let url = url.to_owned();
