@@ -162,21 +162,12 @@ impl LastKnownGood {
         store: &str,
         snapshot: &RegistrySnapshot,
     ) -> Result<(), String> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM trusted_cors_copy_origins")
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
-        for entry in snapshot.origins() {
-            upsert(&mut tx, entry).await?;
-        }
-        stamp(&mut tx, store, snapshot.revision()).await?;
-        tx.commit().await.map_err(|e| e.to_string())
+        self.write(store, None, snapshot).await
     }
 
     /// Applies `changes` (the feed from revision `from` to `snapshot`'s) to the copy, in one
-    /// transaction; when the copy is not at `from` (an earlier write failed), writes `snapshot`
-    /// whole instead.
+    /// transaction; when the copy is not at `from` (an earlier write failed, or another instance
+    /// sharing the file wrote it), writes `snapshot` whole instead.
     pub(crate) async fn write_changes(
         &self,
         store: &str,
@@ -184,31 +175,58 @@ impl LastKnownGood {
         changes: &[CommittedChange],
         snapshot: &RegistrySnapshot,
     ) -> Result<(), String> {
-        if self.revision_of(store).await != Some(from) {
-            return self.write_all(store, snapshot).await;
-        }
-        let mut tx = self.begin().await?;
-        for change in changes {
-            match &change.write {
-                EntryWrite::Upsert(entry) => upsert(&mut tx, entry).await?,
-                EntryWrite::Delete(id) => {
-                    sqlx::query("DELETE FROM trusted_cors_copy_origins WHERE id = $1")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| e.to_string())?;
+        self.write(store, Some((from, changes)), snapshot).await
+    }
+
+    async fn write(
+        &self,
+        store: &str,
+        changes: Option<(u64, &[CommittedChange])>,
+        snapshot: &RegistrySnapshot,
+    ) -> Result<(), String> {
+        // Holds the file's write lock from here to the commit: what is read is what is changed.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| e.to_string())?;
+        let held: Option<(String, i64)> =
+            sqlx::query_as("SELECT store, revision FROM trusted_cors_copy WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        let in_step = |from: u64| {
+            held.as_ref().is_some_and(|(of, revision)| {
+                of == store && u64::try_from(*revision).ok() == Some(from)
+            })
+        };
+        match changes {
+            Some((from, changes)) if in_step(from) => {
+                for change in changes {
+                    match &change.write {
+                        EntryWrite::Upsert(entry) => upsert(&mut tx, entry).await?,
+                        EntryWrite::Delete(id) => {
+                            sqlx::query("DELETE FROM trusted_cors_copy_origins WHERE id = $1")
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                    }
+                }
+            }
+            _ => {
+                sqlx::query("DELETE FROM trusted_cors_copy_origins")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for entry in snapshot.origins() {
+                    upsert(&mut tx, entry).await?;
                 }
             }
         }
         stamp(&mut tx, store, snapshot.revision()).await?;
         tx.commit().await.map_err(|e| e.to_string())
-    }
-
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, String> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| e.to_string())
     }
 }
 

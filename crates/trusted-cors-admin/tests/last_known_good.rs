@@ -286,3 +286,35 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
     assert!(trusts(&origins, "https://sound.example.com"));
     assert!(trusts(&origins, "https://truncated.example.com"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_sharing_one_copy_leave_it_whole() {
+    let dir = dir("shared");
+    let (db, copy) = (dir.path().join("origins.db"), dir.path().join("copy"));
+    let up = Arc::new(AtomicBool::new(true));
+    let one = open(&db, &up, &copy).await.unwrap();
+    let two = open(&db, &up, &copy).await.unwrap();
+    for i in 0..6 {
+        // Each applies its own change first and the other's after: the copy is written out of
+        // step half of the time, and then whole.
+        let (writer, other) = if i % 2 == 0 {
+            (&one, &two)
+        } else {
+            (&two, &one)
+        };
+        let name = format!("n{i}");
+        writer
+            .change(
+                &ChangeRequest::Create(new(&name, &format!("https://{name}.example.com"))),
+                None,
+            )
+            .await
+            .unwrap();
+        other.catch_up().await.unwrap();
+    }
+    let latest = one.registry().snapshot().to_vec();
+    drop((one, two));
+    let down = Arc::new(AtomicBool::new(false));
+    let restarted = open(&db, &down, &copy).await.unwrap();
+    assert_eq!(restarted.registry().snapshot().to_vec(), latest);
+}
