@@ -9,8 +9,11 @@
 //!   seconds). No row: never written.
 //! - `trusted_cors_copy_origins (place, id, entry)`: the entries, in creation order, as JSON.
 //!
-//! Every write is one SQLite transaction (rollback journal, `synchronous = FULL`): a crash leaves
-//! the copy as it was before or after, never between. A read checks the whole file first
+//! Every write is one SQLite transaction, in write-ahead-log mode with `synchronous = NORMAL`: a
+//! crash of the process or of the machine leaves the copy as it was after some write, never
+//! between two (a power loss may lose the last writes, not the copy: it is then older, and the
+//! catch-up from its revision makes up for it). No `fsync` per write: the log is synced when it
+//! is folded into the file, at each open and every 1000 pages. A read checks the whole file first
 //! (`PRAGMA integrity_check`), then reads everything in one transaction; anything wrong and the
 //! copy is not used at all.
 
@@ -80,9 +83,11 @@ impl LastKnownGood {
                 let aside = path.with_extension("db.corrupt");
                 tracing::warn!(target: "trusted_cors::store", copy = %path.display(), %reason, set_aside = %aside.display(), "the last-known-good copy is corrupt: ignored, set aside, and written anew");
                 std::fs::rename(&path, &aside).map_err(|e| failed(e.to_string()))?;
-                let mut journal = path.clone().into_os_string();
-                journal.push("-journal");
-                let _ = std::fs::remove_file(journal);
+                for companion in ["-wal", "-shm", "-journal"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(companion);
+                    let _ = std::fs::remove_file(file);
+                }
             }
         }
         let pool = connect(&path).await.map_err(failed)?;
@@ -92,6 +97,13 @@ impl LastKnownGood {
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Closes the file (what is written stays), for a clean shutdown: the write-ahead log is
+    /// folded into the file and removed. A copy still held by a
+    /// [`TrustedOrigins`](crate::TrustedOrigins) fails its next write (logged), and nothing else.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// What the copy holds, when it is a whole, sound copy of `store`; `None` (with a warning
@@ -236,8 +248,8 @@ async fn connect(path: &Path) -> Result<SqlitePool, String> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Delete)
-        .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -248,6 +260,11 @@ async fn connect(path: &Path) -> Result<SqlitePool, String> {
         pool.close().await;
         return Err(reason);
     }
+    // What the last run left in the log, folded into the file.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(pool)
 }
 

@@ -195,13 +195,19 @@ async fn an_instance_whose_store_is_down_serves_its_copy_and_catches_up() {
 /// the copy's directory), and returns its file.
 async fn sound_copy(db: &Path, copy: &Path) -> PathBuf {
     let up = Arc::new(AtomicBool::new(true));
-    let origins = open(db, &up, copy).await.unwrap();
+    let file = LastKnownGood::open(copy).await.unwrap();
+    let origins = TrustedOrigins::open_with_copy(database(db, &up), seeds(), file.clone())
+        .await
+        .unwrap();
     let name = copy.file_name().unwrap().to_str().unwrap();
     let origin = format!("https://{name}.example.com");
     origins
         .change(&ChangeRequest::Create(new(name, &origin)), None)
         .await
         .unwrap();
+    drop(origins);
+    // Closed as at a clean shutdown: everything in the file, no log beside it.
+    file.close().await;
     copy.join(LAST_KNOWN_GOOD_FILE)
 }
 
@@ -244,6 +250,9 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
         .set_len(length / 2)
         .unwrap();
     refused_to_start(&db, &truncated).await;
+    assert!(truncated
+        .join(format!("{LAST_KNOWN_GOOD_FILE}.corrupt"))
+        .exists());
 
     // Sound SQLite, but a row that is not a trusted origin: not used, not even in part.
     let bad_row = dir.path().join("bad-row");
