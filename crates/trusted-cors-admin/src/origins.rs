@@ -208,12 +208,14 @@ impl TrustedOrigins {
                 message,
             })) => {
                 let held = copy.read(&describe).await.and_then(|held| {
-                    let registry = Registry::from_origins_at(held.revision, held.origins.clone())
+                    let (revision, written, count) =
+                        (held.revision, held.written, held.origins.len());
+                    let registry = Registry::from_origins_at(revision, held.origins)
                         .map_err(|error| tracing::warn!(target: "trusted_cors::store", copy = %copy.path().display(), %error, "the last-known-good copy holds what the registry refuses: ignored"))
                         .ok()?;
-                    Some((held, registry))
+                    Some((registry, written, count))
                 });
-                let Some((held, registry)) = held else {
+                let Some((registry, written, count)) = held else {
                     return Err(StoreError::Unavailable {
                         store: name,
                         message: format!(
@@ -223,10 +225,10 @@ impl TrustedOrigins {
                     }
                     .into());
                 };
-                tracing::warn!(target: "trusted_cors::store", store = %describe, %message, copy = %copy.path().display(), revision = held.revision, origins = held.origins.len(), "the trusted-origins store is unavailable: serving the last-known-good copy; changes are refused until the store is back");
+                tracing::warn!(target: "trusted_cors::store", store = %describe, %message, copy = %copy.path().display(), revision = registry.revision(), origins = count, "the trusted-origins store is unavailable: serving the last-known-good copy; changes are refused until the store is back");
                 Ok(TrustedOrigins {
                     registry: Arc::new(registry),
-                    health: HealthState::from_copy(store.kind(), held.written),
+                    health: HealthState::from_copy(store.kind(), written),
                     store: Some(store),
                     sync: tokio::sync::Mutex::new(()),
                     events: broadcast::channel(SUBSCRIPTION_CAPACITY).0,
