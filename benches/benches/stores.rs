@@ -1,7 +1,8 @@
 //! The database stores at 100 000 trusted origins: starting an instance (opening the store and
 //! loading every entry into a registry) and one change end to end (prepared, committed by the
 //! store, read back from the change feed and applied), on SQLite (a file) and PostgreSQL (a
-//! private cluster on loopback, skipped with a notice when PostgreSQL is not installed).
+//! private cluster on loopback, skipped with a notice when PostgreSQL is not installed); and one
+//! change with a last-known-good copy kept (the same, then the copy's write).
 //!
 //! Run with `cargo bench -p trusted-cors-benches --bench stores` (about two minutes).
 #![allow(missing_docs)]
@@ -10,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use trusted_cors::admin::{PostgresStore, SqliteStore, TrustedOriginStore, TrustedOrigins};
+use trusted_cors::admin::{
+    LastKnownGood, PostgresStore, SqliteStore, TrustedOriginStore, TrustedOrigins,
+};
 use trusted_cors::{ChangeRequest, NewTrustedOrigin, Registry, ScopeType, Status};
 use trusted_cors_testing::PgCluster;
 
@@ -36,8 +39,13 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Benchmarks one store kind: `open` opens a fresh handle on the same data.
-fn bench_store<S, F, Fut>(c: &mut Criterion, kind: &str, runtime: &tokio::runtime::Runtime, open: F)
-where
+fn bench_store<S, F, Fut>(
+    c: &mut Criterion,
+    kind: &str,
+    runtime: &tokio::runtime::Runtime,
+    copy: &std::path::Path,
+    open: F,
+) where
     S: TrustedOriginStore,
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = S>,
@@ -61,6 +69,26 @@ where
     });
     let origins =
         Arc::new(runtime.block_on(async { TrustedOrigins::open(open().await, []).await.unwrap() }));
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(5));
+    bench_change(&mut group, "one_change", runtime, &origins);
+    let with_copy = Arc::new(runtime.block_on(async {
+        let copy = LastKnownGood::open(copy).await.unwrap();
+        TrustedOrigins::open_with_copy(open().await, [], copy)
+            .await
+            .unwrap()
+    }));
+    bench_change(&mut group, "one_change_with_copy", runtime, &with_copy);
+    group.finish();
+}
+
+/// One change of an entry's status, end to end.
+fn bench_change(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    runtime: &tokio::runtime::Runtime,
+    origins: &TrustedOrigins,
+) {
     let id = origins
         .registry()
         .snapshot()
@@ -69,10 +97,8 @@ where
         .unwrap()
         .id
         .clone();
-    let mut active = true;
-    group.sample_size(30);
-    group.measurement_time(Duration::from_secs(5));
-    group.bench_function(format!("one_change/{N}"), |b| {
+    let mut active = origins.registry().snapshot().get(&id).unwrap().status == Status::Active;
+    group.bench_function(format!("{name}/{N}"), |b| {
         b.iter(|| {
             active = !active;
             let status = if active {
@@ -89,7 +115,6 @@ where
                 .unwrap()
         })
     });
-    group.finish();
 }
 
 fn stores(c: &mut Criterion) {
@@ -98,7 +123,7 @@ fn stores(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("trusted-origins.db");
-    bench_store(c, "sqlite", &runtime, || {
+    bench_store(c, "sqlite", &runtime, &dir.join("copy-sqlite"), || {
         let path = path.clone();
         async move { SqliteStore::open(&path).await.unwrap() }
     });
@@ -107,10 +132,13 @@ fn stores(c: &mut Criterion) {
     match PgCluster::start() {
         Some(cluster) => {
             let url = cluster.url();
-            bench_store(c, "postgres", &runtime, || {
+            let copy = std::env::temp_dir()
+                .join(format!("trusted-cors-bench-copy-{}", std::process::id()));
+            bench_store(c, "postgres", &runtime, &copy, || {
                 let url = url.clone();
                 async move { PostgresStore::connect(&url).await.unwrap() }
             });
+            std::fs::remove_dir_all(&copy).ok();
         }
         None => eprintln!("stores/postgres: skipped, PostgreSQL is not installed"),
     }

@@ -47,6 +47,12 @@ pub struct OrgServerArgs {
     /// `--config` and `--store`.
     #[command(flatten)]
     pub source: OrgSource,
+    /// With a PostgreSQL store: the directory of this instance's last-known-good copy of the
+    /// trusted origins, which it serves when it starts while the database is down (one
+    /// directory per instance) [default: the configuration's `snapshot_dir`, else
+    /// trusted-origins-snapshot in the working directory]
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 /// The flags of `cors-tester`.
@@ -122,6 +128,9 @@ pub async fn start_org(
         ExitCode::from(2)
     };
     let mut config = args.source.load().map_err(fail)?;
+    if let Some(dir) = &args.snapshot_dir {
+        config.snapshot_dir = Some(dir.clone());
+    }
     let listener = std::net::TcpListener::bind(args.addr)
         .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
         .map_err(|error| {

@@ -28,6 +28,11 @@ pub struct OrgConfig {
     /// on.
     #[serde(default)]
     pub store: Option<String>,
+    /// Where an instance on a PostgreSQL store keeps its last-known-good copy of the trusted
+    /// origins (default [`DEFAULT_SNAPSHOT_DIR`], relative to the working directory): it starts
+    /// from it, and serves it, while the database is down.
+    #[serde(default)]
+    pub snapshot_dir: Option<PathBuf>,
     /// Global CORS settings.
     #[serde(default)]
     pub cors: CorsSettings,
@@ -212,6 +217,9 @@ pub enum StoreLocation {
 /// The SQLite file used when the configuration names no store.
 pub const DEFAULT_STORE: &str = "trusted-origins.db";
 
+/// The directory of the last-known-good copy when the configuration names none.
+pub const DEFAULT_SNAPSHOT_DIR: &str = "trusted-origins-snapshot";
+
 impl StoreLocation {
     /// Reads a `store` value; `None` is the default SQLite file.
     pub fn parse(value: Option<&str>) -> Result<Self, StartError> {
@@ -271,6 +279,13 @@ impl OrgConfig {
     /// Where the trusted origins are kept (`store`).
     pub fn store_location(&self) -> Result<StoreLocation, StartError> {
         StoreLocation::parse(self.store.as_deref())
+    }
+
+    /// The directory of the last-known-good copy (`snapshot_dir`).
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.snapshot_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SNAPSHOT_DIR))
     }
 }
 

@@ -23,6 +23,7 @@ pub mod users;
 
 pub use config::{
     listen_origin, ApiSettings, OrgConfig, ServerLimits, StartError, StoreLocation, UserConfig,
+    DEFAULT_SNAPSHOT_DIR,
     DEFAULT_STORE,
 };
 pub use org::{me_policy, user_policy, Org};
@@ -34,11 +35,23 @@ pub use users::Credentials;
 /// The embedded default configuration (`examples/org.toml`).
 pub const DEFAULT_CONFIG: &str = include_str!("../org.toml");
 
-/// Logs to stderr: the `trusted_cors` denials and the org's `handler ran` lines.
+/// Logs to stderr: the `trusted_cors` denials and the org's `handler ran` lines, at INFO. The
+/// database driver (sqlx: a failed ping of an idle connection while the database is down, the
+/// server's notices) only from WARN: the store's own lines (target `trusted_cors::store`) say
+/// when the database is lost and when it is back.
 pub fn init_logging() {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
+        .finish()
+        .with(
+            Targets::new()
+                .with_default(tracing::Level::INFO)
+                .with_target("sqlx", tracing::Level::WARN),
+        )
         .init();
 }

@@ -10,7 +10,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
-    ApiScope, Follower, Grant, PostgresStore, RateLimit, SqliteStore, StaticAccessTokens,
+    ApiScope, Follower, Grant, LastKnownGood, PostgresStore, RateLimit, SqliteStore,
+    StaticAccessTokens,
     StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
 };
 use trusted_cors::{Cors, Registry, RouteCors, TrustedOrigin};
@@ -156,8 +157,15 @@ impl Org {
             StoreLocation::Sqlite(path) => {
                 open_store(SqliteStore::open(&path).await, seeds).await?
             }
+            // A fleet: started from the last-known-good copy while the database is down.
             StoreLocation::Postgres(url) => {
-                open_store(PostgresStore::connect(&url).await, seeds).await?
+                let dir = config.snapshot_dir();
+                let copy = LastKnownGood::open(&dir)
+                    .await
+                    .map_err(|e| StartError(format!("snapshot_dir {}: {e}", dir.display())))?;
+                TrustedOrigins::open_with_copy(PostgresStore::connect_lazy(&url), seeds, copy)
+                    .await
+                    .map_err(|e| StartError(format!("store: {e}")))?
             }
         };
         let origins = Arc::new(origins);
@@ -240,20 +248,36 @@ impl Org {
         self.limits
     }
 
-    /// `GET /health`: the revision of the trusted origins this instance serves, how many there
-    /// are, and where they are kept. Instances sharing a store converge on one revision.
+    /// `GET /health`: `DEGRADED` (still 200: CORS is decided, from the last snapshot) while
+    /// the store is down or the instance serves its last-known-good copy, else `UP`; the store's
+    /// status since when, its kind and location (never a password); the revision of the trusted
+    /// origins this instance serves, how many there are, and how many seconds ago they were
+    /// last known to be the store's latest. Instances sharing a store converge on one revision.
     pub fn health(&self) -> Reply {
-        let store = self
+        let (kind, location) = self
             .origins
             .store()
-            .map_or_else(|| "memory".to_owned(), |store| store.describe());
+            .map_or(("memory", "memory".to_owned()), |store| {
+                (store.kind(), store.describe())
+            });
+        let health = self.origins.health();
+        let since = time::OffsetDateTime::from(health.since)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
         Reply::json(
             200,
             json!({
-                "status": "UP",
+                "status": if health.degraded() { "DEGRADED" } else { "UP" },
+                "store": {
+                    "status": if health.up { "UP" } else { "DOWN" },
+                    "kind": kind,
+                    "location": location,
+                    "since": since,
+                    "fromCopy": health.from_copy,
+                },
                 "revision": self.origins.revision(),
                 "trustedOrigins": self.origins.registry().snapshot().len(),
-                "store": store,
+                "snapshotAge": health.snapshot_age().as_secs(),
             }),
         )
     }

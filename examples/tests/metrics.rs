@@ -271,6 +271,24 @@ async fn both_servers_count_a_scripted_mix_exactly() {
     assert_eq!(gauge(&samples), (Some(2.0), Some(0.0)));
     assert_eq!(writes(&samples), 1.0);
     assert_eq!(applied(&samples), 0.0);
+    // The store answers, and the change was just applied.
+    let up = samples.get(&series("trusted_cors_store_up", &[("store", "sqlite")]));
+    assert_eq!(up, Some(&1.0));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let applied_at = samples
+        .get(&series(
+            "trusted_cors_registry_last_applied_timestamp_seconds",
+            &[],
+        ))
+        .copied()
+        .expect("the last-applied timestamp");
+    assert!(
+        (now - 60.0..=now + 1.0).contains(&applied_at),
+        "{applied_at} against {now}"
+    );
     wait_for_revision(&client, &actix, revision(&client, &axum).await).await;
     let samples = scrape(&client, &actix).await;
     assert_eq!(gauge(&samples), (Some(2.0), Some(0.0)));

@@ -11,7 +11,10 @@
 //!   revisions, a change feed, uniqueness enforced by the store): [`MemoryStore`]; `SqliteStore`
 //!   (feature `sqlite`), the embedded default, a file that the processes of one machine share;
 //!   `PostgresStore` (feature `postgres`), for a fleet, with changes announced by
-//!   `LISTEN`/`NOTIFY`.
+//!   `LISTEN`/`NOTIFY`; [`LazyStore`] (and `PostgresStore::connect_lazy`) connects on first use.
+//! - `LastKnownGood` (feature `sqlite`): an instance's local copy of what it serves, so that it
+//!   can start while its store is down (`TrustedOrigins::open_with_copy`); and
+//!   [`TrustedOrigins::health`], whether the store answers and how current the snapshot is.
 //! - [`TrustedOriginsApi`]: the management API in Okta's shape (`/api/v1/trustedOrigins`), one
 //!   framework-neutral handler guarded by `SSWS` API tokens and scoped OAuth 2.0 access tokens
 //!   ([`handle_with_grant`](TrustedOriginsApi::handle_with_grant) takes a caller the application
@@ -103,6 +106,9 @@
 mod access;
 mod api;
 mod filter;
+mod health;
+#[cfg(feature = "sqlite")]
+mod last_known_good;
 mod origins;
 mod store;
 mod tokens;
@@ -116,6 +122,9 @@ pub use api::{
     TrustedOriginsApi, DEFAULT_LIMIT, MAX_BODY_LEN, MAX_LIMIT, TRUSTED_ORIGINS_PATH,
 };
 pub use filter::{MAX_FILTER_DEPTH, MAX_FILTER_LEN};
+pub use health::StoreHealth;
+#[cfg(feature = "sqlite")]
+pub use last_known_good::{LastKnownGood, LAST_KNOWN_GOOD_FILE};
 pub use origins::{
     Follower, TrustedOrigins, TrustedOriginsError, DEFAULT_FOLLOW_EVERY, SUBSCRIPTION_CAPACITY,
 };
@@ -123,4 +132,4 @@ pub use origins::{
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
-pub use store::{Loaded, MemoryStore, StoreError, StoreFuture, TrustedOriginStore};
+pub use store::{LazyStore, Loaded, MemoryStore, StoreError, StoreFuture, TrustedOriginStore};

@@ -12,7 +12,10 @@ use trusted_cors_core::{
     Registry, RegistryError, RegistrySnapshot, TrustedOrigin,
 };
 
+use crate::health::{HealthState, StoreHealth};
 use crate::store::{StoreError, TrustedOriginStore};
+#[cfg(feature = "sqlite")]
+use crate::LastKnownGood;
 
 /// Why a change, or opening a store, failed. Nothing changed when one is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,6 +81,11 @@ pub struct TrustedOrigins {
     sync: tokio::sync::Mutex<()>,
     /// The subscribers' channel.
     events: broadcast::Sender<AppliedChange>,
+    /// Whether the store answers, and how current the snapshot is.
+    health: HealthState,
+    /// The last-known-good copy, rewritten after each change applied.
+    #[cfg(feature = "sqlite")]
+    copy: Option<LastKnownGood>,
 }
 
 impl fmt::Debug for TrustedOrigins {
@@ -98,8 +106,15 @@ impl TrustedOrigins {
         store: impl TrustedOriginStore,
         seeds: impl IntoIterator<Item = NewTrustedOrigin>,
     ) -> Result<Self, TrustedOriginsError> {
-        let store: Arc<dyn TrustedOriginStore> = Arc::new(store);
         let seeded = Registry::with_origins(seeds)?;
+        Self::open_seeded(Arc::new(store), seeded).await
+    }
+
+    /// [`open`](Self::open), with the seeds checked into `seeded`.
+    async fn open_seeded(
+        store: Arc<dyn TrustedOriginStore>,
+        seeded: Registry,
+    ) -> Result<Self, TrustedOriginsError> {
         let mut loaded = store.load().await?;
         if loaded.revision == 0 {
             let seeds = seeded.snapshot().to_vec();
@@ -114,10 +129,158 @@ impl TrustedOrigins {
         tracing::info!(target: "trusted_cors::store", store = %store.describe(), revision = loaded.revision, origins = count, "loaded trusted origins");
         Ok(TrustedOrigins {
             registry: Arc::new(registry),
+            health: HealthState::up(store.kind()),
             store: Some(store),
             sync: tokio::sync::Mutex::new(()),
             events: broadcast::channel(SUBSCRIPTION_CAPACITY).0,
+            #[cfg(feature = "sqlite")]
+            copy: None,
         })
+    }
+
+    /// [`open`](Self::open), keeping a [`LastKnownGood`] copy of what this instance serves: the
+    /// copy is written when the store is loaded and after each change or batch of changes
+    /// applied, and read when the store cannot be reached at start.
+    ///
+    /// When the store is [unavailable](StoreError::Unavailable) (give a store that can be made
+    /// while its database is down, such as `PostgresStore::connect_lazy` or a [`LazyStore`]),
+    /// the instance starts from the copy: it serves what the copy holds (fail static: as a
+    /// running instance does when its store goes down), [`health`](Self::health) says so,
+    /// changes are refused with [`StoreError::Unavailable`], and [`follow`](Self::follow)
+    /// retries the store with back-off and catches up from the copy's revision once it answers.
+    /// Without a sound copy of this store, the store's error is returned, naming the store and
+    /// the copy: seeding from the configuration instead could trust again an origin an
+    /// administrator deactivated.
+    ///
+    /// [`LazyStore`]: crate::LazyStore
+    ///
+    /// ```
+    /// use trusted_cors_admin::{LastKnownGood, LazyStore, SqliteStore, StoreError, TrustedOrigins};
+    /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("trusted-cors-lkg-doc-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let seeds = [NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors])];
+    /// let db = dir.join("origins.db");
+    /// let up = {
+    ///     let db = db.clone();
+    ///     LazyStore::new("the database", "sqlite", move || SqliteStore::open(db.clone()))
+    /// };
+    /// let origins = TrustedOrigins::open_with_copy(up, seeds.clone(), LastKnownGood::open(&dir).await?).await?;
+    /// assert!(!origins.health().degraded());
+    /// drop(origins);
+    ///
+    /// // The database is down at the next start: served from the copy.
+    /// let down = LazyStore::new("the database", "sqlite", || async {
+    ///     Err::<SqliteStore, _>(StoreError::Unavailable { store: "the database".into(), message: "down".into() })
+    /// });
+    /// let origins = TrustedOrigins::open_with_copy(down, seeds, LastKnownGood::open(&dir).await?).await?;
+    /// assert!(origins.health().degraded());
+    /// assert!(origins.registry().snapshot().trusted("https://portal.example.com", ScopeType::Cors).is_some());
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "sqlite")]
+    pub async fn open_with_copy(
+        store: impl TrustedOriginStore,
+        seeds: impl IntoIterator<Item = NewTrustedOrigin>,
+        copy: LastKnownGood,
+    ) -> Result<Self, TrustedOriginsError> {
+        let seeded = Registry::with_origins(seeds)?;
+        let store: Arc<dyn TrustedOriginStore> = Arc::new(store);
+        let describe = store.describe();
+        match Self::open_seeded(Arc::clone(&store), seeded).await {
+            Ok(mut this) => {
+                let snapshot = this.registry.snapshot_arc();
+                if copy.revision_of(&describe).await != Some(snapshot.revision()) {
+                    if let Err(reason) = copy.write_all(&describe, &snapshot).await {
+                        tracing::warn!(target: "trusted_cors::store", copy = %copy.path().display(), %reason, "cannot write the last-known-good copy");
+                    }
+                }
+                this.copy = Some(copy);
+                Ok(this)
+            }
+            Err(TrustedOriginsError::Store(StoreError::Unavailable {
+                store: name,
+                message,
+            })) => {
+                let held = copy.read(&describe).await.and_then(|held| {
+                    let (revision, written, count) =
+                        (held.revision, held.written, held.origins.len());
+                    let registry = Registry::from_origins_at(revision, held.origins)
+                        .map_err(|error| tracing::warn!(target: "trusted_cors::store", copy = %copy.path().display(), %error, "the last-known-good copy holds what the registry refuses: ignored"))
+                        .ok()?;
+                    Some((registry, written, count))
+                });
+                let Some((registry, written, count)) = held else {
+                    return Err(StoreError::Unavailable {
+                        store: name,
+                        message: format!(
+                            "{message}; and there is no sound last-known-good copy of it at {} to serve from",
+                            copy.path().display()
+                        ),
+                    }
+                    .into());
+                };
+                tracing::warn!(target: "trusted_cors::store", store = %describe, %message, copy = %copy.path().display(), revision = registry.revision(), origins = count, "the trusted-origins store is unavailable: serving the last-known-good copy; changes are refused until the store is back");
+                Ok(TrustedOrigins {
+                    registry: Arc::new(registry),
+                    health: HealthState::from_copy(store.kind(), written),
+                    store: Some(store),
+                    sync: tokio::sync::Mutex::new(()),
+                    events: broadcast::channel(SUBSCRIPTION_CAPACITY).0,
+                    copy: Some(copy),
+                })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// How this instance stands with its store: up or down and since when, whether it serves
+    /// its `LastKnownGood` (feature `sqlite`) copy, how current its snapshot is known to be.
+    /// Trusted origins kept in memory are always up.
+    pub fn health(&self) -> StoreHealth {
+        self.health.get()
+    }
+
+    /// Writes the changes from `from` just applied (or, with `None`, the whole snapshot) to the
+    /// copy, if there is one; a failure is logged, the change stands.
+    async fn save(&self, from: u64, changes: Option<&[CommittedChange]>) {
+        #[cfg(feature = "sqlite")]
+        if let (Some(copy), Some(store)) = (&self.copy, &self.store) {
+            let snapshot = self.registry.snapshot_arc();
+            let describe = store.describe();
+            let written = match changes {
+                Some(changes) => {
+                    copy.write_changes(&describe, from, changes, &snapshot)
+                        .await
+                }
+                None => copy.write_all(&describe, &snapshot).await,
+            };
+            if let Err(reason) = written {
+                tracing::warn!(target: "trusted_cors::store", copy = %copy.path().display(), %reason, "cannot write the last-known-good copy");
+            }
+        }
+        #[cfg(not(feature = "sqlite"))]
+        let _ = (from, changes);
+    }
+
+    /// Notes that the store answered (`Ok`) or not; returns the result.
+    fn note<T>(&self, result: Result<T, StoreError>, applied: bool) -> Result<T, StoreError> {
+        let metrics = self.registry.metrics_enabled();
+        match &result {
+            Ok(_) => {
+                self.health.answered(applied, metrics);
+            }
+            Err(StoreError::Unavailable { .. }) => {
+                self.health.lost(metrics);
+            }
+            Err(_) => {}
+        }
+        result
     }
 
     /// Trusted origins kept only in `registry`, in memory: changes apply there directly, each as
@@ -128,6 +291,9 @@ impl TrustedOrigins {
             store: None,
             sync: tokio::sync::Mutex::new(()),
             events: broadcast::channel(SUBSCRIPTION_CAPACITY).0,
+            health: HealthState::up("memory"),
+            #[cfg(feature = "sqlite")]
+            copy: None,
         }
     }
 
@@ -176,17 +342,21 @@ impl TrustedOrigins {
             return Ok(prepared);
         };
         let metrics = self.registry.metrics_enabled();
-        let (revision, made) = commit(store, kind.clone(), edit, &prepared, actor, metrics).await?;
+        let committed = commit(store, kind.clone(), edit, &prepared, actor, metrics).await;
+        let (revision, made) = self.note(committed, false)?;
         prepared.revision = Some(revision);
         if let Err(error) = self.catch_up_locked(store, made.as_ref()).await {
             // Committed, but the feed could not be read back. When nothing else was committed
             // in between, this change alone brings the registry up to date; otherwise the
             // follower catches up (and tells subscribers of it as if another instance made it).
             if self.registry.revision() + 1 == revision {
-                self.registry.apply(vec![CommittedChange {
+                let from = self.registry.revision();
+                let change = [CommittedChange {
                     revision,
                     write: kind,
-                }])?;
+                }];
+                self.registry.apply(change.to_vec())?;
+                self.save(from, Some(&change)).await;
                 self.publish(made);
             } else {
                 tracing::warn!(target: "trusted_cors::store", revision, %error, "a committed change could not be read back; it applies once the store can be read");
@@ -279,10 +449,16 @@ impl TrustedOrigins {
         made: Option<&AppliedChange>,
     ) -> Result<u64, TrustedOriginsError> {
         let from = self.registry.revision();
-        let changes = store.changes_after(from).await?;
+        let changes = store.changes_after(from).await;
+        let applied = changes.as_ref().is_ok_and(|changes| !changes.is_empty());
+        let changes = self.note(changes, applied)?;
         if changes.is_empty() {
             return Ok(from);
         }
+        #[cfg(feature = "sqlite")]
+        let saved = self.copy.is_some().then(|| changes.clone());
+        #[cfg(not(feature = "sqlite"))]
+        let saved: Option<Vec<CommittedChange>> = None;
         let count = changes.len();
         // The changes other instances committed: all but the one this instance just made.
         let foreign = changes
@@ -299,6 +475,9 @@ impl TrustedOrigins {
         match self.registry.apply(changes) {
             Ok(to) => {
                 tracing::debug!(target: "trusted_cors::store", from, to, changes = count, "applied trusted-origin changes from the store");
+                if let Some(changes) = &saved {
+                    self.save(from, Some(changes)).await;
+                }
                 self.count_applied(foreign);
                 for event in events {
                     self.publish(Some(event));
@@ -312,6 +491,7 @@ impl TrustedOrigins {
                     .reset_at(to, loaded.origins)
                     .map_err(|error| corrupt(&**store, &error))?;
                 tracing::warn!(target: "trusted_cors::store", from, to, %clash, "the change feed could not be applied change by change; loaded the store whole");
+                self.save(from, None).await;
                 self.count_applied(foreign);
                 if self.events.receiver_count() > 0 {
                     let after = self.registry.snapshot_arc();
@@ -363,36 +543,40 @@ impl TrustedOrigins {
             return;
         };
         let mut back_off = MIN_BACK_OFF;
-        let mut failing = false;
+        // Whether the store was reported lost (or the instance started from its copy) and not
+        // yet back: one line when it is lost, one when it is back.
+        let mut lost_reported = self.health.get().degraded();
         loop {
             let waited = tokio::time::timeout(every, store.changed()).await;
             let lost = matches!(waited, Ok(Err(_)));
             if let Ok(Err(error)) = waited {
-                if !failing {
+                if !lost_reported {
                     tracing::warn!(target: "trusted_cors::store", store = %store.describe(), %error, "lost the trusted-origins store's notifications; serving the last snapshot and retrying");
+                    lost_reported = true;
                 }
-                failing = true;
                 tokio::time::sleep(back_off).await;
                 back_off = (back_off * 2).min(MAX_BACK_OFF);
             }
             let from = self.registry.revision();
             match self.catch_up().await {
                 Ok(to) => {
-                    if failing {
+                    if lost_reported {
                         tracing::info!(target: "trusted_cors::store", store = %store.describe(), from, to, "reconnected to the trusted-origins store and caught up");
+                        lost_reported = false;
                     } else if to != from {
                         tracing::info!(target: "trusted_cors::store", from, to, "applied trusted-origin changes made by another instance");
                     }
+                    // Notifications that keep failing while reads work (a pooler that breaks
+                    // LISTEN) keep the back-off, and the feed is read at least every `every`.
                     if !lost {
-                        failing = false;
                         back_off = MIN_BACK_OFF;
                     }
                 }
                 Err(error) => {
-                    if !failing {
+                    if !lost_reported {
                         tracing::warn!(target: "trusted_cors::store", store = %store.describe(), %error, "cannot read the trusted-origins store; serving the last snapshot and retrying");
+                        lost_reported = true;
                     }
-                    failing = true;
                     tokio::time::sleep(back_off).await;
                     back_off = (back_off * 2).min(MAX_BACK_OFF);
                 }

@@ -29,6 +29,8 @@
 //! | [`trusted_cors_store_write_seconds`](STORE_WRITE_SECONDS) | histogram | `store` (`memory`, `sqlite`, `postgres`, or a custom store's kind) | how long the store took to commit a change made through `TrustedOrigins::change` (committed changes only) |
 //! | [`trusted_cors_registry_changes_applied_total`](REGISTRY_CHANGES_APPLIED_TOTAL) | counter | none | changes committed by other instances and applied to this one's registry |
 //! | [`trusted_cors_api_rate_limited_total`](API_RATE_LIMITED_TOTAL) | counter | `credential` (`api_token`, `access_token`, `grant`, `unauthenticated`) | Trusted Origins API calls answered 429 because the caller's budget was spent |
+//! | [`trusted_cors_store_up`](STORE_UP) | gauge | `store` | 1 while the trusted-origins store answers, 0 while it is down (the instance then serves its last snapshot) |
+//! | [`trusted_cors_registry_last_applied_timestamp_seconds`](LAST_APPLIED_TIMESTAMP) | gauge | none | when a change was last applied to the registry (or it was loaded), in Unix seconds: `time() - trusted_cors_registry_last_applied_timestamp_seconds` is the seconds since |
 //!
 //! `trusted_cors_decisions_total` counts, once per request and outcome:
 //!
@@ -68,6 +70,11 @@ pub const REGISTRY_CHANGES_APPLIED_TOTAL: &str = "trusted_cors_registry_changes_
 /// Counter of Trusted Origins API calls refused for their caller's rate limit, labelled
 /// `credential`.
 pub const API_RATE_LIMITED_TOTAL: &str = "trusted_cors_api_rate_limited_total";
+/// Gauge: 1 while the trusted-origins store answers, 0 while it is down; labelled `store`.
+pub const STORE_UP: &str = "trusted_cors_store_up";
+/// Gauge: when a change was last applied to the registry, in Unix seconds (a timestamp rather
+/// than an age, as Prometheus advises, so that it needs no updating while nothing happens).
+pub const LAST_APPLIED_TIMESTAMP: &str = "trusted_cors_registry_last_applied_timestamp_seconds";
 
 /// The `route` label of what the guard decides before routing.
 pub(crate) const GUARD_ROUTE: &str = "guard";
@@ -81,7 +88,9 @@ const NO_REASON: &str = "none";
 pub use enabled::describe;
 #[cfg(feature = "metrics")]
 #[doc(hidden)]
-pub use enabled::{record_changes_applied, record_rate_limited, record_store_write};
+pub use enabled::{
+    record_changes_applied, record_rate_limited, record_store_health, record_store_write,
+};
 pub(crate) use enabled::{set_trusted_origins, DecisionCounters};
 
 #[cfg(feature = "metrics")]
@@ -91,8 +100,8 @@ mod enabled {
     use ::metrics::{Key, Label, Level, Metadata, Unit};
 
     use super::{
-        API_RATE_LIMITED_TOTAL, DECISIONS_TOTAL, NO_REASON, REGISTRY_CHANGES_APPLIED_TOTAL,
-        STORE_WRITE_SECONDS, TRUSTED_ORIGINS,
+        API_RATE_LIMITED_TOTAL, DECISIONS_TOTAL, LAST_APPLIED_TIMESTAMP, NO_REASON,
+        REGISTRY_CHANGES_APPLIED_TOTAL, STORE_UP, STORE_WRITE_SECONDS, TRUSTED_ORIGINS,
     };
     use crate::RejectionKind;
 
@@ -129,6 +138,15 @@ mod enabled {
             Unit::Count,
             "Trusted Origins API calls answered 429 for the caller's rate limit, by kind of \
              credential"
+        );
+        ::metrics::describe_gauge!(
+            STORE_UP,
+            "1 while the trusted-origins store answers, 0 while it is down"
+        );
+        ::metrics::describe_gauge!(
+            LAST_APPLIED_TIMESTAMP,
+            Unit::Seconds,
+            "When a change was last applied to the registry (or it was loaded), in Unix seconds"
         );
     }
 
@@ -233,6 +251,15 @@ mod enabled {
     /// calls it).
     pub fn record_rate_limited(credential: &'static str) {
         ::metrics::counter!(API_RATE_LIMITED_TOTAL, "credential" => credential).increment(1);
+    }
+
+    /// Sets the store's up gauge and the last-applied timestamp (the admin crate calls it).
+    pub fn record_store_health(store: &'static str, up: bool, last_applied: std::time::SystemTime) {
+        ::metrics::gauge!(STORE_UP, "store" => store).set(if up { 1.0 } else { 0.0 });
+        let at = last_applied
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        ::metrics::gauge!(LAST_APPLIED_TIMESTAMP).set(at);
     }
 }
 

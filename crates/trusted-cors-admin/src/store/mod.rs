@@ -10,6 +10,7 @@ use std::pin::Pin;
 
 use trusted_cors_core::{CommittedChange, EntryWrite, TrustedOrigin};
 
+mod lazy;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -18,6 +19,7 @@ mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use lazy::LazyStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;

@@ -46,10 +46,12 @@ const MAX_CONNECTIONS: u32 = 10;
 /// Session settings: a commit waits at most 5 s for the revision row (held by another
 /// instance's commit), and the server ends a session left idle inside a transaction for 15 s (a
 /// frozen instance holding the row), so that one stuck instance cannot stop every other one's
-/// writes.
-const SESSION_SETTINGS: [(&str, &str); 2] = [
+/// writes. The server sends no notices below warnings (`relation … already exists, skipping` at
+/// each start), which sqlx would log at INFO.
+const SESSION_SETTINGS: [(&str, &str); 3] = [
     ("lock_timeout", "5s"),
     ("idle_in_transaction_session_timeout", "15s"),
+    ("client_min_messages", "warning"),
 ];
 
 /// The key of the advisory lock that serializes schema creation and migration.
@@ -351,7 +353,7 @@ async fn notify(tx: &mut sqlx::PgConnection, revision: i64) -> Result<(), sqlx::
 }
 
 /// `postgres://user@host:port/database`: the URL without its password or parameters.
-fn describe(url: &str) -> String {
+pub(super) fn describe(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(parsed) => {
             let user = match parsed.username() {

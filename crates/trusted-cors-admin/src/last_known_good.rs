@@ -1,0 +1,361 @@
+//! [`LastKnownGood`]: an instance's local copy of the snapshot it serves, in a SQLite file, so
+//! that it can start, and serve, while its store is down.
+//!
+//! # Layout (copy schema version 1, its own tables, apart from the store's)
+//!
+//! - `trusted_cors_copy_schema (version)`: one row.
+//! - `trusted_cors_copy (id = 1, store, revision, written)`: what the copy is of (the store's
+//!   description, never a password), the revision it holds, and when it was written (Unix
+//!   seconds). No row: never written.
+//! - `trusted_cors_copy_origins (place, id, entry)`: the entries, in creation order, as JSON.
+//!
+//! Every write is one SQLite transaction, in write-ahead-log mode with `synchronous = NORMAL`: a
+//! crash of the process or of the machine leaves the copy as it was after some write, never
+//! between two (a power loss may lose the last writes, not the copy: it is then older, and the
+//! catch-up from its revision makes up for it). No `fsync` per write: the log is synced when it
+//! is folded into the file, at each open and every 1000 pages. A read checks the whole file first
+//! (`PRAGMA integrity_check`), then reads everything in one transaction; anything wrong and the
+//! copy is not used at all.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::Row as _;
+use trusted_cors_core::{CommittedChange, EntryWrite, RegistrySnapshot, TrustedOrigin};
+
+use crate::StoreError;
+
+/// The copy's layout version.
+const COPY_SCHEMA_VERSION: i64 = 1;
+
+/// The file a [`LastKnownGood`] keeps in its directory.
+pub const LAST_KNOWN_GOOD_FILE: &str = "last-known-good.db";
+
+/// An instance's last-known-good copy of its trusted origins: a SQLite file beside the process,
+/// rewritten (in one transaction) after every change or batch of changes the instance applies.
+///
+/// Give it to [`TrustedOrigins::open_with_copy`](crate::TrustedOrigins::open_with_copy): when the
+/// store cannot be reached at start, the instance loads the copy and serves from it (fail
+/// static, as a running instance does when its store goes down), refuses changes until the store
+/// is back, and then catches up from the copy's revision. A copy that is damaged (truncated, not
+/// SQLite, rows that are not trusted origins) or of another store is ignored with a warning and
+/// never used in part; a damaged file is set aside as `<file>.corrupt` and a new copy written.
+///
+/// One copy per instance: instances on one machine each get a directory of their own (sharing
+/// one is safe, every write being a whole consistent snapshot, but then the copy is whichever
+/// wrote last).
+#[derive(Debug, Clone)]
+pub struct LastKnownGood {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// What a copy held when read.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    /// The store it is a copy of.
+    pub(crate) store: String,
+    /// Its revision.
+    pub(crate) revision: u64,
+    /// When it was written.
+    pub(crate) written: SystemTime,
+    /// The entries, in creation order.
+    pub(crate) origins: Vec<TrustedOrigin>,
+}
+
+impl LastKnownGood {
+    /// Opens the copy in `dir` ([`LAST_KNOWN_GOOD_FILE`]), creating the directory and the file
+    /// when missing. A file that is not a sound copy is set aside as `<file>.corrupt` (with a
+    /// warning on target `trusted_cors::store`) and a new one made. Fails only when the
+    /// directory or the file cannot be made or written.
+    pub async fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = dir.as_ref();
+        let path = dir.join(LAST_KNOWN_GOOD_FILE);
+        let failed = |message: String| StoreError::Unavailable {
+            store: format!("last-known-good copy {}", path.display()),
+            message,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
+        match connect(&path).await {
+            Ok(pool) => return Ok(LastKnownGood { pool, path }),
+            Err(reason) => {
+                let aside = path.with_extension("db.corrupt");
+                tracing::warn!(target: "trusted_cors::store", copy = %path.display(), %reason, set_aside = %aside.display(), "the last-known-good copy is corrupt: ignored, set aside, and written anew");
+                std::fs::rename(&path, &aside).map_err(|e| failed(e.to_string()))?;
+                for companion in ["-wal", "-shm", "-journal"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(companion);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+        }
+        let pool = connect(&path).await.map_err(failed)?;
+        Ok(LastKnownGood { pool, path })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes the file (what is written stays), for a clean shutdown: the write-ahead log is
+    /// folded into the file and removed. A copy still held by a
+    /// [`TrustedOrigins`](crate::TrustedOrigins) fails its next write (logged), and nothing else.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// What the copy holds, when it is a whole, sound copy of `store`; `None` (with a warning
+    /// saying why, unless it was never written) otherwise.
+    pub(crate) async fn read(&self, store: &str) -> Option<Held> {
+        match self.read_all().await {
+            Ok(Some(held)) if held.store == store => Some(held),
+            Ok(Some(held)) => {
+                tracing::warn!(target: "trusted_cors::store", copy = %self.path.display(), of = %held.store, store, "the last-known-good copy is of another store: ignored");
+                None
+            }
+            Ok(None) => None,
+            Err(reason) => {
+                tracing::warn!(target: "trusted_cors::store", copy = %self.path.display(), %reason, "the last-known-good copy is corrupt: ignored");
+                None
+            }
+        }
+    }
+
+    async fn read_all(&self) -> Result<Option<Held>, String> {
+        check(&self.pool).await?;
+        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        let meta =
+            sqlx::query("SELECT store, revision, written FROM trusted_cors_copy WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        let Some(meta) = meta else {
+            return Ok(None);
+        };
+        let rows = sqlx::query("SELECT id, entry FROM trusted_cors_copy_origins ORDER BY place")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        let mut origins = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get(0).map_err(|e| e.to_string())?;
+            let entry: String = row.try_get(1).map_err(|e| e.to_string())?;
+            let entry: TrustedOrigin = serde_json::from_str(&entry)
+                .map_err(|e| format!("the row of {id} is not a trusted origin: {e}"))?;
+            origins.push(entry);
+        }
+        let revision: i64 = meta.try_get(1).map_err(|e| e.to_string())?;
+        let written: i64 = meta.try_get(2).map_err(|e| e.to_string())?;
+        Ok(Some(Held {
+            store: meta.try_get(0).map_err(|e| e.to_string())?,
+            revision: u64::try_from(revision).map_err(|e| e.to_string())?,
+            written: UNIX_EPOCH + Duration::from_secs(u64::try_from(written).unwrap_or(0)),
+            origins,
+        }))
+    }
+
+    /// The revision the copy holds of `store`, if it holds one (a cheap look, no check).
+    pub(crate) async fn revision_of(&self, store: &str) -> Option<u64> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT store, revision FROM trusted_cors_copy WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .ok()?;
+        row.filter(|(of, _)| of == store)
+            .and_then(|(_, revision)| u64::try_from(revision).ok())
+    }
+
+    /// Makes the copy `snapshot`, the state of `store`, in one transaction.
+    pub(crate) async fn write_all(
+        &self,
+        store: &str,
+        snapshot: &RegistrySnapshot,
+    ) -> Result<(), String> {
+        self.write(store, None, snapshot).await
+    }
+
+    /// Applies `changes` (the feed from revision `from` to `snapshot`'s) to the copy, in one
+    /// transaction; when the copy is not at `from` (an earlier write failed, or another instance
+    /// sharing the file wrote it), writes `snapshot` whole instead.
+    pub(crate) async fn write_changes(
+        &self,
+        store: &str,
+        from: u64,
+        changes: &[CommittedChange],
+        snapshot: &RegistrySnapshot,
+    ) -> Result<(), String> {
+        self.write(store, Some((from, changes)), snapshot).await
+    }
+
+    async fn write(
+        &self,
+        store: &str,
+        changes: Option<(u64, &[CommittedChange])>,
+        snapshot: &RegistrySnapshot,
+    ) -> Result<(), String> {
+        // Holds the file's write lock from here to the commit: what is read is what is changed.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| e.to_string())?;
+        let held: Option<(String, i64)> =
+            sqlx::query_as("SELECT store, revision FROM trusted_cors_copy WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        let in_step = |from: u64| {
+            held.as_ref().is_some_and(|(of, revision)| {
+                of == store && u64::try_from(*revision).ok() == Some(from)
+            })
+        };
+        match changes {
+            Some((from, changes)) if in_step(from) => {
+                for change in changes {
+                    match &change.write {
+                        EntryWrite::Upsert(entry) => upsert(&mut tx, entry).await?,
+                        EntryWrite::Delete(id) => {
+                            sqlx::query("DELETE FROM trusted_cors_copy_origins WHERE id = $1")
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                    }
+                }
+            }
+            _ => {
+                sqlx::query("DELETE FROM trusted_cors_copy_origins")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for entry in snapshot.origins() {
+                    upsert(&mut tx, entry).await?;
+                }
+            }
+        }
+        stamp(&mut tx, store, snapshot.revision()).await?;
+        tx.commit().await.map_err(|e| e.to_string())
+    }
+}
+
+/// A pool on the copy at `path`, its file checked and its tables made; `Err` says why the file
+/// is not a sound copy.
+async fn connect(path: &Path) -> Result<SqlitePool, String> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(reason) = prepare(&pool).await {
+        pool.close().await;
+        return Err(reason);
+    }
+    // What the last run left in the log, folded into the file.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(pool)
+}
+
+/// Checks the file and makes the copy's tables when missing.
+async fn prepare(pool: &SqlitePool) -> Result<(), String> {
+    check(pool).await?;
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| e.to_string())?;
+    for statement in [
+        "CREATE TABLE IF NOT EXISTS trusted_cors_copy_schema (version INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS trusted_cors_copy (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            store TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            written INTEGER NOT NULL
+        )",
+        "CREATE TABLE IF NOT EXISTS trusted_cors_copy_origins (
+            place INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            entry TEXT NOT NULL
+        )",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let version: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM trusted_cors_copy_schema")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    match version {
+        None => {
+            sqlx::query("INSERT INTO trusted_cors_copy_schema (version) VALUES ($1)")
+                .bind(COPY_SCHEMA_VERSION)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Some(COPY_SCHEMA_VERSION) => {}
+        Some(other) => {
+            return Err(format!(
+                "its copy schema version is {other}, not {COPY_SCHEMA_VERSION}"
+            ))
+        }
+    }
+    tx.commit().await.map_err(|e| e.to_string())
+}
+
+/// SQLite's own check of the whole file: every page, every index against its table.
+async fn check(pool: &SqlitePool) -> Result<(), String> {
+    let found: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    match found.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        problems => Err(format!("integrity check: {}", problems.join("; "))),
+    }
+}
+
+async fn upsert(tx: &mut sqlx::SqliteConnection, entry: &TrustedOrigin) -> Result<(), String> {
+    let json = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+    sqlx::query(
+        "INSERT INTO trusted_cors_copy_origins (id, entry) VALUES ($1, $2)
+         ON CONFLICT (id) DO UPDATE SET entry = excluded.entry",
+    )
+    .bind(&entry.id)
+    .bind(json)
+    .execute(tx)
+    .await
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+async fn stamp(tx: &mut sqlx::SqliteConnection, store: &str, revision: u64) -> Result<(), String> {
+    let written = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    sqlx::query(
+        "INSERT INTO trusted_cors_copy (id, store, revision, written) VALUES (1, $1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET store = excluded.store, revision = excluded.revision, written = excluded.written",
+    )
+    .bind(store)
+    .bind(i64::try_from(revision).unwrap_or(i64::MAX))
+    .bind(i64::try_from(written).unwrap_or(i64::MAX))
+    .execute(tx)
+    .await
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
