@@ -238,22 +238,59 @@ impl NewTrustedOrigin {
     /// # Ok::<(), trusted_cors_core::RegistryError>(())
     /// ```
     pub fn validate(&self) -> Result<ValidTrustedOrigin, RegistryError> {
-        let name = check_name(&self.name)?;
-        if self.origin.chars().count() > MAX_FIELD_LEN {
-            return Err(RegistryError::OriginTooLong);
-        }
-        let origin =
-            OriginPattern::parse(&self.origin).map_err(|reason| RegistryError::InvalidOrigin {
-                value: self.origin.clone(),
-                reason,
-            })?;
-        let scopes = check_scopes(&self.scopes, &origin, &self.origin)?;
+        let (name, origin, scopes) = self.check_fields();
+        let (name, origin, scopes) = (name?, origin?, scopes?);
+        check_wildcard(&origin, &scopes, &self.origin)?;
         Ok(ValidTrustedOrigin {
             name: name.to_owned(),
             origin,
             scopes,
             status: self.status,
         })
+    }
+
+    /// Every rule of [`validate`](Self::validate) the entry breaks, at most one per field, in the
+    /// order name, origin, scopes: empty when it would pass. For a form that shows every wrong
+    /// field of a save at once.
+    ///
+    /// ```
+    /// use trusted_cors_core::NewTrustedOrigin;
+    ///
+    /// let errors = NewTrustedOrigin::new(" ", "shop.example.com", []).errors();
+    /// let fields: Vec<_> = errors.iter().map(|e| e.field()).collect();
+    /// assert_eq!(fields, ["name", "origin", "scopes"]);
+    /// ```
+    #[must_use]
+    pub fn errors(&self) -> Vec<RegistryError> {
+        let (name, origin, scopes) = self.check_fields();
+        let wildcard = match (&origin, &scopes) {
+            (Ok(origin), Ok(scopes)) => check_wildcard(origin, scopes, &self.origin).err(),
+            _ => None,
+        };
+        [name.err(), origin.err(), wildcard, scopes.err()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Each field checked on its own; the rule that ties the origin to the scopes is
+    /// [`check_wildcard`].
+    fn check_fields(
+        &self,
+    ) -> (
+        Result<&str, RegistryError>,
+        Result<OriginPattern, RegistryError>,
+        Result<Vec<Scope>, RegistryError>,
+    ) {
+        let origin = if self.origin.chars().count() > MAX_FIELD_LEN {
+            Err(RegistryError::OriginTooLong)
+        } else {
+            OriginPattern::parse(&self.origin).map_err(|reason| RegistryError::InvalidOrigin {
+                value: self.origin.clone(),
+                reason,
+            })
+        };
+        (check_name(&self.name), origin, check_scopes(&self.scopes))
     }
 }
 
@@ -283,7 +320,7 @@ impl TrustedOrigin {
         if origin.chars().count() > MAX_FIELD_LEN {
             return Err(RegistryError::OriginTooLong);
         }
-        check_scopes(&self.scopes, &self.origin, origin).map(drop)
+        check_wildcard(&self.origin, &check_scopes(&self.scopes)?, origin)
     }
 }
 
@@ -302,12 +339,9 @@ fn check_name(name: &str) -> Result<&str, RegistryError> {
 }
 
 /// The scopes in the order given, each type once (Terraform keeps `scopes` as an ordered list,
-/// so a reordering would show as a change), when there is one and they suit the origin.
-fn check_scopes(
-    given: &[Scope],
-    origin: &OriginPattern,
-    as_given: &str,
-) -> Result<Vec<Scope>, RegistryError> {
+/// so a reordering would show as a change), when there is one and only `IFRAME_EMBED` lists Okta
+/// applications.
+fn check_scopes(given: &[Scope]) -> Result<Vec<Scope>, RegistryError> {
     let mut scopes: Vec<Scope> = Vec::with_capacity(given.len());
     for scope in given {
         if scope.kind != ScopeType::IframeEmbed && !scope.allowed_okta_apps.is_empty() {
@@ -329,8 +363,17 @@ fn check_scopes(
     if scopes.is_empty() {
         return Err(RegistryError::NoScopes);
     }
-    // CORS-scoped entries are trusted with cookies; a wildcard over plain http would hand them to
-    // anyone on the network path.
+    Ok(scopes)
+}
+
+/// No wildcard over plain `http` trusted for CORS: CORS-scoped entries are trusted with cookies,
+/// and such a wildcard would hand them to anyone on the network path. `as_given` is the origin
+/// as the caller wrote it, for the error.
+fn check_wildcard(
+    origin: &OriginPattern,
+    scopes: &[Scope],
+    as_given: &str,
+) -> Result<(), RegistryError> {
     if origin.is_wildcard()
         && origin.scheme() == "http"
         && scopes.iter().any(|s| s.kind == ScopeType::Cors)
@@ -340,12 +383,36 @@ fn check_scopes(
             reason: OriginError::InsecureWildcard,
         });
     }
-    Ok(scopes)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_each_wrong_field_once_and_agree_with_validate() {
+        let fields = |new: &NewTrustedOrigin| -> Vec<&'static str> {
+            new.errors().iter().map(RegistryError::field).collect()
+        };
+        let good = NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors]);
+        assert!(good.errors().is_empty() && good.validate().is_ok());
+        // A plain-http wildcard trusted for CORS is the origin's fault, once.
+        let wildcard = NewTrustedOrigin::new("", "http://*.example.com", [ScopeType::Cors]);
+        assert_eq!(fields(&wildcard), ["name", "origin"]);
+        let wildcard = NewTrustedOrigin::new("W", "http://*.example.com", [ScopeType::Cors]);
+        assert_eq!(fields(&wildcard), ["origin"]);
+        assert_eq!(wildcard.validate().unwrap_err(), wildcard.errors()[0]);
+        // An Okta application on another scope, with a bad origin: both named.
+        let mut apps = NewTrustedOrigin::new("A", "nope", []);
+        apps.scopes = vec![Scope {
+            kind: ScopeType::Cors,
+            allowed_okta_apps: vec![OktaApp::OktaEnduser],
+        }];
+        assert_eq!(fields(&apps), ["origin", "allowedOktaApps"]);
+        // validate reports the first of them.
+        assert_eq!(apps.validate().unwrap_err(), apps.errors()[0]);
+    }
 
     #[test]
     fn serializes_in_okta_field_names() {

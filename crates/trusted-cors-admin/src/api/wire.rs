@@ -123,7 +123,7 @@ pub(super) fn parse_body(body: &[u8]) -> Result<NewTrustedOrigin, Box<Reply>> {
     };
     // Several fields wrong: every cause at once, so that a form shows them all. One is left to
     // the registry, whose error is the same.
-    let wrong = field_errors(&new);
+    let wrong = new.errors();
     if wrong.len() > 1 {
         let fields: Vec<_> = wrong.iter().map(RegistryError::field).collect();
         let causes: Vec<_> = wrong
@@ -135,34 +135,6 @@ pub(super) fn parse_body(body: &[u8]) -> Result<NewTrustedOrigin, Box<Reply>> {
         return Err(Box::new(error(400, "E0000001", &summary, &causes)));
     }
     Ok(new)
-}
-
-/// What is wrong with each of the name, the origin and the scopes of `new`, each checked on its
-/// own by [`NewTrustedOrigin::validate`] (which stops at the first), at most one per field.
-fn field_errors(new: &NewTrustedOrigin) -> Vec<RegistryError> {
-    let check = |name: &str, origin: &str, scopes: &[Scope]| {
-        let mut new = NewTrustedOrigin::new(name, origin, []);
-        new.scopes = scopes.to_vec();
-        new.validate().err()
-    };
-    let (valid_origin, any_scope) = ("https://valid.example", [Scope::from(ScopeType::Redirect)]);
-    let mut wrong: Vec<RegistryError> = [
-        check(&new.name, valid_origin, &any_scope),
-        check("valid", &new.origin, &any_scope),
-        check("valid", valid_origin, &new.scopes),
-        // The origin and the scopes together (a plain-http wildcard trusted for CORS).
-        check("valid", &new.origin, &new.scopes),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let mut fields = Vec::new();
-    wrong.retain(|e| {
-        let first = !fields.contains(&e.field());
-        fields.push(e.field());
-        first
-    });
-    wrong
 }
 
 /// The Okta JSON object of a trusted origin, with `_links` under `base_url` (e.g.
