@@ -23,8 +23,7 @@ pub mod users;
 
 pub use config::{
     listen_origin, ApiSettings, OrgConfig, ServerLimits, StartError, StoreLocation, UserConfig,
-    DEFAULT_SNAPSHOT_DIR,
-    DEFAULT_STORE,
+    DEFAULT_SNAPSHOT_DIR, DEFAULT_STORE,
 };
 pub use org::{me_policy, user_policy, Org};
 pub use pages::html_escape;

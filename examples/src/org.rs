@@ -11,8 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use trusted_cors::admin::{
     ApiScope, Follower, Grant, LastKnownGood, PostgresStore, RateLimit, SqliteStore,
-    StaticAccessTokens,
-    StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
+    StaticAccessTokens, StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsApi,
 };
 use trusted_cors::{Cors, Registry, RouteCors, TrustedOrigin};
 

@@ -275,13 +275,7 @@ impl NewTrustedOrigin {
 
     /// Each field checked on its own; the rule that ties the origin to the scopes is
     /// [`check_wildcard`].
-    fn check_fields(
-        &self,
-    ) -> (
-        Result<&str, RegistryError>,
-        Result<OriginPattern, RegistryError>,
-        Result<Vec<Scope>, RegistryError>,
-    ) {
+    fn check_fields(&self) -> CheckedFields<'_> {
         let origin = if self.origin.chars().count() > MAX_FIELD_LEN {
             Err(RegistryError::OriginTooLong)
         } else {
@@ -293,6 +287,13 @@ impl NewTrustedOrigin {
         (check_name(&self.name), origin, check_scopes(&self.scopes))
     }
 }
+
+/// The name, the origin and the scopes of a [`NewTrustedOrigin`], each checked on its own.
+type CheckedFields<'a> = (
+    Result<&'a str, RegistryError>,
+    Result<OriginPattern, RegistryError>,
+    Result<Vec<Scope>, RegistryError>,
+);
 
 /// A [`NewTrustedOrigin`] that passed [`NewTrustedOrigin::validate`]: trimmed name, canonical
 /// origin, the scopes in the order given, each type once. Only uniqueness is left to check.
@@ -457,7 +458,6 @@ mod tests {
 
     #[test]
     fn scopes_keep_their_order_and_okta_apps_only_on_iframe_embed() {
-        let origin = OriginPattern::parse("https://a.example").unwrap();
         let given = [
             Scope::from(ScopeType::Redirect),
             Scope::iframe_embed([]),
@@ -465,7 +465,7 @@ mod tests {
             Scope::iframe_embed([OktaApp::OktaEnduser]),
             Scope::from(ScopeType::Redirect),
         ];
-        let scopes = check_scopes(&given, &origin, "https://a.example").unwrap();
+        let scopes = check_scopes(&given).unwrap();
         assert_eq!(
             scopes,
             [
@@ -476,7 +476,7 @@ mod tests {
         );
         let mut cors = Scope::from(ScopeType::Cors);
         cors.allowed_okta_apps.push(OktaApp::OktaEnduser);
-        let error = check_scopes(&[cors], &origin, "https://a.example").unwrap_err();
+        let error = check_scopes(&[cors]).unwrap_err();
         assert_eq!(
             error,
             RegistryError::OktaAppsOutsideIframeEmbed(ScopeType::Cors)
