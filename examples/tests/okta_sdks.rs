@@ -76,13 +76,12 @@ fn required(what: &str, found: Result<PathBuf, String>) -> Option<PathBuf> {
         Ok(path) => Some(path),
         Err(why) => {
             let notice = format!(
-                "\n!! OKTA {what} SDK TESTS SKIPPED: {why}.\n\
-                 !! Install them as .ci/run does (python3 -m venv target/okta-sdk-venv && \
+                "Okta {what} SDK tests: {why}.\n\
+                 Install them as .ci/run does (python3 -m venv target/okta-sdk-venv && \
                  target/okta-sdk-venv/bin/pip install -r examples/tests/sdk/requirements.txt; \
-                 npm ci --prefix examples/tests/sdk). Under CI (CI set) this is a failure.\n"
+                 npm ci --prefix examples/tests/sdk)."
             );
-            eprintln!("{notice}");
-            assert!(std::env::var_os("CI").is_none(), "{notice}");
+            trusted_cors_testing::skip_or_fail(&notice);
             None
         }
     }

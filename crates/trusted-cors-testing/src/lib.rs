@@ -44,6 +44,19 @@
 
 pub mod fixtures;
 
+/// Skips a test whose component is missing (`notice` says which and how to install it), or
+/// fails it under CI (`CI=true`), so that CI never passes without it. The notice is written to
+/// the process's standard error itself, not through `eprintln!`, which the test harness captures
+/// and shows only for failing tests: a skip is seen in a plain `cargo test`.
+pub fn skip_or_fail(notice: &str) {
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("{notice}\nUnder CI (CI=true) this component is required: this is a failure, not a skip.");
+    }
+    use std::io::Write as _;
+    let bar = "!".repeat(100);
+    let _ = writeln!(std::io::stderr(), "\n{bar}\n!! SKIPPED: {notice}\n{bar}\n");
+}
+
 use std::ffi::OsString;
 use std::fmt;
 use std::net::{Ipv4Addr, TcpListener};
@@ -119,18 +132,10 @@ impl PgCluster {
         match PgCluster::try_start() {
             Ok(cluster) => Some(cluster),
             Err(PgError::NotInstalled(message)) => {
-                if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-                    panic!(
-                        "PostgreSQL is required under CI (CI=true) but is not installed: {message}. \
-                         Install it with `apt-get install -y postgresql`, or set {BIN_ENV} to its bin directory."
-                    );
-                }
-                let bar = "!".repeat(100);
-                eprintln!(
-                    "\n{bar}\n!! SKIPPED: this test needs PostgreSQL, which is not installed ({message}).\n\
-                     !! Install it with `apt-get install -y postgresql` (or set {BIN_ENV}) to run it.\n\
-                     !! Under CI (CI=true) this is an error, not a skip.\n{bar}\n"
-                );
+                skip_or_fail(&format!(
+                    "this test needs PostgreSQL, which is not installed ({message}). Install it \
+                     with `apt-get install -y postgresql`, or set {BIN_ENV} to its bin directory."
+                ));
                 None
             }
             Err(error) => panic!("{error}"),
