@@ -66,9 +66,11 @@ pub(crate) struct Held {
 
 impl LastKnownGood {
     /// Opens the copy in `dir` ([`LAST_KNOWN_GOOD_FILE`]), creating the directory and the file
-    /// when missing. A file that is not a sound copy is set aside as `<file>.corrupt` (with a
-    /// warning on target `trusted_cors::store`) and a new one made. Fails only when the
-    /// directory or the file cannot be made or written.
+    /// when missing. A file SQLite finds damaged (not a database, or failing its integrity
+    /// check) is set aside as `<file>.corrupt` with its log (and a warning on target
+    /// `trusted_cors::store`), and a new one made. Fails when the directory or the file cannot
+    /// be made or written, or the file cannot be opened for another reason (locked, a copy of a
+    /// newer program): that file is left as it is.
     pub async fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
         let path = dir.join(LAST_KNOWN_GOOD_FILE);
@@ -79,18 +81,33 @@ impl LastKnownGood {
         std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
         match connect(&path).await {
             Ok(pool) => return Ok(LastKnownGood { pool, path }),
-            Err(reason) => {
+            // Anything but a damaged file (a lock held too long, a full disk, a copy of a newer
+            // program) leaves the file as it is: it may be sound, and is needed most when the
+            // database is down.
+            Err(Opening::Failed(reason)) => return Err(failed(reason)),
+            Err(Opening::Damaged(reason)) => {
                 let aside = path.with_extension("db.corrupt");
                 tracing::warn!(target: "trusted_cors::store", copy = %path.display(), %reason, set_aside = %aside.display(), "the last-known-good copy is corrupt: ignored, set aside, and written anew");
-                std::fs::rename(&path, &aside).map_err(|e| failed(e.to_string()))?;
-                for companion in ["-wal", "-shm", "-journal"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(companion);
-                    let _ = std::fs::remove_file(file);
+                // The file's log goes with it: a new file must not meet the old one's log.
+                for companion in ["", "-wal", "-shm", "-journal"] {
+                    let (mut from, mut to) = (
+                        path.clone().into_os_string(),
+                        aside.clone().into_os_string(),
+                    );
+                    from.push(companion);
+                    to.push(companion);
+                    match std::fs::rename(&from, &to) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(failed(e.to_string()))
+                        }
+                        _ => {}
+                    }
                 }
             }
         }
-        let pool = connect(&path).await.map_err(failed)?;
+        let pool = connect(&path)
+            .await
+            .map_err(|reason| failed(reason.to_string()))?;
         Ok(LastKnownGood { pool, path })
     }
 
@@ -124,7 +141,9 @@ impl LastKnownGood {
     }
 
     async fn read_all(&self) -> Result<Option<Held>, String> {
-        check(&self.pool).await?;
+        check(&self.pool)
+            .await
+            .map_err(|reason| reason.to_string())?;
         let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
         let meta =
             sqlx::query("SELECT store, revision, written FROM trusted_cors_copy WHERE id = 1")
@@ -244,7 +263,38 @@ impl LastKnownGood {
 
 /// A pool on the copy at `path`, its file checked and its tables made; `Err` says why the file
 /// is not a sound copy.
-async fn connect(path: &Path) -> Result<SqlitePool, String> {
+/// Why the copy could not be opened.
+enum Opening {
+    /// The file is not a sound SQLite database: set it aside and make a new one.
+    Damaged(String),
+    /// Anything else: the file is left as it is.
+    Failed(String),
+}
+
+impl std::fmt::Display for Opening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Opening::Damaged(reason) | Opening::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Opening {
+    /// SQLite's `SQLITE_CORRUPT` and `SQLITE_NOTADB` (primary codes 11 and 26) are a damaged
+    /// file; every other error is not.
+    fn from(error: sqlx::Error) -> Self {
+        let primary = match &error {
+            sqlx::Error::Database(e) => e.code().and_then(|code| code.parse::<i32>().ok()),
+            _ => None,
+        };
+        match primary.map(|code| code & 0xff) {
+            Some(11 | 26) => Opening::Damaged(error.to_string()),
+            _ => Opening::Failed(error.to_string()),
+        }
+    }
+}
+
+async fn connect(path: &Path) -> Result<SqlitePool, Opening> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -254,8 +304,7 @@ async fn connect(path: &Path) -> Result<SqlitePool, String> {
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if let Err(reason) = prepare(&pool).await {
         pool.close().await;
         return Err(reason);
@@ -263,18 +312,14 @@ async fn connect(path: &Path) -> Result<SqlitePool, String> {
     // What the last run left in the log, folded into the file.
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(pool)
 }
 
 /// Checks the file and makes the copy's tables when missing.
-async fn prepare(pool: &SqlitePool) -> Result<(), String> {
+async fn prepare(pool: &SqlitePool) -> Result<(), Opening> {
     check(pool).await?;
-    let mut tx = pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     for statement in [
         "CREATE TABLE IF NOT EXISTS trusted_cors_copy_schema (version INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS trusted_cors_copy (
@@ -289,43 +334,40 @@ async fn prepare(pool: &SqlitePool) -> Result<(), String> {
             entry TEXT NOT NULL
         )",
     ] {
-        sqlx::query(statement)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
+        sqlx::query(statement).execute(&mut *tx).await?;
     }
     let version: Option<i64> =
         sqlx::query_scalar("SELECT max(version) FROM trusted_cors_copy_schema")
             .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
     match version {
         None => {
             sqlx::query("INSERT INTO trusted_cors_copy_schema (version) VALUES ($1)")
                 .bind(COPY_SCHEMA_VERSION)
                 .execute(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
         Some(COPY_SCHEMA_VERSION) => {}
         Some(other) => {
-            return Err(format!(
+            return Err(Opening::Failed(format!(
                 "its copy schema version is {other}, not {COPY_SCHEMA_VERSION}"
-            ))
+            )))
         }
     }
-    tx.commit().await.map_err(|e| e.to_string())
+    Ok(tx.commit().await?)
 }
 
 /// SQLite's own check of the whole file: every page, every index against its table.
-async fn check(pool: &SqlitePool) -> Result<(), String> {
+async fn check(pool: &SqlitePool) -> Result<(), Opening> {
     let found: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_all(pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     match found.as_slice() {
         [ok] if ok == "ok" => Ok(()),
-        problems => Err(format!("integrity check: {}", problems.join("; "))),
+        problems => Err(Opening::Damaged(format!(
+            "integrity check: {}",
+            problems.join("; ")
+        ))),
     }
 }
 
