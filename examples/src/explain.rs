@@ -372,10 +372,13 @@ pub async fn read_only_cors(source: &OrgSource) -> Result<(Cors, Option<String>)
                 .map_err(store_error)?;
             store.load().await.map_err(store_error)?
         }
-        StoreLocation::Postgres(url) => {
-            let store = PostgresStore::connect(&url).await.map_err(store_error)?;
-            store.load().await.map_err(store_error)?
-        }
+        StoreLocation::Postgres(url) => match PostgresStore::connect_read_only(&url).await {
+            Ok(Some(store)) => store.load().await.map_err(store_error)?,
+            Ok(None) => {
+                return in_memory("the PostgreSQL database holds no trusted origins yet".to_owned())
+            }
+            Err(e) => return Err(store_error(e)),
+        },
         StoreLocation::Sqlite(path) => return in_memory(format!("no store at {}", path.display())),
         StoreLocation::Memory => return in_memory("the store is `memory`".to_owned()),
     };

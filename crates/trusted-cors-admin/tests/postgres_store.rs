@@ -646,3 +646,36 @@ async fn many_origins_are_seeded_in_order_and_loaded() {
         changes[changes.len() - 1]
     );
 }
+
+/// `cors-explain`'s connection: it never creates or migrates the schema, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_connection_creates_nothing_and_writes_nothing() {
+    let Some(pg) = PgCluster::start() else { return };
+    let url = pg.url();
+    // An empty database: no schema, and none made by looking.
+    assert!(PostgresStore::connect_read_only(&url)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(PostgresStore::connect_read_only(&url)
+        .await
+        .unwrap()
+        .is_none());
+    // Made by an instance: read as it is.
+    let origins = instance(&url).await;
+    let reader = PostgresStore::connect_read_only(&url)
+        .await
+        .unwrap()
+        .expect("the schema exists now");
+    let loaded = reader.load().await.unwrap();
+    assert_eq!(loaded.revision, origins.registry().snapshot().revision());
+    assert_eq!(loaded.origins.len(), seeds().len());
+    // A write through it is refused by the database, and nothing changes.
+    let entry = loaded.origins[0].clone();
+    let error = reader
+        .commit(&trusted_cors_core::EntryWrite::Delete(entry.id.clone()))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("read-only"), "{error}");
+    assert_eq!(reader.load().await.unwrap(), loaded);
+}

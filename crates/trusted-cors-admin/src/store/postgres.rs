@@ -120,6 +120,40 @@ impl PostgresStore {
     /// database that holds a newer schema is an error and is left untouched; one that cannot be
     /// reached within about 2 s is [`StoreError::Unavailable`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = PostgresStore::open_pool(url, &[]).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to the database at `url` to read it only (as `cors-explain` does): every
+    /// transaction is read-only (`default_transaction_read_only`), and the schema is neither
+    /// created nor migrated. `None` when the database holds no trusted-origins schema; a newer
+    /// schema is an error; a schema of an earlier version reads as the current one (each
+    /// migration so far only adds).
+    pub async fn connect_read_only(url: &str) -> Result<Option<Self>, StoreError> {
+        let store =
+            PostgresStore::open_pool(url, &[("default_transaction_read_only", "on")]).await?;
+        let version: Result<Option<i64>, _> =
+            sqlx::query_scalar("SELECT max(version) FROM trusted_cors_schema")
+                .fetch_one(&store.pool)
+                .await;
+        match version {
+            Ok(Some(1..=SCHEMA_VERSION)) => Ok(Some(store)),
+            Ok(Some(version)) if version > SCHEMA_VERSION => {
+                Err(sql::newer_schema(&store.describe, version))
+            }
+            Ok(_) => Ok(None),
+            // PostgreSQL's undefined_table: the schema was never created.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Ok(None),
+            Err(e) => Err(store.error(e, None)),
+        }
+    }
+
+    /// A pool on `url` with the session settings (and `extra` ones), the schema untouched.
+    async fn open_pool(
+        url: &str,
+        extra: &[(&'static str, &'static str)],
+    ) -> Result<Self, StoreError> {
         let describe = describe(url);
         let mut options =
             PgConnectOptions::from_str(url).map_err(|error| StoreError::Unavailable {
@@ -131,6 +165,7 @@ impl PostgresStore {
         options = options.options(
             SESSION_SETTINGS
                 .into_iter()
+                .chain(extra.iter().copied())
                 .filter(|(name, _)| !given.contains(name)),
         );
         let pool = PgPoolOptions::new()
@@ -139,13 +174,11 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|error| store_error(&describe, error, None))?;
-        let store = PostgresStore {
+        Ok(PostgresStore {
             pool,
             describe,
             listener: tokio::sync::Mutex::new(None),
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     fn error(&self, error: sqlx::Error, change: Option<&EntryWrite>) -> StoreError {
