@@ -80,8 +80,16 @@ pub mod admin {
 pub struct ReadmeDoctests;
 
 /// The guide's code blocks (`docs/*.md`), compiled as doc-tests as the README's are, one page
-/// each; `tests/docs.rs` checks that every page of `docs/` is listed here.
-#[cfg(all(doctest, feature = "axum", feature = "actix"))]
+/// each; `tests/docs.rs` checks that every page of `docs/` is listed here. They use every
+/// feature (the stores, the metrics), so they are compiled with all of them.
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "actix",
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "metrics"
+))]
 mod guide {
     #[doc = include_str!("../docs/README.md")]
     pub struct Index;

@@ -142,8 +142,11 @@ impl TrustedOriginsApi {
     }
 
     /// Gives each caller `limit` calls a minute instead of [`RateLimit::OKTA_DEFAULT`]: each API
-    /// token, each access token's subject, each [grant](Self::handle_with_grant)'s subject, and
-    /// all the callers that fail to authenticate, together (which slows the guessing of tokens).
+    /// token, each access token's subject, each [grant](Self::handle_with_grant)'s subject,
+    /// and all the callers that fail to authenticate, together. That shared budget bounds the
+    /// work failed calls cause; it does not slow the guessing of a token, which is checked
+    /// before any budget is spent (a right token is charged to its own): use long random
+    /// tokens.
     /// Every answer carries `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining` and
     /// `X-Rate-Limit-Reset` (when the budget is full again, in seconds since the Unix epoch), as
     /// Okta's do, and Okta's SDKs read them to pace themselves; a call past the budget is
