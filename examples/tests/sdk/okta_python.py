@@ -160,6 +160,31 @@ async def main():
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith("trusted_cors_api_rate_limited_total{"))
 
+    def spend():
+        for _ in range(1000):
+            request = urllib.request.Request(ORG + "/api/v1/trustedOrigins?limit=1",
+                                             headers={"Authorization": "SSWS " + SPARE})
+            try:
+                urllib.request.urlopen(request).read()
+            except urllib.error.HTTPError as error:
+                if error.code == 429:
+                    return error
+                raise
+        return None
+
+    # Told not to retry, the SDK hands the 429 over as its own error type.
+    no_retry = Client({"orgUrl": ORG, "token": SPARE, "rateLimit": {"maxRetries": 0}})
+    limited_error = None
+    for _ in range(5):
+        check("the budget runs out", spend() is not None)
+        _, _, err = await no_retry.list_trusted_origins(limit=1)
+        if err is not None:
+            limited_error = err
+            break
+    check("a 429 is an OktaAPIError E0000047",
+          isinstance(limited_error, OktaAPIError) and limited_error.error_code == "E0000047",
+          limited_error)
+
     spare = client(SPARE)
     backed_off = None
     for _ in range(5):
