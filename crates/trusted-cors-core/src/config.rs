@@ -6,7 +6,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::is_token;
-use crate::rejection::{OktaErrorResponder, RejectionResponder, ReportSet};
+use crate::rejection::ReportSet;
+use crate::respond::{OktaErrorResponder, RejectionResponder};
 use crate::{ConfigError, Origin, OriginSchemes, RejectionKind, RuleMode};
 
 /// Authorization schemes that carry long-lived or browser-managed credentials and so are never

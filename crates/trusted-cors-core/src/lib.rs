@@ -111,6 +111,7 @@ mod registry;
 mod rejection;
 mod reply;
 mod request;
+mod respond;
 mod service;
 mod trusted_origin;
 
@@ -124,7 +125,7 @@ pub use change::{
 };
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
-pub use error::{ConfigError, RegistryError};
+pub use error::ConfigError;
 pub use field::Field;
 pub use layers::CorsOutcome;
 pub use origin::{Origin, OriginError, OriginPattern, OriginSchemes, MAX_ORIGIN_LEN};
@@ -135,17 +136,19 @@ pub use origin::{OriginParts, RequestOrigin};
 pub use policy::{RouteCors, RouteCorsBuilder};
 pub use registry::{Registry, RegistrySnapshot, SnapshotGuard};
 pub use rejection::{
-    AppAnswer, OktaError, OktaErrorResponder, OriginForm, Rejection, RejectionCause, RejectionKind,
-    RejectionResponder, RequestHeadersProblem, RuleMode, TrustHint,
+    AppAnswer, OriginForm, Rejection, RejectionCause, RejectionKind, RequestHeadersProblem,
+    RuleMode, TrustHint,
 };
 pub use reply::{Reply, ReplyValue};
 pub use request::{request_host, HeaderInput, RequestFacts};
+pub use respond::{OktaError, OktaErrorResponder, RejectionResponder};
 pub use service::{
     FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
 pub use trusted_origin::{
-    NewTrustedOrigin, OktaApp, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
+    NewTrustedOrigin, OktaApp, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
+    ValidTrustedOrigin,
 };
 
 use decision::RouteScope;

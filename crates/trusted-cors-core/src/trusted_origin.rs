@@ -5,8 +5,64 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::error::{RegistryError, MAX_FIELD_LEN};
 use crate::{OriginError, OriginPattern};
+
+/// The longest name or origin an entry may have, as in Okta.
+pub(crate) const MAX_FIELD_LEN: usize = 255;
+
+/// Why a registry change was refused. Nothing changes when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// No entry has this id.
+    #[error("no trusted origin has the id `{0}`")]
+    NotFound(String),
+    /// Two of the entries being loaded have this id.
+    #[error("two trusted origins have the id `{0}`")]
+    DuplicateId(String),
+    /// Another entry already has this name.
+    #[error("a trusted origin named `{0}` already exists")]
+    DuplicateName(String),
+    /// Another entry already has this origin.
+    #[error("the origin `{0}` is already a trusted origin")]
+    DuplicateOrigin(String),
+    /// The origin is not acceptable.
+    #[error("invalid origin `{value}`: {reason}")]
+    InvalidOrigin {
+        /// The origin as given.
+        value: String,
+        /// Why it was refused.
+        reason: OriginError,
+    },
+    /// The name is empty or too long.
+    #[error("invalid name: {0}")]
+    InvalidName(&'static str),
+    /// No scope was given.
+    #[error("a trusted origin needs at least one scope (CORS, REDIRECT or IFRAME_EMBED)")]
+    NoScopes,
+    /// The origin is longer than 255 characters (as in Okta).
+    #[error("the origin is longer than {MAX_FIELD_LEN} characters")]
+    OriginTooLong,
+    /// A scope other than `IFRAME_EMBED` lists Okta applications (`allowedOktaApps`).
+    #[error("allowedOktaApps is for the IFRAME_EMBED scope only, not {0}")]
+    OktaAppsOutsideIframeEmbed(ScopeType),
+}
+
+impl RegistryError {
+    /// The request field the error is about (`name`, `origin`, `scopes`, `allowedOktaApps` or
+    /// `id`), for API error causes.
+    pub fn field(&self) -> &'static str {
+        match self {
+            RegistryError::NotFound(_) | RegistryError::DuplicateId(_) => "id",
+            RegistryError::DuplicateName(_) | RegistryError::InvalidName(_) => "name",
+            RegistryError::DuplicateOrigin(_)
+            | RegistryError::InvalidOrigin { .. }
+            | RegistryError::OriginTooLong => "origin",
+            RegistryError::NoScopes => "scopes",
+            RegistryError::OktaAppsOutsideIframeEmbed(_) => "allowedOktaApps",
+        }
+    }
+}
 
 /// What a trusted origin is trusted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

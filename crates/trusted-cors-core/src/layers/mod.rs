@@ -17,7 +17,7 @@ pub use outcome::{CorsOutcome, Mark, MarkSink, MarkSource, Recorded};
 pub use route::{DeclaredRoute, Preflight, RouteStep};
 
 use crate::metrics::DecisionCounters;
-use crate::reply::{Decoration, Reply, ReplyValue};
+use crate::reply::{Decoration, Reply, ReplyValue, VARY_ORIGIN, VARY_PREFLIGHT};
 use crate::{Cors, Field, Rejection};
 
 /// The mark of a declared route's own answer (its preflight answer or its refusal), by which the
@@ -141,7 +141,12 @@ impl Cors {
         // A refusal never grants access, whatever a custom responder wrote.
         reply.remove(Field::AccessControlAllowOrigin);
         reply.remove(Field::AccessControlAllowCredentials);
-        reply.add_vary(rejection.vary());
+        // A refused preflight also depends on the requested method and headers.
+        reply.add_vary(if rejection.is_preflight() {
+            VARY_PREFLIGHT
+        } else {
+            VARY_ORIGIN
+        });
         if self.config().diagnostics() {
             let reason = bytes::Bytes::from_static(rejection.reason().as_bytes());
             reply.set(Field::TrustedCorsReason, ReplyValue::Bytes(reason));

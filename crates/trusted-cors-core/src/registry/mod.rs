@@ -55,8 +55,8 @@ use arc_swap::ArcSwap;
 
 use crate::audit::audit_reset;
 use crate::change::{AppliedChange, ChangeRequest, CommittedChange, EntryWrite, PreparedChange};
-use crate::error::RegistryError;
 use crate::origin::OriginSchemes;
+use crate::trusted_origin::RegistryError;
 use crate::trusted_origin::{NewTrustedOrigin, Status, TrustedOrigin};
 
 use bulk::{join, Built};

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::snapshot::RegistrySnapshot;
 use crate::change::{ChangeRequest, PreparedChange};
-use crate::error::RegistryError;
+use crate::trusted_origin::RegistryError;
 use crate::trusted_origin::{NewTrustedOrigin, Status, TrustedOrigin, ValidTrustedOrigin};
 
 /// Changes the entry with this id by `change`, stamped as updated now by `actor`.

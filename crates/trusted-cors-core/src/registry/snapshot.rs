@@ -6,8 +6,8 @@ use std::ops::{Bound, Deref};
 use std::sync::Arc;
 
 use super::bulk::{join, Built};
-use crate::error::RegistryError;
 use crate::origin::{OriginParts, OriginSplit, RequestOrigin};
+use crate::trusted_origin::RegistryError;
 use crate::trusted_origin::{OktaApp, ScopeType, Status, TrustedOrigin};
 
 /// A persistent hash map: O(1) clone, O(log n) change, old versions unchanged.

@@ -7,12 +7,10 @@ use bytes::Bytes;
 
 use crate::request::{MAX_REQUEST_HEADERS_LEN, MAX_REQUEST_HEADER_NAMES};
 
-mod respond;
 mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use respond::{OktaError, OktaErrorResponder, RejectionResponder};
 pub use rules::{RejectionKind, RuleMode};
 pub(crate) use rules::{ReportSet, RuleOverrides};
 
@@ -299,16 +297,6 @@ impl Rejection {
     /// The HTTP status of the default response.
     pub fn status(&self) -> u16 {
         self.kind().status()
-    }
-
-    /// The `Vary` value of the rejection response: a refused preflight also depends on the
-    /// requested method and headers.
-    pub(crate) fn vary(&self) -> &'static str {
-        if self.preflight {
-            crate::reply::VARY_PREFLIGHT
-        } else {
-            crate::reply::VARY_ORIGIN
-        }
     }
 
     /// Logs the denial with `tracing` (target `trusted_cors`), with `report_only = true` when a

@@ -1,6 +1,7 @@
 //! Rejection codes, causes and the Okta-style body.
 
 use super::*;
+use crate::{OktaError, OktaErrorResponder, RejectionResponder};
 
 #[test]
 fn codes_are_unique_snake_case() {

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::Rejection;
+use crate::rejection::Rejection;
 use crate::reply::Reply;
 
 /// Turns a [`Rejection`] into the response sent to the client.
