@@ -4,7 +4,9 @@
 //! # Design
 //!
 //! A [`RegistrySnapshot`] is a handful of persistent (structurally shared) maps from the `imbl`
-//! crate, each entry held once behind an `Arc`:
+//! crate, each entry held once behind an `Arc`. The maps keyed by an entry's text (id, name,
+//! exact origin) hold the entry's `Arc` as the key, hashed and compared as that text, so that no
+//! text is copied into an index:
 //!
 //! - id → entry and its creation sequence number (lookups by id, id uniqueness);
 //! - sequence number → entry (an ordered map: listing in creation order, paging after an id);
