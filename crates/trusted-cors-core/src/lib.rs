@@ -145,7 +145,8 @@ pub use service::{
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
 pub use trusted_origin::{
-    NewTrustedOrigin, OktaApp, OktaApps, Scope, ScopeType, Status, TrustedOrigin, ValidTrustedOrigin,
+    NewTrustedOrigin, OktaApp, OktaApps, Scope, ScopeType, Status, TrustedOrigin,
+    ValidTrustedOrigin,
 };
 
 use decision::RouteScope;

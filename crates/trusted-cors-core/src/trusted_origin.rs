@@ -112,7 +112,9 @@ impl OktaApps {
 
     /// The applications, in the order of [`OktaApp::ALL`].
     pub fn iter(self) -> impl Iterator<Item = OktaApp> {
-        OktaApp::ALL.into_iter().filter(move |app| self.contains(*app))
+        OktaApp::ALL
+            .into_iter()
+            .filter(move |app| self.contains(*app))
     }
 }
 
@@ -440,7 +442,8 @@ fn check_scopes(given: &[Scope]) -> Result<Vec<Scope>, RegistryError> {
                 scopes.last_mut().expect("just pushed")
             }
         };
-        kept.allowed_okta_apps.extend(scope.allowed_okta_apps.iter());
+        kept.allowed_okta_apps
+            .extend(scope.allowed_okta_apps.iter());
     }
     if scopes.is_empty() {
         return Err(RegistryError::NoScopes);

@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use serde_json::{json, Value};
 use trusted_cors_core::{
-    NewTrustedOrigin, OktaApp, OktaApps, OktaError, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
+    NewTrustedOrigin, OktaApp, OktaApps, OktaError, RegistryError, Scope, ScopeType, Status,
+    TrustedOrigin,
 };
 
 use super::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};

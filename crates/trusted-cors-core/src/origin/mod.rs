@@ -294,12 +294,10 @@ impl OriginPattern {
     pub fn matches(&self, request_origin: &str) -> bool {
         match &self.0 {
             PatternInner::Exact(origin) => origin.as_str() == request_origin,
-            PatternInner::Wildcard(_) => {
-                match RequestOrigin::parse(request_origin.as_bytes()) {
-                    RequestOrigin::Valid(parts) => self.matches_parts(&parts),
-                    _ => false,
-                }
-            }
+            PatternInner::Wildcard(_) => match RequestOrigin::parse(request_origin.as_bytes()) {
+                RequestOrigin::Valid(parts) => self.matches_parts(&parts),
+                _ => false,
+            },
         }
     }
 

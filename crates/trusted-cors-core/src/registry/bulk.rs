@@ -105,10 +105,7 @@ impl<V: Clone> Keys<V> {
 
     /// Each key, as `key` makes it from its entry's index (hashed as the text it was added
     /// with), with its value. The keys must be unique.
-    pub(super) fn into_map<K: Hash + Eq + Clone>(
-        mut self,
-        key: impl Fn(usize) -> K,
-    ) -> Map<K, V> {
+    pub(super) fn into_map<K: Hash + Eq + Clone>(mut self, key: impl Fn(usize) -> K) -> Map<K, V> {
         self.sort();
         let mut map = self.map.new_from();
         for item in self.items {
