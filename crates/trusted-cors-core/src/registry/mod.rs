@@ -169,6 +169,11 @@ impl Registry {
             entries.extend(back);
             invalid = back_invalid;
         }
+        // The seeds' strings are freed before the indexes are built, not after: glibc's malloc
+        // sorts the small blocks freed since its last large request on its next one, and the
+        // build's buffers pay for that here instead of the first change after the load (tens of
+        // milliseconds at a million seeds).
+        drop(seeds);
         let mut built = Built::new(&entries);
         // Unlikely as it is (62^17 ids), a taken id is drawn again.
         while let Some(index) = built.duplicate_id {
