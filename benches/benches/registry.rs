@@ -3,15 +3,23 @@
 //! create / replace / deactivate at n entries, and exact and wildcard lookups at 10 to 1 000 000
 //! entries.
 //!
+//! Before the timings, the bench prints the heap bytes a registry of 1 000 000 exact origins
+//! holds per origin, beside a `HashSet<String>` of the same origins, counted by a counting global
+//! allocator (`stats_alloc`; its few relaxed atomic adds per allocation are in every timing here
+//! alike).
+//!
 //! Run with `cargo bench -p trusted-cors-benches --bench registry` (a few minutes; add a filter
-//! such as `registry/lookup` to run one group).
+//! such as `registry/lookup` to run one group; `registry/memory` prints the memory alone).
 #![allow(missing_docs)]
 
+use std::alloc::System;
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use trusted_cors::{NewTrustedOrigin, Registry, ScopeType, Status, TrustedOrigin};
 
 /// `n` entries: even ones exact (`https://app{i}.example.com`), odd ones wildcards
@@ -25,6 +33,76 @@ fn entries(n: usize) -> impl Iterator<Item = NewTrustedOrigin> {
         };
         NewTrustedOrigin::new(format!("o{i}"), origin, [ScopeType::Cors])
     })
+}
+
+#[global_allocator]
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// The heap bytes `build` leaves live, counting what it returns and nothing it dropped.
+fn heap_bytes<T>(build: impl FnOnce() -> T) -> (T, usize) {
+    let region = Region::new(ALLOCATOR);
+    let built = build();
+    let change = region.change();
+    let live = change.bytes_allocated as isize - change.bytes_deallocated as isize
+        + change.bytes_reallocated;
+    (built, usize::try_from(live).unwrap_or(0))
+}
+
+/// Prints the heap bytes per origin of a registry of 1 000 000 exact origins
+/// (`https://app{i}.example.com`, named `o{i}`, CORS, no actor), of its entries alone (as
+/// [`RegistrySnapshot::to_vec`](trusted_cors::RegistrySnapshot::to_vec) copies them) and of a
+/// `HashSet<String>` of the same origins. Runs with no filter or a filter naming `memory`; it
+/// times nothing.
+fn memory(_: &mut Criterion) {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    if !filters.is_empty() && !filters.iter().any(|filter| filter.contains("memory")) {
+        return;
+    }
+    let n = 1_000_000usize;
+    let origins = || (0..n).map(|i| format!("https://app{i}.example.com"));
+    let seeds: Vec<NewTrustedOrigin> = origins()
+        .enumerate()
+        .map(|(i, origin)| NewTrustedOrigin::new(format!("o{i}"), origin, [ScopeType::Cors]))
+        .collect();
+    let (registry, registry_bytes) = heap_bytes(|| Registry::with_origins(seeds).unwrap());
+    // The first changes right after the load, which the timed groups below do not single out.
+    let changes: Vec<Duration> = (0..3)
+        .map(|i| {
+            let new = NewTrustedOrigin::new(
+                format!("first{i}"),
+                format!("https://first{i}.example.org"),
+                [ScopeType::Cors],
+            );
+            let started = Instant::now();
+            registry.create(new).unwrap();
+            started.elapsed()
+        })
+        .collect();
+    eprintln!("registry/memory: the first three creates after the load took {changes:?}");
+    let (set, set_bytes) = heap_bytes(|| origins().collect::<HashSet<String>>());
+    drop(set);
+    let (entries, entry_bytes) = heap_bytes(|| registry.snapshot().to_vec());
+    drop(entries);
+    let per = |bytes: usize| bytes as f64 / n as f64;
+    eprintln!(
+        "registry/memory: {n} exact origins: registry {:.0} heap bytes per origin \
+         (its entries alone, as to_vec copies them: {:.0}); HashSet<String> {:.0}",
+        per(registry_bytes),
+        per(entry_bytes),
+        per(set_bytes),
+    );
+    // Then one allocation of 4 KiB after the frees of the copies above: glibc's malloc sorts
+    // every small block freed since its last large request (millions here) on the next request
+    // of 1 KiB or more; a change right after such frees pays the same.
+    let started = Instant::now();
+    drop(black_box(Vec::<u8>::with_capacity(4096)));
+    eprintln!(
+        "registry/memory: the next 4 KiB allocation took {:?}",
+        started.elapsed()
+    );
 }
 
 fn registry(n: usize) -> Registry {
@@ -183,5 +261,5 @@ fn lookup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lookup, change, load);
+criterion_group!(benches, memory, lookup, change, load);
 criterion_main!(benches);

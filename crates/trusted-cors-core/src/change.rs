@@ -243,7 +243,7 @@ impl AppliedChange {
             action,
             actor: after
                 .as_ref()
-                .and_then(|entry| entry.last_updated_by.clone()),
+                .and_then(|entry| entry.last_updated_by.as_deref().map(str::to_owned)),
             before,
             after,
             made_here: false,

@@ -147,7 +147,7 @@ pub use service::{
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
 pub use trusted_origin::{
-    NewTrustedOrigin, OktaApp, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
+    NewTrustedOrigin, OktaApp, OktaApps, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
     ValidTrustedOrigin,
 };
 

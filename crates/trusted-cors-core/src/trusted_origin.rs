@@ -1,6 +1,7 @@
 //! Okta-shaped trusted origin objects.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -122,6 +123,91 @@ impl OktaApp {
             OktaApp::OktaEnduser => "OKTA_ENDUSER",
         }
     }
+
+    const fn bit(self) -> u8 {
+        match self {
+            OktaApp::OktaEnduser => 1,
+        }
+    }
+}
+
+/// The Okta applications a scope lists (Okta's `allowedOktaApps`): a set, one bit per
+/// application, in JSON the list of their names in the order of [`OktaApp::ALL`].
+///
+/// ```
+/// use trusted_cors_core::{OktaApp, OktaApps};
+///
+/// let apps: OktaApps = [OktaApp::OktaEnduser, OktaApp::OktaEnduser].into_iter().collect();
+/// assert!(apps.contains(OktaApp::OktaEnduser));
+/// assert_eq!(apps.iter().collect::<Vec<_>>(), [OktaApp::OktaEnduser]);
+/// assert_eq!(serde_json::to_string(&apps).unwrap(), r#"["OKTA_ENDUSER"]"#);
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct OktaApps(u8);
+
+impl OktaApps {
+    /// No application.
+    pub const fn new() -> Self {
+        OktaApps(0)
+    }
+
+    /// Whether `app` is in the set.
+    pub const fn contains(self, app: OktaApp) -> bool {
+        self.0 & app.bit() != 0
+    }
+
+    /// Adds `app`; adding it again changes nothing.
+    pub fn insert(&mut self, app: OktaApp) {
+        self.0 |= app.bit();
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The applications, in the order of [`OktaApp::ALL`].
+    pub fn iter(self) -> impl Iterator<Item = OktaApp> {
+        OktaApp::ALL
+            .into_iter()
+            .filter(move |app| self.contains(*app))
+    }
+}
+
+impl FromIterator<OktaApp> for OktaApps {
+    fn from_iter<I: IntoIterator<Item = OktaApp>>(apps: I) -> Self {
+        let mut set = OktaApps::new();
+        set.extend(apps);
+        set
+    }
+}
+
+impl Extend<OktaApp> for OktaApps {
+    fn extend<I: IntoIterator<Item = OktaApp>>(&mut self, apps: I) {
+        for app in apps {
+            self.insert(app);
+        }
+    }
+}
+
+impl fmt::Debug for OktaApps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for OktaApps {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for OktaApps {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Vec::<OktaApp>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
 }
 
 impl fmt::Display for OktaApp {
@@ -132,7 +218,7 @@ impl fmt::Display for OktaApp {
 
 /// One scope entry, in Okta's JSON shape `{"type":"CORS"}` or
 /// `{"type":"IFRAME_EMBED","allowedOktaApps":["OKTA_ENDUSER"]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Scope {
     /// The scope's type.
@@ -140,15 +226,15 @@ pub struct Scope {
     pub kind: ScopeType,
     /// For `IFRAME_EMBED` only: the Okta applications the origin may frame besides the sign-in
     /// page (empty: the sign-in page only). Any other scope listing one is refused.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allowed_okta_apps: Vec<OktaApp>,
+    #[serde(default, skip_serializing_if = "OktaApps::is_empty")]
+    pub allowed_okta_apps: OktaApps,
 }
 
 impl From<ScopeType> for Scope {
     fn from(kind: ScopeType) -> Self {
         Scope {
             kind,
-            allowed_okta_apps: Vec::new(),
+            allowed_okta_apps: OktaApps::new(),
         }
     }
 }
@@ -193,15 +279,16 @@ pub struct TrustedOrigin {
     /// When the entry was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
-    /// Who created it, if known.
+    /// Who created it, if known. Shared: the entries a registry loads with the same actor hold
+    /// one copy of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
+    pub created_by: Option<Arc<str>>,
     /// When the entry last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub last_updated: OffsetDateTime,
-    /// Who last changed it, if known.
+    /// Who last changed it, if known (shared as `created_by` is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_updated_by: Option<String>,
+    pub last_updated_by: Option<Arc<str>>,
 }
 
 impl TrustedOrigin {
@@ -222,7 +309,7 @@ impl TrustedOrigin {
             && self
                 .scopes
                 .iter()
-                .any(|s| s.kind == ScopeType::IframeEmbed && s.allowed_okta_apps.contains(&app))
+                .any(|s| s.kind == ScopeType::IframeEmbed && s.allowed_okta_apps.contains(app))
     }
 
     pub(crate) fn scope_bits(&self) -> u8 {
@@ -411,11 +498,8 @@ fn check_scopes(given: &[Scope]) -> Result<Vec<Scope>, RegistryError> {
                 scopes.last_mut().expect("just pushed")
             }
         };
-        for app in &scope.allowed_okta_apps {
-            if !kept.allowed_okta_apps.contains(app) {
-                kept.allowed_okta_apps.push(*app);
-            }
-        }
+        kept.allowed_okta_apps
+            .extend(scope.allowed_okta_apps.iter());
     }
     if scopes.is_empty() {
         return Err(RegistryError::NoScopes);
@@ -464,7 +548,7 @@ mod tests {
         let mut apps = NewTrustedOrigin::new("A", "nope", []);
         apps.scopes = vec![Scope {
             kind: ScopeType::Cors,
-            allowed_okta_apps: vec![OktaApp::OktaEnduser],
+            allowed_okta_apps: [OktaApp::OktaEnduser].into_iter().collect(),
         }];
         assert_eq!(fields(&apps), ["origin", "allowedOktaApps"]);
         // validate reports the first of them.
@@ -531,7 +615,7 @@ mod tests {
             ]
         );
         let mut cors = Scope::from(ScopeType::Cors);
-        cors.allowed_okta_apps.push(OktaApp::OktaEnduser);
+        cors.allowed_okta_apps.insert(OktaApp::OktaEnduser);
         let error = check_scopes(&[cors]).unwrap_err();
         assert_eq!(
             error,
@@ -544,6 +628,9 @@ mod tests {
             serde_json::json!({"type": "IFRAME_EMBED", "allowedOktaApps": ["OKTA_ENDUSER"]})
         );
         let back: Scope = serde_json::from_value(json).unwrap();
-        assert_eq!(back.allowed_okta_apps, [OktaApp::OktaEnduser]);
+        assert_eq!(
+            back.allowed_okta_apps.iter().collect::<Vec<_>>(),
+            [OktaApp::OktaEnduser]
+        );
     }
 }

@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use serde_json::{json, Value};
 use trusted_cors_core::{
-    NewTrustedOrigin, OktaApp, OktaError, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
+    NewTrustedOrigin, OktaApp, OktaApps, OktaError, RegistryError, Scope, ScopeType, Status,
+    TrustedOrigin,
 };
 
 use super::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
@@ -70,15 +71,15 @@ pub(super) fn parse_body(body: &[u8]) -> Result<NewTrustedOrigin, Box<Reply>> {
                     _ => return Err(invalid("scopes", "each scope is {\"type\":\"CORS\"}, {\"type\":\"REDIRECT\"} or {\"type\":\"IFRAME_EMBED\"}")),
                 };
                 let apps = match item.get("allowedOktaApps") {
-                    None | Some(Value::Null) => Vec::new(),
+                    None | Some(Value::Null) => OktaApps::new(),
                     Some(Value::Array(apps)) => {
-                        let mut known = Vec::with_capacity(apps.len());
+                        let mut known = OktaApps::new();
                         for app in apps {
                             let app = OktaApp::ALL
                                 .into_iter()
                                 .find(|known| Some(known.as_str()) == app.as_str());
                             match app {
-                                Some(app) => known.push(app),
+                                Some(app) => known.insert(app),
                                 None => return Err(invalid(
                                     "allowedOktaApps",
                                     "the only Okta application an IFRAME_EMBED scope may list is \"OKTA_ENDUSER\"",

@@ -182,15 +182,20 @@ pub struct OriginPattern(PatternInner);
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum PatternInner {
     Exact(Origin),
-    Wildcard {
-        /// `https://*.example.com:8443`, for display and equality.
-        serialized: Box<str>,
-        scheme: Box<str>,
-        /// The registrable domain below the `*.` label, e.g. `example.com`.
-        base: Box<str>,
-        /// `:8443`, or empty for the default port.
-        port: Box<str>,
-    },
+    /// Boxed, so that an exact pattern (most entries of a large registry) costs no more than its
+    /// origin.
+    Wildcard(Box<Wildcard>),
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Wildcard {
+    /// `https://*.example.com:8443`, for display and equality.
+    serialized: Box<str>,
+    scheme: Box<str>,
+    /// The registrable domain below the `*.` label, e.g. `example.com`.
+    base: Box<str>,
+    /// `:8443`, or empty for the default port.
+    port: Box<str>,
 }
 
 const WILDCARD_PLACEHOLDER: &str = "trusted-cors-wildcard";
@@ -240,32 +245,32 @@ impl OriginPattern {
         }
         let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
         let scheme = url.scheme().to_owned();
-        Ok(OriginPattern(PatternInner::Wildcard {
+        Ok(OriginPattern(PatternInner::Wildcard(Box::new(Wildcard {
             serialized: format!("{scheme}://*.{base}{port}").into_boxed_str(),
             scheme: scheme.into_boxed_str(),
             base: base.into(),
             port: port.into_boxed_str(),
-        }))
+        }))))
     }
 
     /// The exact origin, if this is not a wildcard.
     pub fn exact(&self) -> Option<&Origin> {
         match &self.0 {
             PatternInner::Exact(origin) => Some(origin),
-            PatternInner::Wildcard { .. } => None,
+            PatternInner::Wildcard(_) => None,
         }
     }
 
     /// Whether this is a `*.` wildcard.
     pub fn is_wildcard(&self) -> bool {
-        matches!(self.0, PatternInner::Wildcard { .. })
+        matches!(self.0, PatternInner::Wildcard(_))
     }
 
     /// The scheme, e.g. `https` (a wildcard's is `http` or `https`).
     pub fn scheme(&self) -> &str {
         match &self.0 {
             PatternInner::Exact(origin) => origin.scheme(),
-            PatternInner::Wildcard { scheme, .. } => scheme,
+            PatternInner::Wildcard(wildcard) => &wildcard.scheme,
         }
     }
 
@@ -273,7 +278,7 @@ impl OriginPattern {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             PatternInner::Exact(origin) => origin.as_str(),
-            PatternInner::Wildcard { serialized, .. } => serialized,
+            PatternInner::Wildcard(wildcard) => &wildcard.serialized,
         }
     }
 
@@ -281,7 +286,7 @@ impl OriginPattern {
     pub(crate) fn wildcard_base(&self) -> Option<&str> {
         match &self.0 {
             PatternInner::Exact(_) => None,
-            PatternInner::Wildcard { base, .. } => Some(base),
+            PatternInner::Wildcard(wildcard) => Some(&wildcard.base),
         }
     }
 
@@ -289,12 +294,10 @@ impl OriginPattern {
     pub fn matches(&self, request_origin: &str) -> bool {
         match &self.0 {
             PatternInner::Exact(origin) => origin.as_str() == request_origin,
-            PatternInner::Wildcard { .. } => {
-                match RequestOrigin::parse(request_origin.as_bytes()) {
-                    RequestOrigin::Valid(parts) => self.matches_parts(&parts),
-                    _ => false,
-                }
-            }
+            PatternInner::Wildcard(_) => match RequestOrigin::parse(request_origin.as_bytes()) {
+                RequestOrigin::Valid(parts) => self.matches_parts(&parts),
+                _ => false,
+            },
         }
     }
 
@@ -303,14 +306,12 @@ impl OriginPattern {
     pub(crate) fn matches_parts(&self, request: &OriginParts<'_>) -> bool {
         match &self.0 {
             PatternInner::Exact(origin) => origin.as_str() == request.serialized,
-            PatternInner::Wildcard {
-                scheme, base, port, ..
-            } => {
-                request.scheme == &**scheme
-                    && request.port == &**port
+            PatternInner::Wildcard(wildcard) => {
+                request.scheme == &*wildcard.scheme
+                    && request.port == &*wildcard.port
                     && request
                         .host
-                        .strip_suffix(&**base)
+                        .strip_suffix(&*wildcard.base)
                         .and_then(|front| front.strip_suffix('.'))
                         // One or more whole labels, none of them empty (`.a`, `a..b`).
                         .is_some_and(|front| !front.split('.').any(str::is_empty))

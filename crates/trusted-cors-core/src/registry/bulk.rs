@@ -9,10 +9,12 @@
 //! path of the one before, through nodes still in cache, reading a key that was just written.
 //! Only the speed depends on the trie's layout; any order builds the same map.
 
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::snapshot::{with_name_key, Indexed, Map, RegistrySnapshot, Slot};
+use super::snapshot::{
+    with_name_key, ExactHit, ExactOrigin, Id, Indexed, Keyed, Map, NameKey, RegistrySnapshot,
+};
 use crate::trusted_origin::{Status, TrustedOrigin};
 
 /// The keys of one index, with their values and entry indexes, gathered in entry order.
@@ -55,7 +57,7 @@ impl<V: Clone> Keys<V> {
     }
 
     pub(super) fn add(&mut self, key: &str, index: usize, value: V) {
-        // The map hashes an `Arc<str>` key as the `str` it holds.
+        // The map hashes each key as the `str` it is added with.
         let hash = self.map.hasher().hash_one(key) as u32;
         let path = (0..7).fold(0u64, |path, level| {
             (path << 5) | u64::from((hash >> (5 * level)) & 31)
@@ -101,12 +103,13 @@ impl<V: Clone> Keys<V> {
             .min()
     }
 
-    /// Each key with its value. The keys must be unique.
-    pub(super) fn into_map(mut self) -> Map<Arc<str>, V> {
+    /// Each key, as `key` makes it from its entry's index (hashed as the text it was added
+    /// with), with its value. The keys must be unique.
+    pub(super) fn into_map<K: Hash + Eq + Clone>(mut self, key: impl Fn(usize) -> K) -> Map<K, V> {
         self.sort();
-        let mut map = self.map;
+        let mut map = self.map.new_from();
         for item in self.items {
-            map.insert(Arc::from(&self.bytes[item.start..item.end]), item.value);
+            map.insert(key(item.index), item.value);
         }
         map
     }
@@ -190,11 +193,7 @@ impl Built {
         let ((by_id, order, wildcard), (names, exact, patterns)) = join(
             || {
                 let mut by_id = Keys::gather(entries, |keys, index, entry| {
-                    let slot = Slot {
-                        entry: Arc::clone(entry),
-                        seq: index as u64,
-                    };
-                    keys.add(&entry.id, index, slot);
+                    keys.add(&entry.id, index, index as u64);
                 });
                 let mut order = imbl::OrdMap::new();
                 for (seq, entry) in (0u64..).zip(entries) {
@@ -206,18 +205,21 @@ impl Built {
                     }
                 });
                 (
-                    (by_id.first_duplicate(), by_id.into_map()),
+                    (
+                        by_id.first_duplicate(),
+                        by_id.into_map(|index| Keyed::<Id>::new(&entries[index])),
+                    ),
                     order,
                     wildcard.into_grouped(),
                 )
             },
             || {
                 let mut names = Keys::gather(entries, |keys, index, entry| {
-                    with_name_key(&entry.name, |name| keys.add(name, index, Arc::clone(entry)));
+                    with_name_key(&entry.name, |name| keys.add(name, index, ()));
                 });
                 let mut exact = Keys::gather(entries, |keys, index, entry| {
                     if !entry.origin.is_wildcard() {
-                        keys.add(entry.origin.as_str(), index, Indexed::exact(entry));
+                        keys.add(entry.origin.as_str(), index, ExactHit::of(entry));
                     }
                 });
                 let mut patterns = Keys::gather(entries, |keys, index, entry| {
@@ -226,8 +228,14 @@ impl Built {
                     }
                 });
                 (
-                    (names.first_duplicate(), names.into_map()),
-                    (exact.first_duplicate(), exact.into_map()),
+                    (
+                        names.first_duplicate(),
+                        names.into_map(|index| NameKey(Arc::clone(&entries[index]))),
+                    ),
+                    (
+                        exact.first_duplicate(),
+                        exact.into_map(|index| Keyed::<ExactOrigin>::new(&entries[index])),
+                    ),
                     patterns.first_duplicate(),
                 )
             },

@@ -21,7 +21,11 @@ fn update(
     let mut entry = before.clone();
     change(&mut entry);
     entry.last_updated = now();
-    entry.last_updated_by = actor.map(str::to_owned);
+    entry.last_updated_by = match (&entry.created_by, actor) {
+        // The creator's copy, shared.
+        (Some(creator), Some(actor)) if **creator == *actor => Some(Arc::clone(creator)),
+        _ => actor.map(Arc::from),
+    };
     let after = TrustedOrigin::clone(&*snapshot.update(entry)?);
     Ok(PreparedChange {
         before: Some(before),
@@ -113,6 +117,7 @@ fn new_entry(
     ids: &mut IdSource,
     now: OffsetDateTime,
 ) -> TrustedOrigin {
+    let actor: Option<Arc<str>> = actor.map(Arc::from);
     TrustedOrigin {
         id: ids.next(),
         name: valid.name,
@@ -120,9 +125,9 @@ fn new_entry(
         scopes: valid.scopes,
         status: valid.status.unwrap_or(Status::Active),
         created: now,
-        created_by: actor.map(str::to_owned),
+        created_by: actor.clone(),
         last_updated: now,
-        last_updated_by: actor.map(str::to_owned),
+        last_updated_by: actor,
     }
 }
 

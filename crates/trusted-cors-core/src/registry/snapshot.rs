@@ -1,7 +1,11 @@
 //! A registry's snapshot: the persistent maps the request path reads, and the one-entry
 //! inserts and removals a change makes to a copy of them.
 
+use std::borrow::Borrow;
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
 use std::ops::{Bound, Deref};
 use std::sync::Arc;
 
@@ -24,38 +28,125 @@ use crate::trusted_origin::{OktaApp, ScopeType, Status, TrustedOrigin};
 pub(super) type Map<K, V> =
     imbl::GenericHashMap<K, V, foldhash::quality::RandomState, imbl::shared_ptr::DefaultSharedPtr>;
 
-/// An entry as an index holds it: with its scope bits while ACTIVE, else 0.
+/// A wildcard entry as its index holds it: with its scope bits while ACTIVE, else 0.
 #[derive(Clone)]
 pub(super) struct Indexed {
     entry: Arc<TrustedOrigin>,
     bits: u8,
-    /// For an exact origin, how its bytes split as a request's `Origin` (see
-    /// [`RegistrySnapshot::exact_lookup`]).
-    split: Option<OriginSplit>,
 }
 
 impl Indexed {
     pub(super) fn new(entry: &Arc<TrustedOrigin>) -> Self {
-        let bits = if entry.status == Status::Active {
-            entry.scope_bits()
-        } else {
-            0
-        };
         Indexed {
             entry: Arc::clone(entry),
-            bits,
-            split: None,
-        }
-    }
-
-    /// The index entry of an exact origin.
-    pub(super) fn exact(entry: &Arc<TrustedOrigin>) -> Self {
-        Indexed {
-            split: OriginSplit::of(entry.origin.as_str()),
-            ..Indexed::new(entry)
+            bits: active_bits(entry),
         }
     }
 }
+
+/// The entry's scope bits while ACTIVE, else 0.
+fn active_bits(entry: &TrustedOrigin) -> u8 {
+    if entry.status == Status::Active {
+        entry.scope_bits()
+    } else {
+        0
+    }
+}
+
+/// What the exact-origin index holds beside an entry (its key): its scope bits while ACTIVE,
+/// and how its origin splits as a request's `Origin` (see [`RegistrySnapshot::exact_lookup`]).
+#[derive(Clone, Copy)]
+pub(super) struct ExactHit {
+    bits: u8,
+    split: Option<OriginSplit>,
+}
+
+impl ExactHit {
+    pub(super) fn of(entry: &TrustedOrigin) -> Self {
+        ExactHit {
+            bits: active_bits(entry),
+            split: OriginSplit::of(entry.origin.as_str()),
+        }
+    }
+}
+
+/// Which text of an entry a [`Keyed`] is hashed and compared by.
+pub(super) trait KeyField {
+    fn of(entry: &TrustedOrigin) -> &str;
+}
+
+/// Keys an entry by its id.
+pub(super) enum Id {}
+
+impl KeyField for Id {
+    fn of(entry: &TrustedOrigin) -> &str {
+        &entry.id
+    }
+}
+
+/// Keys an entry by its (exact) origin.
+pub(super) enum ExactOrigin {}
+
+impl KeyField for ExactOrigin {
+    fn of(entry: &TrustedOrigin) -> &str {
+        entry.origin.as_str()
+    }
+}
+
+/// An entry as the key of an index, hashed and compared as its text `F` (so that it is looked up
+/// by a `&str`): the index holds no copy of the text, only the entry's `Arc`.
+pub(super) struct Keyed<F>(pub(super) Arc<TrustedOrigin>, PhantomData<fn() -> F>);
+
+impl<F> Keyed<F> {
+    pub(super) fn new(entry: &Arc<TrustedOrigin>) -> Self {
+        Keyed(Arc::clone(entry), PhantomData)
+    }
+}
+
+impl<F> Clone for Keyed<F> {
+    fn clone(&self) -> Self {
+        Keyed::new(&self.0)
+    }
+}
+
+impl<F: KeyField> Borrow<str> for Keyed<F> {
+    fn borrow(&self) -> &str {
+        F::of(&self.0)
+    }
+}
+
+impl<F: KeyField> Hash for Keyed<F> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        F::of(&self.0).hash(state);
+    }
+}
+
+impl<F: KeyField> PartialEq for Keyed<F> {
+    fn eq(&self, other: &Self) -> bool {
+        F::of(&self.0) == F::of(&other.0)
+    }
+}
+
+impl<F: KeyField> Eq for Keyed<F> {}
+
+/// An entry as the key of the names index: hashed and compared as its name in ASCII lowercase
+/// (see [`with_name_key`]), without a copy of it. Looked up only by an entry.
+#[derive(Clone)]
+pub(super) struct NameKey(pub(super) Arc<TrustedOrigin>);
+
+impl Hash for NameKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        with_name_key(&self.0.name, |name| name.hash(state));
+    }
+}
+
+impl PartialEq for NameKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name.eq_ignore_ascii_case(&other.0.name)
+    }
+}
+
+impl Eq for NameKey {}
 
 /// What the exact-origin index says of a request's `Origin` bytes, looked up before they are
 /// parsed: a request from a trusted origin (most cross-origin requests a service answers) is
@@ -71,7 +162,6 @@ pub(crate) enum ExactLookup<'a> {
 }
 
 /// An entry and its place in creation order.
-#[derive(Clone)]
 pub(super) struct Slot {
     pub(super) entry: Arc<TrustedOrigin>,
     pub(super) seq: u64,
@@ -83,14 +173,14 @@ pub(super) struct Slot {
 /// proper suffix of the request host (at most one lookup per label). Cloning one is O(1).
 #[derive(Clone, Default)]
 pub struct RegistrySnapshot {
-    /// id -> entry and creation sequence number
-    pub(super) by_id: Map<Arc<str>, Slot>,
+    /// entry, keyed by id -> creation sequence number
+    pub(super) by_id: Map<Keyed<Id>, u64>,
     /// creation sequence number -> entry
     pub(super) order: imbl::OrdMap<u64, Arc<TrustedOrigin>>,
-    /// ASCII-lowercased name -> entry
-    pub(super) names: Map<Arc<str>, Arc<TrustedOrigin>>,
-    /// canonical exact origin -> entry
-    pub(super) exact: Map<Arc<str>, Indexed>,
+    /// entries, keyed by ASCII-lowercased name
+    pub(super) names: Map<NameKey, ()>,
+    /// entry, keyed by canonical exact origin -> its scope bits and split
+    pub(super) exact: Map<Keyed<ExactOrigin>, ExactHit>,
     /// wildcard base domain -> entries (at most one per scheme and port)
     pub(super) wildcard: Map<Arc<str>, Arc<[Indexed]>>,
     /// The sequence number of the next entry added.
@@ -151,7 +241,7 @@ impl RegistrySnapshot {
         &self,
         id: &str,
     ) -> Option<impl DoubleEndedIterator<Item = &TrustedOrigin> + '_> {
-        let seq = self.by_id.get(id)?.seq;
+        let seq = *self.by_id.get(id)?;
         Some(
             self.order
                 .range((Bound::Excluded(seq), Bound::Unbounded))
@@ -182,7 +272,7 @@ impl RegistrySnapshot {
 
     /// The entry with this id.
     pub fn get(&self, id: &str) -> Option<&TrustedOrigin> {
-        self.by_id.get(id).map(|slot| &*slot.entry)
+        self.by_id.get_key_value(id).map(|(entry, _)| &*entry.0)
     }
 
     /// The ACTIVE entry that trusts this request origin (serialized form) for `scope`, if any.
@@ -212,9 +302,9 @@ impl RegistrySnapshot {
         scope: ScopeType,
     ) -> Option<&TrustedOrigin> {
         let bit = scope.bit();
-        if let Some(indexed) = self.exact.get(parts.serialized()) {
-            if indexed.bits & bit != 0 {
-                return Some(&indexed.entry);
+        if let Some((entry, hit)) = self.exact.get_key_value(parts.serialized()) {
+            if hit.bits & bit != 0 {
+                return Some(&entry.0);
             }
         }
         self.trusted_by_wildcard(parts, bit)
@@ -225,18 +315,18 @@ impl RegistrySnapshot {
         let Some(text) = std::str::from_utf8(bytes).ok() else {
             return ExactLookup::Miss;
         };
-        let Some(indexed) = self.exact.get(text) else {
+        let Some(hit) = self.exact.get(text) else {
             return ExactLookup::Miss;
         };
         // An entry always has its split (its origin parses as a request's); were one without,
         // the full lookup decides.
-        match indexed
+        match hit
             .split
             .and_then(|split| OriginParts::with_split(text, split))
         {
             Some(parts) => ExactLookup::Hit {
                 parts,
-                bits: indexed.bits,
+                bits: hit.bits,
             },
             None => ExactLookup::NotLooked,
         }
@@ -328,7 +418,8 @@ impl RegistrySnapshot {
 
     /// A snapshot of existing entries (e.g. loaded from a store), checked by the rules of
     /// [`NewTrustedOrigin`] and for unique ids, names and origins. O(n).
-    pub(super) fn load(origins: Vec<TrustedOrigin>) -> Result<Self, RegistryError> {
+    pub(super) fn load(mut origins: Vec<TrustedOrigin>) -> Result<Self, RegistryError> {
+        share_actors(&mut origins);
         let entries: Vec<Arc<TrustedOrigin>> = origins.into_iter().map(Arc::new).collect();
         let (invalid, built) = join(
             || {
@@ -388,24 +479,25 @@ impl RegistrySnapshot {
         entry: Arc<TrustedOrigin>,
         seq: u64,
     ) -> Result<(), RegistryError> {
-        let id: Arc<str> = Arc::from(entry.id.as_str());
-        let slot = Slot {
-            entry: Arc::clone(&entry),
-            seq,
-        };
-        if let Some(taken) = self.by_id.insert(Arc::clone(&id), slot) {
-            self.by_id.insert(id, taken);
-            return Err(RegistryError::DuplicateId(entry.id.clone()));
+        match self.by_id.entry(Keyed::new(&entry)) {
+            imbl::hashmap::Entry::Occupied(_) => {
+                return Err(RegistryError::DuplicateId(entry.id.clone()))
+            }
+            imbl::hashmap::Entry::Vacant(none) => {
+                none.insert(seq);
+            }
         }
-        let name: Arc<str> = with_name_key(&entry.name, |key| Arc::from(key));
-        if self.names.insert(name, Arc::clone(&entry)).is_some() {
+        if self.names.insert(NameKey(Arc::clone(&entry)), ()).is_some() {
             return Err(RegistryError::DuplicateName(entry.name.clone()));
         }
         let duplicate_origin = || RegistryError::DuplicateOrigin(entry.origin.to_string());
         match entry.origin.wildcard_base() {
             None => {
-                let origin = Arc::from(entry.origin.as_str());
-                if self.exact.insert(origin, Indexed::exact(&entry)).is_some() {
+                if self
+                    .exact
+                    .insert(Keyed::new(&entry), ExactHit::of(&entry))
+                    .is_some()
+                {
                     return Err(duplicate_origin());
                 }
             }
@@ -436,13 +528,12 @@ impl RegistrySnapshot {
 
     /// Removes the entry with this id from every index, returning it and its sequence number.
     pub(super) fn remove(&mut self, id: &str) -> Option<Slot> {
-        let slot = self.by_id.remove(id)?;
-        let entry = &slot.entry;
+        let (Keyed(entry, _), seq) = self.by_id.remove_with_key(id)?;
         if entry.status == Status::Active {
             self.active = self.active.saturating_sub(1);
         }
-        self.order.remove(&slot.seq);
-        with_name_key(&entry.name, |name| self.names.remove(name));
+        self.order.remove(&seq);
+        self.names.remove(&NameKey(Arc::clone(&entry)));
         match entry.origin.wildcard_base() {
             None => {
                 self.exact.remove(entry.origin.as_str());
@@ -463,7 +554,7 @@ impl RegistrySnapshot {
                 }
             }
         }
-        Some(slot)
+        Some(Slot { entry, seq })
     }
 
     /// Puts a changed entry in the place of the one with the same id, unless another entry has
@@ -486,6 +577,24 @@ impl RegistrySnapshot {
             && self.order.ptr_eq(&other.order)
             && self.next_seq == other.next_seq
             && self.revision == other.revision
+    }
+}
+
+/// Makes the equal actor strings of `origins` (`created_by`, `last_updated_by`) one shared copy:
+/// a store gives each entry its own, and a million entries changed by a few administrators would
+/// otherwise hold a million copies.
+fn share_actors(origins: &mut [TrustedOrigin]) {
+    let mut shared: HashSet<Arc<str>, foldhash::quality::RandomState> = HashSet::default();
+    for entry in origins {
+        let actors = [&mut entry.created_by, &mut entry.last_updated_by];
+        for actor in actors.into_iter().flatten() {
+            match shared.get(&**actor) {
+                Some(copy) => *actor = Arc::clone(copy),
+                None => {
+                    shared.insert(Arc::clone(actor));
+                }
+            }
+        }
     }
 }
 
