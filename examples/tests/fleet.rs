@@ -501,13 +501,7 @@ async fn without_a_sound_copy_an_instance_does_not_start_while_the_database_is_d
     cluster.stop_immediate();
 
     let file = truncated.join(trusted_cors::admin::LAST_KNOWN_GOOD_FILE);
-    let length = std::fs::metadata(&file).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_len(length / 2)
-        .unwrap();
+    trusted_cors_testing::cut_in_half(&file);
     // The instance was killed: its write-ahead log, which would make up for the cut, goes too.
     for companion in ["-wal", "-shm"] {
         let mut log = file.clone().into_os_string();

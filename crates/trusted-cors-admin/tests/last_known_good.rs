@@ -242,13 +242,7 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
     // Truncated.
     let truncated = dir.path().join("truncated");
     let file = sound_copy(&db, &truncated).await;
-    let length = std::fs::metadata(&file).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_len(length / 2)
-        .unwrap();
+    trusted_cors_testing::cut_in_half(&file);
     refused_to_start(&db, &truncated).await;
     assert!(truncated
         .join(format!("{LAST_KNOWN_GOOD_FILE}.corrupt"))
@@ -270,7 +264,6 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
     // A sound copy of another store.
     let other = dir.path().join("other");
     sound_copy(&dir.path().join("another.db"), &other).await;
-    let down = Arc::new(AtomicBool::new(false));
     let copy = LastKnownGood::open(&other).await.unwrap();
     let store = LazyStore::new("a third database", "sqlite", || async {
         Err::<SqliteStore, _>(StoreError::Unavailable {
@@ -285,7 +278,6 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
         error.to_string().contains("no sound last-known-good copy"),
         "{error}"
     );
-    drop(down);
 
     // A sound copy of this store is used.
     let sound = dir.path().join("sound");

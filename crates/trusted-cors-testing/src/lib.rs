@@ -44,6 +44,17 @@
 
 pub mod fixtures;
 
+/// Cuts `file` to half its length, as a crash or a full disk may leave a file: for tests of
+/// what a program does with a damaged file.
+pub fn cut_in_half(file: &std::path::Path) {
+    let length = std::fs::metadata(file).expect("the file to cut").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .and_then(|opened| opened.set_len(length / 2))
+        .expect("the file cut in half");
+}
+
 /// Skips a test whose component is missing (`notice` says which and how to install it), or
 /// fails it under CI (`CI=true`), so that CI never passes without it. The notice is written to
 /// the process's standard error itself, not through `eprintln!`, which the test harness captures
