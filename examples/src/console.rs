@@ -56,7 +56,7 @@ pub struct ApiCall<'a> {
     pub origin: HeaderInput<'a>,
     /// `Sec-Fetch-Site`.
     pub sec_fetch_site: HeaderInput<'a>,
-    /// The host the request is addressed to ([`trusted_cors::request_host`]).
+    /// The host the request is addressed to ([`trusted_cors::RequestFacts::request_host`]).
     pub host: HeaderInput<'a>,
     /// `Content-Type`.
     pub content_type: HeaderInput<'a>,

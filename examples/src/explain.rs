@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use trusted_cors::admin::{PostgresStore, SqliteStore, TrustedOriginStore};
 use trusted_cors::decision::RouteScope;
 use trusted_cors::explain::{Call, CallExplanation, Check, Explanation, Outcome, Verdict};
-use trusted_cors::{Cors, Registry, RouteCors, MAX_ORIGIN_LEN};
+use trusted_cors::{Cors, Origin, Registry, RouteCors};
 
 use crate::cli::OrgSource;
 use crate::{me_policy, user_policy, Reply, StartError, StoreLocation};
@@ -125,9 +125,10 @@ impl CallSpec {
 
     /// The spec, if every field is one a page can send.
     pub fn checked(self) -> Result<CallSpec, String> {
-        if self.origin.is_empty() || self.origin.len() > MAX_ORIGIN_LEN {
+        if self.origin.is_empty() || self.origin.len() > Origin::MAX_LEN {
             return Err(format!(
-                "origin: must be 1 to {MAX_ORIGIN_LEN} bytes, as browsers send it (https://host[:port])"
+                "origin: must be 1 to {} bytes, as browsers send it (https://host[:port])",
+                Origin::MAX_LEN
             ));
         }
         if !is_token(&self.method) {
@@ -239,7 +240,7 @@ pub fn what_it_checks(rule: &str) -> &'static str {
         "origin_not_trusted" => "The page's origin is allowed by the route",
         "method_not_allowed" => "The route allows the method",
         "header_not_allowed" => "The route allows the request headers",
-        trusted_cors::explain::CREDENTIALS_NOT_ALLOWED => {
+        CallExplanation::CREDENTIALS_NOT_ALLOWED => {
             "The answer lets the page send cookies (Access-Control-Allow-Credentials)"
         }
         _ => "A rule of the CORS layers",
@@ -414,7 +415,7 @@ mod tests {
             let error = CallSpec::from_query(query).unwrap_err();
             assert!(error.starts_with(field), "{query}: {error}");
         }
-        let long = format!("origin={}&path=/x", "a".repeat(MAX_ORIGIN_LEN + 1));
+        let long = format!("origin={}&path=/x", "a".repeat(Origin::MAX_LEN + 1));
         assert!(CallSpec::from_query(&long)
             .unwrap_err()
             .starts_with("origin"));

@@ -100,7 +100,11 @@ fn prometheus() -> Result<PrometheusHandle, StartError> {
         let buckets = [
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
         ];
-        let store_writes = Matcher::Full(trusted_cors::metrics::STORE_WRITE_SECONDS.to_owned());
+        let store_writes = Matcher::Full(
+            trusted_cors::metrics::Metric::StoreWriteSeconds
+                .name()
+                .to_owned(),
+        );
         PrometheusBuilder::new()
             .set_buckets_for_metric(store_writes, &buckets)
             .and_then(PrometheusBuilder::install_recorder)

@@ -10,7 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use trusted_cors_core::{
-    NewTrustedOrigin, Origin, OriginPattern, Registry, RequestOrigin, ScopeType, MAX_ORIGIN_LEN,
+    NewTrustedOrigin, Origin, OriginPattern, Registry, RequestOrigin, ScopeType,
 };
 use trusted_cors_fuzz::{oracle_matches, Input};
 
@@ -32,7 +32,7 @@ fn check_request_origin(data: &[u8]) {
         RequestOrigin::Null => assert_eq!(data, b"null"),
         RequestOrigin::Malformed => assert_ne!(data, b"null"),
         RequestOrigin::Valid(parts) => {
-            assert!(data.len() <= MAX_ORIGIN_LEN);
+            assert!(data.len() <= Origin::MAX_LEN);
             assert_eq!(parts.serialized().as_bytes(), data);
             assert_eq!(
                 format!("{}://{}{}", parts.scheme(), parts.host(), parts.port()),

@@ -8,8 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use trusted_cors_core::{
-    CorsConfig, NewTrustedOrigin, Registry, RequestOrigin, RouteCors, ScopeType, Status,
-    MAX_ORIGIN_LEN,
+    CorsConfig, NewTrustedOrigin, Origin, Registry, RequestOrigin, RouteCors, ScopeType, Status,
 };
 
 /// Reads an input: a few flag bytes, then `\n`-separated fields. Missing bytes and fields read
@@ -118,9 +117,9 @@ pub fn oracle_trusted(origin: &[u8], scope: ScopeType) -> bool {
 }
 
 /// Whether `pattern` (canonical, exact or `*.` wildcard) matches request origin bytes. An origin
-/// longer than [`MAX_ORIGIN_LEN`] is malformed: the work per request is bounded.
+/// longer than [`Origin::MAX_LEN`] is malformed: the work per request is bounded.
 pub fn oracle_matches(pattern: &str, origin: &[u8]) -> bool {
-    if origin.len() > MAX_ORIGIN_LEN {
+    if origin.len() > Origin::MAX_LEN {
         return false;
     }
     let Some((scheme, rest)) = pattern.split_once("://") else {
@@ -359,7 +358,7 @@ mod tests {
             b"https://a.w.example"
         ));
         assert!(oracle_matches("https://a.example", b"https://a.example"));
-        let long = format!("https://{}.w.example", "a".repeat(MAX_ORIGIN_LEN));
+        let long = format!("https://{}.w.example", "a".repeat(Origin::MAX_LEN));
         assert!(!oracle_matches("https://*.w.example", long.as_bytes()));
         assert!(registry().snapshot().len() == ENTRIES.len());
     }

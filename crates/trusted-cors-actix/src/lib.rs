@@ -164,10 +164,10 @@ use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
 use trusted_cors_core::adapter::{
-    field_name, After, DeclaredRoute, Found, MarkSink, MarkSource, Preflight, RequestHeaders,
-    ResponseHeaders, RouteAnswered, RouteStep, NAMED_FIELDS,
+    field_name, After, DeclaredRoute, Field, Found, MarkSink, MarkSource, Preflight,
+    RequestHeaders, ResponseHeaders, RouteAnswered, RouteStep, NAMED_FIELDS,
 };
-use trusted_cors_core::{Cors, CorsOutcome, Field, Rejection, Reply, RouteCors};
+use trusted_cors_core::{Cors, CorsOutcome, Rejection, Reply, RouteCors};
 
 #[cfg(feature = "admin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]

@@ -10,7 +10,7 @@ use metrics::{
     Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
 };
 use trusted_cors_admin::{MemoryStore, TrustedOrigins};
-use trusted_cors_core::metrics::{REGISTRY_CHANGES_APPLIED_TOTAL, STORE_WRITE_SECONDS};
+use trusted_cors_core::metrics::Metric;
 use trusted_cors_core::{ChangeRequest, Cors, CorsConfig, NewTrustedOrigin, ScopeType};
 
 #[derive(Default)]
@@ -104,12 +104,18 @@ fn run(on: bool) -> TestRecorder {
 #[test]
 fn store_writes_and_followed_changes_are_recorded() {
     let recorder = run(true);
-    let writes = recorder.samples(&format!("{STORE_WRITE_SECONDS}{{store=memory}}"));
+    let writes = recorder.samples(&format!(
+        "{}{{store=memory}}",
+        Metric::StoreWriteSeconds.name()
+    ));
     assert_eq!(writes.len(), 3, "{writes:?}");
     assert!(writes.iter().all(|s| (0.0..10.0).contains(s)), "{writes:?}");
     // b applied a's Shop (catching up before its own change) and Docs; a applied b's Blog.
     assert_eq!(
-        recorder.counter(&format!("{REGISTRY_CHANGES_APPLIED_TOTAL}{{}}")),
+        recorder.counter(&format!(
+            "{}{{}}",
+            Metric::RegistryChangesAppliedTotal.name()
+        )),
         3
     );
 }

@@ -149,8 +149,9 @@ use std::ops::Deref;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
+use trusted_cors_core::adapter::Field;
 use trusted_cors_core::adapter::RequestHeaders;
-use trusted_cors_core::{Cors, CorsOutcome, Field, Rejection, Reply};
+use trusted_cors_core::{Cors, CorsOutcome, Rejection, Reply};
 
 #[cfg(feature = "admin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]

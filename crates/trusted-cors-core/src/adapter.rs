@@ -43,18 +43,17 @@
 //! [`Reply::into_parts`]: crate::Reply::into_parts
 //! [`CorsOutcome::from_request`]: crate::CorsOutcome::from_request
 
-pub use crate::field::NAMED_FIELDS;
+pub use crate::decision::decide_reporting;
+pub use crate::field::{Field, NAMED_FIELDS};
 pub use crate::layers::{
     After, AppResponse, DeclaredRoute, Deferred, Mark, MarkSink, MarkSource, Preflight, Recorded,
     RouteAnswered, RouteStep,
 };
-pub use crate::reply::{Decoration, ResponseHeaders};
+pub use crate::reply::{Decoration, ReplyValue, ResponseHeaders};
 pub use crate::request::{Found, RequestHeaders};
 pub use bytes::Bytes;
 
 use std::borrow::Cow;
-
-use crate::Field;
 
 /// A framework's name of a field: a named one's from `names` (the framework's names of
 /// [`NAMED_FIELDS`], in that order, parsed once), borrowed; another's parsed by `parse` (`None`

@@ -2,7 +2,8 @@
 //! checked, in order, its verdict and what was found. The checks are written down by the
 //! decision itself while it decides (never re-derived), so the explanation is the decision.
 //!
-//! [`explain_call`] explains a call a page would make (`fetch(url, {method, headers,
+//! [`Cors::explain`](crate::Cors::explain) explains one request;
+//! [`Cors::explain_call`](crate::Cors::explain_call) a call a page would make (`fetch(url, {method, headers,
 //! credentials})`): the preflight a browser sends first when it needs one, then the actual
 //! request. An explanation reveals nothing a preflight from that origin would not: which rules
 //! pass or refuse, with the same words the refusal carries.
@@ -15,9 +16,7 @@ use crate::decision::{decide_traced, Decision, OriginRead, RouteScope};
 use crate::request::{HeaderInput, RequestFacts};
 use crate::{CorsConfig, RegistrySnapshot};
 
-/// The reason a call [blocked](Outcome::Blocked) by the browser because it sends cookies and
-/// the answer does not allow credentials: no rule of the layers, the browser's own check.
-pub const CREDENTIALS_NOT_ALLOWED: &str = "credentials_not_allowed";
+const CREDENTIALS_NOT_ALLOWED: &str = CallExplanation::CREDENTIALS_NOT_ALLOWED;
 
 /// What happens to a request, for the page that sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -50,29 +49,9 @@ pub struct Explanation {
     pub checks: Vec<Check>,
 }
 
-/// Explains the decision for `facts`, made as the layers make it.
-///
-/// ```
-/// use trusted_cors_core::decision::RouteScope;
-/// use trusted_cors_core::explain::{explain, Outcome, Verdict};
-/// use trusted_cors_core::{CorsConfig, HeaderInput, Registry, RequestFacts, RouteCors};
-///
-/// let registry = Registry::new();
-/// let route = RouteCors::default();
-/// let facts = RequestFacts {
-///     method: "GET",
-///     path: "/api/v1/users/me",
-///     origin: HeaderInput::One(b"https://shop.example.com"),
-///     ..RequestFacts::default()
-/// };
-/// let why = explain(&facts, &CorsConfig::default(), RouteScope::Declared(&route), &registry.snapshot());
-/// assert_eq!(why.outcome, Outcome::Refused);
-/// assert_eq!(why.reason, Some("origin_not_trusted"));
-/// let last = why.checks.last().unwrap();
-/// assert_eq!((last.rule, last.verdict), ("origin_not_trusted", Verdict::Refused));
-/// assert!(last.finding.contains("add it under trusted origins"));
-/// ```
-pub fn explain(
+/// Explains the decision for `facts`, made as the layers make it (see
+/// [`Cors::explain`](crate::Cors::explain)).
+pub(crate) fn explain(
     facts: &RequestFacts<'_>,
     config: &CorsConfig,
     route: RouteScope<'_>,
@@ -162,8 +141,9 @@ impl<'a> Call<'a> {
 pub struct CallExplanation {
     /// What happens to the call as a whole.
     pub outcome: Outcome,
-    /// The reason code of the rule that refused or blocked it ([`CREDENTIALS_NOT_ALLOWED`] when
-    /// the browser blocks a call with cookies whose answer does not allow credentials).
+    /// The reason code of the rule that refused or blocked it
+    /// ([`CallExplanation::CREDENTIALS_NOT_ALLOWED`] when the browser blocks a call with cookies
+    /// whose answer does not allow credentials).
     pub reason: Option<&'static str>,
     /// The preflight, if the browser sends one.
     pub preflight: Option<Explanation>,
@@ -171,24 +151,16 @@ pub struct CallExplanation {
     pub actual: Option<Explanation>,
 }
 
-/// Explains a call a page would make, as the layers decide it on `route`.
-///
-/// ```
-/// use trusted_cors_core::decision::RouteScope;
-/// use trusted_cors_core::explain::{explain_call, Call, Outcome};
-/// use trusted_cors_core::{CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
-///
-/// let registry = Registry::with_origins([NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors])])?;
-/// let route = RouteCors::default(); // GET, HEAD; content-type
-/// let mut call = Call::new("https://shop.example.com", "PUT", "/api/v1/users/me");
-/// call.credentials = true;
-/// let why = explain_call(&call, &CorsConfig::default(), RouteScope::Declared(&route), &registry.snapshot());
-/// assert_eq!(why.outcome, Outcome::Refused);
-/// assert_eq!(why.reason, Some("method_not_allowed"));
-/// assert!(why.actual.is_none(), "the browser never sends it");
-/// # Ok::<(), trusted_cors_core::RegistryError>(())
-/// ```
-pub fn explain_call(
+impl CallExplanation {
+    /// The reason a call [blocked](Outcome::Blocked) by the browser because it sends cookies
+    /// and the answer does not allow credentials: no rule of the layers, the browser's own
+    /// check.
+    pub const CREDENTIALS_NOT_ALLOWED: &'static str = "credentials_not_allowed";
+}
+
+/// Explains a call a page would make, as the layers decide it on `route` (see
+/// [`Cors::explain_call`](crate::Cors::explain_call)).
+pub(crate) fn explain_call(
     call: &Call<'_>,
     config: &CorsConfig,
     route: RouteScope<'_>,

@@ -126,29 +126,25 @@ pub use change::{
 pub use config::{CorsConfig, CorsConfigBuilder, CorsSettings, SeedOrigin};
 pub use decision::{decide, Decision};
 pub use error::ConfigError;
-pub use field::Field;
+use field::Field;
 pub use layers::CorsOutcome;
-pub use origin::{Origin, OriginError, OriginPattern, OriginSchemes, MAX_ORIGIN_LEN};
+pub use origin::{Origin, OriginError, OriginPattern, OriginSchemes};
 /// A request's `Origin` bytes validated: the decision's own reading, public for the fuzz targets
 /// (`fuzz/`), which check it against their own oracle.
 #[doc(hidden)]
 pub use origin::{OriginParts, RequestOrigin};
 pub use policy::{RouteCors, RouteCorsBuilder};
-pub use registry::{Registry, RegistrySnapshot, SnapshotGuard};
+pub use registry::{Registry, RegistrySnapshot};
 pub use rejection::{
-    AppAnswer, OriginForm, Rejection, RejectionCause, RejectionKind, RequestHeadersProblem,
-    RuleMode, TrustHint,
+    OriginForm, Rejection, RejectionCause, RejectionKind, RequestHeadersProblem, RuleMode,
+    TrustHint,
 };
-pub use reply::{Reply, ReplyValue};
-pub use request::{request_host, HeaderInput, RequestFacts};
-pub use respond::{OktaError, OktaErrorResponder, RejectionResponder};
-pub use service::{
-    FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService, GuardLayer, GuardService,
-    ResponseFuture, RouteCorsLayer, RouteCorsService,
-};
+pub use reply::Reply;
+pub use request::{HeaderInput, RequestFacts};
+pub use respond::{OktaError, RejectionResponder};
+pub use service::{FrameAncestorsLayer, GuardLayer, RouteCorsLayer};
 pub use trusted_origin::{
     NewTrustedOrigin, OktaApp, OktaApps, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
-    ValidTrustedOrigin,
 };
 
 use decision::RouteScope;
@@ -228,7 +224,29 @@ impl Cors {
         )
     }
 
-    /// The decision for `facts`, explained rule by rule (see [`explain::explain`]).
+    /// The decision for `facts`, made as the layers make it, explained rule by rule (see
+    /// [`explain`]).
+    ///
+    /// ```
+    /// use trusted_cors_core::decision::RouteScope;
+    /// use trusted_cors_core::explain::{Outcome, Verdict};
+    /// use trusted_cors_core::{Cors, CorsConfig, HeaderInput, Registry, RequestFacts, RouteCors};
+    ///
+    /// let cors = Cors::new(CorsConfig::default(), Registry::new());
+    /// let route = RouteCors::default();
+    /// let facts = RequestFacts {
+    ///     method: "GET",
+    ///     path: "/api/v1/users/me",
+    ///     origin: HeaderInput::One(b"https://shop.example.com"),
+    ///     ..RequestFacts::default()
+    /// };
+    /// let why = cors.explain(&facts, RouteScope::Declared(&route));
+    /// assert_eq!(why.outcome, Outcome::Refused);
+    /// assert_eq!(why.reason, Some("origin_not_trusted"));
+    /// let last = why.checks.last().unwrap();
+    /// assert_eq!((last.rule, last.verdict), ("origin_not_trusted", Verdict::Refused));
+    /// assert!(last.finding.contains("add it under trusted origins"));
+    /// ```
     pub fn explain(&self, facts: &RequestFacts<'_>, route: RouteScope<'_>) -> explain::Explanation {
         explain::explain(
             facts,
@@ -238,8 +256,26 @@ impl Cors {
         )
     }
 
-    /// A call a page would make, explained: its preflight and actual request (see
-    /// [`explain::explain_call`]).
+    /// A call a page would make, explained as the layers decide it on `route`: its preflight
+    /// (when the browser sends one) and its actual request (when the preflight lets it
+    /// through).
+    ///
+    /// ```
+    /// use trusted_cors_core::decision::RouteScope;
+    /// use trusted_cors_core::explain::{Call, Outcome};
+    /// use trusted_cors_core::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
+    ///
+    /// let registry = Registry::with_origins([NewTrustedOrigin::new("Shop", "https://shop.example.com", [ScopeType::Cors])])?;
+    /// let cors = Cors::new(CorsConfig::default(), registry);
+    /// let route = RouteCors::default(); // GET, HEAD; content-type
+    /// let mut call = Call::new("https://shop.example.com", "PUT", "/api/v1/users/me");
+    /// call.credentials = true;
+    /// let why = cors.explain_call(&call, RouteScope::Declared(&route));
+    /// assert_eq!(why.outcome, Outcome::Refused);
+    /// assert_eq!(why.reason, Some("method_not_allowed"));
+    /// assert!(why.actual.is_none(), "the browser never sends it");
+    /// # Ok::<(), trusted_cors_core::RegistryError>(())
+    /// ```
     pub fn explain_call(
         &self,
         call: &explain::Call<'_>,
@@ -254,8 +290,8 @@ impl Cors {
     }
 
     /// As [`decide`](Self::decide), also giving the would-be rejections of rules in report
-    /// mode (see [`decision::decide_reporting`]).
-    pub fn decide_reporting<'a>(
+    /// mode (see `decision::decide_reporting`).
+    pub(crate) fn decide_reporting<'a>(
         &self,
         facts: &RequestFacts<'a>,
         route: RouteScope<'a>,

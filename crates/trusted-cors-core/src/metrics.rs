@@ -24,13 +24,13 @@
 //!
 //! | name | kind | labels | what |
 //! |---|---|---|---|
-//! | [`trusted_cors_decisions_total`](DECISIONS_TOTAL) | counter | `outcome`, `reason`, `route` | CORS decisions, see below |
-//! | [`trusted_cors_trusted_origins`](TRUSTED_ORIGINS) | gauge | `status` (`ACTIVE`, `INACTIVE`) | trusted origins in the registry, updated on every change |
-//! | [`trusted_cors_store_write_seconds`](STORE_WRITE_SECONDS) | histogram | `store` (`memory`, `sqlite`, `postgres`, or a custom store's kind) | how long the store took to commit a change made through `TrustedOrigins::change` (committed changes only) |
-//! | [`trusted_cors_registry_changes_applied_total`](REGISTRY_CHANGES_APPLIED_TOTAL) | counter | none | changes committed by other instances and applied to this one's registry |
-//! | [`trusted_cors_api_rate_limited_total`](API_RATE_LIMITED_TOTAL) | counter | `credential` (`api_token`, `access_token`, `grant`, `unauthenticated`) | Trusted Origins API calls answered 429 because the caller's budget was spent |
-//! | [`trusted_cors_store_up`](STORE_UP) | gauge | `store` | 1 while the trusted-origins store answers, 0 while it is down (the instance then serves its last snapshot) |
-//! | [`trusted_cors_registry_last_applied_timestamp_seconds`](LAST_APPLIED_TIMESTAMP) | gauge | none | when a change was last applied to the registry (or it was loaded), in Unix seconds: `time() - trusted_cors_registry_last_applied_timestamp_seconds` is the seconds since |
+//! | [`trusted_cors_decisions_total`](Metric::DecisionsTotal) | counter | `outcome`, `reason`, `route` | CORS decisions, see below |
+//! | [`trusted_cors_trusted_origins`](Metric::TrustedOrigins) | gauge | `status` (`ACTIVE`, `INACTIVE`) | trusted origins in the registry, updated on every change |
+//! | [`trusted_cors_store_write_seconds`](Metric::StoreWriteSeconds) | histogram | `store` (`memory`, `sqlite`, `postgres`, or a custom store's kind) | how long the store took to commit a change made through `TrustedOrigins::change` (committed changes only) |
+//! | [`trusted_cors_registry_changes_applied_total`](Metric::RegistryChangesAppliedTotal) | counter | none | changes committed by other instances and applied to this one's registry |
+//! | [`trusted_cors_api_rate_limited_total`](Metric::ApiRateLimitedTotal) | counter | `credential` (`api_token`, `access_token`, `grant`, `unauthenticated`) | Trusted Origins API calls answered 429 because the caller's budget was spent |
+//! | [`trusted_cors_store_up`](Metric::StoreUp) | gauge | `store` | 1 while the trusted-origins store answers, 0 while it is down (the instance then serves its last snapshot) |
+//! | [`trusted_cors_registry_last_applied_timestamp_seconds`](Metric::LastAppliedTimestamp) | gauge | none | when a change was last applied to the registry (or it was loaded), in Unix seconds: `time() - trusted_cors_registry_last_applied_timestamp_seconds` is the seconds since |
 //!
 //! `trusted_cors_decisions_total` counts, once per request and outcome:
 //!
@@ -59,22 +59,73 @@
 //! after installing the recorder (the Prometheus exporter prints it as `# HELP`). `Cors::new` calls
 //! it too when metrics are on.
 
-/// Counter of CORS decisions, labelled `outcome`, `reason` and `route`.
-pub const DECISIONS_TOTAL: &str = "trusted_cors_decisions_total";
-/// Gauge of trusted origins in the registry, labelled `status`.
-pub const TRUSTED_ORIGINS: &str = "trusted_cors_trusted_origins";
-/// Histogram of store commit latency in seconds, labelled `store`.
-pub const STORE_WRITE_SECONDS: &str = "trusted_cors_store_write_seconds";
-/// Counter of changes committed by other instances and applied to this instance's registry.
-pub const REGISTRY_CHANGES_APPLIED_TOTAL: &str = "trusted_cors_registry_changes_applied_total";
-/// Counter of Trusted Origins API calls refused for their caller's rate limit, labelled
-/// `credential`.
-pub const API_RATE_LIMITED_TOTAL: &str = "trusted_cors_api_rate_limited_total";
-/// Gauge: 1 while the trusted-origins store answers, 0 while it is down; labelled `store`.
-pub const STORE_UP: &str = "trusted_cors_store_up";
-/// Gauge: when a change was last applied to the registry, in Unix seconds (a timestamp rather
-/// than an age, as Prometheus advises, so that it needs no updating while nothing happens).
-pub const LAST_APPLIED_TIMESTAMP: &str = "trusted_cors_registry_last_applied_timestamp_seconds";
+/// A metric trusted-cors reports; [`name`](Self::name) is what the recorder sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Metric {
+    /// `trusted_cors_decisions_total`: counter of CORS decisions, labelled `outcome`, `reason`
+    /// and `route`.
+    DecisionsTotal,
+    /// `trusted_cors_trusted_origins`: gauge of trusted origins in the registry, labelled
+    /// `status`.
+    TrustedOrigins,
+    /// `trusted_cors_store_write_seconds`: histogram of store commit latency in seconds,
+    /// labelled `store`.
+    StoreWriteSeconds,
+    /// `trusted_cors_registry_changes_applied_total`: counter of changes committed by other
+    /// instances and applied to this instance's registry.
+    RegistryChangesAppliedTotal,
+    /// `trusted_cors_api_rate_limited_total`: counter of Trusted Origins API calls refused for
+    /// their caller's rate limit, labelled `credential`.
+    ApiRateLimitedTotal,
+    /// `trusted_cors_store_up`: gauge, 1 while the trusted-origins store answers, 0 while it is
+    /// down; labelled `store`.
+    StoreUp,
+    /// `trusted_cors_registry_last_applied_timestamp_seconds`: gauge, when a change was last
+    /// applied to the registry, in Unix seconds (a timestamp rather than an age, as Prometheus
+    /// advises, so that it needs no updating while nothing happens).
+    LastAppliedTimestamp,
+}
+
+impl Metric {
+    /// Every metric, in the order of the table above.
+    pub const ALL: [Metric; 7] = [
+        Metric::DecisionsTotal,
+        Metric::TrustedOrigins,
+        Metric::StoreWriteSeconds,
+        Metric::RegistryChangesAppliedTotal,
+        Metric::ApiRateLimitedTotal,
+        Metric::StoreUp,
+        Metric::LastAppliedTimestamp,
+    ];
+
+    /// The metric's name, e.g. `trusted_cors_decisions_total`.
+    ///
+    /// ```
+    /// use trusted_cors_core::metrics::Metric;
+    ///
+    /// assert_eq!(Metric::DecisionsTotal.name(), "trusted_cors_decisions_total");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Metric::DecisionsTotal => DECISIONS_TOTAL,
+            Metric::TrustedOrigins => TRUSTED_ORIGINS,
+            Metric::StoreWriteSeconds => STORE_WRITE_SECONDS,
+            Metric::RegistryChangesAppliedTotal => REGISTRY_CHANGES_APPLIED_TOTAL,
+            Metric::ApiRateLimitedTotal => API_RATE_LIMITED_TOTAL,
+            Metric::StoreUp => STORE_UP,
+            Metric::LastAppliedTimestamp => LAST_APPLIED_TIMESTAMP,
+        }
+    }
+}
+
+const DECISIONS_TOTAL: &str = "trusted_cors_decisions_total";
+const TRUSTED_ORIGINS: &str = "trusted_cors_trusted_origins";
+const STORE_WRITE_SECONDS: &str = "trusted_cors_store_write_seconds";
+const REGISTRY_CHANGES_APPLIED_TOTAL: &str = "trusted_cors_registry_changes_applied_total";
+const API_RATE_LIMITED_TOTAL: &str = "trusted_cors_api_rate_limited_total";
+const STORE_UP: &str = "trusted_cors_store_up";
+const LAST_APPLIED_TIMESTAMP: &str = "trusted_cors_registry_last_applied_timestamp_seconds";
 
 /// The `route` label of what the guard decides before routing.
 pub(crate) const GUARD_ROUTE: &str = "guard";

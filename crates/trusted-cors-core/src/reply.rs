@@ -107,7 +107,8 @@ impl Reply {
     }
 
     /// The headers in the order they are sent, with echoed values shown as the name of the
-    /// request header they echo.
+    /// request header they echo (for the tests, through [`crate::adapter`]'s `ReplyValue`).
+    #[doc(hidden)]
     pub fn header_values(&self) -> impl Iterator<Item = (&'static str, &ReplyValue)> {
         self.headers
             .iter()

@@ -163,25 +163,6 @@ pub struct RequestFacts<'a> {
     pub host: HeaderInput<'a>,
 }
 
-/// The host a request is addressed to: the request target's authority when it has one (HTTP/2's
-/// `:authority`, an HTTP/1.1 absolute-form target), which then wins over `Host` (RFC 9113
-/// §8.3.1 calls a `host` field that disagrees malformed; RFC 9112 §3.2.2 has `Host` ignored);
-/// else `Host`.
-///
-/// ```
-/// use trusted_cors_core::{request_host, HeaderInput};
-///
-/// let host = HeaderInput::One(b"api.example.com");
-/// assert_eq!(request_host(None, host), host);
-/// assert_eq!(request_host(Some("other.example:8443"), host), HeaderInput::One(b"other.example:8443"));
-/// ```
-pub fn request_host<'a>(authority: Option<&'a str>, host: HeaderInput<'a>) -> HeaderInput<'a> {
-    match authority {
-        Some(authority) => HeaderInput::One(authority.as_bytes()),
-        None => host,
-    }
-}
-
 /// Whether a method is safe: a request with it changes nothing, so a cross-site one needs no
 /// proof of where it comes from.
 pub(crate) fn is_safe(method: &str) -> bool {
@@ -195,6 +176,25 @@ pub(crate) fn names_another_site(site: HeaderInput<'_>) -> bool {
 }
 
 impl<'a> RequestFacts<'a> {
+    /// The host a request is addressed to: the request target's authority when it has one (HTTP/2's
+    /// `:authority`, an HTTP/1.1 absolute-form target), which then wins over `Host` (RFC 9113
+    /// §8.3.1 calls a `host` field that disagrees malformed; RFC 9112 §3.2.2 has `Host` ignored);
+    /// else `Host`.
+    ///
+    /// ```
+    /// use trusted_cors_core::{HeaderInput, RequestFacts};
+    ///
+    /// let host = HeaderInput::One(b"api.example.com");
+    /// assert_eq!(RequestFacts::request_host(None, host), host);
+    /// assert_eq!(RequestFacts::request_host(Some("other.example:8443"), host), HeaderInput::One(b"other.example:8443"));
+    /// ```
+    pub fn request_host(authority: Option<&'a str>, host: HeaderInput<'a>) -> HeaderInput<'a> {
+        match authority {
+            Some(authority) => HeaderInput::One(authority.as_bytes()),
+            None => host,
+        }
+    }
+
     /// Reads the facts of a request without allocating. `authority` is the URI's authority (the
     /// `:authority` of an HTTP/2 request, an absolute-form target), used instead of `Host` when
     /// present.
@@ -266,7 +266,7 @@ impl<'a> RequestFacts<'a> {
             authorization,
             has_cookies: cookie.is_present(),
             sec_fetch_site,
-            host: request_host(authority, host),
+            host: RequestFacts::request_host(authority, host),
             ..facts
         }
     }

@@ -9,7 +9,9 @@ use crate::reply::Reply;
 
 /// Turns a [`Rejection`] into the response sent to the client.
 ///
-/// Implemented for closures; the default is [`OktaErrorResponder`]. The layers add `Vary`, the
+/// Implemented for closures. The default answers with status 403 and the Okta error object of
+/// the rejection (`OktaError::from(rejection).into_reply(rejection.status())`, see
+/// [`OktaError`]), which a custom responder can fall back to. The layers add `Vary`, the
 /// optional diagnostics header and the rejection itself to whatever this returns, and remove any
 /// `Access-Control-Allow-Origin` and `-Credentials` from it: a refusal never grants access.
 ///
@@ -39,25 +41,32 @@ where
     }
 }
 
-/// The default responder: status 403 and an Okta error object with the cause and the reason.
-///
-/// ```json
-/// {"errorCode":"E0000006","errorSummary":"You do not have permission to perform the requested action",
-///  "errorLink":"E0000006","errorId":"oae…","errorCauses":[{"errorSummary":"Origin https://app.example.com is not …"}],
-///  "reason":"origin_not_trusted"}
-/// ```
+/// The default responder: status 403 and the rejection's Okta error object.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct OktaErrorResponder;
+pub(crate) struct OktaErrorResponder;
 
 impl RejectionResponder for OktaErrorResponder {
     fn respond(&self, rejection: &Rejection) -> Reply {
+        OktaError::from(rejection).into_reply(rejection.status())
+    }
+}
+
+impl From<&Rejection> for OktaError {
+    /// The error object of a refusal, as the default responder sends it: the reason's error
+    /// code, Okta's permission-denied summary, the cause in words and the reason code.
+    ///
+    /// ```json
+    /// {"errorCode":"E0000006","errorSummary":"You do not have permission to perform the requested action",
+    ///  "errorLink":"E0000006","errorId":"oae…","errorCauses":[{"errorSummary":"Origin https://app.example.com is not …"}],
+    ///  "reason":"origin_not_trusted"}
+    /// ```
+    fn from(rejection: &Rejection) -> OktaError {
         OktaError::new(
             rejection.kind().error_code(),
             OktaError::PERMISSION_DENIED_SUMMARY,
         )
         .cause(rejection.cause())
         .reason(rejection.reason())
-        .into_reply(rejection.status())
     }
 }
 

@@ -367,20 +367,9 @@ impl NewTrustedOrigin {
     }
 
     /// Checks the entry on its own, by every rule the registry applies except uniqueness (see
-    /// [`NewTrustedOrigin`]), and returns the normalised parts.
-    ///
-    /// ```
-    /// use trusted_cors_core::{NewTrustedOrigin, ScopeType};
-    ///
-    /// let valid = NewTrustedOrigin::new(" Shop ", "HTTPS://Shop.Example.com:443", [ScopeType::Cors]).validate()?;
-    /// assert_eq!(valid.name, "Shop");
-    /// assert_eq!(valid.origin.as_str(), "https://shop.example.com");
-    ///
-    /// let error = NewTrustedOrigin::new("Shop", "shop.example.com", [ScopeType::Cors]).validate().unwrap_err();
-    /// assert_eq!(error.field(), "origin");
-    /// # Ok::<(), trusted_cors_core::RegistryError>(())
-    /// ```
-    pub fn validate(&self) -> Result<ValidTrustedOrigin, RegistryError> {
+    /// [`NewTrustedOrigin`]), and returns the normalised parts; the first of
+    /// [`errors`](Self::errors) otherwise.
+    pub(crate) fn validate(&self) -> Result<ValidTrustedOrigin, RegistryError> {
         let (name, origin, scopes) = self.check_fields();
         let (name, origin, scopes) = (name?, origin?, scopes?);
         check_wildcard(&origin, &scopes, &self.origin)?;
@@ -392,7 +381,7 @@ impl NewTrustedOrigin {
         })
     }
 
-    /// Every rule of [`validate`](Self::validate) the entry breaks, at most one per field, in the
+    /// Every rule the registry applies to a new entry (except uniqueness) that it breaks, at most one per field, in the
     /// order name, origin, scopes: empty when it would pass. For a form that shows every wrong
     /// field of a save at once.
     ///
@@ -441,17 +430,16 @@ type CheckedFields<'a> = (
 /// A [`NewTrustedOrigin`] that passed [`NewTrustedOrigin::validate`]: trimmed name, canonical
 /// origin, the scopes in the order given, each type once. Only uniqueness is left to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ValidTrustedOrigin {
+pub(crate) struct ValidTrustedOrigin {
     /// The trimmed name.
-    pub name: String,
+    pub(crate) name: String,
     /// The canonical origin or wildcard pattern.
-    pub origin: OriginPattern,
+    pub(crate) origin: OriginPattern,
     /// The scopes in the order given, each type once (a repeated type's Okta applications
     /// joined to its first).
-    pub scopes: Vec<Scope>,
+    pub(crate) scopes: Vec<Scope>,
     /// The status, as given.
-    pub status: Option<Status>,
+    pub(crate) status: Option<Status>,
 }
 
 impl TrustedOrigin {
@@ -530,6 +518,17 @@ fn check_wildcard(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validate_normalises_or_names_the_field() {
+        let new =
+            NewTrustedOrigin::new(" Shop ", "HTTPS://Shop.Example.com:443", [ScopeType::Cors]);
+        let valid = new.validate().unwrap();
+        assert_eq!(valid.name, "Shop");
+        assert_eq!(valid.origin.as_str(), "https://shop.example.com");
+        let new = NewTrustedOrigin::new("Shop", "shop.example.com", [ScopeType::Cors]);
+        assert_eq!(new.validate().unwrap_err().field(), "origin");
+    }
 
     #[test]
     fn errors_name_each_wrong_field_once_and_agree_with_validate() {

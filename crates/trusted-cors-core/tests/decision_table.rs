@@ -10,8 +10,9 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use cases::{Case, Expect, Route, TRUSTED_B, UNTRUSTED_B};
 use common::*;
+use trusted_cors_core::adapter::ReplyValue;
 use trusted_cors_core::decision::{decide, CorsHeaders, Decision, PreflightAnswer, RouteScope};
-use trusted_cors_core::{HeaderInput, RejectionKind, ReplyValue, RequestFacts, RouteCors};
+use trusted_cors_core::{HeaderInput, RejectionKind, RequestFacts, RouteCors};
 
 use Expect::*;
 use RejectionKind as K;
@@ -236,7 +237,7 @@ fn registry_changes_apply_to_the_next_decision() {
 /// config enforces, enforce where it reports.
 #[test]
 fn route_rule_modes_override_the_global_ones() {
-    use trusted_cors_core::decision::decide_reporting;
+    use trusted_cors_core::adapter::decide_reporting;
     use trusted_cors_core::{ConfigError, CorsConfig, RuleMode};
 
     let registry = registry();
@@ -348,13 +349,8 @@ fn refusal_reporting(
 ) -> Option<K> {
     let mut reports = Vec::new();
     let snapshot = registry.snapshot();
-    let decision = trusted_cors_core::decision::decide_reporting(
-        facts,
-        config,
-        scope,
-        &snapshot,
-        &mut reports,
-    );
+    let decision =
+        trusted_cors_core::adapter::decide_reporting(facts, config, scope, &snapshot, &mut reports);
     decision.rejection().map(|r| r.kind())
 }
 

@@ -22,10 +22,9 @@ use support::fetch_cors_check::{
     ResponseView,
 };
 use support::*;
-use trusted_cors_core::decision::{decide, decide_reporting, Decision, RouteScope};
-use trusted_cors_core::{
-    Cors, CorsConfig, Registry, RejectionKind, ReplyValue, RequestFacts, RouteCors,
-};
+use trusted_cors_core::adapter::{decide_reporting, ReplyValue};
+use trusted_cors_core::decision::{decide, Decision, RouteScope};
+use trusted_cors_core::{Cors, CorsConfig, Registry, RejectionKind, RequestFacts, RouteCors};
 
 const REGRESSIONS: &str = "proptest-regressions/invariants.txt";
 
@@ -369,7 +368,7 @@ proptest! {
     /// rule is checked at most once (the credential rule under one name).
     #[test]
     fn decision_explanations_are_the_decision((world, req) in case()) {
-        use trusted_cors_core::explain::{explain, Outcome, Verdict};
+        use trusted_cors_core::explain::{Outcome, Verdict};
         let Some(c) = Ctx::new(&world) else { return Ok(()) };
         let facts = req.facts();
         let snapshot = c.registry.snapshot();
@@ -378,7 +377,8 @@ proptest! {
             _ => RouteScope::Declared(&c.policy),
         };
         let decision = decide(&facts, &c.config, route, &snapshot);
-        let why = explain(&facts, &c.config, route, &snapshot);
+        let cors = Cors::new(c.config.clone(), Arc::clone(&c.registry));
+        let why = cors.explain(&facts, route);
         let expected = match &decision {
             Decision::NotCors => Outcome::NotCors,
             Decision::SameOrigin => Outcome::SameOrigin,

@@ -12,11 +12,14 @@ use http::{Request, Response};
 use http_body_util::Full;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use tower::{service_fn, Layer, ServiceExt};
-use trusted_cors_core::metrics::{DECISIONS_TOTAL, TRUSTED_ORIGINS};
+use trusted_cors_core::metrics::Metric;
 use trusted_cors_core::{
     Cors, CorsConfig, NewTrustedOrigin, Registry, RejectionKind, RouteCors, RuleMode, ScopeType,
     Status,
 };
+
+const DECISIONS_TOTAL: &str = Metric::DecisionsTotal.name();
+const TRUSTED_ORIGINS: &str = Metric::TrustedOrigins.name();
 
 const TRUSTED: &str = "https://app.example.com";
 const UNTRUSTED: &str = "https://evil.example";
@@ -234,12 +237,7 @@ fn each_request_is_counted_once_under_its_outcome_reason_and_route() {
     .collect();
     assert_eq!(recorder.counts(), expected);
     let described = recorder.described.lock().unwrap().clone();
-    for name in [
-        DECISIONS_TOTAL,
-        TRUSTED_ORIGINS,
-        trusted_cors_core::metrics::STORE_WRITE_SECONDS,
-        trusted_cors_core::metrics::REGISTRY_CHANGES_APPLIED_TOTAL,
-    ] {
+    for name in Metric::ALL.map(Metric::name) {
         assert!(described.iter().any(|d| d == name), "{name} not described");
     }
 }

@@ -16,7 +16,7 @@ use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 use trusted_cors::for_actix::{
     CorsContext, FrameAncestorsMiddleware, GuardMiddleware, RouteCorsMiddleware,
 };
-use trusted_cors::{request_host, HeaderInput};
+use trusted_cors::{HeaderInput, RequestFacts};
 use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
@@ -160,7 +160,7 @@ async fn trusted_origins_api(org: Shared, request: HttpRequest, body: web::Bytes
             cookie: cookies.as_deref(),
             origin: HeaderInput::from_values(values(ORIGIN)),
             sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
-            host: request_host(
+            host: RequestFacts::request_host(
                 request.uri().authority().map(|a| a.as_str()),
                 HeaderInput::from_values(values(HOST)),
             ),

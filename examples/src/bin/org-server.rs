@@ -17,7 +17,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 use trusted_cors::for_axum::CorsContext;
-use trusted_cors::{request_host, HeaderInput};
+use trusted_cors::{HeaderInput, RequestFacts};
 use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
@@ -141,7 +141,7 @@ async fn trusted_origins_api(State(org): Shared, request: axum::extract::Request
             cookie: cookies.as_deref(),
             origin: HeaderInput::from_values(values(ORIGIN)),
             sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
-            host: request_host(
+            host: RequestFacts::request_host(
                 parts.uri.authority().map(|a| a.as_str()),
                 HeaderInput::from_values(values(HOST)),
             ),

@@ -226,32 +226,11 @@ pub fn decide<'a>(
 /// would have made, in the order the rules were judged: each is what the rule refuses when
 /// enforced, marked [`is_report_only`](Rejection::is_report_only). The decision is what the
 /// request gets with those rules set aside. Nothing is reported, and nothing allocated for
-/// reports, while every rule is enforced.
-///
-/// ```
-/// use trusted_cors_core::decision::{decide_reporting, Decision, RouteScope};
-/// use trusted_cors_core::{CorsConfig, HeaderInput, Registry, RejectionKind, RequestFacts, RouteCors, RuleMode};
-///
-/// let config = CorsConfig::builder()
-///     .rule(RejectionKind::OriginNotTrusted, RuleMode::Report)
-///     .build()?;
-/// let registry = Registry::new();
-/// let route = RouteCors::default();
-/// let facts = RequestFacts {
-///     method: "GET",
-///     path: "/api/v1/users/me",
-///     origin: HeaderInput::One(b"https://not-yet-trusted.example"),
-///     ..RequestFacts::default()
-/// };
-/// let mut reports = Vec::new();
-/// let decision = decide_reporting(&facts, &config, RouteScope::Declared(&route), &registry.snapshot(), &mut reports);
-/// assert!(matches!(decision, Decision::Allow(_)));
-/// assert_eq!(reports[0].reason(), "origin_not_trusted");
-/// assert!(reports[0].is_report_only());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// reports, while every rule is enforced. What the layers run; public in
+/// [`adapter`](crate::adapter), for the tests.
 ///
 /// [`RuleMode::Report`]: crate::RuleMode::Report
+#[doc(hidden)]
 pub fn decide_reporting<'a>(
     facts: &RequestFacts<'a>,
     config: &CorsConfig,

@@ -5,11 +5,9 @@ use bytes::Bytes;
 
 use super::After;
 use crate::decision::{Decision, RouteScope};
-use crate::rejection::{AppAnswer, RejectionCause};
+use crate::rejection::RejectionCause;
 use crate::reply::{Decoration, Reply};
-use crate::request::{
-    is_safe, names_another_site, request_host, Found, RequestFacts, RequestHeaders,
-};
+use crate::request::{is_safe, names_another_site, Found, RequestFacts, RequestHeaders};
 use crate::{Cors, Field, Rejection, RuleMode};
 
 /// What the guard keeps of a preflight it passed on without a verdict: the headers the global
@@ -130,7 +128,7 @@ impl Cors {
         status: u16,
     ) -> Unanswered<V> {
         if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
-            let host = request_host(authority, host.input());
+            let host = RequestFacts::request_host(authority, host.input());
             // What `RequestFacts::read` reads of an `OPTIONS` without `Authorization`.
             let facts = RequestFacts {
                 method: "OPTIONS",
@@ -153,8 +151,7 @@ impl Cors {
             }
         }
         let origin = deferred.origin.first().map_or(&[][..], |o| o.as_ref());
-        let answer = AppAnswer::from_status(status);
-        let cause = RejectionCause::PreflightNotAnswered { answer };
+        let cause = RejectionCause::PreflightNotAnswered { status };
         let rejection = Rejection::new(cause, origin, path, true);
         let counters = self.guard_counters();
         if self.config().rule_mode(rejection.kind()) == RuleMode::Enforce {

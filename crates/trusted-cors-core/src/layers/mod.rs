@@ -157,11 +157,11 @@ impl Cors {
 
 impl From<Rejection> for Reply {
     /// The default refusal, without a [`Cors`] at hand: logged, the Okta-style JSON error of
-    /// [`OktaErrorResponder`](crate::OktaErrorResponder), the rejection attached.
+    /// the default responder ([`OktaError`](crate::OktaError)), the rejection attached.
     fn from(rejection: Rejection) -> Reply {
         use crate::RejectionResponder;
         rejection.log();
-        crate::OktaErrorResponder
+        crate::respond::OktaErrorResponder
             .respond(&rejection)
             .with_rejection(rejection)
     }

@@ -17,9 +17,8 @@ mod header;
 #[cfg(test)]
 mod tests;
 
-/// The longest `Origin` header value looked at. A DNS name is at most 253 bytes, so no genuine
-/// serialized origin comes close; anything longer is malformed.
-pub const MAX_ORIGIN_LEN: usize = 512;
+/// The longest `Origin` header value looked at ([`Origin::MAX_LEN`]).
+pub(crate) const MAX_ORIGIN_LEN: usize = 512;
 
 /// Why a configured origin or pattern was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +96,11 @@ pub enum OriginError {
 pub struct Origin(Box<str>);
 
 impl Origin {
+    /// The longest `Origin` header value looked at, and the longest origin accepted. A DNS name
+    /// is at most 253 bytes, so no genuine serialized origin comes close; anything longer is
+    /// malformed.
+    pub const MAX_LEN: usize = MAX_ORIGIN_LEN;
+
     /// Parses and normalises `input` as an origin.
     pub fn parse(input: &str) -> Result<Self, OriginError> {
         match parse_origin(input)? {

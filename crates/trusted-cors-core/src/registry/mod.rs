@@ -71,7 +71,8 @@ mod snapshot;
 mod tests;
 
 pub(crate) use snapshot::ExactLookup;
-pub use snapshot::{RegistrySnapshot, SnapshotGuard};
+pub use snapshot::RegistrySnapshot;
+use snapshot::SnapshotGuard;
 
 /// The trusted origins of a service, changed by administrators while requests read it.
 ///
@@ -198,8 +199,13 @@ impl Registry {
         }
     }
 
-    /// The current snapshot. Lock-free and cheap; hold it only for the length of a request (see
-    /// [`SnapshotGuard`]).
+    /// The current snapshot: lock-free to take and cheap to hold, a guard that dereferences to
+    /// the [`RegistrySnapshot`].
+    ///
+    /// Hold it only for the length of a request: while it is held, the snapshot it shows stays
+    /// alive after a change has replaced it, and a thread holding many guards at once makes
+    /// taking one slower. To keep a snapshot longer, use [`snapshot_arc`](Self::snapshot_arc) or
+    /// the guard's `into_arc`.
     pub fn snapshot(&self) -> SnapshotGuard {
         SnapshotGuard(self.current.load())
     }

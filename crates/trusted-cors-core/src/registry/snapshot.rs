@@ -613,13 +613,9 @@ pub(super) fn with_name_key<T>(name: &str, f: impl FnOnce(&str) -> T) -> T {
     }
 }
 
-/// The current [`RegistrySnapshot`], as [`Registry::snapshot`](crate::Registry::snapshot) returns it: lock-free to take and
-/// cheap to hold, and it dereferences to the snapshot.
-///
-/// Hold it only for the length of a request: while it is held, the snapshot it shows stays
-/// alive after a change has replaced it, and a thread holding many guards at once makes taking
-/// one slower. To keep a snapshot longer, use [`Registry::snapshot_arc`](crate::Registry::snapshot_arc) or
-/// [`into_arc`](Self::into_arc).
+/// The current [`RegistrySnapshot`], as [`Registry::snapshot`](crate::Registry::snapshot)
+/// returns it (see there): it dereferences to the snapshot. A public type without a public path:
+/// users hold it, never name it.
 #[must_use = "a snapshot guard does nothing unless read"]
 pub struct SnapshotGuard(pub(super) arc_swap::Guard<Arc<RegistrySnapshot>>);
 

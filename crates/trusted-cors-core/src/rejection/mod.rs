@@ -41,8 +41,11 @@ pub enum RejectionCause {
     /// the application: the status tells which mistake it is, and [`Rejection::fix`] names the
     /// fix (in the log, never in the response).
     PreflightNotAnswered {
-        /// What the application answered.
-        answer: AppAnswer,
+        /// The status the application answered with: 404 (no route matches the path), 405 (the
+        /// path is routed for other methods and no declaration ran for it), 401 or 403 (a layer
+        /// before the declaration, authentication, refused it), or another (the application
+        /// answers `OPTIONS` on this path itself).
+        status: u16,
     },
     /// The origin is not an ACTIVE trusted origin with the CORS scope.
     OriginNotTrusted {
@@ -70,10 +73,10 @@ pub enum RejectionCause {
     RequestHeaders(RequestHeadersProblem),
 }
 
-/// What the application answered to a preflight that no CORS route declaration answered.
+/// What the application answered to a preflight that no CORS route declaration answered: the
+/// mistake its status points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AppAnswer {
+enum AppAnswer {
     /// 404: no route matches the path.
     NoRoute,
     /// 405: the path is routed for other methods, and no CORS declaration ran for it: the
@@ -88,8 +91,7 @@ pub enum AppAnswer {
 
 impl AppAnswer {
     /// The answer of this status.
-    #[must_use]
-    pub fn from_status(status: u16) -> AppAnswer {
+    fn from_status(status: u16) -> AppAnswer {
         match status {
             404 => AppAnswer::NoRoute,
             405 => AppAnswer::OtherMethods,
@@ -196,10 +198,10 @@ impl Rejection {
     fn first_of_its_kind(&self) -> bool {
         use std::sync::atomic::{AtomicBool, Ordering};
         static SEEN: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
-        let RejectionCause::PreflightNotAnswered { answer } = self.cause else {
+        let RejectionCause::PreflightNotAnswered { status } = self.cause else {
             return false;
         };
-        let kind = match answer {
+        let kind = match AppAnswer::from_status(status) {
             AppAnswer::NoRoute => 0,
             AppAnswer::OtherMethods => 1,
             AppAnswer::Refused(_) => 2,
@@ -260,11 +262,11 @@ impl Rejection {
     /// answered. Logged with the denial; never sent to the client, whom it does not concern.
     #[must_use]
     pub fn fix(&self) -> Option<String> {
-        let RejectionCause::PreflightNotAnswered { answer } = self.cause else {
+        let RejectionCause::PreflightNotAnswered { status } = self.cause else {
             return None;
         };
         let path = &self.path;
-        Some(match answer {
+        Some(match AppAnswer::from_status(status) {
             AppAnswer::NoRoute => format!(
                 "nothing answered OPTIONS on {path} (404): if the application routes {path} for \
                  other methods, declare the route's CORS policy on it (actix-web: routes added \

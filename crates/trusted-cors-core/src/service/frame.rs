@@ -12,7 +12,8 @@ use crate::Cors;
 
 /// Lets the route's pages be framed only by this service and by the ACTIVE trusted origins with
 /// the IFRAME_EMBED scope: appends `Content-Security-Policy: frame-ancestors 'self' <origins>`,
-/// read from the registry at each request. Built by [`Cors::frame_ancestors`].
+/// read from the registry at each request. Built by [`Cors::frame_ancestors`]; its service is
+/// `<FrameAncestorsLayer as Layer<S>>::Service`.
 ///
 /// It appends its own header, so a policy the application sets is enforced as well (browsers
 /// enforce every `Content-Security-Policy` header).

@@ -1,5 +1,7 @@
 //! The Tower layers, for `http` 1.x services: [`GuardLayer`] around the whole application and
-//! [`RouteCorsLayer`] on each CORS-enabled route. They run the core through its adapter protocol
+//! [`RouteCorsLayer`] on each CORS-enabled route. Their services and response future are public
+//! types without a public path (name them through the traits, e.g. `<GuardLayer as
+//! Layer<S>>::Service`), so that the crate's public names are what users write. They run the core through its adapter protocol
 //! (see [`crate::adapter`], of which they are the model) and copy its replies and decorations
 //! out; neither changes the inner service's error type nor its body type. The body of a reply the layers send
 //! themselves (a preflight answer, a refusal) is made with `From<Bytes>`, which axum's `Body` and
@@ -19,8 +21,9 @@ use http::{Extensions, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use frame::{FrameAncestorsFuture, FrameAncestorsLayer, FrameAncestorsService};
-pub use future::ResponseFuture;
+pub use frame::FrameAncestorsLayer;
+use frame::FrameAncestorsService;
+use future::ResponseFuture;
 
 use crate::layers::{
     After, AppResponse, DeclaredRoute, MarkSink, MarkSource, Preflight, RouteAnswered, RouteStep,
@@ -142,7 +145,8 @@ fn assemble(
 }
 
 /// Guards the whole application: applies the global rules before routing and refuses preflights
-/// that no CORS-enabled route answered. Built by [`Cors::guard`].
+/// that no CORS-enabled route answered. Built by [`Cors::guard`]. Its service is
+/// `<GuardLayer as Layer<S>>::Service`.
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -230,7 +234,7 @@ where
 /// what the policy does not allow, and adds the CORS headers and `Vary` to its responses. Handlers
 /// read the outcome as a [`CorsOutcome`](crate::CorsOutcome) (the adapters' `CorsContext`).
 ///
-/// Built by [`Cors::route`].
+/// Built by [`Cors::route`]. Its service is `<RouteCorsLayer as Layer<S>>::Service`.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RouteCorsLayer {
