@@ -91,7 +91,11 @@ impl Cors {
                 }
                 let deferred = Deferred {
                     origin: origin.cloned(),
-                    unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
+                    unjudged: Some([
+                        request_method.cloned(),
+                        host.cloned(),
+                        sec_fetch_site.cloned(),
+                    ]),
                 };
                 return Ok(After::Judge(self.clone(), deferred));
             }
