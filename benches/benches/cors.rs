@@ -425,8 +425,10 @@ fn actix_middleware(c: &mut Criterion) {
                     .method(method(scenario).parse().expect("method"))
                     .uri("/api/v1/users/me");
                 for (name, value) in &headers {
+                    // Shared, as a server's parsed values are (see `headers`): cloned once.
+                    let bytes = Bytes::copy_from_slice(value.as_bytes());
                     let value = actix_web::http::header::HeaderValue::from_maybe_shared(
-                        Bytes::copy_from_slice(value.as_bytes()),
+                        bytes.clone(),
                     )
                     .expect("value");
                     request = request.insert_header((*name, value));

@@ -199,10 +199,14 @@ mod actix {
                 .method(method.parse().expect("method"))
                 .uri("/api/v1/users/me");
             for (name, value) in headers {
-                let value = actix_web::http::header::HeaderValue::from_maybe_shared(
-                    Bytes::copy_from_slice(value.as_bytes()),
-                )
-                .expect("value");
+                // Bytes shared as a server's parsed values are (actix-http slices them from its
+                // read buffer), as the Tower requests' are: a middleware that clones a value
+                // counts a reference instead of moving a fresh copy to shared storage.
+                let bytes = Bytes::copy_from_slice(value.as_bytes());
+                let shared = bytes.clone();
+                drop(bytes);
+                let value =
+                    actix_web::http::header::HeaderValue::from_maybe_shared(shared).expect("value");
                 request = request.insert_header((*name, value));
             }
             let request = request.to_request();
