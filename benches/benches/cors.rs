@@ -427,10 +427,9 @@ fn actix_middleware(c: &mut Criterion) {
                 for (name, value) in &headers {
                     // Shared, as a server's parsed values are (see `headers`): cloned once.
                     let bytes = Bytes::copy_from_slice(value.as_bytes());
-                    let value = actix_web::http::header::HeaderValue::from_maybe_shared(
-                        bytes.clone(),
-                    )
-                    .expect("value");
+                    let value =
+                        actix_web::http::header::HeaderValue::from_maybe_shared(bytes.clone())
+                            .expect("value");
                     request = request.insert_header((*name, value));
                 }
                 let request = request.to_request();
