@@ -106,7 +106,7 @@ async fn an_instance_whose_store_is_down_serves_its_copy_and_catches_up() {
         .unwrap();
     here.change(
         &ChangeRequest::SetStatus {
-            id: shop.id.clone(),
+            id: shop.id.to_string(),
             status: Status::Inactive,
         },
         Some("a"),
@@ -120,7 +120,7 @@ async fn an_instance_whose_store_is_down_serves_its_copy_and_catches_up() {
     there
         .change(
             &ChangeRequest::Delete {
-                id: gone.id.clone(),
+                id: gone.id.to_string(),
             },
             Some("b"),
         )

@@ -36,7 +36,7 @@ fn upsert(entry: &TrustedOrigin) -> EntryWrite {
 }
 
 fn delete(entry: &TrustedOrigin) -> EntryWrite {
-    EntryWrite::Delete(entry.id.clone())
+    EntryWrite::Delete(entry.id.to_string())
 }
 
 fn new(name: &str, origin: &str) -> NewTrustedOrigin {
@@ -236,7 +236,7 @@ where
     // brings the blog along.
     b.change(
         &ChangeRequest::SetStatus {
-            id: again.id.clone(),
+            id: again.id.to_string(),
             status: Status::Inactive,
         },
         Some("b"),
@@ -255,7 +255,7 @@ where
     // b deletes the blog; a, not caught up, changes it: the store refuses, a's snapshot stays.
     b.change(
         &ChangeRequest::Delete {
-            id: blog.id.clone(),
+            id: blog.id.to_string(),
         },
         Some("b"),
     )
@@ -265,7 +265,7 @@ where
     let refused = a
         .change(
             &ChangeRequest::Replace {
-                id: blog.id.clone(),
+                id: blog.id.to_string(),
                 new: new("Blog 2", "https://blog.example.com"),
             },
             Some("a"),
@@ -273,7 +273,7 @@ where
         .await;
     assert_eq!(
         refused.unwrap_err(),
-        TrustedOriginsError::Store(StoreError::NotFound(blog.id.clone())),
+        TrustedOriginsError::Store(StoreError::NotFound(blog.id.to_string())),
         "{kind}"
     );
     assert_eq!(a.registry().snapshot().to_vec(), shown, "{kind}");

@@ -147,8 +147,8 @@ pub use service::{
     ResponseFuture, RouteCorsLayer, RouteCorsService,
 };
 pub use trusted_origin::{
-    NewTrustedOrigin, OktaApp, OktaApps, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
-    ValidTrustedOrigin,
+    NewTrustedOrigin, OktaApp, OktaApps, RegistryError, Scope, ScopeType, Status, Timestamp,
+    TrustedOrigin, ValidTrustedOrigin,
 };
 
 use decision::RouteScope;

@@ -242,7 +242,7 @@ fn differences(
         .map(|entry| (before.get(&entry.id), Some(entry)));
     let others = gone
         .chain(changed)
-        .filter(|(old, new)| mine != old.or(*new).map(|entry| entry.id.as_str()))
+        .filter(|(old, new)| mine != old.or(*new).map(|entry| &*entry.id))
         .filter_map(|(old, new)| AppliedChange::followed(revision, old.cloned(), new.cloned()));
     made.cloned().into_iter().chain(others).collect()
 }
@@ -290,7 +290,7 @@ mod tests {
         let shop = entry("Shop", "https://shop.example.com");
         let registry = Registry::from_origins_at(5, vec![shop.clone()]).unwrap();
         let edit = ChangeRequest::SetStatus {
-            id: shop.id.clone(),
+            id: shop.id.to_string(),
             status: Status::Inactive,
         };
         let prepared = registry.prepare(&edit, Some("me")).unwrap();
@@ -343,9 +343,9 @@ mod tests {
         assert_eq!(
             told(differences(&before, &after, None)),
             [
-                (ChangeAction::Delete, gone.id.clone(), other, 9),
-                (ChangeAction::Deactivate, shop.id.clone(), other, 9),
-                (ChangeAction::Create, new.id.clone(), other, 9),
+                (ChangeAction::Delete, gone.id.to_string(), other, 9),
+                (ChangeAction::Deactivate, shop.id.to_string(), other, 9),
+                (ChangeAction::Create, new.id.to_string(), other, 9),
             ]
         );
         // This instance's change (the new entry, at 8) is told as made, once.
@@ -356,9 +356,9 @@ mod tests {
         assert_eq!(
             told(differences(&before, &after, made.as_ref())),
             [
-                (ChangeAction::Create, new.id.clone(), true, 8),
-                (ChangeAction::Delete, gone.id, other, 9),
-                (ChangeAction::Deactivate, shop.id, other, 9),
+                (ChangeAction::Create, new.id.to_string(), true, 8),
+                (ChangeAction::Delete, gone.id.to_string(), other, 9),
+                (ChangeAction::Deactivate, shop.id.to_string(), other, 9),
             ]
         );
     }

@@ -102,20 +102,20 @@ impl Rows {
     fn claim(&mut self, entry: &TrustedOrigin) -> Result<(), StoreError> {
         let name = entry.name.to_ascii_lowercase();
         let origin = entry.origin.to_string();
-        if self.names.get(&name).is_some_and(|id| *id != entry.id) {
+        if self.names.get(&name).is_some_and(|id| **id != *entry.id) {
             return Err(StoreError::Duplicate {
                 field: "name",
-                value: entry.name.clone(),
+                value: entry.name.to_string(),
             });
         }
-        if self.origins.get(&origin).is_some_and(|id| *id != entry.id) {
+        if self.origins.get(&origin).is_some_and(|id| **id != *entry.id) {
             return Err(StoreError::Duplicate {
                 field: "origin",
                 value: origin,
             });
         }
-        self.names.insert(name, entry.id.clone());
-        self.origins.insert(origin, entry.id.clone());
+        self.names.insert(name, entry.id.to_string());
+        self.origins.insert(origin, entry.id.to_string());
         Ok(())
     }
 
@@ -134,9 +134,9 @@ impl Rows {
                 self.claim(entry)?;
                 let place = self.next_place;
                 self.next_place += 1;
-                self.ids.insert(entry.id.clone(), place);
+                self.ids.insert(entry.id.to_string(), place);
                 let row = Row {
-                    id: entry.id.clone(),
+                    id: entry.id.to_string(),
                     entry: Some(entry.clone()),
                     revision,
                 };

@@ -260,7 +260,7 @@ impl PostgresStore {
             );
             for entry in chunk {
                 let row = sql::encode(store, entry)?;
-                ids.push(entry.id.as_str());
+                ids.push(&*entry.id);
                 names.push(row.name_key);
                 keys.push(row.origin);
                 entries.push(row.entry);

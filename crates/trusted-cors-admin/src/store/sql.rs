@@ -258,7 +258,7 @@ pub(super) fn store_error(
                 return if what.contains("name_key") || what.contains("unique_name") {
                     StoreError::Duplicate {
                         field: "name",
-                        value: entry.name.clone(),
+                        value: entry.name.to_string(),
                     }
                 } else if what.contains("unique_origin") || what.contains(".origin") {
                     StoreError::Duplicate {
@@ -269,7 +269,7 @@ pub(super) fn store_error(
                     // The id: drawn at random, taken (62^17 ids) only by a replayed commit.
                     StoreError::Duplicate {
                         field: "id",
-                        value: entry.id.clone(),
+                        value: entry.id.to_string(),
                     }
                 };
             }

@@ -59,10 +59,10 @@ use crate::audit::audit_reset;
 use crate::change::{AppliedChange, ChangeRequest, CommittedChange, EntryWrite, PreparedChange};
 use crate::origin::OriginSchemes;
 use crate::trusted_origin::RegistryError;
-use crate::trusted_origin::{NewTrustedOrigin, Status, TrustedOrigin};
+use crate::trusted_origin::{NewTrustedOrigin, Status, Timestamp, TrustedOrigin};
 
 use bulk::{join, Built};
-use prepare::{new_entries, now, work_out, IdSource};
+use prepare::{new_entries, work_out, IdSource};
 
 mod bulk;
 mod prepare;
@@ -158,7 +158,7 @@ impl Registry {
         // first.
         // Seeded together, created at the same time (and so listed by id in the API, as
         // entries created in the same millisecond are).
-        let now = now();
+        let now = Timestamp::now();
         let (front, back) = seeds.split_at(seeds.len() / 2);
         let ((mut entries, mut invalid), (back, back_invalid)) = join(
             || new_entries(front, now),
@@ -183,7 +183,7 @@ impl Registry {
         }
         match (built.duplicate_name, built.duplicate_origin) {
             (Some(name), origin) if origin.is_none_or(|origin| name <= origin) => {
-                return Err(RegistryError::DuplicateName(entries[name].name.clone()))
+                return Err(RegistryError::DuplicateName(entries[name].name.to_string()))
             }
             (_, Some(origin)) => {
                 return Err(RegistryError::DuplicateOrigin(

@@ -347,7 +347,7 @@ impl RegistrySnapshot {
     /// }))?;
     /// let snapshot = registry.snapshot();
     /// let first = snapshot.origins().next().unwrap();
-    /// let rest: Vec<&str> = snapshot.origins_after(&first.id).unwrap().map(|o| o.name.as_str()).collect();
+    /// let rest: Vec<&str> = snapshot.origins_after(&first.id).unwrap().map(|o| &*o.name).collect();
     /// assert_eq!(rest, ["b", "c"]);
     /// # Ok::<(), trusted_cors_core::RegistryError>(())
     /// ```
@@ -564,8 +564,8 @@ impl RegistrySnapshot {
             }
             let entry = &entries[index];
             let error = match rank {
-                0 => RegistryError::DuplicateId(entry.id.clone()),
-                2 => RegistryError::DuplicateName(entry.name.clone()),
+                0 => RegistryError::DuplicateId(entry.id.to_string()),
+                2 => RegistryError::DuplicateName(entry.name.to_string()),
                 _ => RegistryError::DuplicateOrigin(entry.origin.to_string()),
             };
             first = Some((index, rank, error));
@@ -597,14 +597,14 @@ impl RegistrySnapshot {
     ) -> Result<(), RegistryError> {
         match self.by_id.entry(Hashed::new(&entry)) {
             imbl::ordmap::Entry::Occupied(_) => {
-                return Err(RegistryError::DuplicateId(entry.id.clone()))
+                return Err(RegistryError::DuplicateId(entry.id.to_string()))
             }
             imbl::ordmap::Entry::Vacant(none) => {
                 none.insert(seq);
             }
         }
         if self.names.insert(Hashed::new(&entry), ()).is_some() {
-            return Err(RegistryError::DuplicateName(entry.name.clone()));
+            return Err(RegistryError::DuplicateName(entry.name.to_string()));
         }
         let duplicate_origin = || RegistryError::DuplicateOrigin(entry.origin.to_string());
         match entry.origin.wildcard_base() {
@@ -680,7 +680,7 @@ impl RegistrySnapshot {
         entry: TrustedOrigin,
     ) -> Result<Arc<TrustedOrigin>, RegistryError> {
         let Some(old) = self.remove(&entry.id) else {
-            return Err(RegistryError::NotFound(entry.id));
+            return Err(RegistryError::NotFound(entry.id.into()));
         };
         let entry = Arc::new(entry);
         self.insert(Arc::clone(&entry), old.seq)?;
