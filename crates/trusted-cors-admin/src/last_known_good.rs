@@ -18,6 +18,7 @@
 //! copy is not used at all.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -47,7 +48,9 @@ pub const LAST_KNOWN_GOOD_FILE: &str = "last-known-good.db";
 /// wrote last).
 #[derive(Debug, Clone)]
 pub struct LastKnownGood {
-    pool: SqlitePool,
+    /// The open file: opened by [`open`](Self::open) when it exists, else made (with its
+    /// directory) by the first write.
+    pool: Arc<tokio::sync::OnceCell<SqlitePool>>,
     path: PathBuf,
 }
 
@@ -65,22 +68,33 @@ pub(crate) struct Held {
 }
 
 impl LastKnownGood {
-    /// Opens the copy in `dir` ([`LAST_KNOWN_GOOD_FILE`]), creating the directory and the file
-    /// when missing. A file SQLite finds damaged (not a database, or failing its integrity
-    /// check) is set aside as `<file>.corrupt` with its log (and a warning on target
-    /// `trusted_cors::store`), and a new one made. Fails when the directory or the file cannot
-    /// be made or written, or the file cannot be opened for another reason (locked, a copy of a
-    /// newer program): that file is left as it is.
+    /// Opens the copy in `dir` ([`LAST_KNOWN_GOOD_FILE`]). When the file is missing, neither it
+    /// nor the directory is made here, but by the first write: an instance that then refuses to
+    /// start (no copy, and its store down) leaves nothing behind. A file SQLite finds damaged
+    /// (not a database, or failing its integrity check) is set aside as `<file>.corrupt` with
+    /// its log (and a warning on target `trusted_cors::store`), and a new one made by the first
+    /// write. Fails when the file exists and cannot be opened for another reason (locked, a copy
+    /// of a newer program; that file is left as it is) or set aside; a directory or a file that
+    /// cannot be made or written fails the writes (each logged), not this.
     pub async fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let dir = dir.as_ref();
-        let path = dir.join(LAST_KNOWN_GOOD_FILE);
+        let path = dir.as_ref().join(LAST_KNOWN_GOOD_FILE);
+        let copy = LastKnownGood {
+            pool: Arc::default(),
+            path,
+        };
+        let path = &copy.path;
         let failed = |message: String| StoreError::Unavailable {
             store: format!("last-known-good copy {}", path.display()),
             message,
         };
-        std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
-        match connect(&path).await {
-            Ok(pool) => return Ok(LastKnownGood { pool, path }),
+        if !path.try_exists().map_err(|e| failed(e.to_string()))? {
+            return Ok(copy);
+        }
+        match connect(path).await {
+            Ok(pool) => {
+                copy.pool.set(pool).map_err(|e| failed(e.to_string()))?;
+                return Ok(copy);
+            }
             // Anything but a damaged file (a lock held too long, a full disk, a copy of a newer
             // program) leaves the file as it is: it may be sound, and is needed most when the
             // database is down.
@@ -105,10 +119,21 @@ impl LastKnownGood {
                 }
             }
         }
-        let pool = connect(&path)
+        Ok(copy)
+    }
+
+    /// The open file, made (with its directory) when missing.
+    async fn pool(&self) -> Result<&SqlitePool, String> {
+        self.pool
+            .get_or_try_init(|| async {
+                if let Some(dir) = self.path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                }
+                connect(&self.path)
+                    .await
+                    .map_err(|reason| reason.to_string())
+            })
             .await
-            .map_err(|reason| failed(reason.to_string()))?;
-        Ok(LastKnownGood { pool, path })
     }
 
     /// The file.
@@ -120,7 +145,9 @@ impl LastKnownGood {
     /// folded into the file and removed. A copy still held by a
     /// [`TrustedOrigins`](crate::TrustedOrigins) fails its next write (logged), and nothing else.
     pub async fn close(&self) {
-        self.pool.close().await;
+        if let Some(pool) = self.pool.get() {
+            pool.close().await;
+        }
     }
 
     /// What the copy holds, when it is a whole, sound copy of `store`; `None` (with a warning
@@ -141,10 +168,12 @@ impl LastKnownGood {
     }
 
     async fn read_all(&self) -> Result<Option<Held>, String> {
-        check(&self.pool)
-            .await
-            .map_err(|reason| reason.to_string())?;
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        // No file: never written.
+        let Some(pool) = self.pool.get() else {
+            return Ok(None);
+        };
+        check(pool).await.map_err(|reason| reason.to_string())?;
+        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
         let meta =
             sqlx::query("SELECT store, revision, written FROM trusted_cors_copy WHERE id = 1")
                 .fetch_optional(&mut *tx)
@@ -180,7 +209,7 @@ impl LastKnownGood {
     pub(crate) async fn revision_of(&self, store: &str) -> Option<u64> {
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT store, revision FROM trusted_cors_copy WHERE id = 1")
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool.get()?)
                 .await
                 .ok()?;
         row.filter(|(of, _)| of == store)
@@ -217,7 +246,8 @@ impl LastKnownGood {
     ) -> Result<(), String> {
         // Holds the file's write lock from here to the commit: what is read is what is changed.
         let mut tx = self
-            .pool
+            .pool()
+            .await?
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| e.to_string())?;

@@ -4,9 +4,10 @@
 
 #![cfg(feature = "sqlite")]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use trusted_cors_admin::{
     LastKnownGood, LazyStore, SqliteStore, StoreError, TrustedOrigins, TrustedOriginsError,
@@ -60,6 +61,44 @@ fn dir(name: &str) -> TempDir {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     TempDir(dir)
+}
+
+/// Every log line of this test binary, from the first call on.
+fn log() -> &'static Mutex<Vec<u8>> {
+    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let writer = Arc::clone(&log);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Captured(Arc::clone(&writer)))
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+        log
+    })
+}
+
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log lines that name the copy `file`.
+fn logged_for(file: &Path) -> Vec<String> {
+    let needle = format!("copy={} ", file.display());
+    String::from_utf8_lossy(&log().lock().unwrap())
+        .lines()
+        .filter(|line| line.contains(&needle))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn trusts(origins: &TrustedOrigins, origin: &str) -> bool {
@@ -224,11 +263,14 @@ async fn refused_to_start(db: &Path, copy: &Path) {
 
 #[tokio::test]
 async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
+    log();
     let dir = dir("damaged");
     let db = dir.path().join("origins.db");
 
-    // No copy at all.
-    refused_to_start(&db, &dir.path().join("never")).await;
+    // No copy at all: and none made by the instance that refused to start.
+    let never = dir.path().join("never");
+    refused_to_start(&db, &never).await;
+    assert!(!never.exists(), "the copy's directory was made");
 
     // Not SQLite.
     let garbage = dir.path().join("garbage");
@@ -260,10 +302,17 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
         .unwrap();
     pool.close().await;
     refused_to_start(&db, &bad_row).await;
+    let logged = logged_for(&file);
+    assert!(
+        logged.iter().any(|line| line.contains("WARN")
+            && line.contains("the last-known-good copy is corrupt: ignored")
+            && line.contains("is not a trusted origin")),
+        "{logged:#?}"
+    );
 
     // A sound copy of another store.
     let other = dir.path().join("other");
-    sound_copy(&dir.path().join("another.db"), &other).await;
+    let file = sound_copy(&dir.path().join("another.db"), &other).await;
     let copy = LastKnownGood::open(&other).await.unwrap();
     let store = LazyStore::new("a third database", "sqlite", || async {
         Err::<SqliteStore, _>(StoreError::Unavailable {
@@ -277,6 +326,13 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
     assert!(
         error.to_string().contains("no sound last-known-good copy"),
         "{error}"
+    );
+    let logged = logged_for(&file);
+    assert!(
+        logged.iter().any(|line| line.contains("WARN")
+            && line.contains("the last-known-good copy is of another store: ignored")
+            && line.contains("store=\"a third database\"")),
+        "{logged:#?}"
     );
 
     // A sound copy of this store is used.

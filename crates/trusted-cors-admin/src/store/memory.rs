@@ -108,7 +108,11 @@ impl Rows {
                 value: entry.name.to_string(),
             });
         }
-        if self.origins.get(&origin).is_some_and(|id| **id != *entry.id) {
+        if self
+            .origins
+            .get(&origin)
+            .is_some_and(|id| **id != *entry.id)
+        {
             return Err(StoreError::Duplicate {
                 field: "origin",
                 value: origin,

@@ -566,7 +566,12 @@ fn prepared_changes_apply_at_the_stores_revision() {
         .unwrap();
     assert_eq!(same.write(), None);
     let gone = registry
-        .prepare(&ChangeRequest::Delete { id: a.id.to_string() }, None)
+        .prepare(
+            &ChangeRequest::Delete {
+                id: a.id.to_string(),
+            },
+            None,
+        )
         .unwrap();
     assert_eq!(gone.write(), Some(EntryWrite::Delete(a.id.to_string())));
     assert_eq!(
