@@ -1,12 +1,15 @@
 //! [`LastKnownGood`]: an instance's local copy of the snapshot it serves, in a SQLite file, so
 //! that it can start, and serve, while its store is down.
 //!
-//! # Layout (copy schema version 1, its own tables, apart from the store's)
+//! # Layout (copy schema version 2, its own tables, apart from the store's)
 //!
 //! - `trusted_cors_copy_schema (version)`: one row.
-//! - `trusted_cors_copy (id = 1, store, revision, written)`: what the copy is of (the store's
-//!   description, never a password), the revision it holds, and when it was written (Unix
+//! - `trusted_cors_copy (id = 1, store, revision, written, store_id)`: what the copy is of (the
+//!   store's description, never a password, and its id when it keeps one: see
+//!   `TrustedOriginStore::store_id`), the revision it holds, and when it was written (Unix
 //!   seconds). No row: never written.
+//!
+//! A file of version 1 (no store id) is set aside as a damaged one is, and a new copy written.
 //! - `trusted_cors_copy_origins (place, id, entry)`: the entries, in creation order, as JSON.
 //!
 //! Every write is one SQLite transaction, in write-ahead-log mode with `synchronous = NORMAL`: a
@@ -28,7 +31,7 @@ use trusted_cors_core::{CommittedChange, EntryWrite, RegistrySnapshot, TrustedOr
 use crate::StoreError;
 
 /// The copy's layout version.
-const COPY_SCHEMA_VERSION: i64 = 1;
+const COPY_SCHEMA_VERSION: i64 = 2;
 
 /// The file a [`LastKnownGood`] keeps in its directory.
 pub const LAST_KNOWN_GOOD_FILE: &str = "last-known-good.db";
@@ -54,11 +57,27 @@ pub struct LastKnownGood {
     path: PathBuf,
 }
 
+/// Which store a copy is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreOf {
+    /// Its description.
+    pub(crate) describe: String,
+    /// Its id, if it keeps one.
+    pub(crate) id: Option<String>,
+}
+
+/// What a copy says it is: of which store, at which revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) of: StoreOf,
+    pub(crate) revision: u64,
+}
+
 /// What a copy held when read.
 #[derive(Debug, Clone)]
 pub(crate) struct Held {
     /// The store it is a copy of.
-    pub(crate) store: String,
+    pub(crate) of: StoreOf,
     /// Its revision.
     pub(crate) revision: u64,
     /// When it was written.
@@ -154,9 +173,9 @@ impl LastKnownGood {
     /// saying why, unless it was never written) otherwise.
     pub(crate) async fn read(&self, store: &str) -> Option<Held> {
         match self.read_all().await {
-            Ok(Some(held)) if held.store == store => Some(held),
+            Ok(Some(held)) if held.of.describe == store => Some(held),
             Ok(Some(held)) => {
-                tracing::warn!(target: "trusted_cors::store", copy = %self.path.display(), of = %held.store, store, "the last-known-good copy is of another store: ignored");
+                tracing::warn!(target: "trusted_cors::store", copy = %self.path.display(), of = %held.of.describe, store, "the last-known-good copy is of another store: ignored");
                 None
             }
             Ok(None) => None,
@@ -174,11 +193,12 @@ impl LastKnownGood {
         };
         check(pool).await.map_err(|reason| reason.to_string())?;
         let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-        let meta =
-            sqlx::query("SELECT store, revision, written FROM trusted_cors_copy WHERE id = 1")
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
+        let meta = sqlx::query(
+            "SELECT store, revision, written, store_id FROM trusted_cors_copy WHERE id = 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
         let Some(meta) = meta else {
             return Ok(None);
         };
@@ -198,28 +218,25 @@ impl LastKnownGood {
         let revision: i64 = meta.try_get(1).map_err(|e| e.to_string())?;
         let written: i64 = meta.try_get(2).map_err(|e| e.to_string())?;
         Ok(Some(Held {
-            store: meta.try_get(0).map_err(|e| e.to_string())?,
+            of: StoreOf {
+                describe: meta.try_get(0).map_err(|e| e.to_string())?,
+                id: meta.try_get(3).map_err(|e| e.to_string())?,
+            },
             revision: u64::try_from(revision).map_err(|e| e.to_string())?,
             written: UNIX_EPOCH + Duration::from_secs(u64::try_from(written).unwrap_or(0)),
             origins,
         }))
     }
 
-    /// The revision the copy holds of `store`, if it holds one (a cheap look, no check).
-    pub(crate) async fn revision_of(&self, store: &str) -> Option<u64> {
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT store, revision FROM trusted_cors_copy WHERE id = 1")
-                .fetch_optional(self.pool.get()?)
-                .await
-                .ok()?;
-        row.filter(|(of, _)| of == store)
-            .and_then(|(_, revision)| u64::try_from(revision).ok())
+    /// What the copy says it is, if it was written (a cheap look, no check).
+    pub(crate) async fn stamp(&self) -> Option<Stamp> {
+        stamp_in(self.pool.get()?).await.ok()?
     }
 
     /// Makes the copy `snapshot`, the state of `store`, in one transaction.
     pub(crate) async fn write_all(
         &self,
-        store: &str,
+        store: &StoreOf,
         snapshot: &RegistrySnapshot,
     ) -> Result<(), String> {
         self.write(store, None, snapshot).await
@@ -230,7 +247,7 @@ impl LastKnownGood {
     /// sharing the file wrote it), writes `snapshot` whole instead.
     pub(crate) async fn write_changes(
         &self,
-        store: &str,
+        store: &StoreOf,
         from: u64,
         changes: &[CommittedChange],
         snapshot: &RegistrySnapshot,
@@ -240,7 +257,7 @@ impl LastKnownGood {
 
     async fn write(
         &self,
-        store: &str,
+        store: &StoreOf,
         changes: Option<(u64, &[CommittedChange])>,
         snapshot: &RegistrySnapshot,
     ) -> Result<(), String> {
@@ -251,15 +268,10 @@ impl LastKnownGood {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| e.to_string())?;
-        let held: Option<(String, i64)> =
-            sqlx::query_as("SELECT store, revision FROM trusted_cors_copy WHERE id = 1")
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
+        let held = stamp_in(&mut *tx).await?;
         let in_step = |from: u64| {
-            held.as_ref().is_some_and(|(of, revision)| {
-                of == store && u64::try_from(*revision).ok() == Some(from)
-            })
+            held.as_ref()
+                .is_some_and(|held| held.of == *store && held.revision == from)
         };
         match changes {
             Some((from, changes)) if in_step(from) => {
@@ -356,7 +368,8 @@ async fn prepare(pool: &SqlitePool) -> Result<(), Opening> {
             id INTEGER PRIMARY KEY CHECK (id = 1),
             store TEXT NOT NULL,
             revision INTEGER NOT NULL,
-            written INTEGER NOT NULL
+            written INTEGER NOT NULL,
+            store_id TEXT
         )",
         "CREATE TABLE IF NOT EXISTS trusted_cors_copy_origins (
             place INTEGER PRIMARY KEY,
@@ -378,6 +391,12 @@ async fn prepare(pool: &SqlitePool) -> Result<(), Opening> {
                 .await?;
         }
         Some(COPY_SCHEMA_VERSION) => {}
+        // An earlier build's copy, which does not say which store it is of by id.
+        Some(1) => {
+            return Err(Opening::Damaged(
+                "its copy schema version is 1, which has no store id".to_owned(),
+            ))
+        }
         Some(other) => {
             return Err(Opening::Failed(format!(
                 "its copy schema version is {other}, not {COPY_SCHEMA_VERSION}"
@@ -415,17 +434,38 @@ async fn upsert(tx: &mut sqlx::SqliteConnection, entry: &TrustedOrigin) -> Resul
     .map_err(|e| e.to_string())
 }
 
-async fn stamp(tx: &mut sqlx::SqliteConnection, store: &str, revision: u64) -> Result<(), String> {
+/// What the copy at `connection` says it is, if it was written.
+async fn stamp_in<'c>(connection: impl sqlx::SqliteExecutor<'c>) -> Result<Option<Stamp>, String> {
+    let row: Option<(String, i64, Option<String>)> =
+        sqlx::query_as("SELECT store, revision, store_id FROM trusted_cors_copy WHERE id = 1")
+            .fetch_optional(connection)
+            .await
+            .map_err(|e| e.to_string())?;
+    row.map(|(describe, revision, id)| {
+        Ok(Stamp {
+            of: StoreOf { describe, id },
+            revision: u64::try_from(revision).map_err(|e| e.to_string())?,
+        })
+    })
+    .transpose()
+}
+
+async fn stamp(
+    tx: &mut sqlx::SqliteConnection,
+    store: &StoreOf,
+    revision: u64,
+) -> Result<(), String> {
     let written = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
     sqlx::query(
-        "INSERT INTO trusted_cors_copy (id, store, revision, written) VALUES (1, $1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET store = excluded.store, revision = excluded.revision, written = excluded.written",
+        "INSERT INTO trusted_cors_copy (id, store, revision, written, store_id) VALUES (1, $1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET store = excluded.store, revision = excluded.revision, written = excluded.written, store_id = excluded.store_id",
     )
-    .bind(store)
+    .bind(&store.describe)
     .bind(i64::try_from(revision).unwrap_or(i64::MAX))
     .bind(i64::try_from(written).unwrap_or(i64::MAX))
+    .bind(&store.id)
     .execute(tx)
     .await
     .map(|_| ())

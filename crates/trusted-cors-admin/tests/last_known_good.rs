@@ -41,6 +41,25 @@ fn database(path: &Path, up: &Arc<AtomicBool>) -> LazyStore {
     })
 }
 
+/// The database at the path `at` holds (whichever file it is, described as the same one), down
+/// while `up` is false.
+fn database_at(at: &Arc<Mutex<PathBuf>>, up: &Arc<AtomicBool>) -> LazyStore {
+    let (at, up) = (Arc::clone(at), Arc::clone(up));
+    LazyStore::new("the test database", "sqlite", move || {
+        let path = at.lock().unwrap().clone();
+        let up = up.load(Ordering::SeqCst);
+        async move {
+            if !up {
+                return Err(StoreError::Unavailable {
+                    store: "the test database".into(),
+                    message: "connection refused".into(),
+                });
+            }
+            SqliteStore::open(path).await
+        }
+    })
+}
+
 /// A directory of this test's own, removed when dropped.
 struct TempDir(PathBuf);
 
@@ -374,4 +393,81 @@ async fn instances_sharing_one_copy_leave_it_whole() {
     let down = Arc::new(AtomicBool::new(false));
     let restarted = open(&db, &down, &copy).await.unwrap();
     assert_eq!(restarted.registry().snapshot().to_vec(), latest);
+}
+
+async fn open_at(at: &Arc<Mutex<PathBuf>>, up: &Arc<AtomicBool>, copy: &Path) -> TrustedOrigins {
+    let copy = LastKnownGood::open(copy).await.unwrap();
+    TrustedOrigins::open_with_copy(database_at(at, up), seeds(), copy)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_another_store_with_the_same_description_is_never_caught_up_from() {
+    log();
+    let dir = dir("same-description");
+    let (one, two) = (dir.path().join("one.db"), dir.path().join("two.db"));
+    // Two databases at the same revision, each with an origin of its own, described alike (a
+    // database dropped and made again at the same URL).
+    for (db, name) in [(&one, "one"), (&two, "two")] {
+        let origins = TrustedOrigins::open(SqliteStore::open(db).await.unwrap(), seeds())
+            .await
+            .unwrap();
+        let origin = format!("https://{name}.example.com");
+        origins
+            .change(&ChangeRequest::Create(new(name, &origin)), None)
+            .await
+            .unwrap();
+        assert_eq!(origins.revision(), 2);
+    }
+    let at = Arc::new(Mutex::new(one.clone()));
+    let (up, down) = (
+        Arc::new(AtomicBool::new(true)),
+        Arc::new(AtomicBool::new(false)),
+    );
+
+    // Started on `two` while it is up, with a copy of `one` at the same revision: the copy is
+    // written anew, and served at the next start.
+    let copy = dir.path().join("copy");
+    drop(open_at(&at, &up, &copy).await);
+    *at.lock().unwrap() = two.clone();
+    drop(open_at(&at, &up, &copy).await);
+    let logged = logged_for(&copy.join(LAST_KNOWN_GOOD_FILE));
+    assert!(
+        logged.iter().any(|line| line.contains("WARN")
+            && line.contains("the last-known-good copy is of another store with the same description: ignored, written anew")),
+        "{logged:#?}"
+    );
+    let served = open_at(&at, &down, &copy).await;
+    assert!(trusts(&served, "https://two.example.com"));
+    assert!(!trusts(&served, "https://one.example.com"));
+    drop(served);
+
+    // A copy of `one` served while the store is down; the store comes back as `two`: loaded
+    // whole, not caught up from the copy's revision (which would keep `one`'s origin).
+    *at.lock().unwrap() = one.clone();
+    let copy = dir.path().join("copy-of-one");
+    drop(open_at(&at, &up, &copy).await);
+    let restarted = open_at(&at, &down, &copy).await;
+    assert!(trusts(&restarted, "https://one.example.com"));
+    assert!(restarted.health().degraded());
+    *at.lock().unwrap() = two.clone();
+    down.store(true, Ordering::SeqCst);
+    assert_eq!(restarted.catch_up().await.unwrap(), 2);
+    assert!(trusts(&restarted, "https://two.example.com"));
+    assert!(!trusts(&restarted, "https://one.example.com"));
+    let two_now = TrustedOrigins::open(SqliteStore::open(&two).await.unwrap(), seeds())
+        .await
+        .unwrap();
+    assert_eq!(
+        restarted.registry().snapshot().to_vec(),
+        two_now.registry().snapshot().to_vec()
+    );
+    assert!(!restarted.health().degraded());
+    let logged = logged_for(&copy.join(LAST_KNOWN_GOOD_FILE));
+    assert!(
+        logged.iter().any(|line| line.contains("WARN")
+            && line.contains("the last-known-good copy served since the start is of another store with the same description")),
+        "{logged:#?}"
+    );
 }

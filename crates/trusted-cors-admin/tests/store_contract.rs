@@ -54,6 +54,15 @@ where
     let two = open().await;
     let kind = one.describe();
 
+    // The store's id, random (32 hexadecimal digits), the same through every handle.
+    let id = one.store_id().await.unwrap();
+    assert!(
+        id.as_deref()
+            .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{kind}: {id:?}"
+    );
+    assert_eq!(two.store_id().await.unwrap(), id, "{kind}");
+
     // A store never written is at revision 0, empty.
     assert_eq!(
         one.load().await.unwrap(),

@@ -37,6 +37,8 @@ pub struct MemoryStore {
 struct Shared {
     rows: Mutex<Rows>,
     revision: watch::Sender<u64>,
+    /// The store's id (see [`TrustedOriginStore::store_id`]): one per store, its clones share it.
+    store_id: String,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +86,7 @@ impl MemoryStore {
             shared: Arc::new(Shared {
                 rows: Mutex::new(Rows::default()),
                 revision: watch::Sender::new(0),
+                store_id: super::new_store_id(),
             }),
             seen: Mutex::new(0),
         }
@@ -256,6 +259,10 @@ impl TrustedOriginStore for MemoryStore {
 
     fn describe(&self) -> String {
         "in memory".into()
+    }
+
+    fn store_id(&self) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async move { Ok(Some(self.shared.store_id.clone())) })
     }
 
     fn kind(&self) -> &'static str {

@@ -13,6 +13,12 @@
 //!   feed can tell other instances it is gone; the unique indexes on `id`, `name_key` (the name in
 //!   ASCII lowercase) and `origin` cover live rows only.
 //!
+//! - `trusted_cors_store (id = 1, store_id)`: one row, a random id given to the store when it
+//!   got the table, which tells it apart from another store of the same description (a database
+//!   dropped and made again at the same URL). Made, when missing, by every program that knows
+//!   it, whatever the version: a program that does not know it has no use for it and is not
+//!   harmed by it.
+//!
 //! Version 2 has the tables of version 1; its entries' scopes may list `allowedOktaApps`
 //! (Okta's `IFRAME_EMBED` option), which a program that reads version 1 would drop when it
 //! rewrites an entry, so such a program must refuse the store. A version 1 store is migrated
@@ -38,6 +44,19 @@ pub(super) fn upgrade(version: Option<i64>, create: &'static [&'static str]) -> 
     let migrations = migrations.flat_map(|(_, statements)| statements.iter());
     created.iter().chain(migrations).copied().collect()
 }
+
+/// Makes the store's id table when missing (see the layout).
+pub(super) const STORE_ID_TABLE: &str = "CREATE TABLE IF NOT EXISTS trusted_cors_store (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    store_id TEXT NOT NULL
+)";
+
+/// Gives the store the id `$1`, unless it has one.
+pub(super) const CLAIM_STORE_ID: &str =
+    "INSERT INTO trusted_cors_store (id, store_id) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
+
+/// The store's id.
+pub(super) const STORE_ID: &str = "SELECT store_id FROM trusted_cors_store WHERE id = 1";
 
 /// Inserts a new entry: `$1` id, `$2` name key, `$3` origin, `$4` entry JSON, `$5` revision.
 pub(super) const INSERT_ENTRY: &str = "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, $5)";
@@ -169,6 +188,10 @@ macro_rules! sql_store {
 
             fn describe(&self) -> String {
                 self.describe_store()
+            }
+
+            fn store_id(&self) -> StoreFuture<'_, Option<String>> {
+                Box::pin(async move { Ok(self.store_id.clone()) })
             }
 
             fn kind(&self) -> &'static str {
