@@ -4,10 +4,9 @@
 
 #![cfg(feature = "sqlite")]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use trusted_cors_admin::{
     LastKnownGood, LazyStore, SqliteStore, StoreError, TrustedOrigins, TrustedOriginsError,
@@ -26,19 +25,7 @@ fn seeds() -> Vec<NewTrustedOrigin> {
 /// A database file that is "down" while `up` is false: connecting to it then fails as a
 /// database that cannot be reached does.
 fn database(path: &Path, up: &Arc<AtomicBool>) -> LazyStore {
-    let (path, up) = (path.to_path_buf(), Arc::clone(up));
-    LazyStore::new("the test database", "sqlite", move || {
-        let (path, up) = (path.clone(), up.load(Ordering::SeqCst));
-        async move {
-            if !up {
-                return Err(StoreError::Unavailable {
-                    store: "the test database".into(),
-                    message: "connection refused".into(),
-                });
-            }
-            SqliteStore::open(path).await
-        }
-    })
+    database_at(&Arc::new(Mutex::new(path.to_path_buf())), up)
 }
 
 /// The database at the path `at` holds (whichever file it is, described as the same one), down
@@ -82,38 +69,11 @@ fn dir(name: &str) -> TempDir {
     TempDir(dir)
 }
 
-/// Every log line of this test binary, from the first call on.
-fn log() -> &'static Mutex<Vec<u8>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&log);
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || Captured(Arc::clone(&writer)))
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        log
-    })
-}
-
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The log lines that name the copy `file`.
 fn logged_for(file: &Path) -> Vec<String> {
     let needle = format!("copy={} ", file.display());
-    String::from_utf8_lossy(&log().lock().unwrap())
+    trusted_cors_testing::global_log()
+        .text()
         .lines()
         .filter(|line| line.contains(&needle))
         .map(str::to_owned)
@@ -282,7 +242,7 @@ async fn refused_to_start(db: &Path, copy: &Path) {
 
 #[tokio::test]
 async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
-    log();
+    trusted_cors_testing::global_log();
     let dir = dir("damaged");
     let db = dir.path().join("origins.db");
 
@@ -404,7 +364,7 @@ async fn open_at(at: &Arc<Mutex<PathBuf>>, up: &Arc<AtomicBool>, copy: &Path) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_of_another_store_with_the_same_description_is_never_caught_up_from() {
-    log();
+    trusted_cors_testing::global_log();
     let dir = dir("same-description");
     let (one, two) = (dir.path().join("one.db"), dir.path().join("two.db"));
     // Two databases at the same revision, each with an origin of its own, described alike (a

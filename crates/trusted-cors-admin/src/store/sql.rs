@@ -36,14 +36,38 @@ const MIGRATIONS: [(i64, &[&str]); 1] = [(2, &["UPDATE trusted_cors_schema SET v
 
 /// The statements that bring a store at `version` (`None`: new) to [`SCHEMA_VERSION`], to run in
 /// the transaction that found it: `create` (the store's own statements for the tables of version
-/// 1; the types differ by store) when it is new, then each migration after its version.
+/// 1; the types differ by store) when it is new, then each migration after its version, then the
+/// store's id table when missing ([`STORE_ID_TABLE`], whatever the version).
 pub(super) fn upgrade(version: Option<i64>, create: &'static [&'static str]) -> Vec<&'static str> {
     let created: &[&str] = if version.is_none() { create } else { &[] };
     let from = version.unwrap_or(1);
     let migrations = MIGRATIONS.iter().filter(|(to, _)| *to > from);
     let migrations = migrations.flat_map(|(_, statements)| statements.iter());
-    created.iter().chain(migrations).copied().collect()
+    created
+        .iter()
+        .chain(migrations)
+        .chain([&STORE_ID_TABLE])
+        .copied()
+        .collect()
 }
+
+/// Gives the store an id unless it has one, and reads it, in the transaction `$tx` that creates
+/// or migrates the schema, the same on both drivers; `$fail` maps a driver error.
+macro_rules! claim_store_id {
+    ($tx:expr, $fail:expr) => {{
+        sqlx::query(sql::CLAIM_STORE_ID)
+            .bind(super::new_store_id())
+            .execute(&mut *$tx)
+            .await
+            .map_err($fail)?;
+        let store_id: String = sqlx::query_scalar(sql::STORE_ID)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err($fail)?;
+        store_id
+    }};
+}
+pub(super) use claim_store_id;
 
 /// Makes the store's id table when missing (see the layout).
 pub(super) const STORE_ID_TABLE: &str = "CREATE TABLE IF NOT EXISTS trusted_cors_store (

@@ -203,26 +203,13 @@ impl SqliteStore {
             _ => {}
         }
         let upgraded = version != Some(SCHEMA_VERSION);
-        let statements = if upgraded {
-            sql::upgrade(version, CREATE)
-        } else {
-            Vec::new()
-        };
-        for statement in statements.into_iter().chain([sql::STORE_ID_TABLE]) {
+        for statement in sql::upgrade(version, CREATE) {
             sqlx::query(statement)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.error(e, None))?;
         }
-        sqlx::query(sql::CLAIM_STORE_ID)
-            .bind(super::new_store_id())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.error(e, None))?;
-        let store_id: String = sqlx::query_scalar(sql::STORE_ID)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| self.error(e, None))?;
+        let store_id = sql::claim_store_id!(tx, |e| self.error(e, None));
         tx.commit().await.map_err(|e| self.error(e, None))?;
         if upgraded {
             tracing::info!(target: "trusted_cors::store", store = %self.describe(), from = version, version = SCHEMA_VERSION, "created or migrated the trusted-origins schema");
