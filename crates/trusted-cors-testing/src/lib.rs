@@ -45,7 +45,7 @@
 pub mod fixtures;
 
 /// A `tracing` writer that appends to one shared buffer: for tests that read what was logged.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl Captured {
