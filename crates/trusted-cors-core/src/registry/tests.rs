@@ -400,6 +400,32 @@ fn large_loads_find_the_first_repeat() {
     let reloaded = Registry::from_origins(entries.clone()).unwrap();
     assert_eq!(reloaded.snapshot().to_vec(), entries);
 
+    // The B-trees built at once find every entry by id, page after any id, and keep names
+    // unique whatever their case, as entries added one by one do.
+    for (place, entry) in entries.iter().enumerate().step_by(97) {
+        assert_eq!(snapshot.get(&entry.id), Some(entry));
+        assert_eq!(
+            snapshot.origins_after(&entry.id).unwrap().count(),
+            n - place - 1
+        );
+    }
+    assert!(snapshot.get("tos00000000000000000").is_none());
+    assert_eq!(
+        registry
+            .create(new("O77", "https://fresh.example.org", &[ScopeType::Cors]))
+            .unwrap_err(),
+        RegistryError::DuplicateName("O77".into())
+    );
+    let last = &entries[n - 1];
+    registry.delete(&last.id).unwrap();
+    registry
+        .create(new(
+            &last.name.to_uppercase(),
+            "https://fresh.example.org",
+            &[ScopeType::Cors],
+        ))
+        .unwrap();
+
     // Two repeats: the later-placed one comes first in entry order.
     entries[n - 2].name = "O5".into();
     entries[n - 10].origin = entries[4].origin.clone();
