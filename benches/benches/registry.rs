@@ -170,7 +170,7 @@ fn change(c: &mut Criterion) {
                         [ScopeType::Cors],
                     )
                 },
-                |new| created.set(Some(registry.create(new).unwrap().id)),
+                |new| created.set(Some(registry.create(new).unwrap().id.into())),
                 BatchSize::PerIteration,
             )
         });

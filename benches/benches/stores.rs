@@ -96,7 +96,7 @@ fn bench_change(
         .nth(N / 2)
         .unwrap()
         .id
-        .clone();
+        .to_string();
     let mut active = origins.registry().snapshot().get(&id).unwrap().status == Status::Active;
     group.bench_function(format!("{name}/{N}"), |b| {
         b.iter(|| {

@@ -296,7 +296,7 @@ mod tests {
     fn shops(org: &Org) -> usize {
         org.trusted_origins()
             .iter()
-            .filter(|o| o.name == "Shop")
+            .filter(|o| &*o.name == "Shop")
             .count()
     }
 

@@ -205,7 +205,7 @@ async fn sigkill_during_writes_loses_no_acknowledged_change() {
         let stored = stored(&store)
             .await
             .unwrap_or_else(|e| panic!("trial {trial}: the store does not load: {e}"));
-        let names: HashSet<&str> = stored.iter().map(|o| o.name.as_str()).collect();
+        let names: HashSet<&str> = stored.iter().map(|o| &*o.name).collect();
         for name in &acknowledged {
             assert!(
                 names.contains(name.as_str()),

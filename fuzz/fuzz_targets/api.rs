@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
     let ids: Vec<String> = registry
         .snapshot()
         .origins()
-        .map(|o| o.id.clone())
+        .map(|o| o.id.to_string())
         .collect();
     let api = TrustedOriginsApi::new(origins, [TOKEN]);
     let mut last_created = String::from("none");

@@ -152,8 +152,8 @@ impl Filter {
                 .any(|scope| compare_text(scope.kind.as_str(), *op, value)),
             Filter::Compare(field, op, Value::Text(value)) => {
                 let actual = match field {
-                    Field::Id => origin.id.as_str(),
-                    Field::Name => origin.name.as_str(),
+                    Field::Id => &origin.id,
+                    Field::Name => &origin.name,
                     Field::Origin => origin.origin.as_str(),
                     Field::Status => match origin.status {
                         trusted_cors_core::Status::Active => "ACTIVE",
@@ -166,8 +166,8 @@ impl Filter {
             }
             Filter::Compare(field, op, Value::Date(value)) => {
                 let actual = match field {
-                    Field::Created => origin.created,
-                    Field::LastUpdated => origin.last_updated,
+                    Field::Created => origin.created.to_offset_date_time(),
+                    Field::LastUpdated => origin.last_updated.to_offset_date_time(),
                     _ => return false,
                 };
                 op.holds(actual.cmp(value))

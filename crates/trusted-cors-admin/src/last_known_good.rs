@@ -1,12 +1,15 @@
 //! [`LastKnownGood`]: an instance's local copy of the snapshot it serves, in a SQLite file, so
 //! that it can start, and serve, while its store is down.
 //!
-//! # Layout (copy schema version 1, its own tables, apart from the store's)
+//! # Layout (copy schema version 2, its own tables, apart from the store's)
 //!
 //! - `trusted_cors_copy_schema (version)`: one row.
-//! - `trusted_cors_copy (id = 1, store, revision, written)`: what the copy is of (the store's
-//!   description, never a password), the revision it holds, and when it was written (Unix
+//! - `trusted_cors_copy (id = 1, store, revision, written, store_id)`: what the copy is of (the
+//!   store's description, never a password, and its id when it keeps one: see
+//!   `TrustedOriginStore::store_id`), the revision it holds, and when it was written (Unix
 //!   seconds). No row: never written.
+//!
+//! A file of version 1 (no store id) is set aside as a damaged one is, and a new copy written.
 //! - `trusted_cors_copy_origins (place, id, entry)`: the entries, in creation order, as JSON.
 //!
 //! Every write is one SQLite transaction, in write-ahead-log mode with `synchronous = NORMAL`: a
@@ -18,6 +21,7 @@
 //! copy is not used at all.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -27,7 +31,7 @@ use trusted_cors_core::{CommittedChange, EntryWrite, RegistrySnapshot, TrustedOr
 use crate::StoreError;
 
 /// The copy's layout version.
-const COPY_SCHEMA_VERSION: i64 = 1;
+const COPY_SCHEMA_VERSION: i64 = 2;
 
 /// The file a [`LastKnownGood`] keeps in its directory.
 pub const LAST_KNOWN_GOOD_FILE: &str = "last-known-good.db";
@@ -47,15 +51,33 @@ pub const LAST_KNOWN_GOOD_FILE: &str = "last-known-good.db";
 /// wrote last).
 #[derive(Debug, Clone)]
 pub struct LastKnownGood {
-    pool: SqlitePool,
+    /// The open file: opened by [`open`](Self::open) when it exists, else made (with its
+    /// directory) by the first write.
+    pool: Arc<tokio::sync::OnceCell<SqlitePool>>,
     path: PathBuf,
+}
+
+/// Which store a copy is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreOf {
+    /// Its description.
+    pub(crate) describe: String,
+    /// Its id, if it keeps one.
+    pub(crate) id: Option<String>,
+}
+
+/// What a copy says it is: of which store, at which revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) of: StoreOf,
+    pub(crate) revision: u64,
 }
 
 /// What a copy held when read.
 #[derive(Debug, Clone)]
 pub(crate) struct Held {
     /// The store it is a copy of.
-    pub(crate) store: String,
+    pub(crate) of: StoreOf,
     /// Its revision.
     pub(crate) revision: u64,
     /// When it was written.
@@ -65,22 +87,33 @@ pub(crate) struct Held {
 }
 
 impl LastKnownGood {
-    /// Opens the copy in `dir` ([`LAST_KNOWN_GOOD_FILE`]), creating the directory and the file
-    /// when missing. A file SQLite finds damaged (not a database, or failing its integrity
-    /// check) is set aside as `<file>.corrupt` with its log (and a warning on target
-    /// `trusted_cors::store`), and a new one made. Fails when the directory or the file cannot
-    /// be made or written, or the file cannot be opened for another reason (locked, a copy of a
-    /// newer program): that file is left as it is.
+    /// Opens the copy in `dir` ([`LAST_KNOWN_GOOD_FILE`]). When the file is missing, neither it
+    /// nor the directory is made here, but by the first write: an instance that then refuses to
+    /// start (no copy, and its store down) leaves nothing behind. A file SQLite finds damaged
+    /// (not a database, or failing its integrity check) is set aside as `<file>.corrupt` with
+    /// its log (and a warning on target `trusted_cors::store`), and a new one made by the first
+    /// write. Fails when the file exists and cannot be opened for another reason (locked, a copy
+    /// of a newer program; that file is left as it is) or set aside; a directory or a file that
+    /// cannot be made or written fails the writes (each logged), not this.
     pub async fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let dir = dir.as_ref();
-        let path = dir.join(LAST_KNOWN_GOOD_FILE);
+        let path = dir.as_ref().join(LAST_KNOWN_GOOD_FILE);
+        let copy = LastKnownGood {
+            pool: Arc::default(),
+            path,
+        };
+        let path = &copy.path;
         let failed = |message: String| StoreError::Unavailable {
             store: format!("last-known-good copy {}", path.display()),
             message,
         };
-        std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
-        match connect(&path).await {
-            Ok(pool) => return Ok(LastKnownGood { pool, path }),
+        if !path.try_exists().map_err(|e| failed(e.to_string()))? {
+            return Ok(copy);
+        }
+        match connect(path).await {
+            Ok(pool) => {
+                copy.pool.set(pool).map_err(|e| failed(e.to_string()))?;
+                return Ok(copy);
+            }
             // Anything but a damaged file (a lock held too long, a full disk, a copy of a newer
             // program) leaves the file as it is: it may be sound, and is needed most when the
             // database is down.
@@ -105,10 +138,21 @@ impl LastKnownGood {
                 }
             }
         }
-        let pool = connect(&path)
+        Ok(copy)
+    }
+
+    /// The open file, made (with its directory) when missing.
+    async fn pool(&self) -> Result<&SqlitePool, String> {
+        self.pool
+            .get_or_try_init(|| async {
+                if let Some(dir) = self.path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                }
+                connect(&self.path)
+                    .await
+                    .map_err(|reason| reason.to_string())
+            })
             .await
-            .map_err(|reason| failed(reason.to_string()))?;
-        Ok(LastKnownGood { pool, path })
     }
 
     /// The file.
@@ -120,16 +164,18 @@ impl LastKnownGood {
     /// folded into the file and removed. A copy still held by a
     /// [`TrustedOrigins`](crate::TrustedOrigins) fails its next write (logged), and nothing else.
     pub async fn close(&self) {
-        self.pool.close().await;
+        if let Some(pool) = self.pool.get() {
+            pool.close().await;
+        }
     }
 
     /// What the copy holds, when it is a whole, sound copy of `store`; `None` (with a warning
     /// saying why, unless it was never written) otherwise.
     pub(crate) async fn read(&self, store: &str) -> Option<Held> {
         match self.read_all().await {
-            Ok(Some(held)) if held.store == store => Some(held),
+            Ok(Some(held)) if held.of.describe == store => Some(held),
             Ok(Some(held)) => {
-                tracing::warn!(target: "trusted_cors::store", copy = %self.path.display(), of = %held.store, store, "the last-known-good copy is of another store: ignored");
+                tracing::warn!(target: "trusted_cors::store", copy = %self.path.display(), of = %held.of.describe, store, "the last-known-good copy is of another store: ignored");
                 None
             }
             Ok(None) => None,
@@ -141,15 +187,18 @@ impl LastKnownGood {
     }
 
     async fn read_all(&self) -> Result<Option<Held>, String> {
-        check(&self.pool)
-            .await
-            .map_err(|reason| reason.to_string())?;
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
-        let meta =
-            sqlx::query("SELECT store, revision, written FROM trusted_cors_copy WHERE id = 1")
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
+        // No file: never written.
+        let Some(pool) = self.pool.get() else {
+            return Ok(None);
+        };
+        check(pool).await.map_err(|reason| reason.to_string())?;
+        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+        let meta = sqlx::query(
+            "SELECT store, revision, written, store_id FROM trusted_cors_copy WHERE id = 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
         let Some(meta) = meta else {
             return Ok(None);
         };
@@ -169,28 +218,25 @@ impl LastKnownGood {
         let revision: i64 = meta.try_get(1).map_err(|e| e.to_string())?;
         let written: i64 = meta.try_get(2).map_err(|e| e.to_string())?;
         Ok(Some(Held {
-            store: meta.try_get(0).map_err(|e| e.to_string())?,
+            of: StoreOf {
+                describe: meta.try_get(0).map_err(|e| e.to_string())?,
+                id: meta.try_get(3).map_err(|e| e.to_string())?,
+            },
             revision: u64::try_from(revision).map_err(|e| e.to_string())?,
             written: UNIX_EPOCH + Duration::from_secs(u64::try_from(written).unwrap_or(0)),
             origins,
         }))
     }
 
-    /// The revision the copy holds of `store`, if it holds one (a cheap look, no check).
-    pub(crate) async fn revision_of(&self, store: &str) -> Option<u64> {
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT store, revision FROM trusted_cors_copy WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await
-                .ok()?;
-        row.filter(|(of, _)| of == store)
-            .and_then(|(_, revision)| u64::try_from(revision).ok())
+    /// What the copy says it is, if it was written (a cheap look, no check).
+    pub(crate) async fn stamp(&self) -> Option<Stamp> {
+        stamp_in(self.pool.get()?).await.ok()?
     }
 
     /// Makes the copy `snapshot`, the state of `store`, in one transaction.
     pub(crate) async fn write_all(
         &self,
-        store: &str,
+        store: &StoreOf,
         snapshot: &RegistrySnapshot,
     ) -> Result<(), String> {
         self.write(store, None, snapshot).await
@@ -201,7 +247,7 @@ impl LastKnownGood {
     /// sharing the file wrote it), writes `snapshot` whole instead.
     pub(crate) async fn write_changes(
         &self,
-        store: &str,
+        store: &StoreOf,
         from: u64,
         changes: &[CommittedChange],
         snapshot: &RegistrySnapshot,
@@ -211,25 +257,21 @@ impl LastKnownGood {
 
     async fn write(
         &self,
-        store: &str,
+        store: &StoreOf,
         changes: Option<(u64, &[CommittedChange])>,
         snapshot: &RegistrySnapshot,
     ) -> Result<(), String> {
         // Holds the file's write lock from here to the commit: what is read is what is changed.
         let mut tx = self
-            .pool
+            .pool()
+            .await?
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| e.to_string())?;
-        let held: Option<(String, i64)> =
-            sqlx::query_as("SELECT store, revision FROM trusted_cors_copy WHERE id = 1")
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
+        let held = stamp_in(&mut *tx).await?;
         let in_step = |from: u64| {
-            held.as_ref().is_some_and(|(of, revision)| {
-                of == store && u64::try_from(*revision).ok() == Some(from)
-            })
+            held.as_ref()
+                .is_some_and(|held| held.of == *store && held.revision == from)
         };
         match changes {
             Some((from, changes)) if in_step(from) => {
@@ -326,7 +368,8 @@ async fn prepare(pool: &SqlitePool) -> Result<(), Opening> {
             id INTEGER PRIMARY KEY CHECK (id = 1),
             store TEXT NOT NULL,
             revision INTEGER NOT NULL,
-            written INTEGER NOT NULL
+            written INTEGER NOT NULL,
+            store_id TEXT
         )",
         "CREATE TABLE IF NOT EXISTS trusted_cors_copy_origins (
             place INTEGER PRIMARY KEY,
@@ -348,6 +391,12 @@ async fn prepare(pool: &SqlitePool) -> Result<(), Opening> {
                 .await?;
         }
         Some(COPY_SCHEMA_VERSION) => {}
+        // An earlier build's copy, which does not say which store it is of by id.
+        Some(1) => {
+            return Err(Opening::Damaged(
+                "its copy schema version is 1, which has no store id".to_owned(),
+            ))
+        }
         Some(other) => {
             return Err(Opening::Failed(format!(
                 "its copy schema version is {other}, not {COPY_SCHEMA_VERSION}"
@@ -385,17 +434,38 @@ async fn upsert(tx: &mut sqlx::SqliteConnection, entry: &TrustedOrigin) -> Resul
     .map_err(|e| e.to_string())
 }
 
-async fn stamp(tx: &mut sqlx::SqliteConnection, store: &str, revision: u64) -> Result<(), String> {
+/// What the copy at `connection` says it is, if it was written.
+async fn stamp_in<'c>(connection: impl sqlx::SqliteExecutor<'c>) -> Result<Option<Stamp>, String> {
+    let row: Option<(String, i64, Option<String>)> =
+        sqlx::query_as("SELECT store, revision, store_id FROM trusted_cors_copy WHERE id = 1")
+            .fetch_optional(connection)
+            .await
+            .map_err(|e| e.to_string())?;
+    row.map(|(describe, revision, id)| {
+        Ok(Stamp {
+            of: StoreOf { describe, id },
+            revision: u64::try_from(revision).map_err(|e| e.to_string())?,
+        })
+    })
+    .transpose()
+}
+
+async fn stamp(
+    tx: &mut sqlx::SqliteConnection,
+    store: &StoreOf,
+    revision: u64,
+) -> Result<(), String> {
     let written = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
     sqlx::query(
-        "INSERT INTO trusted_cors_copy (id, store, revision, written) VALUES (1, $1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET store = excluded.store, revision = excluded.revision, written = excluded.written",
+        "INSERT INTO trusted_cors_copy (id, store, revision, written, store_id) VALUES (1, $1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET store = excluded.store, revision = excluded.revision, written = excluded.written, store_id = excluded.store_id",
     )
-    .bind(store)
+    .bind(&store.describe)
     .bind(i64::try_from(revision).unwrap_or(i64::MAX))
     .bind(i64::try_from(written).unwrap_or(i64::MAX))
+    .bind(&store.id)
     .execute(tx)
     .await
     .map(|_| ())

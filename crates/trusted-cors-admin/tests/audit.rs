@@ -89,7 +89,7 @@ async fn four_changes(
         .change(&ChangeRequest::Create(shop()), Some("ada@example.com"))
         .await
         .unwrap();
-    let id = created.after.clone().unwrap().id;
+    let id = created.after.clone().unwrap().id.to_string();
     entries.push((created.before, created.after));
     let renamed = NewTrustedOrigin::new(
         "Shop EU",
@@ -162,7 +162,7 @@ fn assert_audited(
         assert_eq!(event["action"], action, "{event:?}");
         assert_eq!(event["origin"], origin, "{event:?}");
         let id = &after.as_ref().or(before.as_ref()).unwrap().id;
-        assert_eq!(&event["id"], id, "{event:?}");
+        assert_eq!(event["id"], **id, "{event:?}");
         assert_eq!(
             event["revision"],
             (first_revision + index as u64).to_string(),
@@ -264,7 +264,7 @@ async fn subscribers_receive_this_and_other_instances_changes() {
     assert_eq!(event.revision, base + 1);
     assert_eq!(event.actor.as_deref(), Some("ada@example.com"));
     assert_eq!((&event.before, &event.after), (&None, &created.after));
-    assert_eq!(event.id(), created.after.as_ref().unwrap().id);
+    assert_eq!(event.id(), &*created.after.as_ref().unwrap().id);
     assert_eq!(event.origin(), "https://shop.example.com");
     assert_eq!(changes.try_recv().unwrap_err(), TryRecvError::Empty);
     let id = event.id().to_owned();
@@ -341,7 +341,7 @@ async fn a_lagging_subscriber_is_told_how_many_changes_it_missed() {
         .change(&ChangeRequest::Create(shop()), None)
         .await
         .unwrap();
-    let id = shop.after.unwrap().id;
+    let id = shop.after.unwrap().id.to_string();
     for round in 0..SUBSCRIPTION_CAPACITY {
         let status = if round % 2 == 0 {
             Status::Inactive

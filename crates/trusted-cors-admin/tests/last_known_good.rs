@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use trusted_cors_admin::{
     LastKnownGood, LazyStore, SqliteStore, StoreError, TrustedOrigins, TrustedOriginsError,
@@ -25,9 +25,16 @@ fn seeds() -> Vec<NewTrustedOrigin> {
 /// A database file that is "down" while `up` is false: connecting to it then fails as a
 /// database that cannot be reached does.
 fn database(path: &Path, up: &Arc<AtomicBool>) -> LazyStore {
-    let (path, up) = (path.to_path_buf(), Arc::clone(up));
+    database_at(&Arc::new(Mutex::new(path.to_path_buf())), up)
+}
+
+/// The database at the path `at` holds (whichever file it is, described as the same one), down
+/// while `up` is false.
+fn database_at(at: &Arc<Mutex<PathBuf>>, up: &Arc<AtomicBool>) -> LazyStore {
+    let (at, up) = (Arc::clone(at), Arc::clone(up));
     LazyStore::new("the test database", "sqlite", move || {
-        let (path, up) = (path.clone(), up.load(Ordering::SeqCst));
+        let path = at.lock().unwrap().clone();
+        let up = up.load(Ordering::SeqCst);
         async move {
             if !up {
                 return Err(StoreError::Unavailable {
@@ -60,6 +67,17 @@ fn dir(name: &str) -> TempDir {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     TempDir(dir)
+}
+
+/// The log lines that name the copy `file`.
+fn logged_for(file: &Path) -> Vec<String> {
+    let needle = format!("copy={} ", file.display());
+    trusted_cors_testing::global_log()
+        .text()
+        .lines()
+        .filter(|line| line.contains(&needle))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn trusts(origins: &TrustedOrigins, origin: &str) -> bool {
@@ -106,7 +124,7 @@ async fn an_instance_whose_store_is_down_serves_its_copy_and_catches_up() {
         .unwrap();
     here.change(
         &ChangeRequest::SetStatus {
-            id: shop.id.clone(),
+            id: shop.id.to_string(),
             status: Status::Inactive,
         },
         Some("a"),
@@ -120,7 +138,7 @@ async fn an_instance_whose_store_is_down_serves_its_copy_and_catches_up() {
     there
         .change(
             &ChangeRequest::Delete {
-                id: gone.id.clone(),
+                id: gone.id.to_string(),
             },
             Some("b"),
         )
@@ -224,11 +242,14 @@ async fn refused_to_start(db: &Path, copy: &Path) {
 
 #[tokio::test]
 async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
+    trusted_cors_testing::global_log();
     let dir = dir("damaged");
     let db = dir.path().join("origins.db");
 
-    // No copy at all.
-    refused_to_start(&db, &dir.path().join("never")).await;
+    // No copy at all: and none made by the instance that refused to start.
+    let never = dir.path().join("never");
+    refused_to_start(&db, &never).await;
+    assert!(!never.exists(), "the copy's directory was made");
 
     // Not SQLite.
     let garbage = dir.path().join("garbage");
@@ -260,10 +281,17 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
         .unwrap();
     pool.close().await;
     refused_to_start(&db, &bad_row).await;
+    let logged = logged_for(&file);
+    assert!(
+        logged.iter().any(|line| line.contains("WARN")
+            && line.contains("the last-known-good copy is corrupt: ignored")
+            && line.contains("is not a trusted origin")),
+        "{logged:#?}"
+    );
 
     // A sound copy of another store.
     let other = dir.path().join("other");
-    sound_copy(&dir.path().join("another.db"), &other).await;
+    let file = sound_copy(&dir.path().join("another.db"), &other).await;
     let copy = LastKnownGood::open(&other).await.unwrap();
     let store = LazyStore::new("a third database", "sqlite", || async {
         Err::<SqliteStore, _>(StoreError::Unavailable {
@@ -277,6 +305,13 @@ async fn a_damaged_copy_or_one_of_another_store_is_never_used() {
     assert!(
         error.to_string().contains("no sound last-known-good copy"),
         "{error}"
+    );
+    let logged = logged_for(&file);
+    assert!(
+        logged.iter().any(|line| line.contains("WARN")
+            && line.contains("the last-known-good copy is of another store: ignored")
+            && line.contains("store=\"a third database\"")),
+        "{logged:#?}"
     );
 
     // A sound copy of this store is used.
@@ -318,4 +353,81 @@ async fn instances_sharing_one_copy_leave_it_whole() {
     let down = Arc::new(AtomicBool::new(false));
     let restarted = open(&db, &down, &copy).await.unwrap();
     assert_eq!(restarted.registry().snapshot().to_vec(), latest);
+}
+
+async fn open_at(at: &Arc<Mutex<PathBuf>>, up: &Arc<AtomicBool>, copy: &Path) -> TrustedOrigins {
+    let copy = LastKnownGood::open(copy).await.unwrap();
+    TrustedOrigins::open_with_copy(database_at(at, up), seeds(), copy)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_another_store_with_the_same_description_is_never_caught_up_from() {
+    trusted_cors_testing::global_log();
+    let dir = dir("same-description");
+    let (one, two) = (dir.path().join("one.db"), dir.path().join("two.db"));
+    // Two databases at the same revision, each with an origin of its own, described alike (a
+    // database dropped and made again at the same URL).
+    for (db, name) in [(&one, "one"), (&two, "two")] {
+        let origins = TrustedOrigins::open(SqliteStore::open(db).await.unwrap(), seeds())
+            .await
+            .unwrap();
+        let origin = format!("https://{name}.example.com");
+        origins
+            .change(&ChangeRequest::Create(new(name, &origin)), None)
+            .await
+            .unwrap();
+        assert_eq!(origins.revision(), 2);
+    }
+    let at = Arc::new(Mutex::new(one.clone()));
+    let (up, down) = (
+        Arc::new(AtomicBool::new(true)),
+        Arc::new(AtomicBool::new(false)),
+    );
+
+    // Started on `two` while it is up, with a copy of `one` at the same revision: the copy is
+    // written anew, and served at the next start.
+    let copy = dir.path().join("copy");
+    drop(open_at(&at, &up, &copy).await);
+    *at.lock().unwrap() = two.clone();
+    drop(open_at(&at, &up, &copy).await);
+    let logged = logged_for(&copy.join(LAST_KNOWN_GOOD_FILE));
+    assert!(
+        logged.iter().any(|line| line.contains("WARN")
+            && line.contains("the last-known-good copy is of another store with the same description: ignored, written anew")),
+        "{logged:#?}"
+    );
+    let served = open_at(&at, &down, &copy).await;
+    assert!(trusts(&served, "https://two.example.com"));
+    assert!(!trusts(&served, "https://one.example.com"));
+    drop(served);
+
+    // A copy of `one` served while the store is down; the store comes back as `two`: loaded
+    // whole, not caught up from the copy's revision (which would keep `one`'s origin).
+    *at.lock().unwrap() = one.clone();
+    let copy = dir.path().join("copy-of-one");
+    drop(open_at(&at, &up, &copy).await);
+    let restarted = open_at(&at, &down, &copy).await;
+    assert!(trusts(&restarted, "https://one.example.com"));
+    assert!(restarted.health().degraded());
+    *at.lock().unwrap() = two.clone();
+    down.store(true, Ordering::SeqCst);
+    assert_eq!(restarted.catch_up().await.unwrap(), 2);
+    assert!(trusts(&restarted, "https://two.example.com"));
+    assert!(!trusts(&restarted, "https://one.example.com"));
+    let two_now = TrustedOrigins::open(SqliteStore::open(&two).await.unwrap(), seeds())
+        .await
+        .unwrap();
+    assert_eq!(
+        restarted.registry().snapshot().to_vec(),
+        two_now.registry().snapshot().to_vec()
+    );
+    assert!(!restarted.health().degraded());
+    let logged = logged_for(&copy.join(LAST_KNOWN_GOOD_FILE));
+    assert!(
+        logged.iter().any(|line| line.contains("WARN")
+            && line.contains("the last-known-good copy served since the start is of another store with the same description")),
+        "{logged:#?}"
+    );
 }

@@ -152,7 +152,7 @@ async fn a_version_1_store_is_migrated_and_keeps_allowed_okta_apps_from_then_on(
         .await
         .unwrap();
     let snapshot = again.registry().snapshot();
-    let entry = snapshot.origins().find(|o| o.name == "Framed").unwrap();
+    let entry = snapshot.origins().find(|o| &*o.name == "Framed").unwrap();
     assert_eq!(entry.scopes, [Scope::iframe_embed([OktaApp::OktaEnduser])]);
 }
 
@@ -536,7 +536,7 @@ async fn changes_reach_another_instance_within_milliseconds() {
         let prepared = a.change(&edit, Some("admin")).await.unwrap();
         let took = started.elapsed();
         if i < 100 {
-            created.push(prepared.after.unwrap().id);
+            created.push(prepared.after.unwrap().id.to_string());
         }
         let target = a.revision();
         while b.revision() < target {
@@ -613,13 +613,13 @@ async fn many_origins_are_seeded_in_order_and_loaded() {
     assert!(snapshot
         .iter()
         .enumerate()
-        .all(|(i, entry)| entry.name == format!("Tenant {i}")));
+        .all(|(i, entry)| *entry.name == *format!("Tenant {i}")));
     assert_eq!(snapshot, a.registry().snapshot().to_vec());
     // One change at that size, end to end (prepare, commit, read back, apply), 20 times.
     let mut changes = Vec::new();
     for i in 0..20 {
         let edit = ChangeRequest::SetStatus {
-            id: snapshot[count / 2 + i].id.clone(),
+            id: snapshot[count / 2 + i].id.to_string(),
             status: Status::Inactive,
         };
         let started = Instant::now();
@@ -630,7 +630,7 @@ async fn many_origins_are_seeded_in_order_and_loaded() {
     a.registry()
         .prepare(
             &ChangeRequest::SetStatus {
-                id: snapshot[0].id.clone(),
+                id: snapshot[0].id.to_string(),
                 status: Status::Inactive,
             },
             None,
@@ -673,7 +673,7 @@ async fn a_read_only_connection_creates_nothing_and_writes_nothing() {
     // A write through it is refused by the database, and nothing changes.
     let entry = loaded.origins[0].clone();
     let error = reader
-        .commit(&trusted_cors_core::EntryWrite::Delete(entry.id.clone()))
+        .commit(&trusted_cors_core::EntryWrite::Delete(entry.id.to_string()))
         .await
         .unwrap_err();
     assert!(error.to_string().contains("read-only"), "{error}");

@@ -86,7 +86,7 @@ async fn a_version_1_store_is_migrated_and_keeps_allowed_okta_apps_from_then_on(
         .await
         .unwrap();
     let snapshot = again.registry().snapshot();
-    let entry = snapshot.origins().find(|o| o.name == "Framed").unwrap();
+    let entry = snapshot.origins().find(|o| &*o.name == "Framed").unwrap();
     assert_eq!(entry.scopes, [Scope::iframe_embed([OktaApp::OktaEnduser])]);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -36,7 +36,7 @@ fn upsert(entry: &TrustedOrigin) -> EntryWrite {
 }
 
 fn delete(entry: &TrustedOrigin) -> EntryWrite {
-    EntryWrite::Delete(entry.id.clone())
+    EntryWrite::Delete(entry.id.to_string())
 }
 
 fn new(name: &str, origin: &str) -> NewTrustedOrigin {
@@ -53,6 +53,15 @@ where
     let one = open().await;
     let two = open().await;
     let kind = one.describe();
+
+    // The store's id, random (32 hexadecimal digits), the same through every handle.
+    let id = one.store_id().await.unwrap();
+    assert!(
+        id.as_deref()
+            .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{kind}: {id:?}"
+    );
+    assert_eq!(two.store_id().await.unwrap(), id, "{kind}");
 
     // A store never written is at revision 0, empty.
     assert_eq!(
@@ -236,7 +245,7 @@ where
     // brings the blog along.
     b.change(
         &ChangeRequest::SetStatus {
-            id: again.id.clone(),
+            id: again.id.to_string(),
             status: Status::Inactive,
         },
         Some("b"),
@@ -255,7 +264,7 @@ where
     // b deletes the blog; a, not caught up, changes it: the store refuses, a's snapshot stays.
     b.change(
         &ChangeRequest::Delete {
-            id: blog.id.clone(),
+            id: blog.id.to_string(),
         },
         Some("b"),
     )
@@ -265,7 +274,7 @@ where
     let refused = a
         .change(
             &ChangeRequest::Replace {
-                id: blog.id.clone(),
+                id: blog.id.to_string(),
                 new: new("Blog 2", "https://blog.example.com"),
             },
             Some("a"),
@@ -273,7 +282,7 @@ where
         .await;
     assert_eq!(
         refused.unwrap_err(),
-        TrustedOriginsError::Store(StoreError::NotFound(blog.id.clone())),
+        TrustedOriginsError::Store(StoreError::NotFound(blog.id.to_string())),
         "{kind}"
     );
     assert_eq!(a.registry().snapshot().to_vec(), shown, "{kind}");

@@ -71,7 +71,7 @@ impl PreparedChange {
         match (&self.before, &self.after) {
             (Some(before), Some(after)) if before == after => None,
             (_, Some(after)) => Some(EntryWrite::Upsert(after.clone())),
-            (Some(before), None) => Some(EntryWrite::Delete(before.id.clone())),
+            (Some(before), None) => Some(EntryWrite::Delete(before.id.to_string())),
             (None, None) => None,
         }
     }
@@ -252,7 +252,7 @@ impl AppliedChange {
 
     /// The id of the entry changed.
     pub fn id(&self) -> &str {
-        self.entry().map_or("", |entry| entry.id.as_str())
+        self.entry().map_or("", |entry| &*entry.id)
     }
 
     /// The origin of the entry changed: after the change, or before it for a delete.

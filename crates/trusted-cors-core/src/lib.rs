@@ -144,7 +144,8 @@ pub use request::{HeaderInput, RequestFacts};
 pub use respond::{OktaError, RejectionResponder};
 pub use service::{FrameAncestorsLayer, GuardLayer, RouteCorsLayer};
 pub use trusted_origin::{
-    NewTrustedOrigin, OktaApp, OktaApps, RegistryError, Scope, ScopeType, Status, TrustedOrigin,
+    NewTrustedOrigin, OktaApp, OktaApps, RegistryError, Scope, ScopeType, Status, Timestamp,
+    TrustedOrigin,
 };
 
 use decision::RouteScope;

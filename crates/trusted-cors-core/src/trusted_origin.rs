@@ -260,6 +260,92 @@ pub enum Status {
     Inactive,
 }
 
+/// An instant to the millisecond, in UTC: when a [`TrustedOrigin`] was created or last changed.
+/// Eight bytes (the milliseconds since the Unix epoch), where a `time::OffsetDateTime` takes
+/// sixteen; in JSON an RFC 3339 string, as Okta shows it (`2023-11-14T22:13:20.123Z`).
+///
+/// ```
+/// use trusted_cors_core::Timestamp;
+///
+/// let at = Timestamp::from_unix_millis(1_700_000_000_123).unwrap();
+/// assert_eq!(serde_json::to_string(&at).unwrap(), r#""2023-11-14T22:13:20.123Z""#);
+/// let to_the_nanosecond = time::OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+/// assert_eq!(Timestamp::from(to_the_nanosecond), at);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// Now, to the millisecond.
+    pub fn now() -> Self {
+        Timestamp::from(OffsetDateTime::now_utc())
+    }
+
+    /// The instant `millis` milliseconds after the Unix epoch (before it, if negative); `None`
+    /// outside the years `time::OffsetDateTime` holds.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .ok()
+            .map(|_| Timestamp(millis))
+    }
+
+    /// The milliseconds since the Unix epoch.
+    pub const fn unix_millis(self) -> i64 {
+        self.0
+    }
+
+    /// As a `time::OffsetDateTime` in UTC.
+    pub fn to_offset_date_time(self) -> OffsetDateTime {
+        // Always in range: a timestamp is made from one, or checked by `from_unix_millis`.
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+/// The millisecond the instant falls in (the nanoseconds after it dropped).
+impl From<OffsetDateTime> for Timestamp {
+    fn from(at: OffsetDateTime) -> Self {
+        let millis = at.unix_timestamp_nanos().div_euclid(1_000_000);
+        // `OffsetDateTime` holds at most ±999 999 years: always fits.
+        Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<Timestamp> for OffsetDateTime {
+    fn from(at: Timestamp) -> Self {
+        at.to_offset_date_time()
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// RFC 3339, e.g. `2023-11-14T22:13:20.123Z`.
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self
+            .to_offset_date_time()
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        time::serde::rfc3339::serialize(&self.to_offset_date_time(), serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        time::serde::rfc3339::deserialize(deserializer).map(Timestamp::from)
+    }
+}
+
 /// A trusted origin as the Okta Trusted Origins API shows it.
 ///
 /// Built by [`Registry`](crate::Registry) operations, which assign `id` and the timestamps.
@@ -267,9 +353,9 @@ pub enum Status {
 #[serde(rename_all = "camelCase")]
 pub struct TrustedOrigin {
     /// Opaque, unique identifier, e.g. `tosue7JvguwJ7U6kz0g3`.
-    pub id: String,
+    pub id: Box<str>,
     /// Unique display name.
-    pub name: String,
+    pub name: Box<str>,
     /// The canonical origin or wildcard pattern.
     pub origin: OriginPattern,
     /// What the origin is trusted for.
@@ -277,15 +363,13 @@ pub struct TrustedOrigin {
     /// Whether the entry is in force.
     pub status: Status,
     /// When the entry was created.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created: OffsetDateTime,
+    pub created: Timestamp,
     /// Who created it, if known. Shared: the entries a registry loads with the same actor hold
     /// one copy of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Arc<str>>,
     /// When the entry last changed.
-    #[serde(with = "time::serde::rfc3339")]
-    pub last_updated: OffsetDateTime,
+    pub last_updated: Timestamp,
     /// Who last changed it, if known (shared as `created_by` is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated_by: Option<Arc<str>>,
@@ -562,9 +646,13 @@ mod tests {
             origin: OriginPattern::parse("https://shop.example.com").unwrap(),
             scopes: vec![ScopeType::Cors.into(), ScopeType::IframeEmbed.into()],
             status: Status::Inactive,
-            created: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+            created: OffsetDateTime::from_unix_timestamp(1_700_000_000)
+                .unwrap()
+                .into(),
             created_by: Some("00u1".into()),
-            last_updated: OffsetDateTime::from_unix_timestamp(1_700_000_060).unwrap(),
+            last_updated: OffsetDateTime::from_unix_timestamp(1_700_000_060)
+                .unwrap()
+                .into(),
             last_updated_by: None,
         };
         let json = serde_json::to_value(&origin).unwrap();

@@ -323,7 +323,7 @@ fn the_trusted_origins_gauge_follows_every_change() {
         let old = registry
             .snapshot()
             .origins()
-            .find(|o| o.name == "Old")
+            .find(|o| &*o.name == "Old")
             .unwrap()
             .id
             .clone();

@@ -94,7 +94,7 @@ impl TrustedOriginsApi {
 fn cursor(origin: &TrustedOrigin) -> String {
     format!(
         "{:020}_{}",
-        origin.created.unix_timestamp_nanos().max(0),
+        i128::from(origin.created.unix_millis()).max(0) * 1_000_000,
         origin.id
     )
 }

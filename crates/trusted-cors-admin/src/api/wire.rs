@@ -164,8 +164,11 @@ pub fn trusted_origin_object(origin: &TrustedOrigin, base_url: &str) -> Value {
     };
     if let Value::Object(map) = &mut value {
         // Okta's dates always have milliseconds: `2024-01-31T12:00:00.000Z`.
-        map.insert("created".into(), okta_date(origin.created).into());
-        map.insert("lastUpdated".into(), okta_date(origin.last_updated).into());
+        map.insert("created".into(), okta_date(origin.created.into()).into());
+        map.insert(
+            "lastUpdated".into(),
+            okta_date(origin.last_updated.into()).into(),
+        );
         // Okta's IFRAME_EMBED scopes always say which Okta apps they may frame.
         if let Some(Value::Array(scopes)) = map.get_mut("scopes") {
             for scope in scopes {

@@ -15,9 +15,13 @@ fn entry(id: &str, name: &str, origin: &str, scopes: &[ScopeType], active: bool)
         } else {
             Status::Inactive
         },
-        created: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+        created: OffsetDateTime::from_unix_timestamp(1_700_000_000)
+            .unwrap()
+            .into(),
         created_by: None,
-        last_updated: OffsetDateTime::from_unix_timestamp(1_700_086_400).unwrap(),
+        last_updated: OffsetDateTime::from_unix_timestamp(1_700_086_400)
+            .unwrap()
+            .into(),
         last_updated_by: None,
     }
 }
@@ -27,7 +31,7 @@ fn matching(filter: &str, entries: &[TrustedOrigin]) -> Vec<String> {
     entries
         .iter()
         .filter(|e| filter.matches(e))
-        .map(|e| e.id.clone())
+        .map(|e| e.id.to_string())
         .collect()
 }
 
@@ -235,9 +239,9 @@ fn plain(expr: &Expr, entry: &TrustedOrigin) -> bool {
             match *field {
                 "created" | "lastUpdated" => {
                     let actual = if *field == "created" {
-                        entry.created
+                        entry.created.to_offset_date_time()
                     } else {
-                        entry.last_updated
+                        entry.last_updated.to_offset_date_time()
                     };
                     let value = OffsetDateTime::parse(
                         value,
@@ -334,8 +338,10 @@ fn entries() -> impl Strategy<Value = Vec<TrustedOrigin>> {
                 .filter(|s| !origin.starts_with("http:") || *s != ScopeType::Cors)
                 .collect();
             let mut e = entry(id, name, origin, &scopes, active);
-            e.created = OffsetDateTime::from_unix_timestamp(at).unwrap();
-            e.last_updated = OffsetDateTime::from_unix_timestamp(at + 86_400).unwrap();
+            e.created = OffsetDateTime::from_unix_timestamp(at).unwrap().into();
+            e.last_updated = OffsetDateTime::from_unix_timestamp(at + 86_400)
+                .unwrap()
+                .into();
             e
         });
     prop::collection::vec(one, 1..6)

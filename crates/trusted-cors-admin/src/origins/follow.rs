@@ -33,6 +33,10 @@ impl TrustedOrigins {
         made: Option<&AppliedChange>,
     ) -> Result<u64, TrustedOriginsError> {
         let from = self.registry.revision();
+        #[cfg(feature = "sqlite")]
+        if self.served_copy_of_another(store).await? {
+            return self.load_whole(store, from, made).await;
+        }
         let changes = store.changes_after(from).await;
         let applied = changes.as_ref().is_ok_and(|changes| !changes.is_empty());
         let changes = self.note(changes, applied)?;
@@ -69,23 +73,76 @@ impl TrustedOrigins {
                 Ok(to)
             }
             Err(clash) => {
-                let loaded = store.load().await?;
-                let to = loaded.revision;
-                self.registry
-                    .reset_at(to, loaded.origins)
-                    .map_err(|error| corrupt(&**store, &error))?;
-                tracing::warn!(target: "trusted_cors::store", from, to, %clash, "the change feed could not be applied change by change; loaded the store whole");
-                self.save(from, None).await;
+                tracing::warn!(target: "trusted_cors::store", from, %clash, "the change feed could not be applied change by change; loading the store whole");
+                let to = self.load_whole(store, from, made).await?;
                 self.count_applied(foreign);
-                if self.events.receiver_count() > 0 {
-                    let after = self.registry.snapshot_arc();
-                    for event in differences(&before, &after, made) {
-                        self.publish(Some(event));
-                    }
-                }
                 Ok(to)
             }
         }
+    }
+
+    /// Replaces the registry with what the store holds, saves it to the copy, and tells
+    /// subscribers what changed; returns the store's revision.
+    async fn load_whole(
+        &self,
+        store: &Arc<dyn TrustedOriginStore>,
+        from: u64,
+        made: Option<&AppliedChange>,
+    ) -> Result<u64, TrustedOriginsError> {
+        let before = self.registry.snapshot_arc();
+        let loaded = store.load().await;
+        let loaded = self.note(loaded, true)?;
+        let to = loaded.revision;
+        self.registry
+            .reset_at(to, loaded.origins)
+            .map_err(|error| corrupt(&**store, &error))?;
+        tracing::info!(target: "trusted_cors::store", from, to, "loaded the trusted-origins store whole");
+        self.save(from, None).await;
+        if self.events.receiver_count() > 0 {
+            let after = self.registry.snapshot_arc();
+            for event in differences(&before, &after, made) {
+                self.publish(Some(event));
+            }
+        }
+        Ok(to)
+    }
+
+    /// Whether the copy this instance started from is of another store than `store` (one of the
+    /// same description with another id: a database made again at the same URL), whose
+    /// revisions then mean nothing to `store`: asked once, the first time `store` answers.
+    #[cfg(feature = "sqlite")]
+    async fn served_copy_of_another(
+        &self,
+        store: &Arc<dyn TrustedOriginStore>,
+    ) -> Result<bool, TrustedOriginsError> {
+        let Some(copy_of) = self.served_copy_of_pending() else {
+            return Ok(false);
+        };
+        let id = store.store_id().await;
+        let id = self.note(id, false)?;
+        *self
+            .served_copy_of
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        // A store that keeps no id cannot say; one that does says whether it is the same.
+        let other = id.as_ref().is_some_and(|id| *id != copy_of);
+        if other {
+            let copy = self
+                .copy
+                .as_ref()
+                .map(|copy| copy.path().display().to_string());
+            tracing::warn!(target: "trusted_cors::store", copy = %copy.as_deref().unwrap_or(""), store = %store.describe(), of = %copy_of, id = ?id, "the last-known-good copy served since the start is of another store with the same description: its revision means nothing here, the store is loaded whole");
+        }
+        Ok(other)
+    }
+
+    /// The id of the store the copy served at start is of, while not yet checked.
+    #[cfg(feature = "sqlite")]
+    fn served_copy_of_pending(&self) -> Option<String> {
+        self.served_copy_of
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Counts changes of other instances applied here, when metrics are on.
@@ -242,7 +299,7 @@ fn differences(
         .map(|entry| (before.get(&entry.id), Some(entry)));
     let others = gone
         .chain(changed)
-        .filter(|(old, new)| mine != old.or(*new).map(|entry| entry.id.as_str()))
+        .filter(|(old, new)| mine != old.or(*new).map(|entry| &*entry.id))
         .filter_map(|(old, new)| AppliedChange::followed(revision, old.cloned(), new.cloned()));
     made.cloned().into_iter().chain(others).collect()
 }
@@ -290,7 +347,7 @@ mod tests {
         let shop = entry("Shop", "https://shop.example.com");
         let registry = Registry::from_origins_at(5, vec![shop.clone()]).unwrap();
         let edit = ChangeRequest::SetStatus {
-            id: shop.id.clone(),
+            id: shop.id.to_string(),
             status: Status::Inactive,
         };
         let prepared = registry.prepare(&edit, Some("me")).unwrap();
@@ -343,9 +400,9 @@ mod tests {
         assert_eq!(
             told(differences(&before, &after, None)),
             [
-                (ChangeAction::Delete, gone.id.clone(), other, 9),
-                (ChangeAction::Deactivate, shop.id.clone(), other, 9),
-                (ChangeAction::Create, new.id.clone(), other, 9),
+                (ChangeAction::Delete, gone.id.to_string(), other, 9),
+                (ChangeAction::Deactivate, shop.id.to_string(), other, 9),
+                (ChangeAction::Create, new.id.to_string(), other, 9),
             ]
         );
         // This instance's change (the new entry, at 8) is told as made, once.
@@ -356,9 +413,9 @@ mod tests {
         assert_eq!(
             told(differences(&before, &after, made.as_ref())),
             [
-                (ChangeAction::Create, new.id.clone(), true, 8),
-                (ChangeAction::Delete, gone.id, other, 9),
-                (ChangeAction::Deactivate, shop.id, other, 9),
+                (ChangeAction::Create, new.id.to_string(), true, 8),
+                (ChangeAction::Delete, gone.id.to_string(), other, 9),
+                (ChangeAction::Deactivate, shop.id.to_string(), other, 9),
             ]
         );
     }

@@ -10,6 +10,8 @@ use trusted_cors_core::{
 };
 
 use crate::health::{HealthState, StoreHealth};
+#[cfg(feature = "sqlite")]
+use crate::last_known_good::{Stamp, StoreOf};
 use crate::store::{StoreError, TrustedOriginStore};
 #[cfg(feature = "sqlite")]
 use crate::LastKnownGood;
@@ -91,6 +93,10 @@ pub struct TrustedOrigins {
     /// The last-known-good copy, rewritten after each change applied.
     #[cfg(feature = "sqlite")]
     copy: Option<LastKnownGood>,
+    /// The id of the store the copy served at start was of, until the store answers and shows
+    /// it is the same one (see [`catch_up`](Self::catch_up)).
+    #[cfg(feature = "sqlite")]
+    served_copy_of: std::sync::Mutex<Option<String>>,
 }
 
 impl fmt::Debug for TrustedOrigins {
@@ -140,6 +146,8 @@ impl TrustedOrigins {
             events: broadcast::channel(SUBSCRIPTION_CAPACITY).0,
             #[cfg(feature = "sqlite")]
             copy: None,
+            #[cfg(feature = "sqlite")]
+            served_copy_of: std::sync::Mutex::new(None),
         })
     }
 
@@ -167,6 +175,7 @@ impl TrustedOrigins {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let dir = std::env::temp_dir().join(format!("trusted-cors-lkg-doc-{}", std::process::id()));
     /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # std::fs::create_dir_all(&dir)?;
     /// let seeds = [NewTrustedOrigin::new("Portal", "https://portal.example.com", [ScopeType::Cors])];
     /// let db = dir.join("origins.db");
     /// let up = {
@@ -200,8 +209,21 @@ impl TrustedOrigins {
         match Self::open_seeded(Arc::clone(&store), seeded).await {
             Ok(mut this) => {
                 let snapshot = this.registry.snapshot_arc();
-                if copy.revision_of(&describe).await != Some(snapshot.revision()) {
-                    if let Err(reason) = copy.write_all(&describe, &snapshot).await {
+                let of = store_of(&*store).await;
+                let stamp = copy.stamp().await;
+                if let Some(stamp) = stamp.as_ref().filter(|stamp| {
+                    stamp.of.describe == of.describe
+                        && stamp.of.id.is_some()
+                        && stamp.of.id != of.id
+                }) {
+                    tracing::warn!(target: "trusted_cors::store", copy = %copy.path().display(), store = %describe, of = ?stamp.of.id, id = ?of.id, "the last-known-good copy is of another store with the same description: ignored, written anew");
+                }
+                let current = Stamp {
+                    of,
+                    revision: snapshot.revision(),
+                };
+                if stamp.as_ref() != Some(&current) {
+                    if let Err(reason) = copy.write_all(&current.of, &snapshot).await {
                         tracing::warn!(target: "trusted_cors::store", copy = %copy.path().display(), %reason, "cannot write the last-known-good copy");
                     }
                 }
@@ -218,9 +240,9 @@ impl TrustedOrigins {
                     let registry = Registry::from_origins_at(revision, held.origins)
                         .map_err(|error| tracing::warn!(target: "trusted_cors::store", copy = %copy.path().display(), %error, "the last-known-good copy holds what the registry refuses: ignored"))
                         .ok()?;
-                    Some((registry, written, count))
+                    Some((registry, written, count, held.of.id))
                 });
-                let Some((registry, written, count)) = held else {
+                let Some((registry, written, count, copy_of)) = held else {
                     return Err(StoreError::Unavailable {
                         store: name,
                         message: format!(
@@ -238,6 +260,7 @@ impl TrustedOrigins {
                     sync: tokio::sync::Mutex::new(()),
                     events: broadcast::channel(SUBSCRIPTION_CAPACITY).0,
                     copy: Some(copy),
+                    served_copy_of: std::sync::Mutex::new(copy_of),
                 })
             }
             Err(other) => Err(other),
@@ -257,13 +280,10 @@ impl TrustedOrigins {
         #[cfg(feature = "sqlite")]
         if let (Some(copy), Some(store)) = (&self.copy, &self.store) {
             let snapshot = self.registry.snapshot_arc();
-            let describe = store.describe();
+            let of = store_of(&**store).await;
             let written = match changes {
-                Some(changes) => {
-                    copy.write_changes(&describe, from, changes, &snapshot)
-                        .await
-                }
-                None => copy.write_all(&describe, &snapshot).await,
+                Some(changes) => copy.write_changes(&of, from, changes, &snapshot).await,
+                None => copy.write_all(&of, &snapshot).await,
             };
             if let Err(reason) = written {
                 tracing::warn!(target: "trusted_cors::store", copy = %copy.path().display(), %reason, "cannot write the last-known-good copy");
@@ -299,6 +319,8 @@ impl TrustedOrigins {
             health: HealthState::up("memory"),
             #[cfg(feature = "sqlite")]
             copy: None,
+            #[cfg(feature = "sqlite")]
+            served_copy_of: std::sync::Mutex::new(None),
         }
     }
 
@@ -492,6 +514,16 @@ fn change_name(edit: &ChangeRequest) -> &'static str {
 }
 
 /// The store holds entries that break the registry's rules.
+/// Which store `store` is, for its copy: its description and its id (`None` when it keeps none,
+/// or cannot say now).
+#[cfg(feature = "sqlite")]
+async fn store_of(store: &dyn TrustedOriginStore) -> StoreOf {
+    StoreOf {
+        describe: store.describe(),
+        id: store.store_id().await.ok().flatten(),
+    }
+}
+
 fn corrupt(store: &dyn TrustedOriginStore, error: &RegistryError) -> TrustedOriginsError {
     TrustedOriginsError::Store(StoreError::Corrupt {
         store: store.describe(),

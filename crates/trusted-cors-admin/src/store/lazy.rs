@@ -107,6 +107,10 @@ impl TrustedOriginStore for LazyStore {
         self.describe.clone()
     }
 
+    fn store_id(&self) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async move { self.get().await?.store_id().await })
+    }
+
     fn kind(&self) -> &'static str {
         self.kind
     }

@@ -37,6 +37,8 @@ pub struct MemoryStore {
 struct Shared {
     rows: Mutex<Rows>,
     revision: watch::Sender<u64>,
+    /// The store's id (see [`TrustedOriginStore::store_id`]): one per store, its clones share it.
+    store_id: String,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +86,7 @@ impl MemoryStore {
             shared: Arc::new(Shared {
                 rows: Mutex::new(Rows::default()),
                 revision: watch::Sender::new(0),
+                store_id: super::new_store_id(),
             }),
             seen: Mutex::new(0),
         }
@@ -102,20 +105,24 @@ impl Rows {
     fn claim(&mut self, entry: &TrustedOrigin) -> Result<(), StoreError> {
         let name = entry.name.to_ascii_lowercase();
         let origin = entry.origin.to_string();
-        if self.names.get(&name).is_some_and(|id| *id != entry.id) {
+        if self.names.get(&name).is_some_and(|id| **id != *entry.id) {
             return Err(StoreError::Duplicate {
                 field: "name",
-                value: entry.name.clone(),
+                value: entry.name.to_string(),
             });
         }
-        if self.origins.get(&origin).is_some_and(|id| *id != entry.id) {
+        if self
+            .origins
+            .get(&origin)
+            .is_some_and(|id| **id != *entry.id)
+        {
             return Err(StoreError::Duplicate {
                 field: "origin",
                 value: origin,
             });
         }
-        self.names.insert(name, entry.id.clone());
-        self.origins.insert(origin, entry.id.clone());
+        self.names.insert(name, entry.id.to_string());
+        self.origins.insert(origin, entry.id.to_string());
         Ok(())
     }
 
@@ -134,9 +141,9 @@ impl Rows {
                 self.claim(entry)?;
                 let place = self.next_place;
                 self.next_place += 1;
-                self.ids.insert(entry.id.clone(), place);
+                self.ids.insert(entry.id.to_string(), place);
                 let row = Row {
-                    id: entry.id.clone(),
+                    id: entry.id.to_string(),
                     entry: Some(entry.clone()),
                     revision,
                 };
@@ -252,6 +259,10 @@ impl TrustedOriginStore for MemoryStore {
 
     fn describe(&self) -> String {
         "in memory".into()
+    }
+
+    fn store_id(&self) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async move { Ok(Some(self.shared.store_id.clone())) })
     }
 
     fn kind(&self) -> &'static str {

@@ -68,6 +68,19 @@ pub enum StoreError {
     },
 }
 
+/// A new random store id: 32 hexadecimal digits.
+pub(crate) fn new_store_id() -> String {
+    let mut bytes = [0u8; 16];
+    // Without an entropy source, the time: still different for each store made.
+    if getrandom::fill(&mut bytes).is_err() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        bytes = now.to_le_bytes();
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// Everything a store holds, and the revision of the last change it includes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -138,6 +151,17 @@ pub trait TrustedOriginStore: Send + Sync + fmt::Debug + 'static {
 
     /// The store's kind and location for logs and errors (never a password).
     fn describe(&self) -> String;
+
+    /// A random id the store was given when it was made, kept in it: what tells it apart from
+    /// another store of the same [description](Self::describe), e.g. a database dropped and made
+    /// again at the same URL. A `LastKnownGood` (feature `sqlite`) copy records it, and an
+    /// instance that served a copy of another store loads the store whole rather than catch up
+    /// from the copy's revision. The stores of this crate have one (a memory store: one per
+    /// value); `None`, the default, for a store that keeps none: copies then tell stores apart
+    /// by their description only.
+    fn store_id(&self) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async { Ok(None) })
+    }
 
     /// The store's kind, a short fixed word: the `store` label of the store write latency
     /// metric (`trusted_cors_store_write_seconds`). `memory`, `sqlite` and `postgres` for the

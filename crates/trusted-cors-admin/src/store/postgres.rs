@@ -110,6 +110,9 @@ const SEED_CHUNK: usize = 5_000;
 pub struct PostgresStore {
     pool: PgPool,
     describe: String,
+    /// The store's id (see [`TrustedOriginStore::store_id`]); `None` for a store connected read
+    /// only that has none yet.
+    store_id: Option<String>,
     /// Listens on [`NOTIFY_CHANNEL`]; `None` until first used and after its connection was lost.
     listener: tokio::sync::Mutex<Option<PgListener>>,
 }
@@ -120,8 +123,8 @@ impl PostgresStore {
     /// database that holds a newer schema is an error and is left untouched; one that cannot be
     /// reached within about 2 s is [`StoreError::Unavailable`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let store = PostgresStore::open_pool(url, &[]).await?;
-        store.migrate().await?;
+        let mut store = PostgresStore::open_pool(url, &[]).await?;
+        store.store_id = Some(store.migrate().await?);
         Ok(store)
     }
 
@@ -131,14 +134,22 @@ impl PostgresStore {
     /// schema is an error; a schema of an earlier version reads as the current one (each
     /// migration so far only adds).
     pub async fn connect_read_only(url: &str) -> Result<Option<Self>, StoreError> {
-        let store =
+        let mut store =
             PostgresStore::open_pool(url, &[("default_transaction_read_only", "on")]).await?;
         let version: Result<Option<i64>, _> =
             sqlx::query_scalar("SELECT max(version) FROM trusted_cors_schema")
                 .fetch_one(&store.pool)
                 .await;
         match version {
-            Ok(Some(1..=SCHEMA_VERSION)) => Ok(Some(store)),
+            Ok(Some(1..=SCHEMA_VERSION)) => {
+                // None when it never got the table (made by a program before it).
+                store.store_id = sqlx::query_scalar(sql::STORE_ID)
+                    .fetch_optional(&store.pool)
+                    .await
+                    .ok()
+                    .flatten();
+                Ok(Some(store))
+            }
             Ok(Some(version)) if version > SCHEMA_VERSION => {
                 Err(sql::newer_schema(&store.describe, version))
             }
@@ -177,6 +188,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             describe,
+            store_id: None,
             listener: tokio::sync::Mutex::new(None),
         })
     }
@@ -185,7 +197,8 @@ impl PostgresStore {
         store_error(&self.describe, error, change)
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+    /// Creates or migrates the schema, and returns the store's id (given it here if new).
+    async fn migrate(&self) -> Result<String, StoreError> {
         let fail = |e| self.error(e, None);
         let mut tx = self.pool.begin().await.map_err(fail)?;
         // Held until the transaction ends: one instance at a time creates or migrates.
@@ -207,18 +220,21 @@ impl PostgresStore {
             Some(version) if version > SCHEMA_VERSION => {
                 return Err(sql::newer_schema(&self.describe, version))
             }
-            Some(SCHEMA_VERSION) => return Ok(()),
             _ => {}
         }
+        let upgraded = version != Some(SCHEMA_VERSION);
         for statement in sql::upgrade(version, CREATE) {
             sqlx::query(statement)
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
         }
+        let store_id = sql::claim_store_id!(tx, fail);
         tx.commit().await.map_err(fail)?;
-        tracing::info!(target: "trusted_cors::store", store = %self.describe, from = version, version = SCHEMA_VERSION, "created or migrated the trusted-origins schema");
-        Ok(())
+        if upgraded {
+            tracing::info!(target: "trusted_cors::store", store = %self.describe, from = version, version = SCHEMA_VERSION, "created or migrated the trusted-origins schema");
+        }
+        Ok(store_id)
     }
 
     async fn commit_change(&self, change: &EntryWrite) -> Result<u64, StoreError> {
@@ -260,7 +276,7 @@ impl PostgresStore {
             );
             for entry in chunk {
                 let row = sql::encode(store, entry)?;
-                ids.push(entry.id.as_str());
+                ids.push(&*entry.id);
                 names.push(row.name_key);
                 keys.push(row.origin);
                 entries.push(row.entry);

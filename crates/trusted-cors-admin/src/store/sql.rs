@@ -13,6 +13,12 @@
 //!   feed can tell other instances it is gone; the unique indexes on `id`, `name_key` (the name in
 //!   ASCII lowercase) and `origin` cover live rows only.
 //!
+//! - `trusted_cors_store (id = 1, store_id)`: one row, a random id given to the store when it
+//!   got the table, which tells it apart from another store of the same description (a database
+//!   dropped and made again at the same URL). Made, when missing, by every program that knows
+//!   it, whatever the version: a program that does not know it has no use for it and is not
+//!   harmed by it.
+//!
 //! Version 2 has the tables of version 1; its entries' scopes may list `allowedOktaApps`
 //! (Okta's `IFRAME_EMBED` option), which a program that reads version 1 would drop when it
 //! rewrites an entry, so such a program must refuse the store. A version 1 store is migrated
@@ -30,14 +36,51 @@ const MIGRATIONS: [(i64, &[&str]); 1] = [(2, &["UPDATE trusted_cors_schema SET v
 
 /// The statements that bring a store at `version` (`None`: new) to [`SCHEMA_VERSION`], to run in
 /// the transaction that found it: `create` (the store's own statements for the tables of version
-/// 1; the types differ by store) when it is new, then each migration after its version.
+/// 1; the types differ by store) when it is new, then each migration after its version, then the
+/// store's id table when missing ([`STORE_ID_TABLE`], whatever the version).
 pub(super) fn upgrade(version: Option<i64>, create: &'static [&'static str]) -> Vec<&'static str> {
     let created: &[&str] = if version.is_none() { create } else { &[] };
     let from = version.unwrap_or(1);
     let migrations = MIGRATIONS.iter().filter(|(to, _)| *to > from);
     let migrations = migrations.flat_map(|(_, statements)| statements.iter());
-    created.iter().chain(migrations).copied().collect()
+    created
+        .iter()
+        .chain(migrations)
+        .chain([&STORE_ID_TABLE])
+        .copied()
+        .collect()
 }
+
+/// Gives the store an id unless it has one, and reads it, in the transaction `$tx` that creates
+/// or migrates the schema, the same on both drivers; `$fail` maps a driver error.
+macro_rules! claim_store_id {
+    ($tx:expr, $fail:expr) => {{
+        sqlx::query(sql::CLAIM_STORE_ID)
+            .bind(super::new_store_id())
+            .execute(&mut *$tx)
+            .await
+            .map_err($fail)?;
+        let store_id: String = sqlx::query_scalar(sql::STORE_ID)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err($fail)?;
+        store_id
+    }};
+}
+pub(super) use claim_store_id;
+
+/// Makes the store's id table when missing (see the layout).
+pub(super) const STORE_ID_TABLE: &str = "CREATE TABLE IF NOT EXISTS trusted_cors_store (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    store_id TEXT NOT NULL
+)";
+
+/// Gives the store the id `$1`, unless it has one.
+pub(super) const CLAIM_STORE_ID: &str =
+    "INSERT INTO trusted_cors_store (id, store_id) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
+
+/// The store's id.
+pub(super) const STORE_ID: &str = "SELECT store_id FROM trusted_cors_store WHERE id = 1";
 
 /// Inserts a new entry: `$1` id, `$2` name key, `$3` origin, `$4` entry JSON, `$5` revision.
 pub(super) const INSERT_ENTRY: &str = "INSERT INTO trusted_origins (id, name_key, origin, entry, revision) VALUES ($1, $2, $3, $4, $5)";
@@ -171,6 +214,10 @@ macro_rules! sql_store {
                 self.describe_store()
             }
 
+            fn store_id(&self) -> StoreFuture<'_, Option<String>> {
+                Box::pin(async move { Ok(self.store_id.clone()) })
+            }
+
             fn kind(&self) -> &'static str {
                 $kind
             }
@@ -258,7 +305,7 @@ pub(super) fn store_error(
                 return if what.contains("name_key") || what.contains("unique_name") {
                     StoreError::Duplicate {
                         field: "name",
-                        value: entry.name.clone(),
+                        value: entry.name.to_string(),
                     }
                 } else if what.contains("unique_origin") || what.contains(".origin") {
                     StoreError::Duplicate {
@@ -269,7 +316,7 @@ pub(super) fn store_error(
                     // The id: drawn at random, taken (62^17 ids) only by a replayed commit.
                     StoreError::Duplicate {
                         field: "id",
-                        value: entry.id.clone(),
+                        value: entry.id.to_string(),
                     }
                 };
             }

@@ -81,6 +81,9 @@ const POLL_EVERY: Duration = Duration::from_millis(100);
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    /// The store's id (see [`TrustedOriginStore::store_id`]); `None` for a store opened read only
+    /// that has none yet.
+    store_id: Option<String>,
     /// The revision the last `changed` saw.
     seen: Mutex<u64>,
 }
@@ -98,8 +101,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let store = SqliteStore::connect(path, options, 4).await?;
-        store.migrate().await?;
+        let mut store = SqliteStore::connect(path, options, 4).await?;
+        store.store_id = Some(store.migrate().await?);
         *store.seen.lock().unwrap_or_else(PoisonError::into_inner) = store.revision().await?;
         Ok(store)
     }
@@ -119,7 +122,7 @@ impl SqliteStore {
             .read_only(true)
             .immutable(!Path::new(&wal).exists())
             .busy_timeout(Duration::from_secs(5));
-        let store = SqliteStore::connect(path, options, 1).await?;
+        let mut store = SqliteStore::connect(path, options, 1).await?;
         let version: Option<i64> =
             sqlx::query_scalar("SELECT max(version) FROM trusted_cors_schema")
                 .fetch_one(&store.pool)
@@ -138,6 +141,12 @@ impl SqliteStore {
                 })
             }
         }
+        // None when it never got the table (made by a program before it).
+        store.store_id = sqlx::query_scalar(sql::STORE_ID)
+            .fetch_optional(&store.pool)
+            .await
+            .ok()
+            .flatten();
         *store.seen.lock().unwrap_or_else(PoisonError::into_inner) = store.revision().await?;
         Ok(store)
     }
@@ -157,6 +166,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             path,
+            store_id: None,
             seen: Mutex::new(0),
         })
     }
@@ -170,7 +180,8 @@ impl SqliteStore {
         sql::store_error(&self.describe(), error, change)
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+    /// Creates or migrates the schema, and returns the store's id (given it here if new).
+    async fn migrate(&self) -> Result<String, StoreError> {
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -189,18 +200,21 @@ impl SqliteStore {
             Some(version) if version > SCHEMA_VERSION => {
                 return Err(sql::newer_schema(&self.describe(), version))
             }
-            Some(SCHEMA_VERSION) => return Ok(()),
             _ => {}
         }
+        let upgraded = version != Some(SCHEMA_VERSION);
         for statement in sql::upgrade(version, CREATE) {
             sqlx::query(statement)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.error(e, None))?;
         }
+        let store_id = sql::claim_store_id!(tx, |e| self.error(e, None));
         tx.commit().await.map_err(|e| self.error(e, None))?;
-        tracing::info!(target: "trusted_cors::store", store = %self.describe(), from = version, version = SCHEMA_VERSION, "created or migrated the trusted-origins schema");
-        Ok(())
+        if upgraded {
+            tracing::info!(target: "trusted_cors::store", store = %self.describe(), from = version, version = SCHEMA_VERSION, "created or migrated the trusted-origins schema");
+        }
+        Ok(store_id)
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {

@@ -8,12 +8,18 @@
 //! side by side: duplicates are found by comparing neighbours, and each insert then follows the
 //! path of the one before, through nodes still in cache, reading a key that was just written.
 //! Only the speed depends on the trie's layout; any order builds the same map.
+//!
+//! The ordered indexes (B-trees: creation order, ids, names) are built from their keys sorted,
+//! duplicates side by side as well, and inserted in two passes, every other key first: inserted
+//! in order, a B-tree that splits a full node in halves would keep every node half full; the
+//! second pass fills the half-full nodes of the first (see [`dense`]).
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::snapshot::{
-    with_name_key, ExactHit, ExactOrigin, Id, Indexed, Keyed, Map, NameKey, RegistrySnapshot,
+    ExactHit, ExactOrigin, Hashed, HashedField, Id, Indexed, Keyed, Map, Name, RegistrySnapshot,
+    Tree,
 };
 use crate::trusted_origin::{Status, TrustedOrigin};
 
@@ -192,31 +198,17 @@ impl Built {
         let n = entries.len();
         let ((by_id, order, wildcard), (names, exact, patterns)) = join(
             || {
-                let mut by_id = Keys::gather(entries, |keys, index, entry| {
-                    keys.add(&entry.id, index, index as u64);
-                });
-                let mut order = imbl::OrdMap::new();
-                for (seq, entry) in (0u64..).zip(entries) {
-                    order.insert(seq, Arc::clone(entry));
-                }
+                let by_id = hashed_tree::<Id, _>(entries, |index| index as u64);
+                let order = dense((0u64..).zip(entries.iter().cloned()).collect());
                 let wildcard = Keys::gather(entries, |keys, index, entry| {
                     if let Some(base) = entry.origin.wildcard_base() {
                         keys.add(base, index, Indexed::new(entry));
                     }
                 });
-                (
-                    (
-                        by_id.first_duplicate(),
-                        by_id.into_map(|index| Keyed::<Id>::new(&entries[index])),
-                    ),
-                    order,
-                    wildcard.into_grouped(),
-                )
+                (by_id, order, wildcard.into_grouped())
             },
             || {
-                let mut names = Keys::gather(entries, |keys, index, entry| {
-                    with_name_key(&entry.name, |name| keys.add(name, index, ()));
-                });
+                let names = hashed_tree::<Name, _>(entries, |_| ());
                 let mut exact = Keys::gather(entries, |keys, index, entry| {
                     if !entry.origin.is_wildcard() {
                         keys.add(entry.origin.as_str(), index, ExactHit::of(entry));
@@ -228,10 +220,7 @@ impl Built {
                     }
                 });
                 (
-                    (
-                        names.first_duplicate(),
-                        names.into_map(|index| NameKey(Arc::clone(&entries[index]))),
-                    ),
+                    names,
                     (
                         exact.first_duplicate(),
                         exact.into_map(|index| Keyed::<ExactOrigin>::new(&entries[index])),
@@ -265,4 +254,45 @@ impl Built {
             duplicate_origin,
         }
     }
+}
+
+/// The index of `entries` by their text `F`, each with the value `value` gives for its entry's
+/// index, and the smallest entry index whose key an entry of a smaller index has too, if any (the
+/// index is only good when there is none).
+fn hashed_tree<F: HashedField, V: Clone>(
+    entries: &[Arc<TrustedOrigin>],
+    value: impl Fn(usize) -> V,
+) -> (Option<usize>, Tree<Hashed<F>, V>) {
+    let mut keys: Vec<(Hashed<F>, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| (Hashed::new(entry), index))
+        .collect();
+    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let duplicate = keys
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| pair[1].1)
+        .min();
+    let tree = dense(
+        keys.into_iter()
+            .map(|(key, index)| (key, value(index)))
+            .collect(),
+    );
+    (duplicate, tree)
+}
+
+/// A B-tree of `sorted` (in ascending order of key, each key once), its leaves full: every
+/// other key first, which leaves each leaf half full (a full leaf splits in halves), then the
+/// others, each of which falls in the half-full leaf of its neighbours and fills it. Inserted in
+/// one pass, in order, the leaves would stay half full: twice the memory.
+pub(super) fn dense<K: Ord + Clone, V: Clone>(sorted: Vec<(K, V)>) -> Tree<K, V> {
+    let mut tree = Tree::new();
+    for (key, value) in sorted.iter().step_by(2) {
+        tree.insert(key.clone(), value.clone());
+    }
+    for (key, value) in sorted.into_iter().skip(1).step_by(2) {
+        tree.insert(key, value);
+    }
+    tree
 }

@@ -8,11 +8,13 @@
 //! exact origin) hold the entry's `Arc` as the key, hashed and compared as that text, so that no
 //! text is copied into an index:
 //!
-//! - id → entry and its creation sequence number (lookups by id, id uniqueness);
-//! - sequence number → entry (an ordered map: listing in creation order, paging after an id);
-//! - ASCII-lowercased name → entry (name uniqueness, case-insensitive as in Okta);
+//! - id → entry and its creation sequence number (lookups by id, id uniqueness): a B-tree
+//!   ordered by a hash of the id, then the id;
+//! - sequence number → entry (a B-tree: listing in creation order, paging after an id);
+//! - ASCII-lowercased name → entry (name uniqueness, case-insensitive as in Okta): a B-tree
+//!   ordered as the ids are;
 //! - canonical exact origin → entry and its scope bits while ACTIVE (the request path; also
-//!   origin uniqueness for exact origins);
+//!   origin uniqueness for exact origins): a hash trie;
 //! - wildcard base domain → the few wildcard entries over it, at most one per scheme and port
 //!   (the request path; also origin uniqueness for wildcards).
 //!
@@ -26,10 +28,11 @@
 //! waits for one.
 //!
 //! Loading n entries ([`Registry::from_origins`], [`Registry::with_origins`]) builds each map
-//! from all its keys at once: the keys are sorted by the path they take through the trie, which
-//! puts duplicates side by side (uniqueness is checked by comparing neighbours) and makes each
-//! insert follow the path of the one before through nodes still in cache. That is linear but for
-//! the sort and the trie's depth (4 levels at a million entries); from 16 384 entries the
+//! from all its keys at once: the keys are sorted (by the path they take through a trie, or in
+//! a B-tree's order), which puts duplicates side by side (uniqueness is checked by comparing
+//! neighbours) and makes each insert follow the path of the one before through nodes still in
+//! cache; a B-tree is filled in two passes so that its nodes end full. That is linear but for
+//! the sort and the depth (4 levels at a million entries); from 16 384 entries the
 //! independent maps (and, for new entries, the parsing) are shared between two threads. Errors
 //! are the ones adding the entries one by one would give: the first entry in order that breaks a
 //! rule or repeats an id, name or origin.
@@ -59,10 +62,10 @@ use crate::audit::audit_reset;
 use crate::change::{AppliedChange, ChangeRequest, CommittedChange, EntryWrite, PreparedChange};
 use crate::origin::OriginSchemes;
 use crate::trusted_origin::RegistryError;
-use crate::trusted_origin::{NewTrustedOrigin, Status, TrustedOrigin};
+use crate::trusted_origin::{NewTrustedOrigin, Status, Timestamp, TrustedOrigin};
 
 use bulk::{join, Built};
-use prepare::{new_entries, now, work_out, IdSource};
+use prepare::{new_entries, work_out, IdSource};
 
 mod bulk;
 mod prepare;
@@ -159,7 +162,7 @@ impl Registry {
         // first.
         // Seeded together, created at the same time (and so listed by id in the API, as
         // entries created in the same millisecond are).
-        let now = now();
+        let now = Timestamp::now();
         let (front, back) = seeds.split_at(seeds.len() / 2);
         let ((mut entries, mut invalid), (back, back_invalid)) = join(
             || new_entries(front, now),
@@ -184,7 +187,7 @@ impl Registry {
         }
         match (built.duplicate_name, built.duplicate_origin) {
             (Some(name), origin) if origin.is_none_or(|origin| name <= origin) => {
-                return Err(RegistryError::DuplicateName(entries[name].name.clone()))
+                return Err(RegistryError::DuplicateName(entries[name].name.to_string()))
             }
             (_, Some(origin)) => {
                 return Err(RegistryError::DuplicateOrigin(

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use super::snapshot::RegistrySnapshot;
 use crate::change::{ChangeRequest, PreparedChange};
 use crate::trusted_origin::RegistryError;
-use crate::trusted_origin::{NewTrustedOrigin, Status, TrustedOrigin, ValidTrustedOrigin};
+use crate::trusted_origin::{
+    NewTrustedOrigin, Status, Timestamp, TrustedOrigin, ValidTrustedOrigin,
+};
 
 /// Changes the entry with this id by `change`, stamped as updated now by `actor`.
 fn update(
@@ -20,7 +20,7 @@ fn update(
     let before = found(snapshot, id)?.clone();
     let mut entry = before.clone();
     change(&mut entry);
-    entry.last_updated = now();
+    entry.last_updated = Timestamp::now();
     entry.last_updated_by = match (&entry.created_by, actor) {
         // The creator's copy, shared.
         (Some(creator), Some(actor)) if **creator == *actor => Some(Arc::clone(creator)),
@@ -55,7 +55,7 @@ pub(super) fn work_out(
             found(snapshot, id)?;
             let valid = new.validate()?;
             update(snapshot, id, actor, |entry| {
-                entry.name = valid.name;
+                entry.name = valid.name.into();
                 entry.origin = valid.origin;
                 entry.scopes = valid.scopes;
                 if let Some(status) = valid.status {
@@ -99,7 +99,7 @@ fn push_new(
     actor: Option<&str>,
     ids: &mut IdSource,
 ) -> Result<Arc<TrustedOrigin>, RegistryError> {
-    let mut entry = Arc::new(new_entry(new.validate()?, actor, ids, now()));
+    let mut entry = Arc::new(new_entry(new.validate()?, actor, ids, Timestamp::now()));
     loop {
         match snapshot.push(Arc::clone(&entry)) {
             Ok(()) => return Ok(entry),
@@ -115,12 +115,12 @@ fn new_entry(
     valid: ValidTrustedOrigin,
     actor: Option<&str>,
     ids: &mut IdSource,
-    now: OffsetDateTime,
+    now: Timestamp,
 ) -> TrustedOrigin {
     let actor: Option<Arc<str>> = actor.map(Arc::from);
     TrustedOrigin {
         id: ids.next(),
-        name: valid.name,
+        name: valid.name.into(),
         origin: valid.origin,
         scopes: valid.scopes,
         status: valid.status.unwrap_or(Status::Active),
@@ -134,7 +134,7 @@ fn new_entry(
 /// New entries for `seeds`, created `now`, up to the first invalid one, and its error.
 pub(super) fn new_entries(
     seeds: &[NewTrustedOrigin],
-    now: OffsetDateTime,
+    now: Timestamp,
 ) -> (Vec<Arc<TrustedOrigin>>, Option<RegistryError>) {
     let mut ids = IdSource::batched();
     let mut entries = Vec::with_capacity(seeds.len());
@@ -145,13 +145,6 @@ pub(super) fn new_entries(
         }
     }
     (entries, None)
-}
-
-pub(super) fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    // Okta shows milliseconds.
-    now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
-        .unwrap_or(now)
 }
 
 /// Fresh Okta-style ids: `tos` and 17 base-62 characters, from the system's random source,
@@ -181,14 +174,14 @@ impl IdSource {
         }
     }
 
-    pub(super) fn next(&mut self) -> String {
+    pub(super) fn next(&mut self) -> Box<str> {
         if self.random.is_empty() {
-            return crate::random_id("tos", Self::ID_LEN);
+            return crate::random_id("tos", Self::ID_LEN).into();
         }
         if self.used == self.random.len() {
             if getrandom::fill(&mut self.random).is_err() {
                 // No entropy source: the shared generator has the fallback.
-                return crate::random_id("tos", Self::ID_LEN);
+                return crate::random_id("tos", Self::ID_LEN).into();
             }
             self.used = 0;
         }
@@ -201,6 +194,6 @@ impl IdSource {
                 .iter()
                 .map(|b| Self::ALPHABET[usize::from(*b) % 62] as char),
         );
-        id
+        id.into()
     }
 }

@@ -2,12 +2,15 @@
 //! inserts and removals a change makes to a copy of them.
 
 use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::marker::PhantomData;
 use std::ops::{Bound, Deref};
 use std::sync::Arc;
+
+use equivalent::{Comparable, Equivalent};
 
 use super::bulk::{join, Built};
 use crate::origin::{OriginParts, OriginSplit, RequestOrigin};
@@ -75,15 +78,6 @@ pub(super) trait KeyField {
     fn of(entry: &TrustedOrigin) -> &str;
 }
 
-/// Keys an entry by its id.
-pub(super) enum Id {}
-
-impl KeyField for Id {
-    fn of(entry: &TrustedOrigin) -> &str {
-        &entry.id
-    }
-}
-
 /// Keys an entry by its (exact) origin.
 pub(super) enum ExactOrigin {}
 
@@ -129,24 +123,144 @@ impl<F: KeyField> PartialEq for Keyed<F> {
 
 impl<F: KeyField> Eq for Keyed<F> {}
 
-/// An entry as the key of the names index: hashed and compared as its name in ASCII lowercase
-/// (see [`with_name_key`]), without a copy of it. Looked up only by an entry.
-#[derive(Clone)]
-pub(super) struct NameKey(pub(super) Arc<TrustedOrigin>);
+/// Which text of an entry a [`Hashed`] key orders it by, and when two such texts are the same
+/// key.
+pub(super) trait HashedField {
+    fn of(entry: &TrustedOrigin) -> &str;
+    /// The hash the index orders by first: equal texts have equal hashes.
+    fn hash(text: &str) -> u64;
+    /// How two texts with the same hash are ordered: `Equal` when they are the same key.
+    fn cmp(a: &str, b: &str) -> Ordering;
+}
 
-impl Hash for NameKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        with_name_key(&self.0.name, |name| name.hash(state));
+/// The hash of the id and name indexes: fixed, since nothing rests on it being secret (see
+/// [`Hashed`]).
+fn fixed_hash(text: &str) -> u64 {
+    foldhash::quality::FixedState::with_seed(0).hash_one(text)
+}
+
+/// Keys an entry by its id.
+pub(super) enum Id {}
+
+impl HashedField for Id {
+    fn of(entry: &TrustedOrigin) -> &str {
+        &entry.id
+    }
+
+    fn hash(text: &str) -> u64 {
+        fixed_hash(text)
+    }
+
+    fn cmp(a: &str, b: &str) -> Ordering {
+        a.cmp(b)
     }
 }
 
-impl PartialEq for NameKey {
+/// Keys an entry by its name in ASCII lowercase (Okta compares names whatever their case).
+pub(super) enum Name {}
+
+impl HashedField for Name {
+    fn of(entry: &TrustedOrigin) -> &str {
+        &entry.name
+    }
+
+    fn hash(text: &str) -> u64 {
+        with_name_key(text, fixed_hash)
+    }
+
+    fn cmp(a: &str, b: &str) -> Ordering {
+        let a = a.bytes().map(|byte| byte.to_ascii_lowercase());
+        a.cmp(b.bytes().map(|byte| byte.to_ascii_lowercase()))
+    }
+}
+
+/// An entry as the key of an ordered index (a B-tree), ordered by the hash of its text `F`, then
+/// that text: a hash index in a tree whose nodes are full arrays of keys, a third to a half of
+/// what the hash trie of the exact index costs per key. Its keys compare as two integers but
+/// for equal hashes, which compare their texts: a lookup costs O(log n) whatever the keys, so
+/// colliding keys cost no more than others and the hash needs no secret seed. The index holds no
+/// copy of the text, only the entry's `Arc` and the hash.
+pub(super) struct Hashed<F> {
+    hash: u64,
+    pub(super) entry: Arc<TrustedOrigin>,
+    field: PhantomData<fn() -> F>,
+}
+
+impl<F: HashedField> Hashed<F> {
+    pub(super) fn new(entry: &Arc<TrustedOrigin>) -> Self {
+        Hashed {
+            hash: F::hash(F::of(entry)),
+            entry: Arc::clone(entry),
+            field: PhantomData,
+        }
+    }
+}
+
+impl<F> Clone for Hashed<F> {
+    fn clone(&self) -> Self {
+        Hashed {
+            hash: self.hash,
+            entry: Arc::clone(&self.entry),
+            field: PhantomData,
+        }
+    }
+}
+
+impl<F: HashedField> Ord for Hashed<F> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.hash
+            .cmp(&other.hash)
+            .then_with(|| F::cmp(F::of(&self.entry), F::of(&other.entry)))
+    }
+}
+
+impl<F: HashedField> PartialOrd for Hashed<F> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<F: HashedField> PartialEq for Hashed<F> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.name.eq_ignore_ascii_case(&other.0.name)
+        self.cmp(other) == Ordering::Equal
     }
 }
 
-impl Eq for NameKey {}
+impl<F: HashedField> Eq for Hashed<F> {}
+
+/// A text looked up in an index of [`Hashed`] keys.
+pub(super) struct Probe<'a, F> {
+    hash: u64,
+    text: &'a str,
+    field: PhantomData<fn() -> F>,
+}
+
+impl<'a, F: HashedField> Probe<'a, F> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Probe {
+            hash: F::hash(text),
+            text,
+            field: PhantomData,
+        }
+    }
+}
+
+impl<F: HashedField> Comparable<Hashed<F>> for Probe<'_, F> {
+    fn compare(&self, key: &Hashed<F>) -> Ordering {
+        self.hash
+            .cmp(&key.hash)
+            .then_with(|| F::cmp(self.text, F::of(&key.entry)))
+    }
+}
+
+impl<F: HashedField> Equivalent<Hashed<F>> for Probe<'_, F> {
+    fn equivalent(&self, key: &Hashed<F>) -> bool {
+        self.compare(key) == Ordering::Equal
+    }
+}
+
+/// An ordered index: a persistent B-tree (O(1) clone, O(log n) change, old versions unchanged).
+pub(super) type Tree<K, V> = imbl::OrdMap<K, V>;
 
 /// What the exact-origin index says of a request's `Origin` bytes, looked up before they are
 /// parsed: a request from a trusted origin (most cross-origin requests a service answers) is
@@ -174,11 +288,11 @@ pub(super) struct Slot {
 #[derive(Clone, Default)]
 pub struct RegistrySnapshot {
     /// entry, keyed by id -> creation sequence number
-    pub(super) by_id: Map<Keyed<Id>, u64>,
+    pub(super) by_id: Tree<Hashed<Id>, u64>,
     /// creation sequence number -> entry
-    pub(super) order: imbl::OrdMap<u64, Arc<TrustedOrigin>>,
+    pub(super) order: Tree<u64, Arc<TrustedOrigin>>,
     /// entries, keyed by ASCII-lowercased name
-    pub(super) names: Map<NameKey, ()>,
+    pub(super) names: Tree<Hashed<Name>, ()>,
     /// entry, keyed by canonical exact origin -> its scope bits and split
     pub(super) exact: Map<Keyed<ExactOrigin>, ExactHit>,
     /// wildcard base domain -> entries (at most one per scheme and port)
@@ -233,7 +347,7 @@ impl RegistrySnapshot {
     /// }))?;
     /// let snapshot = registry.snapshot();
     /// let first = snapshot.origins().next().unwrap();
-    /// let rest: Vec<&str> = snapshot.origins_after(&first.id).unwrap().map(|o| o.name.as_str()).collect();
+    /// let rest: Vec<&str> = snapshot.origins_after(&first.id).unwrap().map(|o| &*o.name).collect();
     /// assert_eq!(rest, ["b", "c"]);
     /// # Ok::<(), trusted_cors_core::RegistryError>(())
     /// ```
@@ -241,7 +355,7 @@ impl RegistrySnapshot {
         &self,
         id: &str,
     ) -> Option<impl DoubleEndedIterator<Item = &TrustedOrigin> + '_> {
-        let seq = *self.by_id.get(id)?;
+        let seq = *self.by_id.get(&Probe::<Id>::new(id))?;
         Some(
             self.order
                 .range((Bound::Excluded(seq), Bound::Unbounded))
@@ -272,7 +386,9 @@ impl RegistrySnapshot {
 
     /// The entry with this id.
     pub fn get(&self, id: &str) -> Option<&TrustedOrigin> {
-        self.by_id.get_key_value(id).map(|(entry, _)| &*entry.0)
+        self.by_id
+            .get_key_value(&Probe::<Id>::new(id))
+            .map(|(key, _)| &*key.entry)
     }
 
     /// The ACTIVE entry that trusts this request origin (serialized form) for `scope`, if any.
@@ -448,8 +564,8 @@ impl RegistrySnapshot {
             }
             let entry = &entries[index];
             let error = match rank {
-                0 => RegistryError::DuplicateId(entry.id.clone()),
-                2 => RegistryError::DuplicateName(entry.name.clone()),
+                0 => RegistryError::DuplicateId(entry.id.to_string()),
+                2 => RegistryError::DuplicateName(entry.name.to_string()),
                 _ => RegistryError::DuplicateOrigin(entry.origin.to_string()),
             };
             first = Some((index, rank, error));
@@ -479,16 +595,16 @@ impl RegistrySnapshot {
         entry: Arc<TrustedOrigin>,
         seq: u64,
     ) -> Result<(), RegistryError> {
-        match self.by_id.entry(Keyed::new(&entry)) {
-            imbl::hashmap::Entry::Occupied(_) => {
-                return Err(RegistryError::DuplicateId(entry.id.clone()))
+        match self.by_id.entry(Hashed::new(&entry)) {
+            imbl::ordmap::Entry::Occupied(_) => {
+                return Err(RegistryError::DuplicateId(entry.id.to_string()))
             }
-            imbl::hashmap::Entry::Vacant(none) => {
+            imbl::ordmap::Entry::Vacant(none) => {
                 none.insert(seq);
             }
         }
-        if self.names.insert(NameKey(Arc::clone(&entry)), ()).is_some() {
-            return Err(RegistryError::DuplicateName(entry.name.clone()));
+        if self.names.insert(Hashed::new(&entry), ()).is_some() {
+            return Err(RegistryError::DuplicateName(entry.name.to_string()));
         }
         let duplicate_origin = || RegistryError::DuplicateOrigin(entry.origin.to_string());
         match entry.origin.wildcard_base() {
@@ -528,12 +644,12 @@ impl RegistrySnapshot {
 
     /// Removes the entry with this id from every index, returning it and its sequence number.
     pub(super) fn remove(&mut self, id: &str) -> Option<Slot> {
-        let (Keyed(entry, _), seq) = self.by_id.remove_with_key(id)?;
+        let (Hashed { entry, .. }, seq) = self.by_id.remove_with_key(&Probe::<Id>::new(id))?;
         if entry.status == Status::Active {
             self.active = self.active.saturating_sub(1);
         }
         self.order.remove(&seq);
-        self.names.remove(&NameKey(Arc::clone(&entry)));
+        self.names.remove(&Hashed::<Name>::new(&entry));
         match entry.origin.wildcard_base() {
             None => {
                 self.exact.remove(entry.origin.as_str());
@@ -564,7 +680,7 @@ impl RegistrySnapshot {
         entry: TrustedOrigin,
     ) -> Result<Arc<TrustedOrigin>, RegistryError> {
         let Some(old) = self.remove(&entry.id) else {
-            return Err(RegistryError::NotFound(entry.id));
+            return Err(RegistryError::NotFound(entry.id.into()));
         };
         let entry = Arc::new(entry);
         self.insert(Arc::clone(&entry), old.seq)?;

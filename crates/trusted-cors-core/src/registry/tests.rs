@@ -134,7 +134,7 @@ fn status_and_scope_changes_keep_the_entry() {
     assert_eq!(registry.delete(&a.id).unwrap().id, a.id);
     assert_eq!(
         registry.delete(&a.id),
-        Err(RegistryError::NotFound(a.id.clone()))
+        Err(RegistryError::NotFound(a.id.to_string()))
     );
     assert!(registry.snapshot().is_empty());
 }
@@ -224,7 +224,7 @@ fn wildcards_and_exact_entries_combine() {
             .trusted("https://a.example.com", ScopeType::Cors)
             .unwrap()
             .name,
-        "Wild"
+        "Wild".into()
     );
     assert!(snapshot
         .trusted("https://x.y.example.com", ScopeType::Cors)
@@ -307,7 +307,7 @@ fn duplicate_ids_are_refused_on_load() {
     let mut entries = registry.snapshot().to_vec();
     entries[1].id = entries[0].id.clone();
     let error = Registry::from_origins(entries.clone()).unwrap_err();
-    assert_eq!(error, RegistryError::DuplicateId(entries[0].id.clone()));
+    assert_eq!(error, RegistryError::DuplicateId(entries[0].id.to_string()));
     assert_eq!(error.field(), "id");
     // The id is reported before anything else wrong with the same entry.
     entries[1].name = "A".into();
@@ -393,12 +393,38 @@ fn large_loads_find_the_first_repeat() {
     assert!(snapshot
         .trusted("https://x.t4001.example.net", ScopeType::Cors)
         .is_some());
-    let names: Vec<String> = snapshot.origins().map(|o| o.name.clone()).collect();
+    let names: Vec<String> = snapshot.origins().map(|o| o.name.to_string()).collect();
     assert_eq!(names, (0..n).map(|i| format!("o{i}")).collect::<Vec<_>>());
 
     let mut entries = snapshot.to_vec();
     let reloaded = Registry::from_origins(entries.clone()).unwrap();
     assert_eq!(reloaded.snapshot().to_vec(), entries);
+
+    // The B-trees built at once find every entry by id, page after any id, and keep names
+    // unique whatever their case, as entries added one by one do.
+    for (place, entry) in entries.iter().enumerate().step_by(97) {
+        assert_eq!(snapshot.get(&entry.id), Some(entry));
+        assert_eq!(
+            snapshot.origins_after(&entry.id).unwrap().count(),
+            n - place - 1
+        );
+    }
+    assert!(snapshot.get("tos00000000000000000").is_none());
+    assert_eq!(
+        registry
+            .create(new("O77", "https://fresh.example.org", &[ScopeType::Cors]))
+            .unwrap_err(),
+        RegistryError::DuplicateName("O77".into())
+    );
+    let last = &entries[n - 1];
+    registry.delete(&last.id).unwrap();
+    registry
+        .create(new(
+            &last.name.to_uppercase(),
+            "https://fresh.example.org",
+            &[ScopeType::Cors],
+        ))
+        .unwrap();
 
     // Two repeats: the later-placed one comes first in entry order.
     entries[n - 2].name = "O5".into();
@@ -410,7 +436,7 @@ fn large_loads_find_the_first_repeat() {
     entries[n - 15].id = entries[3].id.clone();
     assert_eq!(
         Registry::from_origins(entries.clone()).unwrap_err(),
-        RegistryError::DuplicateId(entries[3].id.clone())
+        RegistryError::DuplicateId(entries[3].id.to_string())
     );
     let mut repeated: Vec<NewTrustedOrigin> = seeds(n).collect();
     repeated[n - 1].origin = "https://*.t1.example.net".into();
@@ -475,7 +501,7 @@ fn a_snapshot_never_changes() {
 #[test]
 fn listing_is_in_creation_order() {
     let registry = Registry::new();
-    let ids: Vec<String> = ["a", "b", "c"]
+    let ids: Vec<Box<str>> = ["a", "b", "c"]
         .iter()
         .map(|name| {
             registry
@@ -498,14 +524,14 @@ fn listing_is_in_creation_order() {
         .create(new("d", "https://d.example", &[ScopeType::Cors]))
         .unwrap();
     let snapshot = registry.snapshot();
-    let names: Vec<&str> = snapshot.origins().map(|o| o.name.as_str()).collect();
+    let names: Vec<&str> = snapshot.origins().map(|o| o.name.as_ref()).collect();
     assert_eq!(names, ["B", "c", "d"]);
     assert_eq!(snapshot.origins().len(), 3);
     assert_eq!(snapshot.origins().next_back().unwrap().id, d.id);
     let after: Vec<&str> = snapshot
         .origins_after(&ids[1])
         .unwrap()
-        .map(|o| o.name.as_str())
+        .map(|o| o.name.as_ref())
         .collect();
     assert_eq!(after, ["c", "d"]);
     assert_eq!(snapshot.origins_after(&d.id).unwrap().count(), 0);
@@ -558,7 +584,7 @@ fn prepared_changes_apply_at_the_stores_revision() {
     let same = registry
         .prepare(
             &ChangeRequest::SetStatus {
-                id: a.id.clone(),
+                id: a.id.to_string(),
                 status: Status::Active,
             },
             None,
@@ -566,9 +592,14 @@ fn prepared_changes_apply_at_the_stores_revision() {
         .unwrap();
     assert_eq!(same.write(), None);
     let gone = registry
-        .prepare(&ChangeRequest::Delete { id: a.id.clone() }, None)
+        .prepare(
+            &ChangeRequest::Delete {
+                id: a.id.to_string(),
+            },
+            None,
+        )
         .unwrap();
-    assert_eq!(gone.write(), Some(EntryWrite::Delete(a.id.clone())));
+    assert_eq!(gone.write(), Some(EntryWrite::Delete(a.id.to_string())));
     assert_eq!(
         registry.prepare(&ChangeRequest::Delete { id: "nope".into() }, None),
         Err(RegistryError::NotFound("nope".into()))
@@ -611,7 +642,7 @@ fn a_batch_of_changes_applies_whole_and_in_place() {
         },
         CommittedChange {
             revision: 13,
-            write: EntryWrite::Delete(c.id.clone()),
+            write: EntryWrite::Delete(c.id.to_string()),
         },
         CommittedChange {
             revision: 14,
@@ -622,7 +653,7 @@ fn a_batch_of_changes_applies_whole_and_in_place() {
     let names: Vec<String> = registry
         .snapshot()
         .origins()
-        .map(|o| o.name.clone())
+        .map(|o| o.name.to_string())
         .collect();
     assert_eq!(names, ["a", "b", "d"], "changed entries keep their place");
     let snapshot = registry.snapshot();

@@ -69,7 +69,7 @@ fn target(model: &[TrustedOrigin], i: usize) -> String {
     if model.is_empty() || i.is_multiple_of(5) {
         "tosNoSuchEntry".into()
     } else {
-        model[i % model.len()].id.clone()
+        model[i % model.len()].id.to_string()
     }
 }
 
@@ -80,7 +80,7 @@ fn model_check(
     except: Option<&str>,
 ) -> Result<ValidTrustedOrigin, RegistryError> {
     let valid = new.validate()?;
-    let others = || model.iter().filter(|o| Some(o.id.as_str()) != except);
+    let others = || model.iter().filter(|o| Some(o.id.as_ref()) != except);
     if others().any(|o| o.name.eq_ignore_ascii_case(&valid.name)) {
         return Err(RegistryError::DuplicateName(valid.name));
     }
@@ -111,9 +111,9 @@ fn check_against(registry: &Registry, model: &[TrustedOrigin]) {
         let after: Vec<&str> = snapshot
             .origins_after(&first.id)
             .unwrap()
-            .map(|o| o.id.as_str())
+            .map(|o| o.id.as_ref())
             .collect();
-        let expected: Vec<&str> = model[1..].iter().map(|o| o.id.as_str()).collect();
+        let expected: Vec<&str> = model[1..].iter().map(|o| o.id.as_ref()).collect();
         assert_eq!(after, expected);
     }
     for (i, a) in model.iter().enumerate() {
@@ -126,11 +126,11 @@ fn check_against(registry: &Registry, model: &[TrustedOrigin]) {
             let granted: Vec<&str> = model
                 .iter()
                 .filter(|o| o.grants(scope) && o.origin.matches(probe))
-                .map(|o| o.id.as_str())
+                .map(|o| o.id.as_ref())
                 .collect();
             match snapshot.trusted(probe, scope) {
                 Some(found) => assert!(
-                    granted.contains(&found.id.as_str()),
+                    granted.contains(&found.id.as_ref()),
                     "{probe} {scope}: {found:?} not in {granted:?}"
                 ),
                 None => assert!(granted.is_empty(), "{probe} {scope}: {granted:?}"),
@@ -152,7 +152,7 @@ proptest! {
                     let expected = model_check(&model, &new, None);
                     match (registry.create(new), expected) {
                         (Ok(entry), Ok(valid)) => {
-                            prop_assert_eq!(&entry.name, &valid.name);
+                            prop_assert_eq!(&*entry.name, valid.name.as_str());
                             prop_assert_eq!(&entry.origin, &valid.origin);
                             prop_assert_eq!(&entry.scopes, &valid.scopes);
                             prop_assert_eq!(entry.status, valid.status.unwrap_or(Status::Active));
@@ -165,7 +165,7 @@ proptest! {
                 }
                 Op::Replace(i, new) => {
                     let id = target(&model, i);
-                    let position = model.iter().position(|o| o.id == id);
+                    let position = model.iter().position(|o| *o.id == *id);
                     let expected = match position {
                         None => Err(RegistryError::NotFound(id.clone())),
                         Some(_) => model_check(&model, &new, Some(&id)),
@@ -174,7 +174,7 @@ proptest! {
                         (Ok(entry), Ok(valid)) => {
                             let index = position.unwrap();
                             let status = valid.status.unwrap_or(model[index].status);
-                            prop_assert_eq!(&entry.name, &valid.name);
+                            prop_assert_eq!(&*entry.name, valid.name.as_str());
                             prop_assert_eq!(&entry.origin, &valid.origin);
                             prop_assert_eq!(entry.status, status);
                             prop_assert_eq!(entry.created, model[index].created);
@@ -186,7 +186,7 @@ proptest! {
                 }
                 Op::Delete(i) => {
                     let id = target(&model, i);
-                    match model.iter().position(|o| o.id == id) {
+                    match model.iter().position(|o| *o.id == *id) {
                         Some(index) => {
                             let entry = registry.delete(&id).unwrap();
                             prop_assert!(same_fields(&entry, &model.remove(index)));
@@ -204,7 +204,7 @@ proptest! {
                         Status::Inactive
                     };
                     let id = target(&model, i);
-                    match model.iter().position(|o| o.id == id) {
+                    match model.iter().position(|o| *o.id == *id) {
                         Some(index) => {
                             let entry = registry.set_status(&id, status, None).unwrap();
                             prop_assert_eq!(entry.status, status);
@@ -223,7 +223,7 @@ proptest! {
         let reloaded = Registry::from_origins(model.clone()).unwrap();
         check_against(&reloaded, &model);
         let reseeded = Registry::with_origins(model.iter().map(|o| NewTrustedOrigin {
-            name: o.name.clone(),
+            name: o.name.to_string(),
             origin: o.origin.to_string(),
             scopes: o.scopes.clone(),
             status: Some(o.status),
