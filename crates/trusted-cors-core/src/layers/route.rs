@@ -153,6 +153,10 @@ impl<V: Clone> DeclaredRoute<V> {
 
     /// Decides a request to this route. `authority` is the URI's authority (HTTP/2's
     /// `:authority`), for requests without `Host`.
+    ///
+    /// It reads the request itself, as [`RequestFacts::read`] does. Nothing is handed over from
+    /// the guard's read: without an allocation, only a one-bit mark could be, and measured, it
+    /// cost more than it saved (ARCHITECTURE.md, "No hand-off from the guard to the route").
     pub fn handle<'r, H: RequestHeaders<Value = V>>(
         &'r self,
         method: &str,
