@@ -182,7 +182,9 @@ async fn untrusted_handshakes_never_reach_a_handler() {
             assert!(!sent.allow_origin);
             assert_eq!(sent.body["errorCode"], "E0000006");
             assert_eq!(sent.body["reason"], "websocket_origin_not_trusted");
-            let cause = sent.body["errorCauses"][0]["errorSummary"].as_str().unwrap();
+            let cause = sent.body["errorCauses"][0]["errorSummary"]
+                .as_str()
+                .unwrap();
             assert!(cause.starts_with("A WebSocket connection"), "{cause}");
             if headers.iter().filter(|(name, _)| *name == "origin").count() == 1 {
                 assert!(cause.contains("websocket_from_any_origin"), "{cause}");
@@ -210,8 +212,16 @@ async fn trusted_same_origin_and_non_browser_handshakes_are_upgraded() {
         handshake(TRUSTED),
         handshake(WILDCARD_MATCH),
         // Same origin, by fetch metadata and by `Host`.
-        [handshake(UNTRUSTED), vec![("sec-fetch-site", "same-origin")]].concat(),
-        [handshake("http://api.example"), vec![("host", "api.example")]].concat(),
+        [
+            handshake(UNTRUSTED),
+            vec![("sec-fetch-site", "same-origin")],
+        ]
+        .concat(),
+        [
+            handshake("http://api.example"),
+            vec![("host", "api.example")],
+        ]
+        .concat(),
         // No `Origin`: not a browser.
         vec![("upgrade", "websocket"), ("connection", "Upgrade")],
     ];
@@ -286,7 +296,11 @@ async fn registry_changes_apply_to_the_next_handshake() {
     );
     let entry = cors
         .registry()
-        .create(NewTrustedOrigin::new("Now trusted", UNTRUSTED, [ScopeType::Cors]))
+        .create(NewTrustedOrigin::new(
+            "Now trusted",
+            UNTRUSTED,
+            [ScopeType::Cors],
+        ))
         .unwrap();
     assert_eq!(
         status(send(&app, &calls, "GET", "/events", &handshake(UNTRUSTED)).await),
