@@ -7,6 +7,10 @@
 //! - Cross-origin `Authorization` is accepted only with bearer-type schemes (`Bearer`, `DPoP`);
 //!   an `SSWS` API token or `Basic` never works cross-origin. A route may accept bearer tokens
 //!   from any origin, without cookies.
+//! - A cross-origin WebSocket handshake (which browsers send with the site's cookies and no CORS
+//!   check) is accepted only from such a trusted origin, unless its route declared the socket
+//!   open to any origin ([`RouteCorsBuilder::websocket_from_any_origin`]): no cross-site
+//!   WebSocket hijacking.
 //! - Every denial is a [`Rejection`] with a stable reason code, a cause that names the fix, an
 //!   Okta-style JSON body and a `tracing` event (target `trusted_cors`).
 //!
