@@ -712,6 +712,18 @@ mod tests {
     }
 
     #[test]
+    fn the_websocket_rule_is_set_globally_only() {
+        assert_eq!(
+            RouteCors::builder()
+                .rule(RejectionKind::WebSocketOriginNotTrusted, RuleMode::Report)
+                .build()
+                .unwrap_err(),
+            ConfigError::RuleNotPerRoute("websocket_origin_not_trusted")
+        );
+        assert!(!RouteCors::server_side_only().accepts_websocket_from_any_origin());
+    }
+
+    #[test]
     fn server_side_only_is_not_enabled() {
         assert!(!RouteCors::server_side_only().is_cors_enabled());
     }

@@ -20,8 +20,9 @@ use crate::metrics::DecisionCounters;
 use crate::reply::{Decoration, Reply, ReplyValue, VARY_ORIGIN, VARY_PREFLIGHT};
 use crate::{Cors, Field, Rejection};
 
-/// The mark of a declared route's own answer (its preflight answer or its refusal), by which the
-/// guard knows that a route answered a preflight it deferred. The adapters put it on the answer
+/// The mark of a declared route's own answer (its preflight answer or its refusal), or of the
+/// response to a WebSocket handshake it took, by which the guard knows that a route answered a
+/// preflight (or took a handshake) it deferred. The adapters put it on the answer
 /// of a [`RouteStep::Answer`] or [`RouteStep::Preflight`], in the extensions the guard sees with
 /// the response: the response's on Tower; on actix-web the request's, which its response carries
 /// (they are pooled with their room, where a response's map would be allocated for the mark).
