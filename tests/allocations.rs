@@ -55,6 +55,17 @@ const PREFLIGHT: Case = (
     ],
 );
 const REFUSED: Case = ("GET", "/me", &[("origin", UNTRUSTED)]);
+/// A WebSocket handshake from a trusted origin (the handler answers it as a `GET` here).
+const TRUSTED_HANDSHAKE: Case = (
+    "GET",
+    "/me",
+    &[
+        ("origin", TRUSTED),
+        ("upgrade", "websocket"),
+        ("connection", "keep-alive, Upgrade"),
+        ("cookie", "sid=1"),
+    ],
+);
 const UNDECLARED_GET: Case = ("GET", "/plain", &[("origin", TRUSTED), ("cookie", "sid=1")]);
 
 /// Header values share their bytes, as those a server parses from its read buffer do (a value
@@ -128,6 +139,7 @@ mod axum_stack {
         assert_eq!(added(SAME_ORIGIN), 0, "same-origin");
         assert_eq!(added(ALLOWED_GET), 0, "allowed credentialed GET");
         assert_eq!(added(ALLOWED_BEARER), 0, "allowed bearer GET");
+        assert_eq!(added(TRUSTED_HANDSHAKE), 0, "trusted WebSocket handshake");
         assert_eq!(added(UNDECLARED_GET), 0, "GET to an undeclared route");
     }
 
@@ -214,6 +226,7 @@ mod tower_stack {
             ("same-origin", SAME_ORIGIN),
             ("allowed credentialed GET", ALLOWED_GET),
             ("allowed bearer GET", ALLOWED_BEARER),
+            ("trusted WebSocket handshake", TRUSTED_HANDSHAKE),
         ] {
             assert_eq!(added(case, true), 0, "{name}");
             // Without any extension map, the handlers' mark costs the map: its box and table.
@@ -441,6 +454,7 @@ mod actix_stack {
             ("allowed credentialed GET", ALLOWED_GET),
             ("allowed bearer GET", ALLOWED_BEARER),
             ("GET to an undeclared route", UNDECLARED_GET),
+            ("trusted WebSocket handshake", TRUSTED_HANDSHAKE),
         ] {
             assert_eq!(added(case, true).await, 0, "{name}");
             // On a request that never had an extension map, the handlers' mark of a declared

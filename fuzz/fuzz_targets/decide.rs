@@ -5,14 +5,16 @@
 //! `Access-Control-Request-Method`, `Access-Control-Request-Headers`, `Authorization`,
 //! `Sec-Fetch-Site`, `Host`. Flags, from bit 0 of byte 0, two bits per header in that order
 //! (0 absent, 1 and 3 one value, 2 several); then bit 12 cookies, bits 13-15 the policy, bit 16
-//! the configuration.
+//! the configuration, bit 17 a WebSocket handshake.
 //!
 //! Invariants (ARCHITECTURE.md): only a declared CORS-enabled route grants, only to the exact
 //! origin, never `*` or `null`; credentials only for an ACTIVE CORS-scoped trusted origin on a route
 //! that allows them; an untrusted origin only as a bearer call without cookies on a
 //! bearer-from-any-origin route; an API token or any scheme not configured is refused
 //! cross-origin; an unsafe method from an untrusted origin without a bearer token is refused;
-//! the global rules decide the same in every scope; a trusted origin is granted; an allowed
+//! the global rules decide the same in every scope; a WebSocket handshake from an origin that is
+//! not trusted is refused unless the route declared its socket open to any origin, one from a
+//! trusted origin never is by that rule; a trusted origin is granted; an allowed
 //! preflight answers what was asked, as a browser would check it; a refusal is a 403 Okta error
 //! with no CORS grant and `Vary: Origin`.
 
@@ -70,6 +72,8 @@ fuzz_target!(|data: &[u8]| {
         has_cookies: input.bit(12),
         sec_fetch_site: header(6),
         host: header(7),
+        // As the layers read it: only a `GET` (with `Upgrade` and `Connection`) or a `CONNECT`.
+        websocket: input.bit(17) && matches!(method, "GET" | "CONNECT"),
     };
     let (registry, cors) = world();
     let cors = &cors[config_index];
@@ -190,7 +194,17 @@ fn check(
         _ => None,
     };
     let preflight = requested_method.is_some();
-    let safe = preflight || matches!(facts.method, "GET" | "HEAD" | "OPTIONS");
+    // A handshake is judged by its own rule, not as a write.
+    let safe = preflight || facts.websocket || matches!(facts.method, "GET" | "HEAD" | "OPTIONS");
+    let open_socket =
+        matches!(scope, RouteScope::Declared(p) if p.accepts_websocket_from_any_origin());
+    if credential_ok {
+        assert_eq!(
+            kind == Some(RejectionKind::WebSocketOriginNotTrusted),
+            facts.websocket && !trusted && !open_socket,
+            "websocket: {facts:?} → {decision:?}"
+        );
+    }
     let exempt =
         trusted || (bearer && !facts.has_cookies) || oracle_form_post(config_index, facts.path);
     if credential_ok {
@@ -203,7 +217,7 @@ fn check(
 
     match decision {
         Decision::NotCors | Decision::SameOrigin => panic!("{facts:?} → {decision:?}"),
-        Decision::Pass => assert!(!enabled && !preflight),
+        Decision::Pass => assert!((!enabled || facts.websocket) && !preflight),
         Decision::DeferPreflight => {
             assert!(matches!(scope, RouteScope::Unrouted) && preflight);
         }

@@ -10,7 +10,9 @@
 //! `Access-Control-Allow-Credentials: true`; a grant is the request's single origin, with
 //! credentials only for an ACTIVE CORS-scoped trusted origin; a refusal is a 403 Okta error that
 //! grants nothing; an API token, another scheme not configured, or an unsafe method from an
-//! untrusted origin without a bearer token never reaches the handler from another origin; the
+//! untrusted origin without a bearer token never reaches the handler from another origin, nor
+//! does a WebSocket handshake from an untrusted origin unless the route declared its socket
+//! open to any origin (then only the guard's refusal of an undeclared route's answer); the
 //! handler never runs for an answered preflight; the handler's `Vary` is kept and a declared
 //! route adds `Origin`; a trusted origin's actual request is granted.
 
@@ -31,15 +33,11 @@ use trusted_cors_fuzz::{
     oracle_form_post, oracle_same_origin, oracle_trusted, policies, registry, Input,
 };
 
-fn world() -> &'static Vec<Cors> {
-    static WORLD: OnceLock<Vec<Cors>> = OnceLock::new();
-    WORLD.get_or_init(|| {
-        let registry: Arc<Registry> = Arc::new(registry());
-        configs()
-            .iter()
-            .map(|c| Cors::new(c.clone(), Arc::clone(&registry)))
-            .collect()
-    })
+/// The fixed registry, built once. Each input gets its own `Cors` over it: declaring a route
+/// open to WebSockets changes what its guard does, which must not leak into the next input.
+fn world() -> &'static Arc<Registry> {
+    static WORLD: OnceLock<Arc<Registry>> = OnceLock::new();
+    WORLD.get_or_init(|| Arc::new(registry()))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -71,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let config_index = usize::from(input.bit(6));
-    let cors = &world()[config_index];
+    let cors = &Cors::new(configs()[config_index].clone(), Arc::clone(world()));
     let declared = !input.bit(3);
     let policy = &policies()[usize::from(input.flag(0) & 0b111)];
     let handler_sets = input.bits2(4);
@@ -204,9 +202,13 @@ fuzz_target!(|data: &[u8]| {
             facts.authorization.is_empty() || bearer,
             "a credential other than a bearer token reached the handler from another origin"
         );
-        if !facts.safe() {
-            let trusted =
-                matches!(facts.origins.as_slice(), [o] if oracle_trusted(o, ScopeType::Cors));
+        let trusted = matches!(facts.origins.as_slice(), [o] if oracle_trusted(o, ScopeType::Cors));
+        if facts.handshake() {
+            assert!(
+                trusted || (declared && policy.accepts_websocket_from_any_origin()),
+                "a WebSocket handshake from an untrusted origin reached the handler"
+            );
+        } else if !facts.safe() {
             assert!(
                 trusted
                     || (bearer && !facts.cookies)
@@ -240,6 +242,8 @@ struct Facts {
     cookies: bool,
     preflight: bool,
     method: String,
+    upgrade: Vec<Vec<u8>>,
+    connection: Vec<Vec<u8>>,
 }
 
 impl Facts {
@@ -269,6 +273,25 @@ impl Facts {
             cookies: request.headers().contains_key("cookie"),
             preflight,
             method: request.method().as_str().to_owned(),
+            upgrade: all("upgrade"),
+            connection: all("connection"),
+        }
+    }
+
+    /// A WebSocket handshake, as ARCHITECTURE.md defines it: a `GET` whose `Upgrade` and
+    /// `Connection` contain `websocket` and `upgrade` in any case (several values count), or a
+    /// `CONNECT`.
+    fn handshake(&self) -> bool {
+        let names = |values: &[Vec<u8>], token: &str| {
+            values.len() > 1
+                || values
+                    .iter()
+                    .any(|v| v.to_ascii_lowercase().windows(token.len()).any(|w| w == token.as_bytes()))
+        };
+        match self.method.as_str() {
+            "GET" => names(&self.upgrade, "websocket") && names(&self.connection, "upgrade"),
+            "CONNECT" => true,
+            _ => false,
         }
     }
 

@@ -196,6 +196,7 @@ pub fn policies() -> &'static [RouteCors] {
                 .expect("valid"),
             RouteCors::builder()
                 .bearer_from_any_origin()
+                .websocket_from_any_origin()
                 .build()
                 .expect("valid"),
         ]

@@ -27,9 +27,10 @@
 //!    [`Recorded`] outcome into the request's extensions ([`Recorded::record`], through
 //!    [`MarkSink`]), call the handler, then [`After::finish`] with the step's decoration
 //!    ([`After::Decorate`]).
-//! 4. **The end of a request**: implement [`AppResponse`] for the framework's response, and
-//!    call [`After::finish`] once the application answered; a returned reply replaces the
-//!    response.
+//! 4. **The end of a request**: implement [`AppResponse`] for the framework's response (its
+//!    [`mark_route_answered`](AppResponse::mark_route_answered) puts the [`RouteAnswered`] mark
+//!    where `route_answered` looks: a route took a WebSocket handshake), and call
+//!    [`After::finish`] once the application answered; a returned reply replaces the response.
 //! 5. **Handlers** read the outcome with [`CorsOutcome::from_request`], through
 //!    [`MarkSource`].
 //!

@@ -656,9 +656,14 @@ mod tests {
             [rules]
             origin_not_trusted = "report"
             header_not_allowed = "enforce"
+            websocket_origin_not_trusted = "report"
             "#,
         )
         .unwrap();
+        assert_eq!(
+            config.rule_mode(RejectionKind::WebSocketOriginNotTrusted),
+            RuleMode::Report
+        );
         assert!(config.origin_schemes().allows("chrome-extension"));
         assert!(!config.origin_schemes().allows("ionic"));
         assert!(config.report_header());

@@ -69,6 +69,8 @@ pub(crate) fn explain(
         OriginRead::LookUpFirst,
     );
     let (outcome, credentials) = match &decision {
+        // A socket the rules let open, with the cookies sent: browsers make no CORS check of it.
+        Decision::Pass if facts.websocket => (Outcome::Allowed, facts.has_cookies),
         Decision::NotCors => (Outcome::NotCors, false),
         Decision::SameOrigin => (Outcome::SameOrigin, false),
         Decision::Preflight(answer) => (Outcome::Allowed, answer.allow_credentials),
@@ -107,6 +109,10 @@ pub struct Call<'a> {
     pub headers: Vec<&'a str>,
     /// Whether it sends cookies (`credentials: 'include'`).
     pub credentials: bool,
+    /// Whether it opens a WebSocket (`new WebSocket(url)`) instead of calling `fetch`: the
+    /// browser then sends one handshake, a `GET` with the page's origin and (as `SameSite`
+    /// allows) the site's cookies, and no preflight; `method` and `headers` are not used.
+    pub websocket: bool,
 }
 
 impl<'a> Call<'a> {
@@ -118,6 +124,29 @@ impl<'a> Call<'a> {
             path,
             headers: Vec::new(),
             credentials: false,
+            websocket: false,
+        }
+    }
+
+    /// A page on `origin` opening a WebSocket to `path` (`new WebSocket(url)`), with cookies.
+    ///
+    /// ```
+    /// use trusted_cors_core::decision::RouteScope;
+    /// use trusted_cors_core::explain::{Call, Outcome};
+    /// use trusted_cors_core::{Cors, CorsConfig, Registry};
+    ///
+    /// let cors = Cors::new(CorsConfig::default(), Registry::new());
+    /// let call = Call::websocket("https://evil.example", "/api/v1/users/me/events");
+    /// let why = cors.explain_call(&call, RouteScope::Unrouted);
+    /// assert_eq!(why.outcome, Outcome::Refused);
+    /// assert_eq!(why.reason, Some("websocket_origin_not_trusted"));
+    /// assert!(why.preflight.is_none());
+    /// ```
+    pub fn websocket(origin: &'a str, path: &'a str) -> Self {
+        Call {
+            credentials: true,
+            websocket: true,
+            ..Call::new(origin, "GET", path)
         }
     }
 
@@ -126,6 +155,9 @@ impl<'a> Call<'a> {
     /// preflight: only three form and text types are safelisted, and an API call sends JSON).
     pub fn needs_preflight(&self) -> bool {
         const SAFELISTED: [&str; 3] = ["accept", "accept-language", "content-language"];
+        if self.websocket {
+            return false;
+        }
         !matches!(self.method, "GET" | "HEAD" | "POST")
             || self
                 .headers
@@ -195,14 +227,15 @@ pub(crate) fn explain_call(
         .iter()
         .any(|h| h.trim().eq_ignore_ascii_case("authorization"));
     let facts = RequestFacts {
-        method: call.method,
+        method: if call.websocket { "GET" } else { call.method },
         path: call.path,
         origin,
-        authorization: match bearer {
+        authorization: match bearer && !call.websocket {
             true => HeaderInput::One(b"Bearer <token>"),
             false => HeaderInput::Absent,
         },
         has_cookies: call.credentials,
+        websocket: call.websocket,
         ..RequestFacts::default()
     };
     let mut actual = explain(&facts, config, route, registry);

@@ -44,7 +44,7 @@
 //!
 //! `route` is the route's [name](crate::RouteCorsBuilder::name) (`unnamed` if it has none), or
 //! `guard` for what the guard decides before routing (API tokens, untrusted writes, preflights no
-//! route answered). Label values come from a fixed set and the names the application gives its
+//! route answered, WebSocket handshakes from untrusted origins). Label values come from a fixed set and the names the application gives its
 //! routes: never the origin or the path, so the number of series stays bounded.
 //!
 //! Not counted: requests without `Origin`, same-origin requests, and cross-origin requests that

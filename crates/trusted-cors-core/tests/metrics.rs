@@ -184,6 +184,15 @@ fn mix() -> (Vec<Request<Body>>, Vec<u16>) {
             .header("origin", UNTRUSTED)
             .body(Full::default())
             .unwrap(),
+        // ... and a WebSocket handshake from an untrusted origin
+        get(
+            "/plain",
+            &[
+                ("origin", UNTRUSTED),
+                ("upgrade", "websocket"),
+                ("connection", "Upgrade"),
+            ],
+        ),
         // reported (and allowed)
         get("/rollout", &[("origin", UNTRUSTED)]),
         // unnamed route
@@ -197,7 +206,7 @@ fn mix() -> (Vec<Request<Body>>, Vec<u16>) {
         get("/plain", &[("origin", TRUSTED)]),
     ];
     let statuses = vec![
-        200, 200, 204, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200,
+        200, 200, 204, 403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200,
     ];
     (requests, statuses)
 }
@@ -217,7 +226,7 @@ fn each_request_is_counted_once_under_its_outcome_reason_and_route() {
         assert_eq!(statuses, expected);
         statuses
     });
-    assert_eq!(statuses.len(), 13);
+    assert_eq!(statuses.len(), 14);
     let expected: BTreeMap<String, u64> = [
         (counter("allowed", "none", "users_me"), 2),
         (counter("preflight", "none", "users_me"), 1),
@@ -227,6 +236,10 @@ fn each_request_is_counted_once_under_its_outcome_reason_and_route() {
         (counter("rejected", "route_not_cors_enabled", "guard"), 1),
         (
             counter("rejected", "untrusted_cross_origin_write", "guard"),
+            1,
+        ),
+        (
+            counter("rejected", "websocket_origin_not_trusted", "guard"),
             1,
         ),
         (counter("allowed", "none", "rollout"), 1),

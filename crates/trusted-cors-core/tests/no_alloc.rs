@@ -44,6 +44,12 @@ fn allowed_requests_are_decided_without_allocating() {
             .header("origin", "http://org.local")
             .header("host", "org.local"),
         Request::get("/api/v1/users/me"),
+        // A WebSocket handshake from a trusted origin.
+        Request::get("/api/v1/users/me")
+            .header("origin", TRUSTED)
+            .header("upgrade", "websocket")
+            .header("connection", "keep-alive, Upgrade")
+            .header("cookie", "sid=1"),
     ]
     .map(|builder| builder.body(()).unwrap());
 

@@ -20,8 +20,9 @@ use crate::metrics::DecisionCounters;
 use crate::reply::{Decoration, Reply, ReplyValue, VARY_ORIGIN, VARY_PREFLIGHT};
 use crate::{Cors, Field, Rejection};
 
-/// The mark of a declared route's own answer (its preflight answer or its refusal), by which the
-/// guard knows that a route answered a preflight it deferred. The adapters put it on the answer
+/// The mark of a declared route's own answer (its preflight answer or its refusal), or of the
+/// response to a WebSocket handshake it took, by which the guard knows that a route answered a
+/// preflight (or took a handshake) it deferred. The adapters put it on the answer
 /// of a [`RouteStep::Answer`] or [`RouteStep::Preflight`], in the extensions the guard sees with
 /// the response: the response's on Tower; on actix-web the request's, which its response carries
 /// (they are pooled with their room, where a response's map would be allocated for the mark).
@@ -37,8 +38,8 @@ pub enum After<V> {
     /// Add these headers (a declared route's CORS headers and `Vary`, the guard's `Vary` on an
     /// unsafe method, a report, the frame-ancestors policy).
     Decorate(Decoration<V>),
-    /// A preflight the guard passed on without a verdict: judged unless a declared route
-    /// answered it.
+    /// A preflight (or a WebSocket handshake) the guard passed on without a verdict: judged
+    /// unless a declared route answered (or took) it.
     Judge(Cors, Deferred<V>),
 }
 
@@ -53,6 +54,10 @@ pub trait AppResponse {
 
     /// Whether it carries the [`RouteAnswered`] mark.
     fn route_answered(&self) -> bool;
+
+    /// Marks it [`RouteAnswered`]: a declared route took a WebSocket handshake that the guard
+    /// deferred (where [`route_answered`](Self::route_answered) looks).
+    fn mark_route_answered(&mut self);
 
     /// The request's path and URI authority.
     fn target(&self) -> (&str, Option<&str>);
@@ -69,6 +74,9 @@ impl<V: AsRef<[u8]>> After<V> {
         match self {
             After::Nothing => None,
             After::Decorate(decoration) => {
+                if decoration.takes_handshake() {
+                    response.mark_route_answered();
+                }
                 response.decorate(decoration);
                 None
             }

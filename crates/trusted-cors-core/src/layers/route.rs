@@ -157,6 +157,7 @@ impl<V: Clone> DeclaredRoute<V> {
     /// It reads the request itself, as [`RequestFacts::read`] does. Nothing is handed over from
     /// the guard's read: without an allocation, only a one-bit mark could be, and measured, it
     /// cost more than it saved (ARCHITECTURE.md, "No hand-off from the guard to the route").
+    #[inline]
     pub fn handle<'r, H: RequestHeaders<Value = V>>(
         &'r self,
         method: &str,
@@ -165,7 +166,9 @@ impl<V: Clone> DeclaredRoute<V> {
         headers: &H,
     ) -> RouteStep<'r, V> {
         let origin = headers.get(Field::Origin);
-        let facts = RequestFacts::read_after_origin(method, path, authority, origin, headers);
+        let handshakes = self.cors.routes_judge_handshakes();
+        let facts =
+            RequestFacts::read_after_origin(method, path, authority, origin, headers, handshakes);
         let mut reports = Vec::new();
         let decision =
             (self.cors).decide_reporting(&facts, RouteScope::Declared(&self.policy), &mut reports);
@@ -177,15 +180,20 @@ impl<V: Clone> DeclaredRoute<V> {
             reports.retain(|report| !report.kind().is_global());
         }
         let report = self.cors.report(&reports, self.counters.as_ref());
-        let step = self.step(decision, origin.first().copied());
+        let step = self.step(decision, origin.first().copied(), facts.websocket);
         match report {
             None => step,
             Some(report) => reported(step, report),
         }
     }
 
-    /// What the route does on a decision.
-    fn step<'r>(&'r self, decision: Decision<'_>, origin: Option<&V>) -> RouteStep<'r, V> {
+    /// What the route does on a decision; `handshake`: the request is a WebSocket handshake.
+    fn step<'r>(
+        &'r self,
+        decision: Decision<'_>,
+        origin: Option<&V>,
+        handshake: bool,
+    ) -> RouteStep<'r, V> {
         match decision {
             Decision::Reject(rejection) => {
                 RouteStep::Answer((self.cors).refuse_counted(rejection, self.counters.as_ref()))
@@ -228,6 +236,12 @@ impl<V: Clone> DeclaredRoute<V> {
             Decision::NotCors | Decision::SameOrigin => {
                 RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only(true))
             }
+            // A handshake the route took as open to any origin: marked, so that a guard that
+            // deferred it lets it through.
+            _ if handshake => RouteStep::Forward(
+                Recorded::CrossOrigin,
+                Decoration::vary_only(true).taking_handshake(),
+            ),
             _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(true)),
         }
     }
