@@ -15,6 +15,7 @@ use trusted_cors::explain::{Call, CallExplanation, Check, Explanation, Outcome, 
 use trusted_cors::{Cors, Registry, RouteCors, MAX_ORIGIN_LEN};
 
 use crate::cli::OrgSource;
+use crate::events::{events_policy, EVENTS_PATH};
 use crate::{me_policy, user_policy, Reply, StartError, StoreLocation};
 
 /// The path of the explain endpoint.
@@ -45,6 +46,7 @@ impl DeclaredRoutes {
             let mut router = matchit::Router::new();
             for (pattern, policy) in [
                 ("/api/v1/users/me", me_policy()),
+                (EVENTS_PATH, events_policy()),
                 ("/api/v1/users/{id}", user_policy()),
                 (EXPLAIN_PATH, explain_policy()),
             ] {
