@@ -14,8 +14,8 @@ use common::Proc;
 use fantoccini::Client;
 use fantoccini::Locator;
 use harness::{
-    assert_fits_the_window, chromium, console, docs_screenshot, page_fetch, run_tester, screenshot,
-    sign_in, start_browser, start_org_in, value_of,
+    assert_fits_the_window, attr_of, chromium, console, docs_screenshot, page_fetch, run_tester,
+    screenshot, sign_in, start_browser, start_org_in, value_of,
 };
 use serde_json::{json, Value};
 
@@ -150,13 +150,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     );
     // The cause and its fix, said once.
     assert_eq!(text.matches("is not a trusted origin").count(), 1, "{text}");
-    let reason = client
-        .find(Locator::Id("result"))
-        .await
-        .unwrap()
-        .attr("data-reason")
-        .await
-        .unwrap();
+    let reason = attr_of(client, "result", "data-reason").await;
     assert_eq!(reason.as_deref(), Some("origin_not_trusted"));
     if shots {
         // The whole page at desktop width; then a phone's, scrolled to the explanation.
@@ -330,13 +324,7 @@ async fn websockets(client: &Client, org: &str, org_proc: &Proc, tester_port: u1
             text.contains("websocket_origin_not_trusted"),
             "{page}: {text}"
         );
-        let reason = client
-            .find(Locator::Id("result"))
-            .await
-            .unwrap()
-            .attr("data-reason")
-            .await
-            .unwrap();
+        let reason = attr_of(client, "result", "data-reason").await;
         assert_eq!(reason.as_deref(), Some("websocket_origin_not_trusted"));
         let failed = page_socket(client, &events).await;
         assert_eq!(failed["opened"], false, "{page}: {failed}");
