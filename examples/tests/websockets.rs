@@ -133,11 +133,14 @@ async fn read_some(stream: &mut TcpStream, into: &mut Vec<u8>) {
     into.extend_from_slice(&buffer[..read]);
 }
 
-/// The next text frame, as JSON.
+/// The next text frame, as JSON, past any ping (answered as it is read) and pong.
 async fn next_json(socket: &mut Socket) -> Value {
-    match tokio::time::timeout(WAIT, socket.next()).await {
-        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str(&text).expect("JSON"),
-        other => panic!("no text frame: {other:?}"),
+    loop {
+        match tokio::time::timeout(WAIT, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).expect("JSON"),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+            other => panic!("no text frame: {other:?}"),
+        }
     }
 }
 
@@ -152,7 +155,12 @@ struct Org {
 
 impl Org {
     async fn start(server: &'static str) -> Org {
-        let (proc, base) = Proc::start_org(server, Path::new(CONFIG), &["--store", "memory"]);
+        Org::start_with(server, Path::new(CONFIG)).await
+    }
+
+    /// Starts `server` with the configuration file `config`, its trusted origins in memory.
+    async fn start_with(server: &'static str, config: &Path) -> Org {
+        let (proc, base) = Proc::start_org(server, config, &["--store", "memory"]);
         let host = base.trim_start_matches("http://").to_owned();
         let name = if server.ends_with("actix") {
             "actix"
@@ -171,6 +179,21 @@ impl Org {
 
     fn cookie(&self) -> String {
         format!("Cookie: theme=dark; sid={}", self.sid)
+    }
+
+    /// Signs the session out, as another tab would.
+    async fn sign_out(&self) {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let signed_out = client
+            .post(format!("{}/logout", self.base))
+            .header("cookie", format!("sid={}", self.sid))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_out.status(), 303, "{}: sign-out", self.name);
     }
 
     /// A handshake with the browser's `Upgrade` and `Connection`, and `lines`.
@@ -454,17 +477,7 @@ async fn a_sign_out_elsewhere_ends_the_sessions_sockets() {
         let mut token_socket = sockets.pop().unwrap();
 
         // Another tab signs out.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let signed_out = client
-            .post(format!("{}/logout", org.base))
-            .header("cookie", format!("sid={}", org.sid))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(signed_out.status(), 303);
+        org.sign_out().await;
 
         for mut socket in sockets {
             assert_eq!(
@@ -497,6 +510,52 @@ async fn a_sign_out_elsewhere_ends_the_sessions_sockets() {
         println!(
             "{}: sign-out ended both session sockets, not the token's",
             org.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_socket_outlives_the_idle_timeout() {
+    // The server closes a connection that sends nothing for the idle timeout; a socket waiting
+    // for its session to end sends nothing for long. The server's pings keep it open.
+    const IDLE_MS: u64 = 300;
+    let dir = common::temp_dir("websockets-idle");
+    let config = dir.path().join("org.toml");
+    let shipped = trusted_cors_examples::DEFAULT_CONFIG;
+    assert!(shipped.contains("idle_timeout_ms = 60000"));
+    let short = shipped.replace(
+        "idle_timeout_ms = 60000",
+        &format!("idle_timeout_ms = {IDLE_MS}"),
+    );
+    std::fs::write(&config, short).unwrap();
+    for server in SERVERS {
+        let org = Org::start_with(server, &config).await;
+        let answer = org.open(&[&org.cookie()]).await;
+        assert_eq!(answer.status, 101, "{}: {}", org.name, answer.head);
+        let mut socket = answer.socket.unwrap();
+        assert_eq!(
+            next_json(&mut socket).await["profile"]["login"],
+            "ada@example.com"
+        );
+        // Five idle timeouts, reading (tungstenite answers each ping as it reads it).
+        let until = tokio::time::Instant::now() + Duration::from_millis(5 * IDLE_MS);
+        let mut pings = 0;
+        while let Ok(frame) = tokio::time::timeout_at(until, socket.next()).await {
+            match frame {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                other => panic!("{}: after {pings} pings: {other:?}", org.name),
+            }
+        }
+        assert!(pings >= 4, "{}: {pings} pings", org.name);
+        org.sign_out().await;
+        assert_eq!(
+            next_json(&mut socket).await,
+            json!({ "type": "session_ended" })
+        );
+        println!(
+            "{}: open for {} ms ({pings} pings), then ended by the sign-out",
+            org.name,
+            5 * IDLE_MS
         );
     }
 }
