@@ -92,6 +92,10 @@ impl<B> AppResponse for Answered<'_, B> {
         self.0.request().extensions().contains::<RouteAnswered>()
     }
 
+    fn mark_route_answered(&mut self) {
+        self.0.request().extensions_mut().insert(RouteAnswered);
+    }
+
     fn target(&self) -> (&str, Option<&str>) {
         let request = self.0.request();
         (

@@ -90,6 +90,8 @@ pub fn explain(
         OriginRead::LookUpFirst,
     );
     let (outcome, credentials) = match &decision {
+        // A socket the rules let open, with the cookies sent: browsers make no CORS check of it.
+        Decision::Pass if facts.websocket => (Outcome::Allowed, facts.has_cookies),
         Decision::NotCors => (Outcome::NotCors, false),
         Decision::SameOrigin => (Outcome::SameOrigin, false),
         Decision::Preflight(answer) => (Outcome::Allowed, answer.allow_credentials),
@@ -128,6 +130,10 @@ pub struct Call<'a> {
     pub headers: Vec<&'a str>,
     /// Whether it sends cookies (`credentials: 'include'`).
     pub credentials: bool,
+    /// Whether it opens a WebSocket (`new WebSocket(url)`) instead of calling `fetch`: the
+    /// browser then sends one handshake, a `GET` with the page's origin and (as `SameSite`
+    /// allows) the site's cookies, and no preflight; `method` and `headers` are not used.
+    pub websocket: bool,
 }
 
 impl<'a> Call<'a> {
@@ -139,6 +145,29 @@ impl<'a> Call<'a> {
             path,
             headers: Vec::new(),
             credentials: false,
+            websocket: false,
+        }
+    }
+
+    /// A page on `origin` opening a WebSocket to `path` (`new WebSocket(url)`), with cookies.
+    ///
+    /// ```
+    /// use trusted_cors_core::decision::RouteScope;
+    /// use trusted_cors_core::explain::{explain_call, Call, Outcome};
+    /// use trusted_cors_core::{CorsConfig, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let call = Call::websocket("https://evil.example", "/api/v1/users/me/events");
+    /// let why = explain_call(&call, &CorsConfig::default(), RouteScope::Unrouted, &registry.snapshot());
+    /// assert_eq!(why.outcome, Outcome::Refused);
+    /// assert_eq!(why.reason, Some("websocket_origin_not_trusted"));
+    /// assert!(why.preflight.is_none());
+    /// ```
+    pub fn websocket(origin: &'a str, path: &'a str) -> Self {
+        Call {
+            credentials: true,
+            websocket: true,
+            ..Call::new(origin, "GET", path)
         }
     }
 
@@ -147,6 +176,9 @@ impl<'a> Call<'a> {
     /// preflight: only three form and text types are safelisted, and an API call sends JSON).
     pub fn needs_preflight(&self) -> bool {
         const SAFELISTED: [&str; 3] = ["accept", "accept-language", "content-language"];
+        if self.websocket {
+            return false;
+        }
         !matches!(self.method, "GET" | "HEAD" | "POST")
             || self
                 .headers
@@ -223,14 +255,15 @@ pub fn explain_call(
         .iter()
         .any(|h| h.trim().eq_ignore_ascii_case("authorization"));
     let facts = RequestFacts {
-        method: call.method,
+        method: if call.websocket { "GET" } else { call.method },
         path: call.path,
         origin,
-        authorization: match bearer {
+        authorization: match bearer && !call.websocket {
             true => HeaderInput::One(b"Bearer <token>"),
             false => HeaderInput::Absent,
         },
         has_cookies: call.credentials,
+        websocket: call.websocket,
         ..RequestFacts::default()
     };
     let mut actual = explain(&facts, config, route, registry);

@@ -19,6 +19,10 @@ pub enum Field {
     AccessControlRequestMethod,
     /// `Access-Control-Request-Headers`.
     AccessControlRequestHeaders,
+    /// `Upgrade` (a WebSocket handshake's `websocket`).
+    Upgrade,
+    /// `Connection` (a WebSocket handshake's `upgrade`).
+    Connection,
     /// `Access-Control-Allow-Origin`.
     AccessControlAllowOrigin,
     /// `Access-Control-Allow-Credentials`.
@@ -46,7 +50,7 @@ pub enum Field {
 /// Every field with a name of its own; the request headers the decision reads come first. The
 /// adapters parse their framework's names of these once, in this order (see
 /// [`Field::index`]).
-pub const NAMED_FIELDS: [Field; 17] = [
+pub const NAMED_FIELDS: [Field; 19] = [
     Field::Origin,
     Field::Host,
     Field::Authorization,
@@ -54,6 +58,8 @@ pub const NAMED_FIELDS: [Field; 17] = [
     Field::SecFetchSite,
     Field::AccessControlRequestMethod,
     Field::AccessControlRequestHeaders,
+    Field::Upgrade,
+    Field::Connection,
     Field::AccessControlAllowOrigin,
     Field::AccessControlAllowCredentials,
     Field::AccessControlAllowMethods,
@@ -77,6 +83,8 @@ impl Field {
             Field::SecFetchSite => "sec-fetch-site",
             Field::AccessControlRequestMethod => "access-control-request-method",
             Field::AccessControlRequestHeaders => "access-control-request-headers",
+            Field::Upgrade => "upgrade",
+            Field::Connection => "connection",
             Field::AccessControlAllowOrigin => "access-control-allow-origin",
             Field::AccessControlAllowCredentials => "access-control-allow-credentials",
             Field::AccessControlAllowMethods => "access-control-allow-methods",
@@ -102,16 +110,18 @@ impl Field {
             Field::SecFetchSite => 4,
             Field::AccessControlRequestMethod => 5,
             Field::AccessControlRequestHeaders => 6,
-            Field::AccessControlAllowOrigin => 7,
-            Field::AccessControlAllowCredentials => 8,
-            Field::AccessControlAllowMethods => 9,
-            Field::AccessControlAllowHeaders => 10,
-            Field::AccessControlMaxAge => 11,
-            Field::AccessControlExposeHeaders => 12,
-            Field::Vary => 13,
-            Field::ContentSecurityPolicy => 14,
-            Field::ContentType => 15,
-            Field::TrustedCorsReason => 16,
+            Field::Upgrade => 7,
+            Field::Connection => 8,
+            Field::AccessControlAllowOrigin => 9,
+            Field::AccessControlAllowCredentials => 10,
+            Field::AccessControlAllowMethods => 11,
+            Field::AccessControlAllowHeaders => 12,
+            Field::AccessControlMaxAge => 13,
+            Field::AccessControlExposeHeaders => 14,
+            Field::Vary => 15,
+            Field::ContentSecurityPolicy => 16,
+            Field::ContentType => 17,
+            Field::TrustedCorsReason => 18,
             Field::Other(_) => return None,
         })
     }

@@ -170,6 +170,10 @@ struct CorsInner {
     registry: Arc<Registry>,
     /// Whether a guard wraps a service for this `Cors`; route declarations warn otherwise.
     guard_installed: AtomicBool,
+    /// Whether a route declared with this `Cors` accepts WebSocket handshakes from any origin:
+    /// the guard then defers the handshakes it would refuse to the route (see
+    /// `Cors::judge_unrouted`).
+    public_sockets: AtomicBool,
     /// The guard's decision counters, when metrics are on.
     guard_counters: Option<metrics::DecisionCounters>,
 }
@@ -198,6 +202,7 @@ impl Cors {
                 config,
                 registry,
                 guard_installed: AtomicBool::new(false),
+                public_sockets: AtomicBool::new(false),
                 guard_counters,
             }),
         }
@@ -310,6 +315,19 @@ impl Cors {
         self.inner.guard_installed.load(Ordering::Relaxed)
     }
 
+    /// Whether a route declared with this `Cors` accepts WebSocket handshakes from any origin
+    /// ([`RouteCorsBuilder::websocket_from_any_origin`]).
+    pub(crate) fn has_public_sockets(&self) -> bool {
+        self.inner.public_sockets.load(Ordering::Relaxed)
+    }
+
+    /// Whether a declared route reads a `GET`'s `Upgrade` and `Connection` to judge WebSocket
+    /// handshakes itself: when the guard defers the ones it would refuse (a public socket is
+    /// declared), or when no guard judges them.
+    pub(crate) fn routes_judge_handshakes(&self) -> bool {
+        self.has_public_sockets() || !self.guard_installed()
+    }
+
     /// A route's policy prepared for the layers of a framework whose response headers are `W`
     /// (see [`adapter`]).
     #[doc(hidden)]
@@ -318,6 +336,9 @@ impl Cors {
         W: ResponseHeaders,
         W::Value: Clone,
     {
+        if policy.accepts_websocket_from_any_origin() {
+            self.inner.public_sockets.store(true, Ordering::Relaxed);
+        }
         DeclaredRoute::new::<W>(self.clone(), policy)
     }
 }

@@ -51,6 +51,7 @@ struct Inner {
     credentials: bool,
     bearer_from_any_origin: bool,
     any_origin: bool,
+    websocket_any_origin: bool,
     methods: Vec<Box<str>>,
     headers: AllowedHeaders,
     allow_methods: Bytes,
@@ -117,6 +118,7 @@ impl RouteCors {
             credentials: false,
             bearer_from_any_origin: false,
             any_origin: false,
+            websocket_any_origin: false,
             methods: Vec::new(),
             headers: AllowedHeaders::List(Vec::new()),
             allow_methods: Bytes::new(),
@@ -164,6 +166,13 @@ impl RouteCors {
         self.0.any_origin
     }
 
+    /// Whether the route accepts WebSocket handshakes from any origin (see
+    /// [`RouteCorsBuilder::websocket_from_any_origin`]); otherwise a handshake to it is judged
+    /// by the global rule, `websocket_origin_not_trusted`.
+    pub fn accepts_websocket_from_any_origin(&self) -> bool {
+        self.0.websocket_any_origin
+    }
+
     /// Whether the method may be used cross-origin (case-sensitive, as methods are).
     pub fn allows_method(&self, method: &str) -> bool {
         self.0.methods.iter().any(|m| &**m == method)
@@ -208,6 +217,7 @@ impl RouteCors {
             credentials,
             bearer_from_any_origin,
             any_origin,
+            websocket_any_origin,
             methods,
             mut headers,
             any_header,
@@ -233,6 +243,7 @@ impl RouteCors {
             credentials,
             bearer_from_any_origin,
             any_origin,
+            websocket_any_origin,
             allow_methods: render(&methods),
             methods: methods.into_iter().map(String::into_boxed_str).collect(),
             headers,
@@ -252,6 +263,7 @@ impl fmt::Debug for RouteCors {
             .field("credentials", &self.0.credentials)
             .field("bearer_from_any_origin", &self.0.bearer_from_any_origin)
             .field("any_origin", &self.0.any_origin)
+            .field("websocket_any_origin", &self.0.websocket_any_origin)
             .field("methods", &self.0.methods)
             .field("headers", &self.0.headers)
             .field("expose_headers", &self.0.expose)
@@ -269,6 +281,7 @@ pub struct RouteCorsBuilder {
     credentials: bool,
     bearer_from_any_origin: bool,
     any_origin: bool,
+    websocket_any_origin: bool,
     methods: Vec<String>,
     headers: Vec<String>,
     any_header: bool,
@@ -285,6 +298,7 @@ impl Default for RouteCorsBuilder {
             credentials: true,
             bearer_from_any_origin: false,
             any_origin: false,
+            websocket_any_origin: false,
             methods: vec!["GET".into(), "HEAD".into()],
             headers: vec!["content-type".into()],
             any_header: false,
@@ -412,6 +426,28 @@ impl RouteCorsBuilder {
     pub fn any_origin(mut self) -> Self {
         self.any_origin = true;
         self.credentials = false;
+        self
+    }
+
+    /// Accepts WebSocket handshakes from any origin on this route: a socket meant for every
+    /// site, whose data is public or that authenticates with a token sent in its first message,
+    /// never with the cookies a browser attaches to the handshake. Without it, a handshake from
+    /// another origin is accepted only from an ACTIVE trusted origin with the CORS scope (the
+    /// global rule `websocket_origin_not_trusted`, judged by the guard for every route, declared
+    /// or not): browsers open a socket to any site with that site's cookies and never ask the
+    /// server's permission to read it, so a socket that trusts its cookies is otherwise open to
+    /// cross-site WebSocket hijacking. It changes nothing else of the route's CORS policy.
+    ///
+    /// ```
+    /// use trusted_cors_core::RouteCors;
+    ///
+    /// let ticker = RouteCors::builder().websocket_from_any_origin().build()?;
+    /// assert!(ticker.accepts_websocket_from_any_origin());
+    /// assert!(!RouteCors::default().accepts_websocket_from_any_origin());
+    /// # Ok::<(), trusted_cors_core::ConfigError>(())
+    /// ```
+    pub fn websocket_from_any_origin(mut self) -> Self {
+        self.websocket_any_origin = true;
         self
     }
 

@@ -251,6 +251,10 @@ enum DecorationKind<V> {
         allow: Option<Allow<V>>,
         /// Whether to append `Origin` to `Vary`, unless the application's `Vary` covers it.
         vary: bool,
+        /// Whether a declared route took a WebSocket handshake (its response is then marked
+        /// [`RouteAnswered`](crate::layers::RouteAnswered), so that a guard that deferred the
+        /// handshake lets it through).
+        handshake: bool,
     },
     /// Appended, so a policy the application sets is enforced as well.
     FrameAncestors(Bytes),
@@ -267,7 +271,11 @@ struct Allow<V> {
 impl<V> Decoration<V> {
     pub(crate) fn vary_only(vary: bool) -> Self {
         Decoration {
-            kind: DecorationKind::Route { allow: None, vary },
+            kind: DecorationKind::Route {
+                allow: None,
+                vary,
+                handshake: false,
+            },
             report: None,
         }
     }
@@ -281,6 +289,7 @@ impl<V> Decoration<V> {
                     expose,
                 }),
                 vary: true,
+                handshake: false,
             },
             report: None,
         }
@@ -294,6 +303,27 @@ impl<V> Decoration<V> {
     }
 
     /// Also sends `X-Trusted-Cors-Report` with this value.
+    /// The decoration of a WebSocket handshake a declared route took (see
+    /// [`takes_handshake`](Self::takes_handshake)).
+    pub(crate) fn taking_handshake(mut self) -> Self {
+        if let DecorationKind::Route { handshake, .. } = &mut self.kind {
+            *handshake = true;
+        }
+        self
+    }
+
+    /// Whether a declared route took a WebSocket handshake: the end of the request marks the
+    /// response [`RouteAnswered`](crate::layers::RouteAnswered).
+    pub(crate) fn takes_handshake(&self) -> bool {
+        matches!(
+            self.kind,
+            DecorationKind::Route {
+                handshake: true,
+                ..
+            }
+        )
+    }
+
     pub(crate) fn with_report(mut self, report: Option<Bytes>) -> Self {
         self.report = report.map(Box::new);
         self
@@ -305,7 +335,7 @@ impl<V> Decoration<V> {
             headers.append(REPORT_HEADER, value);
         }
         let (allow, vary) = match self.kind {
-            DecorationKind::Route { allow, vary } => (allow, vary),
+            DecorationKind::Route { allow, vary, .. } => (allow, vary),
             DecorationKind::FrameAncestors(policy) => {
                 if let Some(value) = W::to_value(policy) {
                     headers.append(Field::ContentSecurityPolicy, value);

@@ -161,6 +161,11 @@ pub struct RequestFacts<'a> {
     pub sec_fetch_site: HeaderInput<'a>,
     /// `Host` (or the `:authority` of an HTTP/2 request).
     pub host: HeaderInput<'a>,
+    /// Whether the request is a WebSocket handshake: a `GET` whose `Upgrade` contains
+    /// `websocket` and whose `Connection` contains `upgrade`, in any case, or an HTTP/2 extended
+    /// `CONNECT`. Judged by the rule `websocket_origin_not_trusted`, and by no CORS rule of the
+    /// route (browsers make no CORS check of a socket).
+    pub websocket: bool,
 }
 
 /// The host a request is addressed to: the request target's authority when it has one (HTTP/2's
@@ -195,6 +200,51 @@ pub(crate) fn names_another_site(site: HeaderInput<'_>) -> bool {
 }
 
 impl<'a> RequestFacts<'a> {
+    /// Whether a request is a WebSocket handshake, from its method and its `Upgrade` and `Connection`
+    /// values:
+    ///
+    /// - HTTP/1.1 (RFC 6455): a `GET` whose `Upgrade` contains `websocket` and whose `Connection`
+    ///   contains `upgrade`, in any case, anywhere in the value (`Upgrade: h2c, websocket`,
+    ///   `Connection: keep-alive, Upgrade` as Firefox sends it, tabs and spaces). Containing, not
+    ///   equal to a token: the guard must recognise at least every handshake a server upgrades, and
+    ///   some check no more than that (actix-web's `Upgrade` check is a substring); browsers cannot
+    ///   set either header, so this refuses no page anything. Several `Upgrade` or `Connection`
+    ///   headers count as naming it.
+    /// - HTTP/2 (RFC 8441): an extended `CONNECT`. Any `CONNECT` counts: its `:protocol` is not a
+    ///   header, and reading it would need the server's types (hyper's `Protocol` extension), but a
+    ///   page can never send a `CONNECT` itself (Fetch forbids the method), so one that carries an
+    ///   `Origin` is a browser's extended `CONNECT`, a WebSocket.
+    ///
+    /// ```
+    /// use trusted_cors_core::HeaderInput::{Absent, One};
+    /// use trusted_cors_core::RequestFacts;
+    ///
+    /// assert!(RequestFacts::is_websocket_handshake("GET", One(b"WebSocket"), One(b"keep-alive, Upgrade")));
+    /// assert!(RequestFacts::is_websocket_handshake("CONNECT", Absent, Absent));
+    /// assert!(!RequestFacts::is_websocket_handshake("GET", Absent, One(b"upgrade")));
+    /// assert!(!RequestFacts::is_websocket_handshake("POST", One(b"websocket"), One(b"upgrade")));
+    /// ```
+    pub fn is_websocket_handshake(
+        method: &str,
+        upgrade: HeaderInput<'_>,
+        connection: HeaderInput<'_>,
+    ) -> bool {
+        fn names(input: HeaderInput<'_>, token: &[u8]) -> bool {
+            match input {
+                HeaderInput::Absent => false,
+                HeaderInput::One(value) => value
+                    .windows(token.len())
+                    .any(|window| window.eq_ignore_ascii_case(token)),
+                HeaderInput::Many => true,
+            }
+        }
+        match method {
+            "GET" => names(upgrade, b"websocket") && names(connection, b"upgrade"),
+            "CONNECT" => true,
+            _ => false,
+        }
+    }
+
     /// Reads the facts of a request without allocating. `authority` is the URI's authority (the
     /// `:authority` of an HTTP/2 request, an absolute-form target), used instead of `Host` when
     /// present.
@@ -203,7 +253,8 @@ impl<'a> RequestFacts<'a> {
     /// request), except `Sec-Fetch-Site`, `Authorization` and `Cookie` of an unsafe method (a
     /// browser's word that it comes from another site, see [`decide`](crate::decide)). With it,
     /// the others are read at once ([`RequestHeaders::get_many`]); the preflight headers only for
-    /// `OPTIONS`, the one method the decision reads them for.
+    /// `OPTIONS`, the one method the decision reads them for; `Upgrade` and `Connection` only for
+    /// `GET` (see [`websocket`](Self::websocket)).
     pub fn read<H: RequestHeaders>(
         method: &'a str,
         path: &'a str,
@@ -211,17 +262,20 @@ impl<'a> RequestFacts<'a> {
         headers: &'a H,
     ) -> Self {
         let origin = headers.get(Field::Origin);
-        RequestFacts::read_after_origin(method, path, authority, origin, headers)
+        RequestFacts::read_after_origin(method, path, authority, origin, headers, true)
     }
 
     /// [`read`](Self::read), `Origin` already looked up (the guard and the routes look it up
-    /// first, alone).
+    /// first, alone). `handshakes`: whether to read a `GET`'s `Upgrade` and `Connection` (the
+    /// guard knows whether `Upgrade` is there; a route reads them only when it judges
+    /// handshakes, see `Cors::routes_judge_handshakes`).
     pub(crate) fn read_after_origin<H: RequestHeaders>(
         method: &'a str,
         path: &'a str,
         authority: Option<&'a str>,
         origin: Found<&'a H::Value>,
         headers: &'a H,
+        handshakes: bool,
     ) -> Self {
         let facts = RequestFacts {
             method,
@@ -240,6 +294,8 @@ impl<'a> RequestFacts<'a> {
                 sec_fetch_site: site,
                 authorization: headers.values(Field::Authorization),
                 has_cookies: headers.get(Field::Cookie).is_present(),
+                // An unsafe method is a handshake only as HTTP/2's `CONNECT`.
+                websocket: method == "CONNECT",
                 ..facts
             };
         }
@@ -251,14 +307,32 @@ impl<'a> RequestFacts<'a> {
             Field::AccessControlRequestMethod,
             Field::AccessControlRequestHeaders,
         ];
+        // A `GET` that may be a WebSocket handshake: its last two are `Upgrade` and `Connection`.
+        const HANDSHAKE: [Field; 6] = [
+            Field::SecFetchSite,
+            Field::Host,
+            Field::Authorization,
+            Field::Cookie,
+            Field::Upgrade,
+            Field::Connection,
+        ];
         let fields = match method {
             "OPTIONS" => &FIELDS[..],
+            "GET" if handshakes => &HANDSHAKE[..],
             _ => &FIELDS[..4],
         };
         let mut found = [Found::Absent; FIELDS.len()];
         headers.get_many(fields, &mut found[..fields.len()]);
-        let [sec_fetch_site, host, authorization, cookie, request_method, request_headers] =
+        let [sec_fetch_site, host, authorization, cookie, fifth, sixth] =
             found.map(Found::into_input);
+        let (request_method, request_headers, websocket) = match method {
+            "OPTIONS" => (fifth, sixth, false),
+            _ => (
+                HeaderInput::Absent,
+                HeaderInput::Absent,
+                RequestFacts::is_websocket_handshake(method, fifth, sixth),
+            ),
+        };
         RequestFacts {
             origin: origin.into_input(),
             access_control_request_method: request_method,
@@ -267,6 +341,7 @@ impl<'a> RequestFacts<'a> {
             has_cookies: cookie.is_present(),
             sec_fetch_site,
             host: request_host(authority, host),
+            websocket,
             ..facts
         }
     }
@@ -297,6 +372,11 @@ mod tests {
             "authorization",
             "app.example.com",
             "sid=1",
+            "websocket",
+            "WebSocket",
+            "h2c, websocket",
+            "keep-alive, Upgrade",
+            "upgrade",
         ]))
     }
 
@@ -307,11 +387,12 @@ mod tests {
         /// with its shortcuts, is the decision's.
         #[test]
         fn the_read_and_the_guard_agree_with_the_decision(
-            method in prop::sample::select(vec!["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "get"]),
-            values in prop::collection::vec(header_value(), 8),
-            repeated in prop::collection::vec(header_value(), 8),
+            method in prop::sample::select(vec!["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "get", "CONNECT"]),
+            values in prop::collection::vec(header_value(), NAMES.len()),
+            repeated in prop::collection::vec(header_value(), NAMES.len()),
             filler in 0usize..30,
             public in any::<bool>(),
+            public_socket in any::<bool>(),
         ) {
             let mut headers = http::HeaderMap::new();
             for (field, value) in NAMES.iter().zip(&values) {
@@ -352,6 +433,11 @@ mod tests {
                 has_cookies: input(Field::Cookie).is_present(),
                 sec_fetch_site: input(Field::SecFetchSite),
                 host: input(Field::Host),
+                websocket: RequestFacts::is_websocket_handshake(
+                    method,
+                    input(Field::Upgrade),
+                    input(Field::Connection),
+                ),
             };
             // Several headers read at once (one pass over `http`'s map) read what a lookup each
             // reads.
@@ -363,8 +449,9 @@ mod tests {
                 Field::SecFetchSite,
                 Field::AccessControlRequestMethod,
                 Field::AccessControlRequestHeaders,
+                Field::Upgrade,
             ];
-            let mut found = [Found::Absent; 7];
+            let mut found = [Found::Absent; 8];
             headers.get_many(&fields, &mut found);
             prop_assert_eq!(found, fields.map(|field| RequestHeaders::get(&headers, field)));
             let facts = RequestFacts::read(method, "/x", None, &headers);
@@ -379,6 +466,10 @@ mod tests {
             let decision = decide(&full, &config, RouteScope::Unrouted, &registry.snapshot());
             let kind = decision.rejection().map(|r| r.kind());
             let cors = crate::Cors::new(config, registry);
+            if public_socket {
+                let policy = crate::RouteCors::builder().websocket_from_any_origin().build().unwrap();
+                let _route = cors.declare::<http::HeaderMap>(policy);
+            }
             match cors.judge_unrouted(method, "/x", None, &headers) {
                 Ok(After::Nothing) => prop_assert!(
                     !matches!(decision, Decision::Reject(_) | Decision::DeferPreflight)
@@ -395,22 +486,29 @@ mod tests {
                     prop_assert_eq!(reply.rejection().map(|r| r.kind()), kind);
                 }
                 Ok(After::Judge(_, deferred)) => {
-                    prop_assert!(kind.is_none(), "{method} {headers:?}: deferred, but {decision:?}");
                     let refusal = match cors.judge_unanswered(&deferred, "/x", None, 405) {
                         Unanswered::Refuse(reply) => reply.rejection().map(|r| r.kind()),
                         _ => None,
                     };
-                    prop_assert_eq!(
-                        refusal,
-                        matches!(decision, Decision::DeferPreflight)
-                            .then_some(crate::RejectionKind::RouteNotCorsEnabled)
-                    );
+                    // A handshake refused is deferred only while a public socket is declared,
+                    // and refused at the end if no route took it.
+                    if kind == Some(crate::RejectionKind::WebSocketOriginNotTrusted) {
+                        prop_assert!(public_socket);
+                        prop_assert_eq!(refusal, kind);
+                    } else {
+                        prop_assert!(kind.is_none(), "{method} {headers:?}: deferred, but {decision:?}");
+                        prop_assert_eq!(
+                            refusal,
+                            matches!(decision, Decision::DeferPreflight)
+                                .then_some(crate::RejectionKind::RouteNotCorsEnabled)
+                        );
+                    }
                 }
             }
         }
     }
 
-    const NAMES: [&str; 8] = [
+    const NAMES: [&str; 10] = [
         "origin",
         "authorization",
         "sec-fetch-site",
@@ -418,6 +516,8 @@ mod tests {
         "access-control-request-headers",
         "host",
         "cookie",
+        "upgrade",
+        "connection",
         "x-other",
     ];
 }

@@ -36,6 +36,11 @@ fn facts<'a>(case: &'a Case) -> RequestFacts<'a> {
         has_cookies: case.headers.iter().any(|(n, _)| *n == "cookie"),
         sec_fetch_site: input("sec-fetch-site"),
         host: input("host"),
+        websocket: RequestFacts::is_websocket_handshake(
+            case.method,
+            input("upgrade"),
+            input("connection"),
+        ),
     }
 }
 
@@ -84,6 +89,7 @@ fn decision_table() {
     let (me, user, no_cookies, server) =
         (me(), user(), no_cookies(), RouteCors::server_side_only());
     let public = public();
+    let socket = socket();
     let mut failures = Vec::new();
     for case in cases::all() {
         let scope = match case.route {
@@ -94,6 +100,7 @@ fn decision_table() {
             User => RouteScope::Declared(&user),
             NoCookies => RouteScope::Declared(&no_cookies),
             Public => RouteScope::Declared(&public),
+            Socket => RouteScope::Declared(&socket),
         };
         let facts = facts(case);
         let got = decide(&facts, &config, scope, &snapshot);

@@ -308,7 +308,7 @@ proptest! {
     #[test]
     fn decision_report_mode_never_weakens_an_enforced_rule(
         (world, req) in case(),
-        mask in 0u8..(1 << RejectionKind::ALL.len()),
+        mask in 0u16..(1 << RejectionKind::ALL.len()),
     ) {
         let Some(c) = Ctx::new(&world) else { return Ok(()) };
         let facts = req.facts();
@@ -380,6 +380,8 @@ proptest! {
         let decision = decide(&facts, &c.config, route, &snapshot);
         let why = explain(&facts, &c.config, route, &snapshot);
         let expected = match &decision {
+            // A socket the rules let open: browsers make no CORS check of it.
+            Decision::Pass if facts.websocket => Outcome::Allowed,
             Decision::NotCors => Outcome::NotCors,
             Decision::SameOrigin => Outcome::SameOrigin,
             Decision::Preflight(_) | Decision::Allow(_) => Outcome::Allowed,
@@ -387,7 +389,11 @@ proptest! {
             _ => Outcome::Blocked,
         };
         prop_assert_eq!(why.outcome, expected);
-        prop_assert_eq!(granted(&decision).map(|g| g.1).unwrap_or(false), why.credentials);
+        let credentials = match &decision {
+            Decision::Pass if facts.websocket => !req.cookie.is_empty(),
+            decision => granted(decision).map(|g| g.1).unwrap_or(false),
+        };
+        prop_assert_eq!(credentials, why.credentials);
         if matches!(expected, Outcome::NotCors | Outcome::SameOrigin) {
             prop_assert!(why.checks.is_empty());
         }
@@ -460,7 +466,8 @@ proptest! {
         let facts = req.facts();
         let trusted = req.single_origin().is_some_and(|o| c.trusted(o));
         let bearer_only = req.has_allowed_bearer(world.schemes()) && req.cookie.is_empty();
-        if req.is_safe_method() || trusted || bearer_only || req.is_form_post_path() {
+        // A handshake (HTTP/2's `CONNECT`) is judged by its own rule (below).
+        if req.is_safe_method() || req.is_handshake() || trusted || bearer_only || req.is_form_post_path() {
             return Ok(());
         }
         for (_, decision) in c.decisions(&facts) {
@@ -472,6 +479,38 @@ proptest! {
                 prop_assert!(kind.is_some(), "{:?}", decision);
             } else {
                 prop_assert_eq!(kind, Some(RejectionKind::UntrustedCrossOriginWrite), "{:?}", decision);
+            }
+        }
+    }
+
+    /// A cross-origin WebSocket handshake from an origin that is not an ACTIVE CORS-scoped
+    /// trusted origin (by the oracle's own scan; `null`, malformed and several `Origin` headers
+    /// included) is refused wherever it is judged, with or without cookies, unless the route
+    /// declared its socket open to any origin (then only a foreign credential refuses it); one
+    /// from a trusted origin is never refused by the WebSocket rule; and a request that is not
+    /// a handshake never is.
+    #[test]
+    fn decision_websocket_handshakes_only_from_trusted_origins((world, req) in case()) {
+        let Some(c) = Ctx::new(&world) else { return Ok(()) };
+        let facts = req.facts();
+        prop_assert_eq!(facts.websocket, req.is_handshake());
+        let trusted = req.single_origin().is_some_and(|o| c.trusted(o));
+        for (place, decision) in c.decisions(&facts) {
+            let kind = decision.rejection().map(|r| r.kind());
+            if !req.is_handshake() || trusted {
+                prop_assert_ne!(kind, Some(RejectionKind::WebSocketOriginNotTrusted));
+                continue;
+            }
+            if !is_cross_origin(&decision) {
+                continue;
+            }
+            let open = place == Where::Route && world.route == RouteKind::Cors && world.policy.socket;
+            if req.has_foreign_credential(world.schemes()) {
+                prop_assert!(kind.is_some(), "{:?}", decision);
+            } else if open {
+                prop_assert_eq!(&decision, &Decision::Pass);
+            } else {
+                prop_assert_eq!(kind, Some(RejectionKind::WebSocketOriginNotTrusted), "{:?}", decision);
             }
         }
     }

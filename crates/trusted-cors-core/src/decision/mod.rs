@@ -12,9 +12,10 @@
 //!    spec have it; without it, a configured public origin or an `Origin` matching `Host` does);
 //!    otherwise a cross-origin request, perhaps a preflight (`OPTIONS` with a valid
 //!    `Access-Control-Request-Method`), with the credential it carries;
-//! 2. **global rules**: `Authorization` must use an allowed bearer-type scheme; an unsafe method
-//!    from an origin that is not trusted needs a bearer token and no cookies (unless the path
-//!    accepts cross-site form posts);
+//! 2. **global rules**: `Authorization` must use an allowed bearer-type scheme; a WebSocket
+//!    handshake must come from a trusted origin, unless the route declared its socket open to
+//!    any origin; an unsafe method from an origin that is not trusted needs a bearer token and
+//!    no cookies (unless the path accepts cross-site form posts);
 //! 3. **the route**: before routing, a preflight waits for a route to answer it; an undeclared
 //!    route refuses preflights and adds nothing; a declared route answers preflights itself and
 //!    decorates or refuses actual requests.
@@ -299,7 +300,7 @@ pub(crate) fn decide_traced<'a>(
     let lookup = match facts.origin {
         HeaderInput::One(bytes)
             if read == OriginRead::LookUpFirst
-                && (enabled || !is_safe_method(facts.method))
+                && (enabled || facts.websocket || !is_safe_method(facts.method))
                 && !says_same_origin(facts.sec_fetch_site) =>
         {
             registry.exact_lookup(bytes)
@@ -345,12 +346,44 @@ pub(crate) fn decide_traced<'a>(
         }
     };
 
-    let safe = cross.is_preflight() || is_safe_method(facts.method);
-    let trusted = (enabled || !safe)
+    // A WebSocket handshake (a `GET`, or HTTP/2's `CONNECT` in its place) is judged by its own
+    // rule below, not as a write.
+    let handshake = facts.websocket;
+    let safe = cross.is_preflight() || is_safe_method(facts.method) || handshake;
+    let trusted = (enabled || !safe || handshake)
         && cross.origin().is_some_and(|p| {
             config.origin_schemes().allows(p.scheme())
                 && registry.trusted_after(&p, ScopeType::Cors, lookup)
         });
+
+    // Stage 2: browsers open a WebSocket to any site with its cookies and make no CORS check;
+    // only trusted origins may, unless the route declared its socket open to any origin.
+    // A handshake from an origin that is not trusted, taken by a route open to any origin.
+    let open_socket = handshake
+        && !trusted
+        && matches!(route, RouteScope::Declared(p) if p.accepts_websocket_from_any_origin());
+    if handshake {
+        if trusted || open_socket {
+            rules.pass(RejectionKind::WebSocketOriginNotTrusted, || {
+                match trusted {
+                    true => {
+                        "a WebSocket handshake from an ACTIVE trusted origin with the CORS scope"
+                    }
+                    false => {
+                        "a WebSocket handshake to a route declared open to any origin \
+                              (websocket_from_any_origin)"
+                    }
+                }
+                .to_owned()
+            });
+        } else {
+            let origin = cross.origin_form();
+            if let Some(reject) = rules.refuse(RejectionCause::WebSocketOriginNotTrusted { origin })
+            {
+                return reject;
+            }
+        }
+    }
 
     // Stage 2: CORS headers alone do not stop a cross-site form post; refuse unsafe methods from
     // origins that are not trusted unless they carry a bearer token and no cookies.
@@ -359,6 +392,7 @@ pub(crate) fn decide_traced<'a>(
     if safe || trusted || bearer_only || form_post() {
         rules.pass(RejectionKind::UntrustedCrossOriginWrite, || {
             match (safe, trusted, bearer_only) {
+                _ if handshake => "a WebSocket handshake is judged by websocket_origin_not_trusted",
                 (true, ..) => "a safe method (or a preflight) changes nothing",
                 (_, true, _) => "the origin is a trusted origin with the CORS scope",
                 (_, _, true) => "a bearer token and no cookies: no ambient credential to forge",
@@ -377,7 +411,16 @@ pub(crate) fn decide_traced<'a>(
         }
     }
 
-    // Stage 3: the route.
+    // Stage 3: the route. A handshake from a trusted origin (or one whose rule only reports)
+    // goes on as the `GET` it is; one the route took as open to any origin gets no CORS headers
+    // (browsers read none on a socket), as one to a route without a CORS policy gets none.
+    if handshake && (open_socket || !enabled) && !matches!(route, RouteScope::Unrouted) {
+        rules.pass(RejectionKind::RouteNotCorsEnabled, || {
+            "a WebSocket handshake needs no CORS headers: browsers make no CORS check of a socket"
+                .to_owned()
+        });
+        return Decision::Pass;
+    }
     let policy = match route {
         RouteScope::Unrouted if cross.is_preflight() => return Decision::DeferPreflight,
         RouteScope::Unrouted => return Decision::Pass,

@@ -304,8 +304,9 @@ mod lookup_first {
             host in prop::option::of(prop::sample::select(vec![&b"api.example.com"[..], b"app.example.com"])),
             authorization in prop::option::of(prop::sample::select(vec![&b"Bearer t"[..], b"SSWS t", b"Basic x"])),
             cookies in any::<bool>(),
-            route in 0usize..6,
+            route in 0usize..7,
             capacitor in any::<bool>(),
+            websocket in any::<bool>(),
         ) {
             let mut config = CorsConfig::builder().public_origin("https://api.example.com");
             if !capacitor {
@@ -319,10 +320,11 @@ mod lookup_first {
                 RouteCors::builder().any_origin().build().unwrap(),
                 RouteCors::builder().bearer_from_any_origin().allow_headers(["authorization"]).build().unwrap(),
                 RouteCors::server_side_only(),
+                RouteCors::builder().websocket_from_any_origin().build().unwrap(),
             ];
             let scope = match route {
-                4 => RouteScope::Unrouted,
-                5 => RouteScope::Undeclared,
+                5 => RouteScope::Unrouted,
+                6 => RouteScope::Undeclared,
                 i => RouteScope::Declared(&policies[i]),
             };
             let facts = RequestFacts {
@@ -335,6 +337,7 @@ mod lookup_first {
                 has_cookies: cookies,
                 sec_fetch_site: input(site),
                 host: input(host),
+                websocket,
             };
             let decide = |read| {
                 let mut reports = Vec::new();

@@ -10,17 +10,27 @@ use crate::reply::{Decoration, Reply};
 use crate::request::{
     is_safe, names_another_site, request_host, Found, RequestFacts, RequestHeaders,
 };
-use crate::{Cors, Field, Rejection, RuleMode};
+use crate::{Cors, Field, Rejection, RejectionKind, RuleMode};
 
-/// What the guard keeps of a preflight it passed on without a verdict: the headers the global
-/// rules read, as the framework's values. A declared route decides such a request fully (its
-/// decision applies the global rules too), so the guard judges it only when no route answered.
+/// What the guard keeps of a request it passed on without a verdict, to judge it if no declared
+/// route answers it. A declared route decides such a request fully (its decision applies the
+/// global rules too), so the guard judges it only when no route answered.
 #[derive(Debug, Clone)]
-pub struct Deferred<V> {
-    origin: Found<V>,
-    /// `Access-Control-Request-Method`, `Host` and `Sec-Fetch-Site` of a request not judged yet
-    /// (an `OPTIONS` without `Authorization`); `None` for one already judged a preflight.
-    unjudged: Option<[Found<V>; 3]>,
+pub struct Deferred<V>(Pending<V>);
+
+#[derive(Debug, Clone)]
+enum Pending<V> {
+    /// A preflight, with the headers the global rules read, as the framework's values.
+    Preflight {
+        origin: Found<V>,
+        /// `Access-Control-Request-Method`, `Host` and `Sec-Fetch-Site` of a request not judged
+        /// yet (an `OPTIONS` without `Authorization`); `None` for one already judged a
+        /// preflight.
+        unjudged: Option<[Found<V>; 3]>,
+    },
+    /// A WebSocket handshake the guard refuses unless a route declared open to any origin took
+    /// it: the refusal, made before routing (boxed: the rare case keeps `After` small).
+    Handshake(Box<Rejection>),
 }
 
 /// The guard's verdict on a preflight it deferred, once no declared route answered it.
@@ -51,12 +61,22 @@ impl Cors {
     /// `authority` is the URI's authority (HTTP/2's `:authority`), for requests without `Host`.
     ///
     /// It reads what its rules need, `Origin` first: a request without it costs one lookup. A
-    /// `GET`, `HEAD` or `OPTIONS` without `Authorization` is never refused before routing (no
-    /// global rule applies to it: it carries no credential and its method is safe), so the guard
-    /// does not judge it: it passes it on or, if it asks for a preflight, defers it, keeping what
-    /// it needs to judge it if no declared route answers. Any other request is read in full
-    /// ([`RequestFacts::read`]) and decided. The property tests check both shortcuts against the
-    /// decision.
+    /// `GET` or `HEAD` without `Authorization` or `Upgrade` (read together), or an `OPTIONS`
+    /// without `Authorization`, is never refused before routing (no global rule applies to it:
+    /// it carries no credential, its method is safe and it is no WebSocket handshake), so the
+    /// guard does not judge it: it passes it on or, if it asks for a preflight, defers it,
+    /// keeping what it needs to judge it if no declared route answers. Any other request is read
+    /// in full ([`RequestFacts::read`]) and decided. The property tests check both shortcuts
+    /// against the decision.
+    ///
+    /// A WebSocket handshake it refuses (`websocket_origin_not_trusted`) is refused here, before
+    /// routing, unless a route of this `Cors` was declared
+    /// [open to any origin](crate::RouteCorsBuilder::websocket_from_any_origin): the guard cannot
+    /// tell which route a request goes to, so it then defers the handshake as it defers a
+    /// preflight. A declared route judges it (it refuses it before its handler, or takes it and
+    /// marks its response); one that no declared route took is refused at the end, the
+    /// application's answer (its `101`) replaced by the refusal, so the connection is never
+    /// upgraded.
     #[doc(hidden)]
     pub fn judge_unrouted<H: RequestHeaders>(
         &self,
@@ -66,6 +86,8 @@ impl Cors {
         headers: &H,
     ) -> Result<After<H::Value>, Reply> {
         let origin = headers.get(Field::Origin);
+        // Whether a `GET` may be a WebSocket handshake (it has an `Upgrade`).
+        let mut handshakes = false;
         if !origin.is_present() {
             // Not a CORS request, unless a browser says that an unsafe one comes from another
             // site (see `classify`).
@@ -73,9 +95,15 @@ impl Cors {
                 return Ok(pass(method, None));
             }
         } else if matches!(method, "GET" | "HEAD") {
-            if !headers.get(Field::Authorization).is_present() {
+            // `Upgrade` read with `Authorization`: one pass over `http`'s map, as cheap as the
+            // lookup of `Authorization` alone (BENCHMARKS.md, "Issue 21").
+            let mut found = [Found::Absent; 2];
+            headers.get_many(&[Field::Authorization, Field::Upgrade], &mut found);
+            let [authorization, upgrade] = found;
+            if !authorization.is_present() && !upgrade.is_present() {
                 return Ok(After::Nothing);
             }
+            handshakes = upgrade.is_present();
         } else if method == "OPTIONS" {
             // What a preflight's passing depends on, read at once.
             let fields = [
@@ -91,24 +119,36 @@ impl Cors {
                 if !request_method.is_present() {
                     return Ok(After::Nothing);
                 }
-                let deferred = Deferred {
+                let deferred = Deferred(Pending::Preflight {
                     origin: origin.cloned(),
                     unjudged: Some([request_method, host, sec_fetch_site].map(Found::cloned)),
-                };
+                });
                 return Ok(After::Judge(self.clone(), deferred));
             }
         }
-        let facts = RequestFacts::read_after_origin(method, path, authority, origin, headers);
+        let facts =
+            RequestFacts::read_after_origin(method, path, authority, origin, headers, handshakes);
         let mut reports = Vec::new();
         let decision = self.decide_reporting(&facts, RouteScope::Unrouted, &mut reports);
         let counters = self.guard_counters();
         let report = self.report(&reports, counters);
         match decision {
             Decision::DeferPreflight => {
-                let deferred = Deferred {
+                let deferred = Deferred(Pending::Preflight {
                     origin: origin.cloned(),
                     unjudged: None,
-                };
+                });
+                Ok(After::Judge(self.clone(), deferred))
+            }
+            // A route may have declared this socket open to any origin: it judges the handshake
+            // (refusing it, or marking its response taken); the guard refuses it at the end if
+            // no declared route did. Only when such a route exists: otherwise no handler ever
+            // sees a refused handshake.
+            Decision::Reject(rejection)
+                if rejection.kind() == RejectionKind::WebSocketOriginNotTrusted
+                    && self.has_public_sockets() =>
+            {
+                let deferred = Deferred(Pending::Handshake(Box::new(rejection)));
                 Ok(After::Judge(self.clone(), deferred))
             }
             Decision::Reject(rejection) => Err(self.refuse_counted(rejection, counters)),
@@ -118,7 +158,9 @@ impl Cors {
 
     /// The guard's verdict on a request it deferred, once no declared route answered it: the
     /// refusal of a preflight that no route answered (`route_not_cors_enabled`; in report mode,
-    /// reported), or the application's response. `path` and `authority` are the request's.
+    /// reported) or of a WebSocket handshake that no route declared open to any origin took
+    /// (`websocket_origin_not_trusted`: the application's answer, a `101` included, is never
+    /// sent), or the application's response. `path` and `authority` are the request's.
     ///
     /// `status` is the application's answer: it tells the log which configuration mistake let
     /// the preflight through unanswered ([`Rejection::fix`]).
@@ -129,13 +171,20 @@ impl Cors {
         authority: Option<&str>,
         status: u16,
     ) -> Unanswered<V> {
-        if let Some([request_method, host, sec_fetch_site]) = &deferred.unjudged {
+        let (origin, unjudged) = match &deferred.0 {
+            Pending::Preflight { origin, unjudged } => (origin, unjudged),
+            Pending::Handshake(rejection) => {
+                let rejection = Rejection::clone(rejection);
+                return Unanswered::Refuse(self.refuse_counted(rejection, self.guard_counters()));
+            }
+        };
+        if let Some([request_method, host, sec_fetch_site]) = unjudged {
             let host = request_host(authority, host.input());
             // What `RequestFacts::read` reads of an `OPTIONS` without `Authorization`.
             let facts = RequestFacts {
                 method: "OPTIONS",
                 path,
-                origin: deferred.origin.input(),
+                origin: origin.input(),
                 access_control_request_method: request_method.input(),
                 host,
                 sec_fetch_site: sec_fetch_site.input(),
@@ -152,7 +201,7 @@ impl Cors {
                 _ => return Unanswered::Pass,
             }
         }
-        let origin = deferred.origin.first().map_or(&[][..], |o| o.as_ref());
+        let origin = origin.first().map_or(&[][..], |o| o.as_ref());
         let answer = AppAnswer::from_status(status);
         let cause = RejectionCause::PreflightNotAnswered { answer };
         let rejection = Rejection::new(cause, origin, path, true);

@@ -37,8 +37,8 @@ pub enum After<V> {
     /// Add these headers (a declared route's CORS headers and `Vary`, the guard's `Vary` on an
     /// unsafe method, a report, the frame-ancestors policy).
     Decorate(Decoration<V>),
-    /// A preflight the guard passed on without a verdict: judged unless a declared route
-    /// answered it.
+    /// A preflight (or a WebSocket handshake) the guard passed on without a verdict: judged
+    /// unless a declared route answered (or took) it.
     Judge(Cors, Deferred<V>),
 }
 
@@ -53,6 +53,10 @@ pub trait AppResponse {
 
     /// Whether it carries the [`RouteAnswered`] mark.
     fn route_answered(&self) -> bool;
+
+    /// Marks it [`RouteAnswered`]: a declared route took a WebSocket handshake that the guard
+    /// deferred (where [`route_answered`](Self::route_answered) looks).
+    fn mark_route_answered(&mut self);
 
     /// The request's path and URI authority.
     fn target(&self) -> (&str, Option<&str>);
@@ -69,6 +73,9 @@ impl<V: AsRef<[u8]>> After<V> {
         match self {
             After::Nothing => None,
             After::Decorate(decoration) => {
+                if decoration.takes_handshake() {
+                    response.mark_route_answered();
+                }
                 response.decorate(decoration);
                 None
             }

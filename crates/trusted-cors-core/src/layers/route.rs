@@ -161,7 +161,9 @@ impl<V: Clone> DeclaredRoute<V> {
         headers: &H,
     ) -> RouteStep<'r, V> {
         let origin = headers.get(Field::Origin);
-        let facts = RequestFacts::read_after_origin(method, path, authority, origin, headers);
+        let handshakes = self.cors.routes_judge_handshakes();
+        let facts =
+            RequestFacts::read_after_origin(method, path, authority, origin, headers, handshakes);
         let mut reports = Vec::new();
         let decision =
             (self.cors).decide_reporting(&facts, RouteScope::Declared(&self.policy), &mut reports);
@@ -173,7 +175,10 @@ impl<V: Clone> DeclaredRoute<V> {
             reports.retain(|report| !report.kind().is_global());
         }
         let report = self.cors.report(&reports, self.counters.as_ref());
-        let step = self.step(decision, origin.first().copied());
+        let mut step = self.step(decision, origin.first().copied());
+        if facts.websocket {
+            step = taken(step);
+        }
         match report {
             None => step,
             Some(report) => reported(step, report),
@@ -264,6 +269,19 @@ impl<V: Clone> DeclaredRoute<V> {
                  `cors.guard()` (Tower, axum) or `GuardMiddleware` (actix-web)"
             );
         }
+    }
+}
+
+/// `step` for a WebSocket handshake the route judged: forwarded, its response is marked taken,
+/// so that a guard that deferred the handshake lets it through. Out of line, as `reported` is.
+#[cold]
+#[inline(never)]
+fn taken<V>(step: RouteStep<'_, V>) -> RouteStep<'_, V> {
+    match step {
+        RouteStep::Forward(recorded, decoration) => {
+            RouteStep::Forward(recorded, decoration.taking_handshake())
+        }
+        other => other,
     }
 }
 

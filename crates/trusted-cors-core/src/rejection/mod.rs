@@ -68,6 +68,12 @@ pub enum RejectionCause {
     },
     /// `Access-Control-Request-Headers` could not be read as a list of header names.
     RequestHeaders(RequestHeadersProblem),
+    /// A WebSocket handshake from an origin that is not an ACTIVE trusted origin with the CORS
+    /// scope, to a socket not declared open to any origin.
+    WebSocketOriginNotTrusted {
+        /// What the `Origin` header held.
+        origin: OriginForm,
+    },
 }
 
 /// What the application answered to a preflight that no CORS route declaration answered.
@@ -158,6 +164,9 @@ impl RejectionCause {
             RejectionCause::MethodNotAllowed { .. } => RejectionKind::MethodNotAllowed,
             RejectionCause::HeaderNotAllowed { .. } | RejectionCause::RequestHeaders(_) => {
                 RejectionKind::HeaderNotAllowed
+            }
+            RejectionCause::WebSocketOriginNotTrusted { .. } => {
+                RejectionKind::WebSocketOriginNotTrusted
             }
         }
     }
@@ -460,6 +469,29 @@ impl fmt::Display for Explain<'_> {
                 RequestHeadersProblem::NotAName(name) => write!(
                     f,
                     "Access-Control-Request-Headers holds `{name}`, which is not a header name"
+                ),
+            },
+            RejectionCause::WebSocketOriginNotTrusted { origin: form } => match form {
+                OriginForm::Serialized => write!(
+                    f,
+                    "A WebSocket connection from {origin}, which is not a trusted origin with \
+                         the CORS scope, was refused to prevent cross-site WebSocket hijacking \
+                         (browsers open sockets to any site, with its cookies, and no CORS check): \
+                         add the origin as an ACTIVE trusted origin with the CORS scope, or, for \
+                         a socket meant for every origin (public data, a token sent in the first \
+                         message), declare it open with websocket_from_any_origin"
+                ),
+                OriginForm::Null => f.write_str(
+                    "A WebSocket connection from Origin null (a sandboxed or file: page) was \
+                         refused: it can never be trusted; serve the page from an https origin \
+                         and add it as a trusted origin with the CORS scope, or declare the \
+                         socket open with websocket_from_any_origin",
+                ),
+                OriginForm::Malformed => write!(
+                    f,
+                    "A WebSocket connection with the Origin header {origin}, which is not a \
+                         serialized origin (scheme://host[:port]) or was sent more than once, \
+                         was refused; browsers never send this"
                 ),
             },
         }

@@ -26,11 +26,15 @@ pub enum RejectionKind {
     MethodNotAllowed,
     /// The preflight asked for a header the route does not allow.
     HeaderNotAllowed,
+    /// A WebSocket handshake from another origin that is not an ACTIVE trusted origin with the
+    /// CORS scope (or `null`, malformed, several `Origin` headers), to a socket not declared
+    /// open to any origin: cross-site WebSocket hijacking.
+    WebSocketOriginNotTrusted,
 }
 
 impl RejectionKind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [RejectionKind; 7] = [
+    pub const ALL: [RejectionKind; 8] = [
         RejectionKind::ApiTokenCrossOrigin,
         RejectionKind::CredentialSchemeNotAllowed,
         RejectionKind::UntrustedCrossOriginWrite,
@@ -38,6 +42,7 @@ impl RejectionKind {
         RejectionKind::OriginNotTrusted,
         RejectionKind::MethodNotAllowed,
         RejectionKind::HeaderNotAllowed,
+        RejectionKind::WebSocketOriginNotTrusted,
     ];
 
     /// The stable snake_case reason code, e.g. `origin_not_trusted`.
@@ -50,6 +55,7 @@ impl RejectionKind {
             RejectionKind::OriginNotTrusted => "origin_not_trusted",
             RejectionKind::MethodNotAllowed => "method_not_allowed",
             RejectionKind::HeaderNotAllowed => "header_not_allowed",
+            RejectionKind::WebSocketOriginNotTrusted => "websocket_origin_not_trusted",
         }
     }
 
@@ -62,8 +68,9 @@ impl RejectionKind {
 
     /// Whether the rule is judged before routing (by the guard layer), so that only the global
     /// config can set its [`RuleMode`]: the API token and credential scheme rules, the untrusted
-    /// cross-origin write rule, and the refusal of preflights no declared route answered. The
-    /// others are judged by the route and may be set per route too.
+    /// cross-origin write rule, the refusal of preflights no declared route answered, and the
+    /// WebSocket handshake rule. The others are judged by the route and may be set per route
+    /// too.
     pub const fn is_global(self) -> bool {
         matches!(
             self,
@@ -71,9 +78,11 @@ impl RejectionKind {
                 | RejectionKind::CredentialSchemeNotAllowed
                 | RejectionKind::UntrustedCrossOriginWrite
                 | RejectionKind::RouteNotCorsEnabled
+                | RejectionKind::WebSocketOriginNotTrusted
         )
     }
 
+    /// The kind's bit in a [`ReportSet`] (eight kinds fill its `u8`: widen it for a ninth).
     const fn bit(self) -> u8 {
         1 << (self as u8)
     }

@@ -309,6 +309,10 @@ impl<B> AppResponse for Answered<'_, B> {
         self.response.extensions().get::<RouteAnswered>().is_some()
     }
 
+    fn mark_route_answered(&mut self) {
+        self.response.extensions_mut().insert(RouteAnswered);
+    }
+
     fn target(&self) -> (&str, Option<&str>) {
         match self.uri {
             Some(uri) => (uri.path(), uri.authority().map(|a| a.as_str())),

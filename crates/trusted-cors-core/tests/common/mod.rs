@@ -42,6 +42,14 @@ pub fn public() -> RouteCors {
         .expect("public policy")
 }
 
+/// A WebSocket open to every origin (`websocket_from_any_origin`); otherwise the default policy.
+pub fn socket() -> RouteCors {
+    RouteCors::builder()
+        .websocket_from_any_origin()
+        .build()
+        .expect("socket policy")
+}
+
 /// Trusted origins without cookies, any header but authorization.
 pub fn no_cookies() -> RouteCors {
     RouteCors::builder()

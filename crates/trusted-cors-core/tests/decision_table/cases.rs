@@ -4,6 +4,7 @@
 mod actual;
 mod before_routing;
 mod preflights;
+mod websockets;
 
 use trusted_cors_core::RejectionKind;
 
@@ -16,6 +17,8 @@ pub(crate) enum Route {
     User,
     NoCookies,
     Public,
+    /// Declared `websocket_from_any_origin`.
+    Socket,
 }
 
 #[derive(Debug)]
@@ -67,9 +70,14 @@ const fn case(
 
 /// Every case, part by part.
 pub(crate) fn all() -> impl Iterator<Item = &'static Case> {
-    [before_routing::CASES, preflights::CASES, actual::CASES]
-        .into_iter()
-        .flatten()
+    [
+        before_routing::CASES,
+        preflights::CASES,
+        actual::CASES,
+        websockets::CASES,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Header values of the cases.

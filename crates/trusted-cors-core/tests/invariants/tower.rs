@@ -43,6 +43,13 @@ impl TowerCase {
         let (request, sent) = req.to_http()?;
         let facts = sent.facts();
         let [(_, unrouted), (_, routed)] = c.decisions(&facts);
+        // A handshake the guard refuses is deferred to the route while a route is declared
+        // open to any origin: the route's decision is then the one sent.
+        let deferred = world.route == RouteKind::Cors
+            && world.policy.socket
+            && unrouted.rejection().map(|r| r.kind())
+                == Some(RejectionKind::WebSocketOriginNotTrusted);
+        let unrouted = if deferred { Decision::Pass } else { unrouted };
         let expect = match (unrouted, routed, world.route) {
             (Decision::Reject(r), _, _)
             | (_, Decision::Reject(r), RouteKind::ServerSideOnly | RouteKind::Cors) => {
@@ -86,7 +93,9 @@ impl TowerCase {
                     | Expect::Allow { .. }
             )
             || (self.c.world.cors_enabled()
-                && matches!(self.expect, Expect::Pass { cross_origin: true }))
+                && matches!(self.expect, Expect::Pass { cross_origin: true })
+                // A socket a route took as open to any origin: its answer is no CORS grant.
+                && !self.sent.is_handshake())
     }
 }
 

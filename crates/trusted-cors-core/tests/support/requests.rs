@@ -14,6 +14,8 @@ pub struct Req {
     pub cookie: Vec<Vec<u8>>,
     pub sec_fetch_site: Vec<Vec<u8>>,
     pub host: Vec<Vec<u8>>,
+    pub upgrade: Vec<Vec<u8>>,
+    pub connection: Vec<Vec<u8>>,
 }
 
 pub const METHODS: [&str; 11] = [
@@ -131,6 +133,30 @@ const SEC_FETCH_SITES: &[&str] = &[
     "none",
     "Same-Origin",
     "same-origin ",
+    "",
+];
+
+/// `Upgrade` values: WebSocket in odd spellings and lists, and other protocols.
+const UPGRADES: &[&str] = &[
+    "websocket",
+    "WebSocket",
+    "h2c, websocket",
+    " websocket\t",
+    "websockets",
+    "h2c",
+    "TLS/1.2",
+    "",
+];
+
+/// `Connection` values: `upgrade` among other tokens (Firefox's `keep-alive, Upgrade`) or
+/// missing.
+const CONNECTIONS: &[&str] = &[
+    "Upgrade",
+    "upgrade",
+    "keep-alive, Upgrade",
+    "keep-alive,\tupgrade ",
+    "close",
+    "keep-alive",
     "",
 ];
 
@@ -354,11 +380,22 @@ pub fn req() -> impl Strategy<Value = Req> {
             values(host.boxed(), 2),
             any::<bool>(),
         ),
+        (
+            values(
+                prop_oneof![4 => pool(UPGRADES), 1 => arbitrary_bytes()].boxed(),
+                8,
+            ),
+            values(
+                prop_oneof![4 => pool(CONNECTIONS), 1 => arbitrary_bytes()].boxed(),
+                6,
+            ),
+        ),
     )
         .prop_map(
             |(
                 (method, path, origin, acrm),
                 (acrh, mut authorization, mut cookie, mut sec_fetch_site, host, shaped),
+                (upgrade, connection),
             )| {
                 // Half the preflights are shaped as browsers send them: no credentials, no
                 // `Sec-Fetch-Site` other than `cross-site`.
@@ -377,6 +414,8 @@ pub fn req() -> impl Strategy<Value = Req> {
                     cookie,
                     sec_fetch_site,
                     host,
+                    upgrade,
+                    connection,
                 }
             },
         )
@@ -399,6 +438,31 @@ impl Req {
             has_cookies: !self.cookie.is_empty(),
             sec_fetch_site: input(&self.sec_fetch_site),
             host: input(&self.host),
+            websocket: RequestFacts::is_websocket_handshake(
+                &self.method,
+                input(&self.upgrade),
+                input(&self.connection),
+            ),
+        }
+    }
+
+    /// Whether the request is a WebSocket handshake, read independently of the core: a `GET`
+    /// whose `Upgrade` and `Connection` (any of their values) contain `websocket` and
+    /// `upgrade` in any case, or a `CONNECT`.
+    pub fn is_handshake(&self) -> bool {
+        // Several values count as naming it, as the core documents.
+        let names = |values: &[Vec<u8>], token: &str| {
+            values.len() > 1
+                || values.iter().any(|value| {
+                    String::from_utf8_lossy(value)
+                        .to_ascii_lowercase()
+                        .contains(token)
+                })
+        };
+        match self.method.as_str() {
+            "GET" => names(&self.upgrade, "websocket") && names(&self.connection, "upgrade"),
+            "CONNECT" => true,
+            _ => false,
         }
     }
 
@@ -422,6 +486,8 @@ impl Req {
             cookie: keep(&self.cookie),
             sec_fetch_site: keep(&self.sec_fetch_site),
             host: keep(&self.host),
+            upgrade: keep(&self.upgrade),
+            connection: keep(&self.connection),
         };
         let mut builder = Request::builder()
             .method(self.method.as_str())
@@ -434,6 +500,8 @@ impl Req {
             ("cookie", &sent.cookie),
             ("sec-fetch-site", &sent.sec_fetch_site),
             ("host", &sent.host),
+            ("upgrade", &sent.upgrade),
+            ("connection", &sent.connection),
         ] {
             for value in values {
                 builder = builder.header(name, HeaderValue::from_bytes(value).ok()?);

@@ -154,6 +154,8 @@ pub struct PolicySpec {
     pub bearer_any: bool,
     /// Open to every origin, without credentials.
     pub any_origin: bool,
+    /// Accepts WebSocket handshakes from any origin.
+    pub socket: bool,
     pub methods: Vec<&'static str>,
     pub headers: Vec<&'static str>,
     pub any_header: bool,
@@ -341,6 +343,9 @@ impl World {
                 if p.any_origin {
                     builder = builder.any_origin();
                 }
+                if p.socket {
+                    builder = builder.websocket_from_any_origin();
+                }
                 builder.build().ok()
             }
         }
@@ -371,7 +376,7 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
         prop::bool::weighted(0.2),
         prop::sample::select(MAX_AGES.to_vec()),
         prop::sample::subsequence(EXPOSE.to_vec(), 0..3),
-        prop::bool::weighted(0.15),
+        (prop::bool::weighted(0.15), prop::bool::weighted(0.25)),
     )
         .prop_map(
             |(
@@ -382,7 +387,7 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
                 any_header,
                 max_age,
                 mut expose,
-                any_origin,
+                (any_origin, socket),
             )| {
                 let credentials = credentials && !any_origin;
                 if credentials {
@@ -392,6 +397,7 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
                     credentials,
                     bearer_any,
                     any_origin,
+                    socket,
                     methods,
                     headers,
                     any_header,
