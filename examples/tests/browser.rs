@@ -168,7 +168,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         screenshot(client, &format!("tester-explanation-{server}")).await;
     }
     let line = org_proc.wait_for_log(&[
-        "origin_not_trusted",
+        "reason=\"origin_not_trusted\"",
         &format!("origin=http://127.0.0.1:{tester_port}"),
     ]);
     println!("untrusted fetch: blocked; server: {line}");

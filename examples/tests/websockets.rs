@@ -72,8 +72,13 @@ impl Answer {
 /// and version, then `lines` as they are. Reads the status line and head; a 101 gives the socket
 /// (with anything already read after the head), any other status its body.
 async fn handshake(host: &str, lines: &[&str]) -> Answer {
+    handshake_to(host, EVENTS, lines).await
+}
+
+/// [`handshake`] to `path`.
+async fn handshake_to(host: &str, path: &str, lines: &[&str]) -> Answer {
     let mut request = format!(
-        "GET {EVENTS} HTTP/1.1\r\nHost: {host}\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n"
     );
     for line in lines {
         request.push_str(line);
@@ -557,5 +562,80 @@ async fn an_open_socket_outlives_the_idle_timeout() {
             org.name,
             5 * IDLE_MS
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_agrees_with_the_servers_about_handshakes() {
+    let client = reqwest::Client::new();
+    for server in SERVERS {
+        let org = Org::start(server).await;
+        let cookie = org.cookie();
+        // (Explain knows no request's Host, so it cannot tell the org's own origin: the
+        // same-origin handshake is in the first test.) A socket on a route that declares none is judged by the same global rule.
+        for (origin, path, outcome, reason) in [
+            (TRUSTED, EVENTS, "allowed", None),
+            (EVIL, EVENTS, "refused", Some(REASON)),
+            ("null", EVENTS, "refused", Some(REASON)),
+            (EVIL, "/api/v1/users", "refused", Some(REASON)),
+            (EVIL, "/health", "refused", Some(REASON)),
+        ] {
+            let name = format!("{}: {origin} {path}", org.name);
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("origin", origin)
+                .append_pair("path", path)
+                .append_pair("credentials", "true")
+                .append_pair("websocket", "true")
+                .finish();
+            let url = format!("{}/api/v1/cors/explain?{query}", org.base);
+            let why: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+            assert_eq!(why["outcome"], outcome, "{name}: {why:#}");
+            assert_eq!(why["reason"].as_str(), reason, "{name}: {why:#}");
+            assert_eq!(why["call"]["websocket"], true, "{name}");
+            assert_eq!(
+                why["preflight"],
+                Value::Null,
+                "{name}: no preflight for a socket"
+            );
+            let answer = handshake_to(
+                &org.host,
+                path,
+                &[&UPGRADE[..], &[&format!("Origin: {origin}"), &cookie]].concat(),
+            )
+            .await;
+            match reason {
+                None => assert_eq!(answer.status, 101, "{name}: {}", answer.head),
+                Some(reason) => {
+                    assert_eq!(answer.status, 403, "{name}: {}", answer.head);
+                    assert_eq!(
+                        answer.body["reason"], reason,
+                        "{name}: the server disagrees"
+                    );
+                }
+            }
+        }
+    }
+    // cors-explain says the same from a terminal, with the shipped configuration.
+    for (origin, exit, words) in [
+        (EVIL, 1, "Refused (websocket_origin_not_trusted)"),
+        (TRUSTED, 0, "Allowed: the page can open this WebSocket"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cors-explain"))
+            .args(["--config", CONFIG, "--store", "memory", "--origin", origin])
+            .args(["--path", EVENTS, "--websocket"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(exit), "{origin}: {text}");
+        assert!(
+            text.starts_with(&format!("WebSocket {EVENTS} from {origin}")),
+            "{text}"
+        );
+        assert!(text.contains(words), "{origin}: {text}");
+        assert!(
+            text.contains("handshake (GET with Upgrade: websocket)"),
+            "{text}"
+        );
+        println!("cors-explain --websocket from {origin}:\n{text}");
     }
 }
