@@ -128,18 +128,19 @@ impl Org {
             ping_every: self.limits().idle_timeout() / 2,
         })
     }
+}
 
-    /// The answer to a request for the events socket that is not a WebSocket handshake.
-    pub fn not_a_websocket(&self) -> Reply {
-        Reply::error(
-            400,
-            "E0000001",
-            "Api validation failed: WebSocket handshake",
-            Some(&format!(
-                "{EVENTS_PATH} is a WebSocket: open it with new WebSocket(\"ws://…{EVENTS_PATH}\"), an HTTP/1.1 GET with Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key"
-            )),
-        )
-    }
+/// The answer to a request for the events socket that is not a WebSocket handshake (the same
+/// on both servers, whatever their framework would say).
+pub fn not_a_websocket() -> Reply {
+    Reply::error(
+        400,
+        "E0000001",
+        "Api validation failed: WebSocket handshake",
+        Some(&format!(
+            "{EVENTS_PATH} is a WebSocket: open it with new WebSocket(\"ws://…{EVENTS_PATH}\"), an HTTP/1.1 GET with Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key"
+        )),
+    )
 }
 
 #[cfg(test)]

@@ -19,7 +19,9 @@ use trusted_cors::for_actix::{
 use trusted_cors::{request_host, HeaderInput};
 use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
-use trusted_cors_examples::events::{events_policy, EventSocket, CLOSE_REASON, EVENTS_PATH};
+use trusted_cors_examples::events::{
+    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH,
+};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, user_policy, Credentials, LoginForm, Org,
@@ -156,7 +158,7 @@ async fn events(
             actix_web::rt::spawn(events.run(ActixSocket { session, messages }));
             response
         }
-        Err(_) => reply(org.not_a_websocket()),
+        Err(_) => reply(not_a_websocket()),
     }
 }
 

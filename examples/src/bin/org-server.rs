@@ -22,7 +22,9 @@ use trusted_cors::for_axum::CorsContext;
 use trusted_cors::{request_host, HeaderInput};
 use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
-use trusted_cors_examples::events::{events_policy, EventSocket, CLOSE_REASON, EVENTS_PATH};
+use trusted_cors_examples::events::{
+    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH,
+};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, user_policy, Credentials, LoginForm, Org,
@@ -132,7 +134,7 @@ async fn events(
     };
     match upgrade {
         Ok(upgrade) => upgrade.on_upgrade(move |socket| events.run(AxumSocket(socket))),
-        Err(_) => reply(org.not_a_websocket()),
+        Err(_) => reply(not_a_websocket()),
     }
 }
 
