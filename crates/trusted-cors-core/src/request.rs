@@ -327,10 +327,15 @@ impl<'a> RequestFacts<'a> {
             found.map(Found::into_input);
         let (request_method, request_headers, websocket) = match method {
             "OPTIONS" => (fifth, sixth, false),
-            _ => (
+            "GET" if handshakes => (
                 HeaderInput::Absent,
                 HeaderInput::Absent,
                 RequestFacts::is_websocket_handshake(method, fifth, sixth),
+            ),
+            _ => (
+                HeaderInput::Absent,
+                HeaderInput::Absent,
+                method == "CONNECT",
             ),
         };
         RequestFacts {

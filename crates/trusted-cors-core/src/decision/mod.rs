@@ -300,7 +300,7 @@ pub(crate) fn decide_traced<'a>(
     let lookup = match facts.origin {
         HeaderInput::One(bytes)
             if read == OriginRead::LookUpFirst
-                && (enabled || facts.websocket || !is_safe_method(facts.method))
+                && (enabled || !is_safe_method(facts.method))
                 && !says_same_origin(facts.sec_fetch_site) =>
         {
             registry.exact_lookup(bytes)
@@ -346,44 +346,18 @@ pub(crate) fn decide_traced<'a>(
         }
     };
 
-    // A WebSocket handshake (a `GET`, or HTTP/2's `CONNECT` in its place) is judged by its own
-    // rule below, not as a write.
-    let handshake = facts.websocket;
-    let safe = cross.is_preflight() || is_safe_method(facts.method) || handshake;
-    let trusted = (enabled || !safe || handshake)
+    // Stage 2, the WebSocket rule, for a handshake (a `GET`, or HTTP/2's `CONNECT` in its
+    // place): it is judged by it, and then as the `GET` it is.
+    if facts.websocket {
+        return handshake(&mut rules, config, route, registry, lookup, bearer);
+    }
+
+    let safe = cross.is_preflight() || is_safe_method(facts.method);
+    let trusted = (enabled || !safe)
         && cross.origin().is_some_and(|p| {
             config.origin_schemes().allows(p.scheme())
                 && registry.trusted_after(&p, ScopeType::Cors, lookup)
         });
-
-    // Stage 2: browsers open a WebSocket to any site with its cookies and make no CORS check;
-    // only trusted origins may, unless the route declared its socket open to any origin.
-    // A handshake from an origin that is not trusted, taken by a route open to any origin.
-    let open_socket = handshake
-        && !trusted
-        && matches!(route, RouteScope::Declared(p) if p.accepts_websocket_from_any_origin());
-    if handshake {
-        if trusted || open_socket {
-            rules.pass(RejectionKind::WebSocketOriginNotTrusted, || {
-                match trusted {
-                    true => {
-                        "a WebSocket handshake from an ACTIVE trusted origin with the CORS scope"
-                    }
-                    false => {
-                        "a WebSocket handshake to a route declared open to any origin \
-                              (websocket_from_any_origin)"
-                    }
-                }
-                .to_owned()
-            });
-        } else {
-            let origin = cross.origin_form();
-            if let Some(reject) = rules.refuse(RejectionCause::WebSocketOriginNotTrusted { origin })
-            {
-                return reject;
-            }
-        }
-    }
 
     // Stage 2: CORS headers alone do not stop a cross-site form post; refuse unsafe methods from
     // origins that are not trusted unless they carry a bearer token and no cookies.
@@ -392,7 +366,6 @@ pub(crate) fn decide_traced<'a>(
     if safe || trusted || bearer_only || form_post() {
         rules.pass(RejectionKind::UntrustedCrossOriginWrite, || {
             match (safe, trusted, bearer_only) {
-                _ if handshake => "a WebSocket handshake is judged by websocket_origin_not_trusted",
                 (true, ..) => "a safe method (or a preflight) changes nothing",
                 (_, true, _) => "the origin is a trusted origin with the CORS scope",
                 (_, _, true) => "a bearer token and no cookies: no ambient credential to forge",
@@ -411,16 +384,7 @@ pub(crate) fn decide_traced<'a>(
         }
     }
 
-    // Stage 3: the route. A handshake from a trusted origin (or one whose rule only reports)
-    // goes on as the `GET` it is; one the route took as open to any origin gets no CORS headers
-    // (browsers read none on a socket), as one to a route without a CORS policy gets none.
-    if handshake && (open_socket || !enabled) && !matches!(route, RouteScope::Unrouted) {
-        rules.pass(RejectionKind::RouteNotCorsEnabled, || {
-            "a WebSocket handshake needs no CORS headers: browsers make no CORS check of a socket"
-                .to_owned()
-        });
-        return Decision::Pass;
-    }
+    // Stage 3: the route.
     let policy = match route {
         RouteScope::Unrouted if cross.is_preflight() => return Decision::DeferPreflight,
         RouteScope::Unrouted => return Decision::Pass,
@@ -447,6 +411,72 @@ pub(crate) fn decide_traced<'a>(
     match cross.preflight {
         None => actual(&mut rules, policy, trusted, bearer),
         Some(method) => preflight(&mut rules, policy, trusted, method),
+    }
+}
+
+/// A cross-origin WebSocket handshake, after the credential rule. Browsers open a socket to any
+/// site with that site's cookies and make no CORS check of it, so only a trusted origin may,
+/// unless the route declared its socket open to any origin. Then it is the `GET` it is: on a
+/// CORS-enabled route (its handshake from a trusted origin, or one the rule only reported) as
+/// an actual request; elsewhere, and when the route took it as open to any origin, without
+/// CORS headers (none is read on a socket). Out of line: the request path of every other
+/// request stays as it was.
+#[inline(never)]
+fn handshake<'a>(
+    rules: &mut Rules<'_, 'a>,
+    config: &CorsConfig,
+    route: RouteScope<'a>,
+    registry: &RegistrySnapshot,
+    lookup: ExactLookup<'a>,
+    bearer: bool,
+) -> Decision<'a> {
+    let cross = rules.cross;
+    let trusted = cross.origin().is_some_and(|p| {
+        config.origin_schemes().allows(p.scheme())
+            && registry.trusted_after(&p, ScopeType::Cors, lookup)
+    });
+    let declared = match route {
+        RouteScope::Declared(policy) => Some(policy),
+        _ => None,
+    };
+    // Taken by a route open to any origin.
+    let open = !trusted && declared.is_some_and(RouteCors::accepts_websocket_from_any_origin);
+    if trusted || open {
+        rules.pass(RejectionKind::WebSocketOriginNotTrusted, || {
+            match trusted {
+                true => "a WebSocket handshake from an ACTIVE trusted origin with the CORS scope",
+                false => {
+                    "a WebSocket handshake to a route declared open to any origin \
+                          (websocket_from_any_origin)"
+                }
+            }
+            .to_owned()
+        });
+    } else {
+        let origin = cross.origin_form();
+        if let Some(reject) = rules.refuse(RejectionCause::WebSocketOriginNotTrusted { origin }) {
+            return reject;
+        }
+    }
+    rules.pass(RejectionKind::UntrustedCrossOriginWrite, || {
+        "a WebSocket handshake is judged by websocket_origin_not_trusted".to_owned()
+    });
+    match declared {
+        None if matches!(route, RouteScope::Unrouted) => Decision::Pass,
+        Some(policy) if policy.is_cors_enabled() && !open => {
+            rules.pass(RejectionKind::RouteNotCorsEnabled, || {
+                "the route declares a CORS policy".to_owned()
+            });
+            actual(rules, policy, trusted, bearer)
+        }
+        _ => {
+            rules.pass(RejectionKind::RouteNotCorsEnabled, || {
+                "a WebSocket handshake needs no CORS headers: browsers make no CORS check of a \
+                 socket"
+                    .to_owned()
+            });
+            Decision::Pass
+        }
     }
 }
 

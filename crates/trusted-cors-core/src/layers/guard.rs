@@ -95,15 +95,16 @@ impl Cors {
                 return Ok(pass(method, None));
             }
         } else if matches!(method, "GET" | "HEAD") {
-            // `Upgrade` read with `Authorization`: one pass over `http`'s map, as cheap as the
-            // lookup of `Authorization` alone (BENCHMARKS.md, "Issue 21").
-            let mut found = [Found::Absent; 2];
-            headers.get_many(&[Field::Authorization, Field::Upgrade], &mut found);
-            let [authorization, upgrade] = found;
-            if !authorization.is_present() && !upgrade.is_present() {
-                return Ok(After::Nothing);
+            // A WebSocket handshake has an `Upgrade`: one more lookup (cheaper than reading
+            // both in one pass over a browser's headers; BENCHMARKS.md, "Issue 21").
+            if !headers.get(Field::Authorization).is_present() {
+                if !headers.get(Field::Upgrade).is_present() {
+                    return Ok(After::Nothing);
+                }
+                handshakes = true;
+            } else {
+                handshakes = headers.get(Field::Upgrade).is_present();
             }
-            handshakes = upgrade.is_present();
         } else if method == "OPTIONS" {
             // What a preflight's passing depends on, read at once.
             let fields = [
@@ -126,6 +127,22 @@ impl Cors {
                 return Ok(After::Judge(self.clone(), deferred));
             }
         }
+        self.judge_read(method, path, authority, origin, headers, handshakes)
+    }
+
+    /// [`judge_unrouted`](Self::judge_unrouted) for a request its shortcuts do not settle: read
+    /// in full and decided. Out of line: the code every request runs stays small enough to be
+    /// inlined into the layers (measured: BENCHMARKS.md, "Issue 21").
+    #[inline(never)]
+    fn judge_read<'h, H: RequestHeaders>(
+        &self,
+        method: &str,
+        path: &str,
+        authority: Option<&str>,
+        origin: Found<&'h H::Value>,
+        headers: &'h H,
+        handshakes: bool,
+    ) -> Result<After<H::Value>, Reply> {
         let facts =
             RequestFacts::read_after_origin(method, path, authority, origin, headers, handshakes);
         let mut reports = Vec::new();

@@ -153,6 +153,11 @@ impl<V: Clone> DeclaredRoute<V> {
 
     /// Decides a request to this route. `authority` is the URI's authority (HTTP/2's
     /// `:authority`), for requests without `Host`.
+    ///
+    /// It reads the request itself, as [`RequestFacts::read`] does. Nothing is handed over from
+    /// the guard's read: without an allocation, only a one-bit mark could be, and measured, it
+    /// cost more than it saved (ARCHITECTURE.md, "No hand-off from the guard to the route").
+    #[inline]
     pub fn handle<'r, H: RequestHeaders<Value = V>>(
         &'r self,
         method: &str,
@@ -175,18 +180,20 @@ impl<V: Clone> DeclaredRoute<V> {
             reports.retain(|report| !report.kind().is_global());
         }
         let report = self.cors.report(&reports, self.counters.as_ref());
-        let mut step = self.step(decision, origin.first().copied());
-        if facts.websocket {
-            step = taken(step);
-        }
+        let step = self.step(decision, origin.first().copied(), facts.websocket);
         match report {
             None => step,
             Some(report) => reported(step, report),
         }
     }
 
-    /// What the route does on a decision.
-    fn step<'r>(&'r self, decision: Decision<'_>, origin: Option<&V>) -> RouteStep<'r, V> {
+    /// What the route does on a decision; `handshake`: the request is a WebSocket handshake.
+    fn step<'r>(
+        &'r self,
+        decision: Decision<'_>,
+        origin: Option<&V>,
+        handshake: bool,
+    ) -> RouteStep<'r, V> {
         match decision {
             Decision::Reject(rejection) => {
                 RouteStep::Answer((self.cors).refuse_counted(rejection, self.counters.as_ref()))
@@ -229,6 +236,12 @@ impl<V: Clone> DeclaredRoute<V> {
             Decision::NotCors | Decision::SameOrigin => {
                 RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only(true))
             }
+            // A handshake the route took as open to any origin: marked, so that a guard that
+            // deferred it lets it through.
+            _ if handshake => RouteStep::Forward(
+                Recorded::CrossOrigin,
+                Decoration::vary_only(true).taking_handshake(),
+            ),
             _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(true)),
         }
     }
@@ -269,19 +282,6 @@ impl<V: Clone> DeclaredRoute<V> {
                  `cors.guard()` (Tower, axum) or `GuardMiddleware` (actix-web)"
             );
         }
-    }
-}
-
-/// `step` for a WebSocket handshake the route judged: forwarded, its response is marked taken,
-/// so that a guard that deferred the handshake lets it through. Out of line, as `reported` is.
-#[cold]
-#[inline(never)]
-fn taken<V>(step: RouteStep<'_, V>) -> RouteStep<'_, V> {
-    match step {
-        RouteStep::Forward(recorded, decoration) => {
-            RouteStep::Forward(recorded, decoration.taking_handshake())
-        }
-        other => other,
     }
 }
 
