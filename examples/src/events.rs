@@ -25,6 +25,11 @@ use crate::{Credentials, Org, Reply};
 /// The path of the events socket.
 pub const EVENTS_PATH: &str = "/api/v1/users/me/events";
 
+/// The largest message (and frame) the socket reads from a client, which it expects nothing
+/// from: a larger one ends the socket, so a client cannot make the server buffer megabytes
+/// (the frameworks' defaults are 64 KiB on actix-ws and 64 MiB on axum).
+pub const MAX_CLIENT_MESSAGE: usize = 4096;
+
 /// The message sent when the socket's session is signed out.
 pub const SESSION_ENDED: &str = r#"{"type":"session_ended"}"#;
 

@@ -639,3 +639,41 @@ async fn explain_agrees_with_the_servers_about_handshakes() {
         println!("cors-explain --websocket from {origin}:\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_message_too_large_ends_the_socket() {
+    use trusted_cors_examples::events::MAX_CLIENT_MESSAGE;
+    for server in SERVERS {
+        let org = Org::start(server).await;
+        for size in [MAX_CLIENT_MESSAGE, MAX_CLIENT_MESSAGE + 1, 1 << 20] {
+            let answer = org.open(&[&org.cookie()]).await;
+            assert_eq!(answer.status, 101, "{}: {}", org.name, answer.head);
+            let mut socket = answer.socket.unwrap();
+            next_json(&mut socket).await;
+            let sent = socket.send(Message::Text("x".repeat(size).into())).await;
+            // What the server does next: a small message is read and dropped, and the socket
+            // answers a ping; a larger one ends the connection.
+            let open = sent.is_ok() && socket.send(Message::Ping("open?".into())).await.is_ok();
+            let mut pong = false;
+            while open && !pong {
+                match tokio::time::timeout(WAIT, socket.next()).await {
+                    Ok(Some(Ok(Message::Pong(_)))) => pong = true,
+                    Ok(Some(Ok(Message::Ping(_)))) => {}
+                    Ok(Some(Ok(Message::Text(text)))) => panic!("{}: {text}", org.name),
+                    Ok(_) => break,
+                    Err(_) => panic!("{}: neither a pong nor an end", org.name),
+                }
+            }
+            assert_eq!(
+                pong,
+                size <= MAX_CLIENT_MESSAGE,
+                "{}: {size} bytes",
+                org.name
+            );
+        }
+        println!(
+            "{}: a message over {MAX_CLIENT_MESSAGE} bytes ends the socket",
+            org.name
+        );
+    }
+}

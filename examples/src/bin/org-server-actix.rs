@@ -20,7 +20,7 @@ use trusted_cors::{request_host, HeaderInput};
 use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::events::{
-    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH,
+    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH, MAX_CLIENT_MESSAGE,
 };
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
@@ -155,6 +155,7 @@ async fn events(
     };
     match actix_ws::handle(&request, body) {
         Ok((response, session, messages)) => {
+            let messages = messages.max_frame_size(MAX_CLIENT_MESSAGE);
             actix_web::rt::spawn(events.run(ActixSocket { session, messages }));
             response
         }

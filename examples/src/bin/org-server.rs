@@ -23,7 +23,7 @@ use trusted_cors::{request_host, HeaderInput};
 use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
 use trusted_cors_examples::events::{
-    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH,
+    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH, MAX_CLIENT_MESSAGE,
 };
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
@@ -133,7 +133,10 @@ async fn events(
         Err(refused) => return reply(refused),
     };
     match upgrade {
-        Ok(upgrade) => upgrade.on_upgrade(move |socket| events.run(AxumSocket(socket))),
+        Ok(upgrade) => upgrade
+            .max_message_size(MAX_CLIENT_MESSAGE)
+            .max_frame_size(MAX_CLIENT_MESSAGE)
+            .on_upgrade(move |socket| events.run(AxumSocket(socket))),
         Err(_) => reply(not_a_websocket()),
     }
 }
