@@ -97,6 +97,10 @@ pub struct ExplainArgs {
     /// The page sends cookies (fetch's credentials: 'include')
     #[arg(long)]
     pub credentials: bool,
+    /// The page opens a WebSocket to PATH (new WebSocket(url)) rather than calling it; --method
+    /// and --header are then not used
+    #[arg(long)]
+    pub websocket: bool,
     /// Print the explanation as JSON (the body of GET /api/v1/cors/explain)
     #[arg(long)]
     pub json: bool,

@@ -15,6 +15,7 @@ use trusted_cors::explain::{Call, CallExplanation, Check, Explanation, Outcome, 
 use trusted_cors::{Cors, Origin, Registry, RouteCors};
 
 use crate::cli::OrgSource;
+use crate::events::{events_policy, EVENTS_PATH};
 use crate::{me_policy, user_policy, Reply, StartError, StoreLocation};
 
 /// The path of the explain endpoint.
@@ -45,6 +46,7 @@ impl DeclaredRoutes {
             let mut router = matchit::Router::new();
             for (pattern, policy) in [
                 ("/api/v1/users/me", me_policy()),
+                (EVENTS_PATH, events_policy()),
                 ("/api/v1/users/{id}", user_policy()),
                 (EXPLAIN_PATH, explain_policy()),
             ] {
@@ -73,20 +75,26 @@ pub struct CallSpec {
     pub headers: Vec<String>,
     /// Whether the page sends cookies (`credentials: 'include'`).
     pub credentials: bool,
+    /// Whether the page opens a WebSocket (`new WebSocket(url)`) rather than calling: one
+    /// handshake, a `GET` with the page's origin and (as `SameSite` allows) its cookies;
+    /// `method` and `headers` are then not used.
+    pub websocket: bool,
 }
 
 /// The most request headers a call may name.
 const MAX_HEADERS: usize = 32;
 
 impl CallSpec {
-    /// Reads `origin`, `method`, `path`, `headers` (comma-separated) and `credentials`
-    /// (`true`/`false`) from a query string. An error names the parameter and why.
+    /// Reads `origin`, `method`, `path`, `headers` (comma-separated), `credentials`
+    /// (`true`/`false`) and `websocket` (`true`/`false`) from a query string. An error names the
+    /// parameter and why.
     pub fn from_query(query: &str) -> Result<CallSpec, String> {
         let mut origin = None;
         let mut method = None;
         let mut path = None;
         let mut headers = Vec::new();
         let mut credentials = false;
+        let mut websocket = false;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "origin" => origin = Some(value.into_owned()),
@@ -110,6 +118,13 @@ impl CallSpec {
                         }
                     }
                 }
+                "websocket" => {
+                    websocket = match &*value {
+                        "true" => true,
+                        "false" | "" => false,
+                        other => return Err(format!("websocket: `{other}` is not true or false")),
+                    }
+                }
                 _ => {}
             }
         }
@@ -119,12 +134,16 @@ impl CallSpec {
             path: path.ok_or("path: is required")?,
             headers,
             credentials,
+            websocket,
         }
         .checked()
     }
 
-    /// The spec, if every field is one a page can send.
-    pub fn checked(self) -> Result<CallSpec, String> {
+    /// The spec, if every field is one a page can send; with cookies when it opens a WebSocket.
+    pub fn checked(mut self) -> Result<CallSpec, String> {
+        // A browser sends a handshake with every cookie `SameSite` allows: there is no
+        // `credentials: 'omit'` for a WebSocket.
+        self.credentials |= self.websocket;
         if self.origin.is_empty() || self.origin.len() > Origin::MAX_LEN {
             return Err(format!(
                 "origin: must be 1 to {} bytes, as browsers send it (https://host[:port])",
@@ -154,6 +173,7 @@ impl CallSpec {
         let mut call = Call::new(&self.origin, &self.method, &self.path);
         call.headers = self.headers.iter().map(String::as_str).collect();
         call.credentials = self.credentials;
+        call.websocket = self.websocket;
         call
     }
 }
@@ -198,8 +218,9 @@ pub fn explain(cors: &Cors, spec: &CallSpec) -> Explained {
     }
 }
 
-/// One sentence saying what happens to the call and, when it fails, the first cause and fix.
-pub fn summary(why: &CallExplanation) -> String {
+/// One sentence saying what happens to the call (or the WebSocket handshake, for `spec`s with
+/// `websocket`) and, when it fails, the first cause and fix.
+pub fn summary(spec: &CallSpec, why: &CallExplanation) -> String {
     let failing = [&why.preflight, &why.actual]
         .into_iter()
         .flatten()
@@ -208,6 +229,11 @@ pub fn summary(why: &CallExplanation) -> String {
     match (why.outcome, failing) {
         (Outcome::Allowed, _) => {
             let cookies = why.actual.as_ref().is_some_and(|a| a.credentials);
+            if spec.websocket {
+                return "Allowed: the page can open this WebSocket (the handshake passes; the \
+                        application still authenticates it)."
+                    .to_owned();
+            }
             match cookies {
                 true => "Allowed: the page can call this API and read the answer, with cookies."
                     .to_owned(),
@@ -237,6 +263,9 @@ pub fn what_it_checks(rule: &str) -> &'static str {
             "A change (POST, PUT, DELETE …) from an untrusted origin carries a bearer token and no cookies"
         }
         "route_not_cors_enabled" => "The route is CORS-enabled",
+        "websocket_origin_not_trusted" => {
+            "A WebSocket handshake from another origin comes from an ACTIVE trusted origin with the CORS scope, or the route declares its socket open to any origin"
+        }
         "origin_not_trusted" => "The page's origin is allowed by the route",
         "method_not_allowed" => "The route allows the method",
         "header_not_allowed" => "The route allows the request headers",
@@ -301,11 +330,12 @@ pub fn explanation_value(spec: &CallSpec, explained: &Explained) -> Value {
             "path": spec.path,
             "headers": spec.headers,
             "credentials": spec.credentials,
+            "websocket": spec.websocket,
         },
         "route": if *declared { "cors_enabled" } else { "not_cors_enabled" },
         "outcome": why.outcome,
         "reason": why.reason,
-        "summary": summary(why),
+        "summary": summary(spec, why),
         "preflight": why.preflight.as_ref().map(explanation_json),
         "actual": why.actual.as_ref().map(explanation_json),
     })
@@ -316,7 +346,11 @@ pub fn explanation_text(spec: &CallSpec, explained: &Explained) -> String {
     let why = &explained.why;
     let mut out = format!(
         "{} {} from {}{}{}\n{}\n",
-        spec.method,
+        if spec.websocket {
+            "WebSocket"
+        } else {
+            &spec.method
+        },
         spec.path,
         spec.origin,
         if spec.headers.is_empty() {
@@ -329,11 +363,18 @@ pub fn explanation_text(spec: &CallSpec, explained: &Explained) -> String {
         } else {
             ""
         },
-        summary(why),
+        summary(spec, why),
     );
     let steps = [
         ("preflight (OPTIONS)", &why.preflight),
-        ("actual request", &why.actual),
+        (
+            if spec.websocket {
+                "handshake (GET with Upgrade: websocket)"
+            } else {
+                "actual request"
+            },
+            &why.actual,
+        ),
     ];
     for (name, step) in steps {
         let Some(step) = step else { continue };
@@ -401,6 +442,9 @@ mod tests {
         assert_eq!(ok.origin, "https://shop.example");
         assert_eq!(ok.headers, ["content-type", "authorization"]);
         assert!(ok.credentials);
+        assert!(!ok.websocket);
+        let socket = CallSpec::from_query("origin=null&path=/ws&websocket=true").unwrap();
+        assert!(socket.websocket && socket.call().websocket);
         for (query, field) in [
             ("path=/x", "origin"),
             ("origin=https://a.example", "path"),
@@ -410,6 +454,10 @@ mod tests {
             (
                 "origin=https://a.example&path=/x&credentials=maybe",
                 "credentials",
+            ),
+            (
+                "origin=https://a.example&path=/x&websocket=yes",
+                "websocket",
             ),
         ] {
             let error = CallSpec::from_query(query).unwrap_err();

@@ -6,7 +6,7 @@
 //! - [`config`]: the configuration file (`examples/org.toml`, embedded as [`DEFAULT_CONFIG`]);
 //! - [`org`]: the running [`Org`], its store and server-side endpoints;
 //! - [`sessions`]: sign-in, sign-out and the session cookie;
-//! - [`users`]: the users API, CORS-enabled;
+//! - [`users`]: the users API, CORS-enabled; [`events`]: the user's events WebSocket;
 //! - [`pages`]: the org's pages and their stylesheet;
 //! - [`console`]: the admin console; [`explain`]: "why was this blocked?";
 //! - [`cli`]: the binaries' flags.
@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod events;
 pub mod explain;
 pub mod org;
 pub mod pages;

@@ -2,7 +2,6 @@
 //! Origins API, users and sessions), built from an [`OrgConfig`], and its server-side
 //! endpoints (`/health`, `/metrics`).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -15,7 +14,7 @@ use trusted_cors::admin::{
 };
 use trusted_cors::{Cors, Registry, RouteCors, TrustedOrigin};
 
-use crate::sessions::{cookie_value, SESSION_COOKIE};
+use crate::sessions::{cookie_value, Sessions, SESSION_COOKIE};
 use crate::users::User;
 use crate::{
     explain, listen_origin, OrgConfig, Reply, ReplyBody, ServerLimits, StartError, StoreLocation,
@@ -38,7 +37,7 @@ pub struct Org {
     origins: Arc<TrustedOrigins>,
     limits: ServerLimits,
     pub(crate) users: Mutex<Vec<User>>,
-    pub(crate) sessions: Mutex<HashMap<String, usize>>,
+    pub(crate) sessions: Sessions,
     api_tokens: Vec<String>,
     /// The Prometheus recorder's handle, when the configuration turns metrics on.
     metrics: Option<PrometheusHandle>,
@@ -213,7 +212,7 @@ impl Org {
                     .map(|config| User { config })
                     .collect(),
             ),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Sessions::default(),
             api_tokens: config.api_tokens,
             origins,
             limits: config.server,
@@ -323,10 +322,9 @@ impl Org {
             }
             return Caller::BadToken;
         }
-        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         cookie
             .and_then(|c| cookie_value(c, SESSION_COOKIE))
-            .and_then(|sid| sessions.get(sid).copied())
+            .and_then(|sid| self.sessions.user(sid))
             .map_or(Caller::Anonymous, Caller::User)
     }
 

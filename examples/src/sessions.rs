@@ -6,9 +6,11 @@
 //! never on a cross-site `fetch`, whatever the CORS answer says. So a page on another site can
 //! call the org's CORS-enabled APIs with a bearer token, not with the session.
 
-use std::sync::PoisonError;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use serde::Deserialize;
+use tokio::sync::watch;
 use trusted_cors::CorsOutcome;
 
 use crate::org::secrets_match;
@@ -17,6 +19,64 @@ use crate::{Org, Reply};
 
 /// The name of the session cookie.
 pub(crate) const SESSION_COOKIE: &str = "sid";
+
+/// The org's sessions, by session id: whose each is, and who is waiting for it to end.
+#[derive(Debug, Default)]
+pub(crate) struct Sessions(Mutex<HashMap<String, Session>>);
+
+#[derive(Debug)]
+struct Session {
+    /// The index of the signed-in user.
+    user: usize,
+    /// Never sent on: dropped with the session, which is how its [`SessionEnd`]s learn that it
+    /// ended, whatever ended it.
+    ended: watch::Sender<()>,
+}
+
+impl Sessions {
+    /// Opens a session for the user at `user`; returns its new id.
+    fn open(&self, user: usize) -> String {
+        let sid = random_token();
+        let (ended, _) = watch::channel(());
+        self.lock().insert(sid.clone(), Session { user, ended });
+        sid
+    }
+
+    /// Ends the session `sid`, if it is one: its [`SessionEnd`]s resolve.
+    fn end(&self, sid: &str) {
+        self.lock().remove(sid);
+    }
+
+    /// The user whose session `sid` is.
+    pub(crate) fn user(&self, sid: &str) -> Option<usize> {
+        self.lock().get(sid).map(|session| session.user)
+    }
+
+    /// The user whose session `sid` is, and a way to wait for that session to end; `None` when
+    /// `sid` is not a session (any more).
+    pub(crate) fn follow(&self, sid: &str) -> Option<(usize, SessionEnd)> {
+        let sessions = self.lock();
+        let session = sessions.get(sid)?;
+        Some((session.user, SessionEnd(session.ended.subscribe())))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The end of one session, to wait for (see [`Sessions::follow`]).
+#[derive(Debug)]
+pub(crate) struct SessionEnd(watch::Receiver<()>);
+
+impl SessionEnd {
+    /// Resolves when the session ends (signed out, from any tab or client): at once if it
+    /// already has. No polling: the session's end wakes it.
+    pub(crate) async fn wait(mut self) {
+        // Nothing is ever sent, so this waits for the sender to go with the session.
+        while self.0.changed().await.is_ok() {}
+    }
+}
 
 /// The sign-in form.
 #[derive(Debug, Clone, Deserialize)]
@@ -181,11 +241,7 @@ impl Org {
                 cause: "The username or password is wrong".to_owned(),
             });
         };
-        let sid = random_token();
-        self.sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(sid.clone(), index);
+        let sid = self.sessions.open(index);
         let mut reply = Reply::redirect(target);
         reply.headers.push((
             "set-cookie".into(),
@@ -194,17 +250,16 @@ impl Org {
         Ok(reply)
     }
 
-    /// `POST /logout`: ends the session, redirects.
+    /// `POST /logout`: ends the session, redirects. Events sockets following the session (see
+    /// [`events`](crate::events)) send `{"type":"session_ended"}` and close.
     pub fn logout(&self, cookie: Option<&str>, redirect: Option<&str>) -> Reply {
         let target = match self.redirect_target(redirect) {
             Ok(target) => target,
             Err(refusal) => return refusal.json(),
         };
         if let Some(sid) = cookie.and_then(|c| cookie_value(c, SESSION_COOKIE)) {
-            self.sessions
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(sid);
+            // Ends it everywhere: the user's events sockets say so and close.
+            self.sessions.end(sid);
         }
         let mut reply = Reply::redirect(target);
         reply.headers.push((

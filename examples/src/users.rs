@@ -70,7 +70,7 @@ pub(crate) fn invalid_token() -> Reply {
 }
 
 /// Logs that an application handler ran, so tests can tell that a refused request never did.
-fn handler_ran(route: &str, authorization: Option<&str>) {
+pub(crate) fn handler_ran(route: &str, authorization: Option<&str>) {
     let auth = match authorization.and_then(|a| a.split_whitespace().next()) {
         Some(scheme) if scheme.eq_ignore_ascii_case("ssws") => "api-token",
         Some(_) => "bearer",
@@ -80,7 +80,7 @@ fn handler_ran(route: &str, authorization: Option<&str>) {
 }
 
 impl Org {
-    fn user_caller(&self, credentials: Credentials<'_>) -> Result<usize, Reply> {
+    pub(crate) fn user_caller(&self, credentials: Credentials<'_>) -> Result<usize, Reply> {
         match self.caller(credentials.cookie, credentials.authorization) {
             Caller::User(index) => Ok(index),
             Caller::Anonymous => Err(no_session(credentials)),
@@ -95,8 +95,13 @@ impl Org {
             Err(reply) => return reply,
         };
         handler_ran("GET /api/v1/users/me", credentials.authorization);
+        Reply::json(200, self.user_json(index))
+    }
+
+    /// The user at `index`, as "Get current user" answers it.
+    pub(crate) fn user_json(&self, index: usize) -> serde_json::Value {
         let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        Reply::json(200, users[index].json())
+        users[index].json()
     }
 
     /// `PUT /api/v1/users/me` with `{"profile":{"firstName","lastName"}}`.
@@ -161,7 +166,7 @@ impl Org {
 /// 403 `E0000005` for a call without a session, saying why there is none: a session cookie the
 /// org does not know (signed out, or the org restarted), or no cookie at all; then, on a
 /// cross-site call, that the browser does not send the session cookie (`SameSite=Lax`) there.
-fn no_session(credentials: Credentials<'_>) -> Reply {
+pub(crate) fn no_session(credentials: Credentials<'_>) -> Reply {
     let sent = credentials
         .cookie
         .and_then(|c| cookie_value(c, SESSION_COOKIE))

@@ -19,8 +19,8 @@ use std::path::Path;
 use common::Proc;
 use fantoccini::{Client, Locator};
 use harness::{
-    assert_fits_the_window, chromium, docs_screenshot, org_program, page_fetch, run_tester,
-    screenshot, sign_in, start_browser, start_org_in, value_of, wait_for,
+    assert_fits_the_window, attr_of, chromium, docs_screenshot, org_program, page_fetch,
+    run_tester, screenshot, sign_in, start_browser, start_org_in, value_of, wait_for,
 };
 use serde_json::{json, Value};
 
@@ -496,13 +496,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         .await;
         println!("origin {bad}: {error}");
         assert_eq!(text_of(client, "name-error").await, "");
-        let invalid = client
-            .find(Locator::Id("origin"))
-            .await
-            .unwrap()
-            .attr("aria-invalid")
-            .await
-            .unwrap();
+        let invalid = attr_of(client, "origin", "aria-invalid").await;
         assert_eq!(invalid.as_deref(), Some("true"));
         if bad.starts_with("https") {
             screenshot(client, &format!("admin-console-{server}-field-error")).await;

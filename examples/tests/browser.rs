@@ -14,8 +14,8 @@ use common::Proc;
 use fantoccini::Client;
 use fantoccini::Locator;
 use harness::{
-    assert_fits_the_window, chromium, console, docs_screenshot, page_fetch, run_tester, screenshot,
-    sign_in, start_browser, start_org_in, value_of,
+    assert_fits_the_window, attr_of, chromium, console, docs_screenshot, page_fetch, run_tester,
+    screenshot, sign_in, start_browser, start_org_in, value_of,
 };
 use serde_json::{json, Value};
 
@@ -133,6 +133,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         assert!(text.contains(LOGIN), "{mode}: {text}");
         println!("trusted {mode}: {outcome}: {text}");
     }
+    websockets(client, &org, &org_proc, tester_port, shots).await;
 
     // 3. The same page from an origin that is not trusted is blocked, and the server says why:
     //    the page asks the org's explain endpoint and shows the real cause, rule by rule.
@@ -149,13 +150,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     );
     // The cause and its fix, said once.
     assert_eq!(text.matches("is not a trusted origin").count(), 1, "{text}");
-    let reason = client
-        .find(Locator::Id("result"))
-        .await
-        .unwrap()
-        .attr("data-reason")
-        .await
-        .unwrap();
+    let reason = attr_of(client, "result", "data-reason").await;
     assert_eq!(reason.as_deref(), Some("origin_not_trusted"));
     if shots {
         // The whole page at desktop width; then a phone's, scrolled to the explanation.
@@ -173,7 +168,7 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
         screenshot(client, &format!("tester-explanation-{server}")).await;
     }
     let line = org_proc.wait_for_log(&[
-        "origin_not_trusted",
+        "reason=\"origin_not_trusted\"",
         &format!("origin=http://127.0.0.1:{tester_port}"),
     ]);
     println!("untrusted fetch: blocked; server: {line}");
@@ -286,6 +281,93 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     drop(tester);
     drop((browser, org_proc));
     dir.close().unwrap();
+}
+
+/// The events WebSocket, with the session signed in: a page on the trusted origin opens it and
+/// gets the profile; pages on untrusted origins get a failed socket (no `open`) and the org logs
+/// the reason. One is on the org's own site (`localhost`, another port), like the trusted page,
+/// so its handshake carries the session cookie as the trusted page's does: the cross-site
+/// WebSocket hijack that the guard refuses.
+async fn websockets(client: &Client, org: &str, org_proc: &Proc, tester_port: u16, shots: bool) {
+    let trusted_page = format!("http://localhost:{tester_port}/");
+    // Another tester, on a port no trusted origin names: same site as the org, so the browser
+    // sends the session cookie with the handshake.
+    let (_hijacker, hijacker_url) = Proc::start(
+        Path::new(env!("CARGO_BIN_EXE_cors-tester")),
+        &["--addr", "127.0.0.1:0"],
+    );
+    let hijacker_port = hijacker_url.rsplit(':').next().unwrap();
+    let hijacker_page = format!("http://localhost:{hijacker_port}/");
+    let events = format!("{}/api/v1/users/me/events", org.replacen("http", "ws", 1));
+
+    let (outcome, text) = run_tester(client, &trusted_page, org, "websocket", "").await;
+    assert_eq!(outcome, "ok", "{text}");
+    assert!(text.contains("The socket opened"), "{text}");
+    assert!(text.contains(LOGIN), "{text}");
+    if shots {
+        docs_screenshot(client, "tester-websocket").await;
+    }
+    let opened = page_socket(client, &events).await;
+    assert_eq!(opened["opened"], true, "{opened}");
+    let profile: Value = serde_json::from_str(opened["message"].as_str().unwrap()).unwrap();
+    assert_eq!(profile["profile"]["login"], LOGIN, "{opened}");
+    println!("trusted socket: {opened}");
+
+    for page in [hijacker_page, format!("http://127.0.0.1:{tester_port}/")] {
+        let (outcome, text) = run_tester(client, &page, org, "websocket", "").await;
+        assert_eq!(outcome, "blocked", "{page}: {text}");
+        assert!(
+            text.contains("The org refused the socket"),
+            "{page}: {text}"
+        );
+        assert!(
+            text.contains("websocket_origin_not_trusted"),
+            "{page}: {text}"
+        );
+        let reason = attr_of(client, "result", "data-reason").await;
+        assert_eq!(reason.as_deref(), Some("websocket_origin_not_trusted"));
+        let failed = page_socket(client, &events).await;
+        assert_eq!(failed["opened"], false, "{page}: {failed}");
+        assert_eq!(failed["error"], true, "{page}: {failed}");
+        assert_eq!(failed["message"], Value::Null, "{page}: {failed}");
+        let origin = page.trim_end_matches('/');
+        let line =
+            org_proc.wait_for_log(&["websocket_origin_not_trusted", &format!("origin={origin}")]);
+        println!("socket from {origin}: {failed}; server: {line}");
+        if shots && page.contains("localhost") {
+            client.set_window_size(1280, 1060).await.unwrap();
+            docs_screenshot(client, "tester-websocket-refused").await;
+            client.set_window_size(1280, 900).await.unwrap();
+        }
+    }
+    // No handler ran for the refused handshakes: the two sockets opened above, no more.
+    let opened = org_proc
+        .log()
+        .lines()
+        .filter(|l| l.contains("handler ran") && l.contains("/api/v1/users/me/events"))
+        .count();
+    assert_eq!(opened, 2, "{}", org_proc.log());
+}
+
+/// Opens `new WebSocket(url)` in the current page and waits for its first message or its close:
+/// `{opened, error, message, code}`.
+async fn page_socket(client: &Client, url: &str) -> Value {
+    let script = r#"
+        const [url, done] = [arguments[0], arguments[arguments.length - 1]];
+        const seen = { opened: false, error: false, message: null, code: null };
+        const socket = new WebSocket(url);
+        socket.onopen = () => { seen.opened = true; };
+        socket.onerror = () => { seen.error = true; };
+        socket.onmessage = (event) => {
+            seen.message = String(event.data);
+            socket.close(1000);
+        };
+        socket.onclose = (event) => { seen.code = event.code; done(seen); };
+    "#;
+    client
+        .execute_async(script, vec![json!(url)])
+        .await
+        .expect("run the page script")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

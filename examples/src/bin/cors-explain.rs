@@ -39,6 +39,7 @@ async fn main() -> ExitCode {
             .map(str::to_owned)
             .collect(),
         credentials: args.credentials,
+        websocket: args.websocket,
     }
     .checked();
     let spec = match spec {

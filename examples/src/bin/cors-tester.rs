@@ -12,8 +12,8 @@ use trusted_cors_examples::sessions::random_token;
 
 const ABOUT: &str = "Serves the \"Test your configuration\" page: from a browser, it calls the \
 org's GET /api/v1/users/me as a page on this origin would (with the session cookie, an access \
-token or an API token) and, when the browser blocks the call, shows why, rule by rule, as the \
-org explains it.";
+token or an API token), or opens its WebSocket GET /api/v1/users/me/events, and, when the browser \
+blocks the call or the socket fails, shows why, rule by rule, as the org explains it.";
 
 const PAGE: &str = include_str!("../tester.html");
 
@@ -26,7 +26,7 @@ fn page(org: &str) -> impl IntoResponse {
         .replace("{{NONCE}}", &nonce);
     let policy = format!(
         "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
-         connect-src http: https:; base-uri 'none'; form-action 'none'"
+         connect-src http: https: ws: wss:; base-uri 'none'; form-action 'none'"
     );
     ([("content-security-policy", policy)], Html(html))
 }

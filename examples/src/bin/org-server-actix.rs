@@ -19,6 +19,9 @@ use trusted_cors::for_actix::{
 use trusted_cors::{HeaderInput, RequestFacts};
 use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
+use trusted_cors_examples::events::{
+    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH, MAX_CLIENT_MESSAGE,
+};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, user_policy, Credentials, LoginForm, Org,
@@ -138,6 +141,64 @@ async fn user(
     reply(org.user(credentials(&request, cookies.as_deref(), &cors), &id))
 }
 
+/// `GET /api/v1/users/me/events`: authenticated before the upgrade.
+async fn events(
+    org: Shared,
+    cors: CorsContext,
+    request: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let cookies = cookies(&request);
+    let events = match org.user_events(credentials(&request, cookies.as_deref(), &cors)) {
+        Ok(events) => events,
+        Err(refused) => return reply(refused),
+    };
+    match actix_ws::handle(&request, body) {
+        Ok((response, session, messages)) => {
+            let messages = messages.max_frame_size(MAX_CLIENT_MESSAGE);
+            actix_web::rt::spawn(events.run(ActixSocket { session, messages }));
+            response
+        }
+        Err(_) => reply(not_a_websocket()),
+    }
+}
+
+/// actix-ws's socket: the session sends, the stream receives.
+struct ActixSocket {
+    session: actix_ws::Session,
+    messages: actix_ws::MessageStream,
+}
+
+impl EventSocket for ActixSocket {
+    async fn send_text(&mut self, text: String) -> bool {
+        self.session.text(text).await.is_ok()
+    }
+
+    async fn ping(&mut self) -> bool {
+        self.session.ping(b"").await.is_ok()
+    }
+
+    async fn receive(&mut self) -> bool {
+        match self.messages.recv().await {
+            Some(Ok(actix_ws::Message::Ping(bytes))) => self.session.pong(&bytes).await.is_ok(),
+            Some(Ok(actix_ws::Message::Close(reason))) => {
+                let _ = self.session.clone().close(reason).await;
+                false
+            }
+            Some(Ok(_)) => true,
+            Some(Err(_)) | None => false,
+        }
+    }
+
+    async fn close(self) {
+        let reason = actix_ws::CloseReason {
+            code: actix_ws::CloseCode::Normal,
+            description: Some(CLOSE_REASON.to_owned()),
+        };
+        let _ = self.session.close(Some(reason)).await;
+    }
+}
+
 async fn explain(org: Shared, request: HttpRequest) -> HttpResponse {
     reply(org.explain(Some(request.query_string())))
 }
@@ -231,6 +292,14 @@ async fn main() -> ExitCode {
                     .route(web::get().to(me))
                     .route(web::head().to(me))
                     .route(web::put().to(update_me)),
+            )
+            // A WebSocket: handshakes from trusted origins only (the guard's global rule), with
+            // the session cookie or, from clients other than browsers, a bearer token.
+            .service(
+                web::resource(EVENTS_PATH)
+                    .wrap(RouteCorsMiddleware::new(&cors, events_policy()))
+                    .route(web::get().to(events))
+                    .route(web::head().to(events)),
             )
             // CORS-enabled: trusted origins with cookies.
             .service(

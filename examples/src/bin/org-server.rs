@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Form, Path, Query, RawQuery, State};
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,6 +22,9 @@ use trusted_cors::for_axum::CorsContext;
 use trusted_cors::{HeaderInput, RequestFacts};
 use trusted_cors_examples::cli::start_org;
 use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
+use trusted_cors_examples::events::{
+    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH, MAX_CLIENT_MESSAGE,
+};
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
     joined_cookies, me_policy, session_cookie, user_policy, Credentials, LoginForm, Org,
@@ -115,6 +120,67 @@ async fn user(
     reply(org.user(credentials(&headers, cookies.as_deref(), &cors), &id))
 }
 
+/// `GET /api/v1/users/me/events`: authenticated before the upgrade.
+async fn events(
+    State(org): Shared,
+    cors: CorsContext,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let cookies = cookies(&headers);
+    let events = match org.user_events(credentials(&headers, cookies.as_deref(), &cors)) {
+        Ok(events) => events,
+        Err(refused) => return reply(refused),
+    };
+    match upgrade {
+        Ok(upgrade) => upgrade
+            .max_message_size(MAX_CLIENT_MESSAGE)
+            .max_frame_size(MAX_CLIENT_MESSAGE)
+            .on_upgrade(move |socket| events.run(AxumSocket(socket))),
+        Err(_) => reply(not_a_websocket()),
+    }
+}
+
+/// axum's WebSocket (tungstenite answers pings and closes by itself).
+struct AxumSocket(WebSocket);
+
+impl EventSocket for AxumSocket {
+    async fn send_text(&mut self, text: String) -> bool {
+        self.0.send(Message::Text(text.into())).await.is_ok()
+    }
+
+    async fn ping(&mut self) -> bool {
+        self.0.send(Message::Ping(Bytes::new())).await.is_ok()
+    }
+
+    async fn receive(&mut self) -> bool {
+        match self.0.recv().await {
+            // Reading on sends tungstenite's answer to the close.
+            Some(Ok(Message::Close(_))) => {
+                let _ = self.0.recv().await;
+                false
+            }
+            Some(Ok(_)) => true,
+            Some(Err(_)) | None => false,
+        }
+    }
+
+    async fn close(mut self) {
+        let frame = CloseFrame {
+            code: close_code::NORMAL,
+            reason: CLOSE_REASON.into(),
+        };
+        if self.0.send(Message::Close(Some(frame))).await.is_ok() {
+            // The client's answer completes the closing handshake; not waited for long.
+            let wait = std::time::Duration::from_secs(1);
+            let _ = tokio::time::timeout(wait, async {
+                while let Some(Ok(_)) = self.0.recv().await {}
+            })
+            .await;
+        }
+    }
+}
+
 async fn explain(State(org): Shared, RawQuery(query): RawQuery) -> Response {
     reply(org.explain(query.as_deref()))
 }
@@ -187,6 +253,9 @@ async fn main() -> ExitCode {
             "/api/v1/users/me",
             get(me).put(update_me).layer(cors.route(me_policy())),
         )
+        // A WebSocket: handshakes from trusted origins only (the guard's global rule), with the
+        // session cookie or, from clients other than browsers, a bearer token.
+        .route(EVENTS_PATH, get(events).layer(cors.route(events_policy())))
         // CORS-enabled: trusted origins with cookies.
         .route(
             "/api/v1/users/{id}",
@@ -305,7 +374,8 @@ async fn serve(listener: tokio::net::TcpListener, app: Router, limits: ServerLim
         tokio::spawn(async move {
             let _permit = permit;
             let io = TokioIo::new(Box::pin(stream));
-            if let Err(error) = builder.serve_connection(io, service).await {
+            // With upgrades: the events WebSocket.
+            if let Err(error) = builder.serve_connection_with_upgrades(io, service).await {
                 tracing::debug!(%error, "connection ended");
             }
         });

@@ -273,6 +273,12 @@ pub async fn value_of(client: &Client, id: &str) -> String {
     input.prop("value").await.unwrap().unwrap_or_default()
 }
 
+/// The attribute `name` of the element `id` in the page open in `client`.
+pub async fn attr_of(client: &Client, id: &str, name: &str) -> Option<String> {
+    let element = client.find(Locator::Id(id)).await.unwrap();
+    element.attr(name).await.unwrap()
+}
+
 /// Checks that the page open in `client` is no wider than its window (no sideways scrolling);
 /// `what` names the page in the failure.
 pub async fn assert_fits_the_window(client: &Client, what: &str) {
