@@ -74,7 +74,12 @@ impl UserEvents {
     /// closure when the session ends; until then, pings at half the server's idle timeout, and
     /// whatever the client sends is dropped. Ends when either side closes.
     pub async fn run(self, mut socket: impl EventSocket) {
-        if !socket.send_text(self.profile).await {
+        // A session signed out between the handshake and the upgrade gets no profile.
+        let live = self
+            .session
+            .as_ref()
+            .is_none_or(|session| !session.has_ended());
+        if live && !socket.send_text(self.profile).await {
             return;
         }
         let ended = async move {

@@ -70,6 +70,11 @@ impl Sessions {
 pub(crate) struct SessionEnd(watch::Receiver<()>);
 
 impl SessionEnd {
+    /// Whether the session has ended already.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.0.has_changed().is_err()
+    }
+
     /// Resolves when the session ends (signed out, from any tab or client): at once if it
     /// already has. No polling: the session's end wakes it.
     pub(crate) async fn wait(mut self) {

@@ -565,6 +565,101 @@ async fn an_open_socket_outlives_the_idle_timeout() {
     }
 }
 
+/// The status line a request with `method` and a browser's handshake fields from an untrusted
+/// origin, with the session, gets from `host`.
+async fn status_with_method(host: &str, method: &str, cookie: &str) -> String {
+    let request = format!(
+        "{method} {EVENTS} HTTP/1.1\r\nHost: {host}\r\nOrigin: {EVIL}\r\n{cookie}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n\
+         Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n"
+    );
+    let mut stream = TcpStream::connect(host).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut received = Vec::new();
+    while !received.windows(2).any(|w| w == b"\r\n") {
+        read_some(&mut stream, &mut received).await;
+    }
+    let line = String::from_utf8_lossy(&received).into_owned();
+    line.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_methods_with_handshake_fields_never_open_a_socket() {
+    // Only a `GET` is upgraded (RFC 6455; both frameworks check it); the guard judges only
+    // those. A `HEAD` or a lower-case `get` from an untrusted origin, with the session, gets
+    // something else than `101` on both servers.
+    for server in SERVERS {
+        let org = Org::start(server).await;
+        for method in ["HEAD", "get", "POST"] {
+            let status = status_with_method(&org.host, method, &org.cookie()).await;
+            assert!(
+                status.starts_with("HTTP/1.1 ") && !status.contains(" 101"),
+                "{}: {method}: {status}",
+                org.name
+            );
+            println!("{}: {method} with handshake fields: {status}", org.name);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_sockets_count_against_the_connection_cap() {
+    // An open socket keeps its connection's place under `max_connections`: past the cap, a new
+    // connection waits until a socket closes.
+    let dir = common::temp_dir("websockets-cap");
+    let config = dir.path().join("org.toml");
+    let shipped = trusted_cors_examples::DEFAULT_CONFIG;
+    assert!(shipped.contains("max_connections = 1024"));
+    std::fs::write(
+        &config,
+        shipped.replace("max_connections = 1024", "max_connections = 2"),
+    )
+    .unwrap();
+    for server in SERVERS {
+        let org = Org::start_with(server, &config).await;
+        let mut sockets = Vec::new();
+        for _ in 0..2 {
+            let answer = org.open(&[&org.cookie()]).await;
+            assert_eq!(answer.status, 101, "{}: {}", org.name, answer.head);
+            let mut socket = answer.socket.unwrap();
+            assert_eq!(
+                next_json(&mut socket).await["profile"]["login"],
+                "ada@example.com"
+            );
+            sockets.push(socket);
+        }
+        let mut third = TcpStream::connect(&org.host).await.unwrap();
+        third
+            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 64];
+        let early = tokio::time::timeout(Duration::from_millis(700), third.read(&mut answer)).await;
+        assert!(
+            early.is_err(),
+            "{}: a third connection was served past a cap of 2 while two sockets were open",
+            org.name
+        );
+        let mut closing = sockets.pop().unwrap();
+        closing.close(None).await.unwrap();
+        drop(closing);
+        let read = tokio::time::timeout(WAIT, third.read(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("{}: not served after a socket closed", org.name))
+            .unwrap();
+        assert!(
+            answer[..read].starts_with(b"HTTP/1.1 200"),
+            "{}: {}",
+            org.name,
+            String::from_utf8_lossy(&answer[..read])
+        );
+        println!(
+            "{}: two open sockets held the cap of 2 until one closed",
+            org.name
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_agrees_with_the_servers_about_handshakes() {
     let client = reqwest::Client::new();

@@ -47,8 +47,9 @@
 //! route answered, WebSocket handshakes from untrusted origins). Label values come from a fixed set and the names the application gives its
 //! routes: never the origin or the path, so the number of series stays bounded.
 //!
-//! Not counted: requests without `Origin`, same-origin requests, and cross-origin requests that
-//! pass to a route that declared nothing (they get no CORS headers; the browser keeps the
+//! Not counted: requests without `Origin`, same-origin requests, a WebSocket handshake from an
+//! untrusted origin that a route declared open to any origin takes (it is no CORS request: the
+//! route adds no CORS header), and cross-origin requests that pass to a route that declared nothing (they get no CORS headers; the browser keeps the
 //! response from the page). Counting them would cost every request of the application a recorder
 //! lookup, for numbers a server's own request metrics already give. Refusals a handler makes
 //! itself (`RejectionResponse`, `RejectionError`) are the application's, not counted either.

@@ -303,7 +303,6 @@ impl<V> Decoration<V> {
         }
     }
 
-    /// Also sends `X-Trusted-Cors-Report` with this value.
     /// The decoration of a WebSocket handshake a declared route took (see
     /// [`takes_handshake`](Self::takes_handshake)).
     pub(crate) fn taking_handshake(mut self) -> Self {
@@ -325,6 +324,7 @@ impl<V> Decoration<V> {
         )
     }
 
+    /// Also sends `X-Trusted-Cors-Report` with this value.
     pub(crate) fn with_report(mut self, report: Option<Bytes>) -> Self {
         self.report = report.map(Box::new);
         self

@@ -318,6 +318,39 @@ async fn registry_changes_apply_to_the_next_handshake() {
     );
 }
 
+/// While a public socket is declared, the guard defers a handshake it would refuse; if the origin
+/// is trusted by the time the declared route reads the request, the route takes it and the
+/// guard's earlier refusal does not replace its `101`.
+#[tokio::test]
+async fn a_handshake_trusted_after_the_guard_judged_it_is_taken_by_its_route() {
+    let cors = cors();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let open = RouteCors::builder()
+        .websocket_from_any_origin()
+        .build()
+        .unwrap();
+    let _ticker = cors.route(open).layer(socket(Arc::clone(&calls)));
+    let me = cors.route(me()).layer(socket(Arc::clone(&calls)));
+    let registry = Arc::clone(cors.registry());
+    // The origin is added between the guard and the route.
+    let router = service_fn(move |req: Request<Full<Bytes>>| {
+        registry
+            .create(NewTrustedOrigin::new(
+                "Trusted meanwhile",
+                UNTRUSTED,
+                [ScopeType::Cors],
+            ))
+            .unwrap();
+        me.clone().oneshot(req)
+    });
+    let app = BoxCloneService::new(cors.guard().layer(router));
+    let sent = send(&app, &calls, "GET", "/me", &handshake(UNTRUSTED)).await;
+    assert_eq!(
+        (sent.status, sent.reason, sent.handled, sent.upgrade),
+        (101, None, 1, true)
+    );
+}
+
 #[tokio::test]
 async fn report_mode_lets_the_handshake_through_and_names_the_rule() {
     let config = CorsConfig::builder()

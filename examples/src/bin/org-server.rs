@@ -372,12 +372,69 @@ async fn serve(listener: tokio::net::TcpListener, app: Router, limits: ServerLim
         let service = TowerToHyperService::new(app.clone());
         let builder = Arc::clone(&builder);
         tokio::spawn(async move {
-            let _permit = permit;
-            let io = TokioIo::new(Box::pin(stream));
+            // The place goes with the stream: past an upgrade, hyper hands the stream to the
+            // socket's task, and the connection is still served.
+            let io = TokioIo::new(Counted {
+                stream: Box::pin(stream),
+                _permit: permit,
+            });
             // With upgrades: the events WebSocket.
             if let Err(error) = builder.serve_connection_with_upgrades(io, service).await {
                 tracing::debug!(%error, "connection ended");
             }
         });
+    }
+}
+
+/// A connection and its place under `max_connections`, freed when the stream is dropped: when
+/// the connection ends, or the WebSocket it was upgraded to closes.
+struct Counted {
+    stream: std::pin::Pin<Box<tokio_io_timeout::TimeoutStream<tokio::net::TcpStream>>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.stream.as_mut().poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.stream.as_mut().poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.stream.as_mut().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.stream.as_mut().poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.stream.as_mut().poll_shutdown(cx)
     }
 }

@@ -279,7 +279,7 @@ pub(crate) fn decide_traced<'a>(
     let lookup = match facts.origin {
         HeaderInput::One(bytes)
             if read == OriginRead::LookUpFirst
-                && (enabled || !is_safe_method(facts.method))
+                && (enabled || facts.websocket || !is_safe_method(facts.method))
                 && !says_same_origin(facts.sec_fetch_site) =>
         {
             registry.exact_lookup(bytes)

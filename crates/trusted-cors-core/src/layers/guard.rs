@@ -59,7 +59,7 @@ impl Cors {
     /// `authority` is the URI's authority (HTTP/2's `:authority`), for requests without `Host`.
     ///
     /// It reads what its rules need, `Origin` first: a request without it costs one lookup. A
-    /// `GET` or `HEAD` without `Authorization` or `Upgrade` (two lookups), or an `OPTIONS`
+    /// `GET` without `Authorization` or `Upgrade` (two lookups), a `HEAD` or an `OPTIONS`
     /// without `Authorization`, is never refused before routing (no global rule applies to it:
     /// it carries no credential, its method is safe and it is no WebSocket handshake), so the
     /// guard does not judge it: it passes it on or, if it asks for a preflight, defers it,
@@ -93,15 +93,12 @@ impl Cors {
                 return Ok(pass(method, None));
             }
         } else if matches!(method, "GET" | "HEAD") {
-            // A WebSocket handshake has an `Upgrade`: one more lookup (cheaper than reading
-            // both in one pass over a browser's headers; BENCHMARKS.md, "Issue 21").
-            if !headers.get(Field::Authorization).is_present() {
-                if !headers.get(Field::Upgrade).is_present() {
-                    return Ok(After::Nothing);
-                }
-                handshakes = true;
-            } else {
-                handshakes = headers.get(Field::Upgrade).is_present();
+            // A WebSocket handshake is a `GET` with an `Upgrade`: one more lookup (cheaper than
+            // reading both in one pass over a browser's headers; BENCHMARKS.md, "Issue 21"). A
+            // `HEAD` is never upgraded.
+            handshakes = method == "GET" && headers.get(Field::Upgrade).is_present();
+            if !handshakes && !headers.get(Field::Authorization).is_present() {
+                return Ok(After::Nothing);
             }
         } else if method == "OPTIONS" {
             // What a preflight's passing depends on, read at once.

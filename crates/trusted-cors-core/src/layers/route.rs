@@ -231,6 +231,12 @@ impl<V: Clone> DeclaredRoute<V> {
                     None => None,
                 };
                 let decoration = Decoration::allow(origin, credentials, expose);
+                // A handshake allowed here is taken too: a guard that deferred it (the origin
+                // was not trusted when it judged it) lets it through.
+                let decoration = match handshake {
+                    true => decoration.taking_handshake(),
+                    false => decoration,
+                };
                 RouteStep::Forward(recorded, decoration)
             }
             Decision::NotCors | Decision::SameOrigin => {
