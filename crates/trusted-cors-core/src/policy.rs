@@ -438,6 +438,12 @@ impl RouteCorsBuilder {
     /// server's permission to read it, so a socket that trusts its cookies is otherwise open to
     /// cross-site WebSocket hijacking. It changes nothing else of the route's CORS policy.
     ///
+    /// The rest of the policy does not apply to sockets: browsers make no CORS check of a
+    /// handshake and send it with cookies, so a trusted origin's page opens a socket on a
+    /// [server-side only](RouteCors::server_side_only) route or one without
+    /// [credentials](Self::credentials) too. A socket no trusted origin may open is one whose
+    /// handler refuses a handshake that carries an `Origin`.
+    ///
     /// ```
     /// use trusted_cors_core::RouteCors;
     ///
