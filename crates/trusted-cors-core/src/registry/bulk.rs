@@ -17,10 +17,10 @@
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::snapshot::{
-    ExactHit, ExactOrigin, Hashed, HashedField, Id, Indexed, Keyed, Map, Name, RegistrySnapshot,
-    Tree,
+use super::keys::{
+    ExactHit, ExactOrigin, Hashed, HashedField, Id, Indexed, Keyed, Map, Name, Tree,
 };
+use super::snapshot::RegistrySnapshot;
 use crate::trusted_origin::{Status, TrustedOrigin};
 
 /// The keys of one index, with their values and entry indexes, gathered in entry order.

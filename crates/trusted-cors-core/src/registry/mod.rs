@@ -68,6 +68,7 @@ use bulk::{join, Built};
 use prepare::{new_entries, work_out, IdSource};
 
 mod bulk;
+mod keys;
 mod prepare;
 mod snapshot;
 #[cfg(test)]
