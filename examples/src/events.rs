@@ -206,6 +206,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_session_ended_before_the_upgrade_gets_no_profile() {
+        let org = org().await;
+        let cookie = sign_in(&org);
+        let credentials = Credentials {
+            cookie: Some(&cookie),
+            ..Credentials::default()
+        };
+        let events = org.user_events(credentials).unwrap();
+        // Signed out between the handshake and the upgrade.
+        assert_eq!(org.logout(Some(&cookie), None).status, 303);
+        let socket = Recorder::default();
+        events.run(socket.clone()).await;
+        let sent = socket.sent.lock().unwrap().clone();
+        assert_eq!(sent, [SESSION_ENDED, "(closed)"]);
+    }
+
+    #[tokio::test]
     async fn a_sign_out_elsewhere_ends_the_socket() {
         let org = org().await;
         let cookie = sign_in(&org);
@@ -216,6 +233,13 @@ mod tests {
         let events = org.user_events(credentials).unwrap();
         let socket = Recorder::default();
         let running = tokio::spawn(events.run(socket.clone()));
+        // The profile first (a bounded wait).
+        for _ in 0..1000 {
+            if !socket.sent.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         // Another tab signs out.
         assert_eq!(org.logout(Some(&cookie), None).status, 303);
         running.await.unwrap();

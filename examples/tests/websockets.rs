@@ -206,6 +206,18 @@ impl Org {
         handshake(&self.host, &[&UPGRADE[..], lines].concat()).await
     }
 
+    /// A handshake that must open: `101`, then ada@example.com's profile. The socket.
+    async fn open_with_profile(&self, lines: &[&str]) -> Socket {
+        let answer = self.open(lines).await;
+        assert_eq!(answer.status, 101, "{}: {}", self.name, answer.head);
+        let mut socket = answer.socket.unwrap();
+        assert_eq!(
+            next_json(&mut socket).await["profile"]["login"],
+            "ada@example.com"
+        );
+        socket
+    }
+
     /// The Trusted Origins API with the API token.
     async fn api(&self, path: &str, body: Option<Value>) -> Value {
         let client = reqwest::Client::new();
@@ -470,14 +482,7 @@ async fn a_sign_out_elsewhere_ends_the_sessions_sockets() {
         let mut sockets = Vec::new();
         let session_lines: [Vec<&str>; 3] = [vec![&trusted, &cookie], vec![&cookie], vec![&bearer]];
         for lines in session_lines {
-            let answer = org.open(&lines).await;
-            assert_eq!(answer.status, 101, "{}: {}", org.name, answer.head);
-            let mut socket = answer.socket.unwrap();
-            assert_eq!(
-                next_json(&mut socket).await["profile"]["login"],
-                "ada@example.com"
-            );
-            sockets.push(socket);
+            sockets.push(org.open_with_profile(&lines).await);
         }
         let mut token_socket = sockets.pop().unwrap();
 
@@ -535,13 +540,7 @@ async fn an_open_socket_outlives_the_idle_timeout() {
     std::fs::write(&config, short).unwrap();
     for server in SERVERS {
         let org = Org::start_with(server, &config).await;
-        let answer = org.open(&[&org.cookie()]).await;
-        assert_eq!(answer.status, 101, "{}: {}", org.name, answer.head);
-        let mut socket = answer.socket.unwrap();
-        assert_eq!(
-            next_json(&mut socket).await["profile"]["login"],
-            "ada@example.com"
-        );
+        let mut socket = org.open_with_profile(&[&org.cookie()]).await;
         // Five idle timeouts, reading (tungstenite answers each ping as it reads it).
         let until = tokio::time::Instant::now() + Duration::from_millis(5 * IDLE_MS);
         let mut pings = 0;
@@ -619,14 +618,7 @@ async fn open_sockets_count_against_the_connection_cap() {
         let org = Org::start_with(server, &config).await;
         let mut sockets = Vec::new();
         for _ in 0..2 {
-            let answer = org.open(&[&org.cookie()]).await;
-            assert_eq!(answer.status, 101, "{}: {}", org.name, answer.head);
-            let mut socket = answer.socket.unwrap();
-            assert_eq!(
-                next_json(&mut socket).await["profile"]["login"],
-                "ada@example.com"
-            );
-            sockets.push(socket);
+            sockets.push(org.open_with_profile(&[&org.cookie()]).await);
         }
         let mut third = TcpStream::connect(&org.host).await.unwrap();
         third
