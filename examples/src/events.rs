@@ -205,14 +205,19 @@ mod tests {
         cookie.split(';').next().unwrap().to_owned()
     }
 
+    /// The credentials of a browser with the session cookie `cookie` (`sid=…`).
+    fn with_session(cookie: &str) -> Credentials<'_> {
+        Credentials {
+            cookie: Some(cookie),
+            ..Credentials::default()
+        }
+    }
+
     #[tokio::test]
     async fn a_session_ended_before_the_upgrade_gets_no_profile() {
         let org = org().await;
         let cookie = sign_in(&org);
-        let credentials = Credentials {
-            cookie: Some(&cookie),
-            ..Credentials::default()
-        };
+        let credentials = with_session(&cookie);
         let events = org.user_events(credentials).unwrap();
         // Signed out between the handshake and the upgrade.
         assert_eq!(org.logout(Some(&cookie), None).status, 303);
@@ -226,10 +231,7 @@ mod tests {
     async fn a_sign_out_elsewhere_ends_the_socket() {
         let org = org().await;
         let cookie = sign_in(&org);
-        let credentials = Credentials {
-            cookie: Some(&cookie),
-            ..Credentials::default()
-        };
+        let credentials = with_session(&cookie);
         let events = org.user_events(credentials).unwrap();
         let socket = Recorder::default();
         let running = tokio::spawn(events.run(socket.clone()));

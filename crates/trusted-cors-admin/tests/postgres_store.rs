@@ -12,7 +12,7 @@ use trusted_cors_admin::{
     PostgresStore, StoreError, TrustedOriginStore, TrustedOrigins, TrustedOriginsError,
 };
 use trusted_cors_core::{ChangeRequest, NewTrustedOrigin, OktaApp, Scope, ScopeType, Status};
-use trusted_cors_testing::PgCluster;
+use trusted_cors_testing::{fixtures, PgCluster};
 
 fn new(name: &str, origin: &str) -> NewTrustedOrigin {
     NewTrustedOrigin::new(name, origin, [ScopeType::Cors])
@@ -141,10 +141,8 @@ async fn a_version_1_store_is_migrated_and_keeps_allowed_okta_apps_from_then_on(
         "2"
     );
     assert_eq!(origins.registry().snapshot().len(), seeds().len());
-    let mut framed = NewTrustedOrigin::new("Framed", "https://framed.example", []);
-    framed.scopes = vec![Scope::iframe_embed([OktaApp::OktaEnduser])];
     origins
-        .change(&ChangeRequest::Create(framed), None)
+        .change(&ChangeRequest::Create(fixtures::framed()), None)
         .await
         .unwrap();
     drop(origins);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use trusted_cors_admin::{SqliteStore, StoreError, TrustedOrigins};
 use trusted_cors_core::{ChangeRequest, NewTrustedOrigin, OktaApp, Scope, ScopeType};
+use trusted_cors_testing::fixtures;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
@@ -75,10 +76,8 @@ async fn a_version_1_store_is_migrated_and_keeps_allowed_okta_apps_from_then_on(
         .unwrap();
     assert_eq!(schema_version(&path, None).await, 2);
     assert_eq!(origins.registry().snapshot().len(), 1);
-    let mut framed = NewTrustedOrigin::new("Framed", "https://framed.example", []);
-    framed.scopes = vec![Scope::iframe_embed([OktaApp::OktaEnduser])];
     origins
-        .change(&ChangeRequest::Create(framed), None)
+        .change(&ChangeRequest::Create(fixtures::framed()), None)
         .await
         .unwrap();
     drop(origins);

@@ -329,6 +329,7 @@ async fn a_handshake_trusted_after_the_guard_judged_it_is_taken_by_its_route() {
         .websocket_from_any_origin()
         .build()
         .unwrap();
+    // Declared (never routed to) so that the guard defers the handshakes it would refuse.
     let _ticker = cors.route(open).layer(socket(Arc::clone(&calls)));
     let me = cors.route(me()).layer(socket(Arc::clone(&calls)));
     let registry = Arc::clone(cors.registry());

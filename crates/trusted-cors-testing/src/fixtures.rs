@@ -5,7 +5,9 @@
 //! (`tests/common`) build their registries and apps from these, so that one origin or policy
 //! means the same in every suite.
 
-use trusted_cors_core::{NewTrustedOrigin, RouteCors, RouteCorsBuilder, ScopeType, Status};
+use trusted_cors_core::{
+    NewTrustedOrigin, OktaApp, RouteCors, RouteCorsBuilder, Scope, ScopeType, Status,
+};
 
 /// An ACTIVE trusted origin with the CORS and REDIRECT scopes.
 pub const TRUSTED: &str = "https://app.example.com";
@@ -35,6 +37,14 @@ pub fn seeds() -> Vec<NewTrustedOrigin> {
         NewTrustedOrigin::new("Old", INACTIVE, [ScopeType::Cors]).with_status(Status::Inactive),
         NewTrustedOrigin::new("Login", REDIRECT_ONLY, [ScopeType::Redirect]),
     ]
+}
+
+/// An entry with the IFRAME_EMBED scope for Okta's end-user dashboard only, as a store must keep
+/// it (its apps list) across a schema migration.
+pub fn framed() -> NewTrustedOrigin {
+    let mut framed = NewTrustedOrigin::new("Framed", "https://framed.example", []);
+    framed.scopes = vec![Scope::iframe_embed([OktaApp::OktaEnduser])];
+    framed
 }
 
 /// [`seeds`], then a hybrid app's and a browser extension's origins ([`CAPACITOR`],
