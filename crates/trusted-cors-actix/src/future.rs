@@ -65,7 +65,6 @@ where
                 // An error from an inner service has no request left to answer with; it passes
                 // through undecorated (actix-cors 0.7.2, unlike this, decorates it).
                 let mut response = ready!(future.poll(cx))?.map_into_left_body();
-                let after = std::mem::replace(after, After::Nothing);
                 if let Some(refusal) = after.finish(&mut Answered(&mut response)) {
                     let (request, _) = response.into_parts();
                     let refusal = crate::response(refusal, None);

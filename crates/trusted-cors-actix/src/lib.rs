@@ -198,6 +198,10 @@ impl RequestHeaders for Incoming<'_> {
         })
     }
 
+    fn contains(&self, field: Field) -> bool {
+        name(field).is_some_and(|name| self.0.contains_key(&*name))
+    }
+
     /// A lookup each: actix's map is a hash map of small vectors, quick to look a header up in,
     /// slower to walk than `http`'s (measured with callgrind).
     fn get_many<'a>(&'a self, fields: &[Field], found: &mut [Found<&'a HeaderValue>]) {
@@ -217,6 +221,11 @@ impl ResponseHeaders for Outgoing<'_> {
     fn vary_origin() -> HeaderValue {
         const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
         ORIGIN
+    }
+
+    fn credentials_true() -> HeaderValue {
+        const TRUE: HeaderValue = HeaderValue::from_static("true");
+        TRUE
     }
 
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
@@ -563,5 +572,39 @@ impl ResponseError for RejectionError {
 impl From<Rejection> for RejectionError {
     fn from(rejection: Rejection) -> Self {
         RejectionError::new(rejection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// actix's map read as the core reads it: several at once and the presence checks say what a
+    /// lookup each says, for a header present once, twice and not at all.
+    #[test]
+    fn reads_agree_with_lookups() {
+        let mut map = HeaderMap::new();
+        map.append(
+            HeaderName::from_static("origin"),
+            HeaderValue::from_static("https://a.example"),
+        );
+        map.append(
+            HeaderName::from_static("upgrade"),
+            HeaderValue::from_static("websocket"),
+        );
+        map.append(
+            HeaderName::from_static("upgrade"),
+            HeaderValue::from_static("h2c"),
+        );
+        let headers = Incoming(&map);
+        let fields: [Field; 8] = std::array::from_fn(|i| NAMED_FIELDS[i]);
+        let mut found = [Found::Absent; 8];
+        headers.get_many(&fields, &mut found);
+        assert_eq!(found, fields.map(|field| headers.get(field)));
+        for (field, found) in fields.into_iter().zip(found) {
+            assert_eq!(headers.contains(field), found.is_present(), "{field:?}");
+        }
+        assert!(matches!(headers.get(Field::Upgrade), Found::Many(_)));
+        assert!(!headers.contains(Field::Authorization));
     }
 }

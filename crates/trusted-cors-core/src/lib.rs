@@ -352,12 +352,14 @@ impl Cors {
         self.inner.guard_installed.store(true, Ordering::Relaxed);
     }
 
+    #[inline]
     pub(crate) fn guard_installed(&self) -> bool {
         self.inner.guard_installed.load(Ordering::Relaxed)
     }
 
     /// Whether a route declared with this `Cors` accepts WebSocket handshakes from any origin
     /// ([`RouteCorsBuilder::websocket_from_any_origin`]).
+    #[inline]
     pub(crate) fn has_public_sockets(&self) -> bool {
         self.inner.public_sockets.load(Ordering::Relaxed)
     }
@@ -365,6 +367,7 @@ impl Cors {
     /// Whether a declared route reads a `GET`'s `Upgrade` and `Connection` to judge WebSocket
     /// handshakes itself: when the guard defers the ones it would refuse (a public socket is
     /// declared), or when no guard judges them.
+    #[inline]
     pub(crate) fn routes_judge_handshakes(&self) -> bool {
         self.has_public_sockets() || !self.guard_installed()
     }

@@ -37,6 +37,10 @@ pub trait ResponseHeaders {
     /// it is sent on most responses).
     fn vary_origin() -> Self::Value;
 
+    /// `true`, the value of `Access-Control-Allow-Credentials` (a constant, as
+    /// [`vary_origin`](Self::vary_origin) is).
+    fn credentials_true() -> Self::Value;
+
     /// Every value of the header.
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]>;
 
@@ -264,9 +268,17 @@ enum DecorationKind<V> {
 #[derive(Debug, Clone)]
 struct Allow<V> {
     origin: V,
-    /// `true`, or `None` to remove any `Access-Control-Allow-Credentials` the application set.
-    credentials: Option<V>,
+    /// Whether to send `Access-Control-Allow-Credentials: true`; otherwise any the application
+    /// set is removed.
+    credentials: bool,
     expose: Option<V>,
+}
+
+/// No headers to add.
+impl<V> Default for Decoration<V> {
+    fn default() -> Self {
+        Decoration::vary_only(false)
+    }
 }
 
 impl<V> Decoration<V> {
@@ -281,7 +293,7 @@ impl<V> Decoration<V> {
         }
     }
 
-    pub(crate) fn allow(origin: V, credentials: Option<V>, expose: Option<V>) -> Self {
+    pub(crate) fn allow(origin: V, credentials: bool, expose: Option<V>) -> Self {
         Decoration {
             kind: DecorationKind::Route {
                 allow: Some(Allow {
@@ -324,9 +336,20 @@ impl<V> Decoration<V> {
         )
     }
 
-    /// Also sends `X-Trusted-Cors-Report` with this value.
-    pub(crate) fn with_report(mut self, report: Option<Bytes>) -> Self {
-        self.report = report.map(Box::new);
+    /// Also sends `X-Trusted-Cors-Report` with this value, if any (most requests have none: the
+    /// boxing is out of line).
+    #[inline]
+    pub(crate) fn with_report(self, report: Option<Bytes>) -> Self {
+        match report {
+            None => self,
+            Some(report) => self.reporting(report),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reporting(mut self, report: Bytes) -> Self {
+        self.report = Some(Box::new(report));
         self
     }
 
@@ -347,9 +370,9 @@ impl<V> Decoration<V> {
         if let Some(allow) = allow {
             headers.insert(Field::AccessControlAllowOrigin, allow.origin);
             match allow.credentials {
-                Some(value) => headers.insert(Field::AccessControlAllowCredentials, value),
+                true => headers.insert(Field::AccessControlAllowCredentials, W::credentials_true()),
                 // The application must not grant credentials the policy did not.
-                None => headers.remove(Field::AccessControlAllowCredentials),
+                false => headers.remove(Field::AccessControlAllowCredentials),
             }
             if let Some(value) = allow.expose {
                 headers.insert(Field::AccessControlExposeHeaders, value);

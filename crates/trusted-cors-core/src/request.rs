@@ -132,6 +132,13 @@ pub trait RequestHeaders {
     /// cheap to walk (`http`'s), a lookup each in one that is not (actix's).
     fn get_many<'a>(&'a self, fields: &[Field], found: &mut [Found<&'a Self::Value>]);
 
+    /// Whether the header is present: what the guard asks of the headers that decide whether it
+    /// must read a request in full. The default asks [`get`](Self::get); a map that can say so
+    /// more cheaply than it finds the values says so.
+    fn contains(&self, field: Field) -> bool {
+        self.get(field).is_present()
+    }
+
     /// Every value of the header, as the decision reads them.
     fn values(&self, field: Field) -> HeaderInput<'_> {
         self.get(field).into_input()
@@ -316,27 +323,24 @@ impl<'a> RequestFacts<'a> {
             Field::Upgrade,
             Field::Connection,
         ];
-        let fields = match method {
-            "OPTIONS" => &FIELDS[..],
-            "GET" if handshakes => &HANDSHAKE[..],
-            _ => &FIELDS[..4],
+        // The preflight headers only for `OPTIONS` (other requests leave them absent).
+        let (fields, handshake) = match method {
+            "OPTIONS" => (&FIELDS[..], false),
+            "GET" if handshakes => (&HANDSHAKE[..], true),
+            _ => (&FIELDS[..4], false),
         };
         let mut found = [Found::Absent; FIELDS.len()];
         headers.get_many(fields, &mut found[..fields.len()]);
         let [sec_fetch_site, host, authorization, cookie, fifth, sixth] =
             found.map(Found::into_input);
-        let (request_method, request_headers, websocket) = match method {
-            "OPTIONS" => (fifth, sixth, false),
-            "GET" if handshakes => (
+        let (request_method, request_headers, websocket) = match handshake {
+            true => (
                 HeaderInput::Absent,
                 HeaderInput::Absent,
                 RequestFacts::is_websocket_handshake(method, fifth, sixth),
             ),
-            _ => (
-                HeaderInput::Absent,
-                HeaderInput::Absent,
-                method == "CONNECT",
-            ),
+            // An unsafe method is a handshake only as HTTP/2's `CONNECT`.
+            false => (fifth, sixth, method == "CONNECT"),
         };
         RequestFacts {
             origin: origin.into_input(),
@@ -459,6 +463,10 @@ mod tests {
             let mut found = [Found::Absent; 8];
             headers.get_many(&fields, &mut found);
             prop_assert_eq!(found, fields.map(|field| RequestHeaders::get(&headers, field)));
+            // The guard's presence checks say what a lookup says.
+            for (field, found) in fields.into_iter().zip(found) {
+                prop_assert_eq!(headers.contains(field), found.is_present(), "{:?}", field);
+            }
             let facts = RequestFacts::read(method, "/x", None, &headers);
             let policy = crate::RouteCors::default();
             for scope in [RouteScope::Unrouted, RouteScope::Undeclared, RouteScope::Declared(&policy)] {

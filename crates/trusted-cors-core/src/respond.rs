@@ -5,7 +5,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::rejection::Rejection;
-use crate::reply::Reply;
+use crate::reply::{Reply, ReplyValue};
+use crate::Field;
 
 /// Turns a [`Rejection`] into the response sent to the client.
 ///
@@ -145,9 +146,11 @@ impl OktaError {
 
     /// A JSON reply with this status, as the layers send it.
     pub fn into_reply(self, status: u16) -> Reply {
-        Reply::new(status)
-            .header("content-type", "application/json")
-            .body(self.to_json())
+        // The field itself, not its name: a name is looked up among the named fields.
+        let json = ReplyValue::Bytes(Bytes::from_static(b"application/json"));
+        let mut reply = Reply::new(status).body(self.to_json());
+        reply.set(Field::ContentType, json);
+        reply
     }
 
     /// A JSON response with this status.

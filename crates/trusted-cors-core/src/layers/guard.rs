@@ -96,8 +96,8 @@ impl Cors {
             // A WebSocket handshake is a `GET` with an `Upgrade`: one more lookup (cheaper than
             // reading both in one pass over a browser's headers; BENCHMARKS.md, "Issue 21"). A
             // `HEAD` is never upgraded.
-            handshakes = method == "GET" && headers.get(Field::Upgrade).is_present();
-            if !handshakes && !headers.get(Field::Authorization).is_present() {
+            handshakes = method == "GET" && headers.contains(Field::Upgrade);
+            if !handshakes && !headers.contains(Field::Authorization) {
                 return Ok(After::Nothing);
             }
         } else if method == "OPTIONS" {

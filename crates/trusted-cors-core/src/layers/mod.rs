@@ -69,18 +69,20 @@ pub trait AppResponse {
 impl<V: AsRef<[u8]>> After<V> {
     /// The end of a request: decorates the application's response, or judges a deferred
     /// preflight that no declared route answered. Returns the refusal to send instead of the
-    /// response, if any.
-    pub fn finish<R: AppResponse<Value = V>>(self, response: &mut R) -> Option<Reply> {
+    /// response, if any. Called once: it takes the decoration out, leaving the rest where the
+    /// response future keeps it (an `After` is large, and moving it out costs a copy).
+    #[inline]
+    pub fn finish<R: AppResponse<Value = V>>(&mut self, response: &mut R) -> Option<Reply> {
         match self {
             After::Nothing => None,
             After::Decorate(decoration) => {
                 if decoration.takes_handshake() {
                     response.mark_route_answered();
                 }
-                response.decorate(decoration);
+                response.decorate(std::mem::take(decoration));
                 None
             }
-            After::Judge(cors, deferred) => unanswered(&cors, &deferred, response),
+            After::Judge(cors, deferred) => unanswered(cors, deferred, response),
         }
     }
 }
@@ -110,14 +112,24 @@ fn unanswered<V: AsRef<[u8]>, R: AppResponse<Value = V>>(
 
 impl Cors {
     /// Logs (and counts, when metrics are on) the would-be rejections of rules in report mode;
-    /// the `X-Trusted-Cors-Report` value naming them, when the config sends it. Out of line (it
-    /// has nothing to do for most requests, and the code every request runs must stay small
-    /// enough for the instruction cache).
-    #[inline(never)]
+    /// the `X-Trusted-Cors-Report` value naming them, when the config sends it. Most requests
+    /// have none: the work is out of line, so that the code every request runs stays small
+    /// enough for the instruction cache.
+    #[inline]
     fn report(&self, reports: &[Rejection], counters: Option<&DecisionCounters>) -> Option<Bytes> {
-        if reports.is_empty() {
-            return None;
+        match reports.is_empty() {
+            true => None,
+            false => self.report_some(reports, counters),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn report_some(
+        &self,
+        reports: &[Rejection],
+        counters: Option<&DecisionCounters>,
+    ) -> Option<Bytes> {
         for rejection in reports {
             rejection.log();
             if let Some(counters) = counters {

@@ -180,19 +180,19 @@ impl<V: Clone> DeclaredRoute<V> {
             reports.retain(|report| !report.kind().is_global());
         }
         let report = self.cors.report(&reports, self.counters.as_ref());
-        let step = self.step(decision, origin.first().copied(), facts.websocket);
-        match report {
-            None => step,
-            Some(report) => reported(step, report),
-        }
+        self.step(decision, origin.first().copied(), facts.websocket, report)
     }
 
-    /// What the route does on a decision; `handshake`: the request is a WebSocket handshake.
+    /// What the route does on a decision; `handshake`: the request is a WebSocket handshake;
+    /// `report`: the `X-Trusted-Cors-Report` value, when rules in report mode would have refused
+    /// it (sent with a preflight answer or the handler's response).
+    #[inline]
     fn step<'r>(
         &'r self,
         decision: Decision<'_>,
         origin: Option<&V>,
         handshake: bool,
+        report: Option<Bytes>,
     ) -> RouteStep<'r, V> {
         match decision {
             Decision::Reject(rejection) => {
@@ -206,7 +206,7 @@ impl<V: Clone> DeclaredRoute<V> {
                     answer: self.keep(answer),
                     origin: origin.cloned(),
                     values: &self.values,
-                    report: None,
+                    report,
                 })
             }
             Decision::Allow(allow) => {
@@ -219,18 +219,16 @@ impl<V: Clone> DeclaredRoute<V> {
                     (false, _) => Recorded::CrossOrigin,
                 };
                 let Some(origin) = origin.cloned() else {
-                    return RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(true));
-                };
-                let credentials = match allow.allow_credentials {
-                    true => self.values.credentials.clone(),
-                    false => None,
+                    let decoration = Decoration::vary_only(true).with_report(report);
+                    return RouteStep::Forward(Recorded::CrossOrigin, decoration);
                 };
                 // The route's own value, the one an allowed request is sent.
                 let expose = match allow.expose_headers {
                     Some(_) => self.values.expose.clone(),
                     None => None,
                 };
-                let decoration = Decoration::allow(origin, credentials, expose);
+                let decoration =
+                    Decoration::allow(origin, allow.allow_credentials, expose).with_report(report);
                 // A handshake allowed here is taken too: a guard that deferred it (the origin
                 // was not trusted when it judged it) lets it through.
                 let decoration = match handshake {
@@ -239,16 +237,22 @@ impl<V: Clone> DeclaredRoute<V> {
                 };
                 RouteStep::Forward(recorded, decoration)
             }
-            Decision::NotCors | Decision::SameOrigin => {
-                RouteStep::Forward(Recorded::NotCrossOrigin, Decoration::vary_only(true))
-            }
+            Decision::NotCors | Decision::SameOrigin => RouteStep::Forward(
+                Recorded::NotCrossOrigin,
+                Decoration::vary_only(true).with_report(report),
+            ),
             // A handshake the route took as open to any origin: marked, so that a guard that
             // deferred it lets it through.
             _ if handshake => RouteStep::Forward(
                 Recorded::CrossOrigin,
-                Decoration::vary_only(true).taking_handshake(),
+                Decoration::vary_only(true)
+                    .taking_handshake()
+                    .with_report(report),
             ),
-            _ => RouteStep::Forward(Recorded::CrossOrigin, Decoration::vary_only(true)),
+            _ => RouteStep::Forward(
+                Recorded::CrossOrigin,
+                Decoration::vary_only(true).with_report(report),
+            ),
         }
     }
 
@@ -288,23 +292,5 @@ impl<V: Clone> DeclaredRoute<V> {
                  `cors.guard()` (Tower, axum) or `GuardMiddleware` (actix-web)"
             );
         }
-    }
-}
-
-/// `step` with the `X-Trusted-Cors-Report` value of rules in report mode that would have
-/// refused the request. Out of line, as `Cors::report` is: the code every request runs stays
-/// small enough for the instruction cache.
-#[cold]
-#[inline(never)]
-fn reported<V>(step: RouteStep<'_, V>, report: Bytes) -> RouteStep<'_, V> {
-    match step {
-        RouteStep::Preflight(preflight) => RouteStep::Preflight(Preflight {
-            report: Some(report),
-            ..preflight
-        }),
-        RouteStep::Forward(recorded, decoration) => {
-            RouteStep::Forward(recorded, decoration.with_report(Some(report)))
-        }
-        answer @ RouteStep::Answer(_) => answer,
     }
 }

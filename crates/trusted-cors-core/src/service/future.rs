@@ -68,7 +68,6 @@ where
             }
             StateProj::Inner { future, after, uri } => {
                 let mut response = ready!(future.poll(cx))?;
-                let after = std::mem::replace(after, After::Nothing);
                 let mut answered = Answered {
                     response: &mut response,
                     uri: uri.as_ref(),

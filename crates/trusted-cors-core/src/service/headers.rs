@@ -8,7 +8,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::adapter::field_name;
 use crate::field::NAMED_FIELDS;
-use crate::reply::{ResponseHeaders, VARY_ORIGIN};
+use crate::reply::{ResponseHeaders, TRUE, VARY_ORIGIN};
 use crate::request::{Found, RequestHeaders};
 use crate::Field;
 
@@ -28,6 +28,10 @@ impl RequestHeaders for HeaderMap {
         name(field).map_or(Found::Absent, |name| {
             Found::from_values(self.get_all(&*name))
         })
+    }
+
+    fn contains(&self, field: Field) -> bool {
+        name(field).is_some_and(|name| self.contains_key(&*name))
     }
 
     /// One pass over the map's entries: cheaper than a hashed lookup for each of several headers
@@ -57,6 +61,11 @@ impl ResponseHeaders for HeaderMap {
     fn vary_origin() -> HeaderValue {
         const ORIGIN: HeaderValue = HeaderValue::from_static(VARY_ORIGIN);
         ORIGIN
+    }
+
+    fn credentials_true() -> HeaderValue {
+        const VALUE: HeaderValue = HeaderValue::from_static(TRUE);
+        VALUE
     }
 
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
