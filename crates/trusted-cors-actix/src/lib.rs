@@ -192,6 +192,7 @@ fn name(field: Field) -> Option<Cow<'static, HeaderName>> {
 impl RequestHeaders for Incoming<'_> {
     type Value = HeaderValue;
 
+    #[inline]
     fn get(&self, field: Field) -> Found<&HeaderValue> {
         name(field).map_or(Found::Absent, |name| {
             Found::from_values(self.0.get_all(&*name))

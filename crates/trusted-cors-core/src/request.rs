@@ -284,12 +284,12 @@ impl<'a> RequestFacts<'a> {
         headers: &'a H,
         handshakes: bool,
     ) -> Self {
-        let facts = RequestFacts {
-            method,
-            path,
-            ..RequestFacts::default()
-        };
         if !origin.is_present() {
+            let facts = RequestFacts {
+                method,
+                path,
+                ..RequestFacts::default()
+            };
             if is_safe(method) {
                 return facts;
             }
@@ -343,6 +343,8 @@ impl<'a> RequestFacts<'a> {
             false => (fifth, sixth, method == "CONNECT"),
         };
         RequestFacts {
+            method,
+            path,
             origin: origin.into_input(),
             access_control_request_method: request_method,
             access_control_request_headers: request_headers,
@@ -351,7 +353,6 @@ impl<'a> RequestFacts<'a> {
             sec_fetch_site,
             host: RequestFacts::request_host(authority, host),
             websocket,
-            ..facts
         }
     }
 }
