@@ -9,7 +9,9 @@
 //!
 //! 1. **Headers.** Implement [`RequestHeaders`] for the framework's request header map (`get`:
 //!    one header, [`Found::from_values`] over its values; `get_many`: several, the way the map
-//!    is cheapest to read them) and [`ResponseHeaders`] for its response header map, finding a
+//!    is cheapest to read them; `contains`, where the map says whether a header is present more
+//!    cheaply than it finds its values) and [`ResponseHeaders`] for its response header map (its
+//!    constant values, `vary_origin` and `credentials_true`, built once), finding a
 //!    field's name with [`field_name`] in a table of the framework's names of
 //!    [`NAMED_FIELDS`], parsed once. The Tower layers do it for `http` 1.x's `HeaderMap`
 //!    (`service/headers.rs`); the actix-web adapter for actix's (`http` 0.2).
