@@ -165,7 +165,7 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use bytes::Bytes;
 use trusted_cors_core::adapter::{
     field_name, After, DeclaredRoute, Field, Found, MarkSink, MarkSource, Preflight,
-    RequestHeaders, ResponseHeaders, RouteAnswered, RouteStep, NAMED_FIELDS,
+    RequestHeaders, ResponseHeaders, RouteAnswered, RouteStep, NAMED_FIELDS, TRUE, VARY_ORIGIN,
 };
 use trusted_cors_core::{Cors, CorsOutcome, Rejection, Reply, RouteCors};
 
@@ -220,13 +220,13 @@ impl ResponseHeaders for Outgoing<'_> {
     }
 
     fn vary_origin() -> HeaderValue {
-        const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+        const ORIGIN: HeaderValue = HeaderValue::from_static(VARY_ORIGIN);
         ORIGIN
     }
 
     fn credentials_true() -> HeaderValue {
-        const TRUE: HeaderValue = HeaderValue::from_static("true");
-        TRUE
+        const VALUE: HeaderValue = HeaderValue::from_static(TRUE);
+        VALUE
     }
 
     fn values(&self, field: Field) -> impl Iterator<Item = &[u8]> {
@@ -580,8 +580,9 @@ impl From<Rejection> for RejectionError {
 mod tests {
     use super::*;
 
-    /// actix's map read as the core reads it: several at once and the presence checks say what a
-    /// lookup each says, for a header present once, twice and not at all.
+    /// actix's map read as the core reads it: the presence checks say what a lookup says (and
+    /// several at once what a lookup each, as `get_many` is written), for a header present once,
+    /// twice and not at all.
     #[test]
     fn reads_agree_with_lookups() {
         let mut map = HeaderMap::new();

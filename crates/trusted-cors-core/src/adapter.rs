@@ -52,7 +52,7 @@ pub use crate::layers::{
     After, AppResponse, DeclaredRoute, Deferred, Mark, MarkSink, MarkSource, Preflight, Recorded,
     RouteAnswered, RouteStep,
 };
-pub use crate::reply::{Decoration, ReplyValue, ResponseHeaders};
+pub use crate::reply::{Decoration, ReplyValue, ResponseHeaders, TRUE, VARY_ORIGIN};
 pub use crate::request::{Found, RequestHeaders};
 pub use bytes::Bytes;
 

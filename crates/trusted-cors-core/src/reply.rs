@@ -10,13 +10,15 @@ use bytes::Bytes;
 use crate::request::RequestHeaders;
 use crate::{Field, Rejection};
 
-/// `Vary` for responses whose CORS outcome depends on `Origin`.
-pub(crate) const VARY_ORIGIN: &str = "Origin";
+/// `Vary` for responses whose CORS outcome depends on `Origin` (what
+/// [`ResponseHeaders::vary_origin`] holds).
+pub const VARY_ORIGIN: &str = "Origin";
 /// `Vary` for preflight answers and refusals.
 pub(crate) const VARY_PREFLIGHT: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
-/// The value of `Access-Control-Allow-Credentials`.
-pub(crate) const TRUE: &str = "true";
+/// The value of `Access-Control-Allow-Credentials` (what [`ResponseHeaders::credentials_true`]
+/// holds).
+pub const TRUE: &str = "true";
 
 /// The bytes of one of the constants above, without copying them.
 pub(crate) fn static_bytes(value: &'static str) -> Bytes {
@@ -272,13 +274,6 @@ struct Allow<V> {
     /// set is removed.
     credentials: bool,
     expose: Option<V>,
-}
-
-/// No headers to add.
-impl<V> Default for Decoration<V> {
-    fn default() -> Self {
-        Decoration::vary_only(false)
-    }
 }
 
 impl<V> Decoration<V> {

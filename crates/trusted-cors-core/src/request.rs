@@ -117,7 +117,8 @@ impl<V> Found<V> {
     }
 }
 
-/// A request's header map, as the core reads it: one header, or several at once. Implemented
+/// A request's header map, as the core reads it: one header, several at once, or whether one is
+/// there. Implemented
 /// for `http` 1.x's `HeaderMap` here, and by the actix-web adapter for actix's (`http` 0.2) map.
 pub trait RequestHeaders {
     /// The framework's header value, cloned to echo a request value (the `Origin`) in the
@@ -324,7 +325,7 @@ impl<'a> RequestFacts<'a> {
             Field::Connection,
         ];
         // The preflight headers only for `OPTIONS` (other requests leave them absent).
-        let (fields, handshake) = match method {
+        let (fields, reads_socket) = match method {
             "OPTIONS" => (&FIELDS[..], false),
             "GET" if handshakes => (&HANDSHAKE[..], true),
             _ => (&FIELDS[..4], false),
@@ -333,13 +334,13 @@ impl<'a> RequestFacts<'a> {
         headers.get_many(fields, &mut found[..fields.len()]);
         let [sec_fetch_site, host, authorization, cookie, fifth, sixth] =
             found.map(Found::into_input);
-        let (request_method, request_headers, websocket) = match handshake {
+        let (request_method, request_headers, websocket) = match reads_socket {
             true => (
                 HeaderInput::Absent,
                 HeaderInput::Absent,
                 RequestFacts::is_websocket_handshake(method, fifth, sixth),
             ),
-            // An unsafe method is a handshake only as HTTP/2's `CONNECT`.
+            // Judged by its method alone: HTTP/2's `CONNECT`.
             false => (fifth, sixth, method == "CONNECT"),
         };
         RequestFacts {

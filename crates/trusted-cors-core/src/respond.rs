@@ -149,7 +149,7 @@ impl OktaError {
         // The field itself, not its name: a name is looked up among the named fields.
         let json = ReplyValue::Bytes(Bytes::from_static(b"application/json"));
         let mut reply = Reply::new(status).body(self.to_json());
-        reply.set(Field::ContentType, json);
+        reply.push(Field::ContentType, json);
         reply
     }
 

@@ -59,7 +59,7 @@ impl Cors {
     /// `authority` is the URI's authority (HTTP/2's `:authority`), for requests without `Host`.
     ///
     /// It reads what its rules need, `Origin` first: a request without it costs one lookup. A
-    /// `GET` without `Authorization` or `Upgrade` (two lookups), a `HEAD` or an `OPTIONS`
+    /// `GET` without `Authorization` or `Upgrade` (two presence checks), a `HEAD` or an `OPTIONS`
     /// without `Authorization`, is never refused before routing (no global rule applies to it:
     /// it carries no credential, its method is safe and it is no WebSocket handshake), so the
     /// guard does not judge it: it passes it on or, if it asks for a preflight, defers it,

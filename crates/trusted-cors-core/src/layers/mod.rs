@@ -69,8 +69,8 @@ pub trait AppResponse {
 impl<V: AsRef<[u8]>> After<V> {
     /// The end of a request: decorates the application's response, or judges a deferred
     /// preflight that no declared route answered. Returns the refusal to send instead of the
-    /// response, if any. Called once: it takes the decoration out, leaving the rest where the
-    /// response future keeps it (an `After` is large, and moving it out costs a copy).
+    /// response, if any. It takes what it applies out of the `After` the response future keeps
+    /// (an `After` is large: moving it out whole costs a copy), so a second call does nothing.
     #[inline]
     pub fn finish<R: AppResponse<Value = V>>(&mut self, response: &mut R) -> Option<Reply> {
         match self {
@@ -79,35 +79,41 @@ impl<V: AsRef<[u8]>> After<V> {
                 if decoration.takes_handshake() {
                     response.mark_route_answered();
                 }
-                response.decorate(std::mem::take(decoration));
+                // What is left adds nothing.
+                let decoration = std::mem::replace(decoration, Decoration::vary_only(false));
+                response.decorate(decoration);
                 None
             }
-            After::Judge(cors, deferred) => unanswered(cors, deferred, response),
+            After::Judge(..) => unanswered(self, response),
         }
     }
 }
 
-/// The guard's judgement of a preflight it deferred, once the application answered: nothing if a
-/// declared route answered it, else the refusal to send instead of the application's `response`,
-/// or none (the response decorated when a report is due). Out of line: the code every request
-/// runs stays small enough for the instruction cache.
+/// The guard's judgement of a preflight it deferred (`after` is an [`After::Judge`]), once the
+/// application answered: nothing if a declared route answered it, else the refusal to send
+/// instead of the application's `response`, or none (the response decorated when a report is
+/// due). `after` is left [`After::Nothing`]. Out of line: the code every request runs stays
+/// small enough for the instruction cache.
 #[cold]
 #[inline(never)]
 fn unanswered<V: AsRef<[u8]>, R: AppResponse<Value = V>>(
-    cors: &Cors,
-    deferred: &Deferred<V>,
+    after: &mut After<V>,
     response: &mut R,
 ) -> Option<Reply> {
-    if response.route_answered() {
+    let After::Judge(cors, deferred) = &*after else {
         return None;
+    };
+    let mut refusal = None;
+    if !response.route_answered() {
+        let (path, authority) = response.target();
+        match cors.judge_unanswered(deferred, path, authority, response.status()) {
+            Unanswered::Refuse(reply) => refusal = Some(reply),
+            Unanswered::Decorate(decoration) => response.decorate(decoration),
+            Unanswered::Pass => {}
+        }
     }
-    let (path, authority) = response.target();
-    match cors.judge_unanswered(deferred, path, authority, response.status()) {
-        Unanswered::Refuse(reply) => return Some(reply),
-        Unanswered::Decorate(decoration) => response.decorate(decoration),
-        Unanswered::Pass => {}
-    }
-    None
+    *after = After::Nothing;
+    refusal
 }
 
 impl Cors {

@@ -11,7 +11,7 @@ use super::outcome::Recorded;
 use crate::decision::{AnswerValue, Decision, PreflightAnswer, RouteScope};
 use crate::metrics::{DecisionCounters, UNNAMED_ROUTE};
 use crate::reply::{
-    static_bytes, Decoration, Reply, ResponseHeaders, REPORT_HEADER, TRUE, VARY_PREFLIGHT,
+    static_bytes, Decoration, Reply, ResponseHeaders, REPORT_HEADER, VARY_PREFLIGHT,
 };
 use crate::request::{RequestFacts, RequestHeaders};
 use crate::{Cors, Field, RouteCors};
@@ -40,7 +40,6 @@ impl<V> fmt::Debug for DeclaredRoute<V> {
 /// of a preflight answer and of an allowed request's `Access-Control-Expose-Headers`. `None` for
 /// bytes that are not a valid header value (then not sent).
 struct RouteValues<V> {
-    credentials: Option<V>,
     methods: Option<V>,
     headers: Option<V>,
     max_age: Option<V>,
@@ -52,7 +51,6 @@ impl<V: Clone> RouteValues<V> {
     fn new<W: ResponseHeaders<Value = V>>(policy: &RouteCors) -> Self {
         let convert = |bytes: Option<&Bytes>| bytes.cloned().and_then(W::to_value);
         RouteValues {
-            credentials: W::to_value(static_bytes(TRUE)),
             methods: convert(Some(policy.allow_methods_value())),
             headers: convert(policy.allow_headers_value()),
             max_age: convert(Some(policy.max_age_value())),
@@ -61,10 +59,10 @@ impl<V: Clone> RouteValues<V> {
         }
     }
 
-    /// The route's own value of a preflight answer's header.
-    fn preflight(&self, field: Field) -> Option<V> {
+    /// The route's own value of a preflight answer's header (`true` is the adapter's constant).
+    fn preflight<W: ResponseHeaders<Value = V>>(&self, field: Field) -> Option<V> {
         match field {
-            Field::AccessControlAllowCredentials => self.credentials.clone(),
+            Field::AccessControlAllowCredentials => Some(W::credentials_true()),
             Field::AccessControlAllowMethods => self.methods.clone(),
             Field::AccessControlAllowHeaders => self.headers.clone(),
             Field::AccessControlMaxAge => self.max_age.clone(),
@@ -125,7 +123,7 @@ impl<V: Clone> Preflight<'_, V> {
         answer.for_each_header(|field, value| {
             let value = match value {
                 AnswerValue::Origin => origin.take(),
-                AnswerValue::Route(_) => values.preflight(field),
+                AnswerValue::Route(_) => values.preflight::<W>(field),
                 AnswerValue::Made(bytes) => W::to_value(bytes.clone()),
             };
             if let Some(value) = value {

@@ -173,3 +173,50 @@ fn tower_answer(cors: &Cors, policy: &RouteCors, headers: &HeaderMap) -> http::R
         .unwrap();
     runtime.block_on(service.oneshot(request)).unwrap()
 }
+
+/// A decoration travels from the route into its response future and out again on every
+/// forwarded request: at most 128 bytes, the compiler moves it with a few register copies
+/// instead of a call to `memcpy` (BENCHMARKS.md, "Issue 21, third round").
+#[test]
+fn a_decoration_moves_without_memcpy() {
+    assert!(std::mem::size_of::<Decoration<HeaderValue>>() <= 128);
+}
+
+/// `After::finish` takes what it applies out of the `After`: a preflight that no declared route
+/// answered is refused once (one refusal, one log line), and a second call does nothing.
+#[test]
+fn a_second_finish_does_nothing() {
+    let registry = Registry::with_origins([NewTrustedOrigin::new(
+        "App",
+        "https://app.example.com",
+        [ScopeType::Cors],
+    )])
+    .unwrap();
+    let cors = Cors::new(CorsConfig::default(), registry);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "origin",
+        HeaderValue::from_static("https://app.example.com"),
+    );
+    headers.insert(
+        "access-control-request-method",
+        HeaderValue::from_static("GET"),
+    );
+    let mut after = cors
+        .judge_unrouted("OPTIONS", "/x", None, &headers)
+        .unwrap();
+    assert!(matches!(after, After::Judge(..)), "{after:?}");
+    let uri: http::Uri = "/x".parse().unwrap();
+    let mut response = http::Response::new(());
+    let mut answered = crate::service::Answered {
+        response: &mut response,
+        uri: Some(&uri),
+    };
+    let refusal = after.finish(&mut answered).expect("no route answered it");
+    assert_eq!(
+        refusal.rejection().map(|r| r.reason()),
+        Some("route_not_cors_enabled")
+    );
+    assert!(matches!(after, After::Nothing));
+    assert!(after.finish(&mut answered).is_none());
+}

@@ -297,9 +297,9 @@ where
 
 /// An application's response, with the target of the request it answers (kept only for a
 /// preflight judged at the end).
-struct Answered<'r, B> {
-    response: &'r mut Response<B>,
-    uri: Option<&'r Uri>,
+pub(crate) struct Answered<'r, B> {
+    pub(crate) response: &'r mut Response<B>,
+    pub(crate) uri: Option<&'r Uri>,
 }
 
 impl<B> AppResponse for Answered<'_, B> {
