@@ -497,7 +497,10 @@ mod tests {
             (reply.status, json(&reply)["errorCode"].clone())
         };
         assert_eq!(refused(socket(&grace)), (403, "E0000006".into()));
-        assert_eq!(refused(socket("sid=not-a-session")), (401, "E0000011".into()));
+        assert_eq!(
+            refused(socket("sid=not-a-session")),
+            (401, "E0000011".into())
+        );
         // A token is not read: the console has none.
         let mut token = socket("other=1");
         token.authorization = Some(b"SSWS 00example-api-token");

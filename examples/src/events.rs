@@ -49,7 +49,11 @@ pub const LAGGED: &str = r#"{"type":"lagged"}"#;
 /// `{"type":"changed","revision":7,"action":"create","id":"tos…"}`. The entry itself is the
 /// API's to show.
 pub fn changed(change: &AppliedChange) -> String {
-    let id = change.after.as_ref().or(change.before.as_ref()).map(|o| &o.id);
+    let id = change
+        .after
+        .as_ref()
+        .or(change.before.as_ref())
+        .map(|o| &o.id);
     serde_json::json!({
         "type": "changed",
         "revision": change.revision,
@@ -375,7 +379,8 @@ mod tests {
         let cookie = sign_in(&org);
         let events = console_socket(&org, &cookie);
         // Made between the handshake and the upgrade: not missed.
-        let shop = br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#;
+        let shop =
+            br#"{"name":"Shop","origin":"https://shop.example.com","scopes":[{"type":"CORS"}]}"#;
         let id = api(&org, "POST", "/api/v1/trustedOrigins", shop).await;
         let socket = Recorder::default();
         let running = tokio::spawn(events.run(socket.clone()));
@@ -432,7 +437,10 @@ mod tests {
         assert_eq!(sent.len(), 1 + SUBSCRIPTION_CAPACITY);
         assert_eq!(sent[0], LAGGED);
         let last: serde_json::Value = serde_json::from_str(&sent[SUBSCRIPTION_CAPACITY]).unwrap();
-        assert_eq!(last["revision"].as_u64(), Some(org.api().origins().revision()));
+        assert_eq!(
+            last["revision"].as_u64(),
+            Some(org.api().origins().revision())
+        );
     }
 
     #[tokio::test]

@@ -415,9 +415,10 @@ async fn live_updates(client: &Client, org: &str, server: &str) {
         response.bytes().await.unwrap()
     };
     let base = format!("{org}/api/v1/trustedOrigins");
-    let added = call(api.post(&base).json(
-        &json!({ "name": "Live", "origin": LIVE, "scopes": [{ "type": "CORS" }] }),
-    ))
+    let added = call(
+        api.post(&base)
+            .json(&json!({ "name": "Live", "origin": LIVE, "scopes": [{ "type": "CORS" }] })),
+    )
     .await;
     let id = serde_json::from_slice::<Value>(&added).unwrap()["id"]
         .as_str()
@@ -432,7 +433,11 @@ async fn live_updates(client: &Client, org: &str, server: &str) {
         .execute("return window.notReloaded === true;", vec![])
         .await
         .unwrap();
-    assert_eq!(same_page, Value::Bool(true), "{server}: the page was reloaded");
+    assert_eq!(
+        same_page,
+        Value::Bool(true),
+        "{server}: the page was reloaded"
+    );
     println!("{server}: the console showed an API's add, deactivation and delete live");
 }
 
