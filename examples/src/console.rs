@@ -22,6 +22,19 @@
 //! fetch metadata, an `Origin` that the CORS layers count as this org's own (a public origin, or
 //! `Host`), or no `Origin` on a `GET`. And a body must be `application/json`, a type no form can
 //! send. The API is never CORS-enabled, so a trusted origin cannot read its answers either.
+//!
+//! The page keeps its table live through a WebSocket of its own, [`CONSOLE_EVENTS_PATH`]
+//! ([`Org::console_events`]): a message for each change of the trusted origins this instance
+//! applies, made here or by another instance sharing the store (`{"type":"changed",…}`, see
+//! [`events`](crate::events)), on which the page reloads the page of the table it shows. It is
+//! under the console's path rather than the API's: it is the console's, not Okta's, and
+//! `/api/v1/trustedOrigins/…` names entries by id. It takes only what the console has, an
+//! administrator's session from the org's own pages, by the same rules and answers as the API
+//! (401, 403), before the upgrade; a token is not read (a server follows changes through the API,
+//! or in process with `TrustedOrigins::subscribe`). The socket is not declared open to any
+//! origin, so the guard refuses a cross-origin handshake from an untrusted origin first, and one
+//! from a trusted origin then fails the own-pages rule. The socket ends with the session, as
+//! the user's events socket does. Should it fail, the page works as without it.
 
 use std::sync::PoisonError;
 
@@ -29,22 +42,28 @@ use trusted_cors::admin::{ApiRequest, ApiScope, Grant};
 use trusted_cors::decision::{Decision, RouteScope};
 use trusted_cors::{Cors, HeaderInput, RequestFacts};
 
+use crate::events::Events;
 use crate::org::Caller;
-use crate::sessions::random_token;
+use crate::sessions::{cookie_value, random_token, SESSION_COOKIE};
+use crate::users::handler_ran;
 use crate::{Org, Reply};
 
 /// Where the admin console is served.
 pub const CONSOLE_PATH: &str = "/admin/trusted-origins";
 
+/// The console's WebSocket: the changes of the trusted origins, as they are applied.
+pub const CONSOLE_EVENTS_PATH: &str = "/admin/trusted-origins/events";
+
 /// The page; `{{NONCE}}` is the nonce of its script and style, new on every answer.
 const PAGE: &str = include_str!("console.html");
 
-/// One call to the Trusted Origins API, as the org servers receive it.
+/// One call to the Trusted Origins API, or a handshake of the console's socket, as the org
+/// servers receive it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiCall<'a> {
     /// The method, e.g. `POST`.
     pub method: &'a str,
-    /// The path, starting with `/api/v1/trustedOrigins`.
+    /// The path, starting with `/api/v1/trustedOrigins` (or [`CONSOLE_EVENTS_PATH`]).
     pub path: &'a str,
     /// The raw query string, without `?`.
     pub query: Option<&'a str>,
@@ -114,6 +133,40 @@ fn body_is_json(call: &ApiCall<'_>) -> bool {
         .eq_ignore_ascii_case(b"application/json")
 }
 
+/// Whether the session of `login` may be used on `call`: only from the org's own pages (else
+/// 403, logged), and only an administrator's (else 403).
+fn console_session(call: &ApiCall<'_>, cors: &Cors, login: &str, admin: bool) -> Result<(), Reply> {
+    if !from_own_pages(call, cors) {
+        let (origin, site) = (printed(call.origin), printed(call.sec_fetch_site));
+        tracing::warn!(
+            target: "org",
+            method = call.method,
+            path = call.path,
+            origin,
+            sec_fetch_site = site,
+            user = login,
+            "session call to the Trusted Origins API refused: not from this org's own pages"
+        );
+        return Err(Reply::error(
+            403,
+            "E0000006",
+            trusted_cors::OktaError::PERMISSION_DENIED_SUMMARY,
+            Some("A session is accepted by the Trusted Origins API only on calls from this org's own pages (same-origin); from elsewhere, send an access token as Authorization: Bearer <token>"),
+        ));
+    }
+    if !admin {
+        return Err(Reply::error(
+            403,
+            "E0000006",
+            trusted_cors::OktaError::PERMISSION_DENIED_SUMMARY,
+            Some(&format!(
+                "{login} is signed in but is not an administrator of this org: only administrators (admin = true in the configuration) manage trusted origins here. An access token keeps the scopes the configuration grants it"
+            )),
+        ));
+    }
+    Ok(())
+}
+
 impl Org {
     /// `GET /admin/trusted-origins`: the admin console, to a signed-in user (whether they may
     /// use it is the API's answer, shown in the page); without a session, a redirect to sign in
@@ -167,23 +220,8 @@ impl Org {
             // A token, or nothing the API accepts (401).
             return Reply::from_api(self.api.handle(request).await);
         };
-        if !from_own_pages(&call, &self.cors) {
-            let (origin, site) = (printed(call.origin), printed(call.sec_fetch_site));
-            tracing::warn!(
-                target: "org",
-                method = call.method,
-                path = call.path,
-                origin,
-                sec_fetch_site = site,
-                user = login,
-                "session call to the Trusted Origins API refused: not from this org's own pages"
-            );
-            return Reply::error(
-                403,
-                "E0000006",
-                trusted_cors::OktaError::PERMISSION_DENIED_SUMMARY,
-                Some("A session is accepted by the Trusted Origins API only on calls from this org's own pages (same-origin); from elsewhere, send an access token as Authorization: Bearer <token>"),
-            );
+        if let Err(refused) = console_session(&call, &self.cors, &login, admin) {
+            return refused;
         }
         if !body_is_json(&call) {
             return Reply::error(
@@ -193,19 +231,34 @@ impl Org {
                 Some("Send the body as JSON, with Content-Type: application/json"),
             );
         }
-        if !admin {
-            return Reply::error(
-                403,
-                "E0000006",
-                trusted_cors::OktaError::PERMISSION_DENIED_SUMMARY,
-                Some(&format!(
-                    "{login} is signed in but is not an administrator of this org: only administrators (admin = true in the configuration) manage trusted origins here. An access token keeps the scopes the configuration grants it"
-                )),
-            );
-        }
         // An administrator's session manages, and the changes are the user's login's.
         let grant = Grant::new(&login, [ApiScope::Manage]);
         Reply::from_api(self.api.handle_with_grant(request, &grant).await)
+    }
+
+    /// [`CONSOLE_EVENTS_PATH`], before the upgrade: the socket to open for an administrator's
+    /// session from the org's own pages, following the trusted origins' changes from now on and
+    /// the session's end; or the answer refusing it (see the [module docs](self)).
+    pub fn console_events(&self, call: ApiCall<'_>) -> Result<Events, Reply> {
+        // The session is looked up and followed at once, so one that ends right after is still
+        // seen ending.
+        let followed = call
+            .cookie
+            .and_then(|cookie| cookie_value(cookie, SESSION_COOKIE))
+            .and_then(|sid| self.sessions.follow(sid));
+        let Some(((login, admin), end)) =
+            followed.and_then(|(index, end)| Some((self.user_login(index)?, end)))
+        else {
+            return Err(Reply::error(
+                401,
+                "E0000011",
+                "Invalid token provided",
+                Some("The admin console's socket takes the session of an administrator signed in to this org: sign in first"),
+            ));
+        };
+        console_session(&call, &self.cors, &login, admin)?;
+        handler_ran(&format!("GET {CONSOLE_EVENTS_PATH}"), None);
+        Ok(self.events(None, Some(end), Some(self.api.origins().subscribe())))
     }
 
     /// The login of the user signed in with `cookie`, and whether they are an administrator.
@@ -213,6 +266,11 @@ impl Org {
         let Caller::User(index) = self.caller(cookie, None) else {
             return None;
         };
+        self.user_login(index)
+    }
+
+    /// The login of the user at `index`, and whether they are an administrator.
+    fn user_login(&self, index: usize) -> Option<(String, bool)> {
         let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         let user = &users.get(index)?.config;
         Some((user.login.clone(), user.admin))
@@ -421,6 +479,39 @@ mod tests {
             assert_eq!(json(&reply)["errorCode"], "E0000001");
         }
         assert_eq!(shops(&org), 0);
+    }
+
+    #[tokio::test]
+    async fn the_consoles_socket_takes_an_administrators_session_from_its_own_pages() {
+        let org = org().await;
+        fn socket(cookie: &str) -> ApiCall<'_> {
+            ApiCall {
+                path: CONSOLE_EVENTS_PATH,
+                ..from_page("GET", cookie, b"")
+            }
+        }
+        let (ada, grace) = (ada(&org), grace(&org));
+        assert!(org.console_events(socket(&ada)).is_ok());
+        let refused = |call: ApiCall<'_>| {
+            let reply = org.console_events(call).unwrap_err();
+            (reply.status, json(&reply)["errorCode"].clone())
+        };
+        assert_eq!(refused(socket(&grace)), (403, "E0000006".into()));
+        assert_eq!(
+            refused(socket("sid=not-a-session")),
+            (401, "E0000011".into())
+        );
+        // A token is not read: the console has none.
+        let mut token = socket("other=1");
+        token.authorization = Some(b"SSWS 00example-api-token");
+        assert_eq!(refused(token), (401, "E0000011".into()));
+        // From a trusted origin on the same site (which the guard lets through): not the
+        // console's own page.
+        let mut sibling = socket(&ada);
+        sibling.origin = HeaderInput::One(b"http://localhost:8081");
+        sibling.sec_fetch_site = HeaderInput::One(b"same-site");
+        let (status, code) = refused(sibling);
+        assert_eq!((status, code), (403, "E0000006".into()));
     }
 
     #[tokio::test]

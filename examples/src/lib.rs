@@ -6,7 +6,8 @@
 //! - [`config`]: the configuration file (`examples/org.toml`, embedded as [`DEFAULT_CONFIG`]);
 //! - [`org`]: the running [`Org`], its store and server-side endpoints;
 //! - [`sessions`]: sign-in, sign-out and the session cookie;
-//! - [`users`]: the users API, CORS-enabled; [`events`]: the user's events WebSocket;
+//! - [`users`]: the users API, CORS-enabled; [`events`]: the WebSockets (the user's events, the
+//!   console's changes);
 //! - [`pages`]: the org's pages and their stylesheet;
 //! - [`console`]: the admin console; [`explain`]: "why was this blocked?";
 //! - [`cli`]: the binaries' flags.

@@ -7,7 +7,8 @@
 //!   page and the tester page served from it works at once; edits it; searches and pages; deletes
 //!   with a confirmation; deactivates it, and the tester page is blocked; field errors show next
 //!   to the field; a trusted origin's page cannot forge a change with the administrator's cookie;
-//!   a signed-in user who is not an administrator sees 403 in the page; the page fits a phone.
+//!   a signed-in user who is not an administrator sees 403 in the page; the page fits a phone;
+//!   what the API changes meanwhile shows in the open page, by the console's socket.
 //!   Screenshots of the page go to `screenshots/` in the target directory.
 
 mod common;
@@ -393,6 +394,53 @@ async fn act_confirmed(client: &Client, origin: &str, action: &str, confirm: boo
     .await;
 }
 
+/// An origin added, deactivated and deleted through the API with the API token, each change
+/// shown by the open console without a reload.
+async fn live_updates(client: &Client, org: &str, server: &str) {
+    const LIVE: &str = "https://live.example.com";
+    wait_for(
+        client,
+        "the console's socket to open",
+        "window.notReloaded = true; return document.body.dataset.live === 'true';",
+    )
+    .await;
+    let api = reqwest::Client::new();
+    let call = |request: reqwest::RequestBuilder| async move {
+        let response = request
+            .header("authorization", format!("SSWS {API_TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16() / 100, 2, "{server}");
+        response.bytes().await.unwrap()
+    };
+    let base = format!("{org}/api/v1/trustedOrigins");
+    let added = call(
+        api.post(&base)
+            .json(&json!({ "name": "Live", "origin": LIVE, "scopes": [{ "type": "CORS" }] })),
+    )
+    .await;
+    let id = serde_json::from_slice::<Value>(&added).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for_row(client, LIVE, "ACTIVE").await;
+    call(api.post(format!("{base}/{id}/lifecycle/deactivate"))).await;
+    wait_for_row(client, LIVE, "INACTIVE").await;
+    call(api.delete(format!("{base}/{id}"))).await;
+    wait_for_row(client, LIVE, "gone").await;
+    let same_page = client
+        .execute("return window.notReloaded === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        same_page,
+        Value::Bool(true),
+        "{server}: the page was reloaded"
+    );
+    println!("{server}: the console showed an API's add, deactivation and delete live");
+}
+
 async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     println!("== {server}");
     let (_tester, tester_url) = Proc::start(
@@ -417,6 +465,10 @@ async fn exercise(server: &str, chromium: &Path, chromedriver: &Path) {
     assert_eq!(client.current_url().await.unwrap().as_str(), console);
     assert_eq!(shown(client).await, ["https://portal.example.com"]);
     assert!(text_of(client, "who").await.contains(ADA.0));
+
+    // Live: what another administrator changes through the API shows in the table at once,
+    // by the console's socket, without a reload of the page.
+    live_updates(client, &org, server).await;
 
     // The tester page's origin is not trusted yet: its call is blocked.
     let (outcome, text) = run_tester(client, &tester_page, &org, "fetch", "").await;

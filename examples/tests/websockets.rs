@@ -29,6 +29,8 @@ const SERVERS: [&str; 2] = [
 ];
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/org.toml");
 const EVENTS: &str = "/api/v1/users/me/events";
+/// The admin console's socket.
+const CONSOLE_EVENTS: &str = "/admin/trusted-origins/events";
 /// The shipped configuration's trusted origin (CORS, REDIRECT).
 const TRUSTED: &str = "http://localhost:8081";
 const EVIL: &str = "https://evil.example";
@@ -237,16 +239,18 @@ impl Org {
 
 /// Signs in as ada@example.com; returns the session id.
 async fn sign_in(base: &str) -> String {
+    sign_in_as(base, "ada@example.com", "correct horse battery staple").await
+}
+
+/// Signs in as `login`; returns the session id.
+async fn sign_in_as(base: &str, login: &str, password: &str) -> String {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let response = client
         .post(format!("{base}/login"))
-        .form(&[
-            ("login", "ada@example.com"),
-            ("password", "correct horse battery staple"),
-        ])
+        .form(&[("login", login), ("password", password)])
         .send()
         .await
         .unwrap();
@@ -760,6 +764,118 @@ async fn a_client_message_too_large_ends_the_socket() {
         }
         println!(
             "{}: a message over {MAX_CLIENT_MESSAGE} bytes ends the socket",
+            org.name
+        );
+    }
+}
+
+/// A handshake for the console's socket with the browser's `Upgrade` and `Connection`, and
+/// `lines`.
+async fn console(org: &Org, lines: &[&str]) -> Answer {
+    handshake_to(&org.host, CONSOLE_EVENTS, &[&UPGRADE[..], lines].concat()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consoles_socket_tells_an_administrator_of_each_change() {
+    for server in SERVERS {
+        let org = Org::start(server).await;
+        let cookie = org.cookie();
+        let own_page = format!("Origin: http://{}", org.host);
+        let same_origin = "Sec-Fetch-Site: same-origin";
+        let answer = console(&org, &[&own_page, same_origin, &cookie]).await;
+        assert_eq!(answer.status, 101, "{}: {}", org.name, answer.head);
+        let mut socket = answer.socket.unwrap();
+
+        // A change through the API, with a token: the message within a second.
+        let shop = json!({ "name": "Shop", "origin": "https://shop.example", "scopes": [{ "type": "CORS" }] });
+        let start = Instant::now();
+        let created = org.api("/api/v1/trustedOrigins", Some(shop)).await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let message = next_json(&mut socket).await;
+        let took = start.elapsed();
+        assert_eq!(message["type"], "changed", "{}: {message}", org.name);
+        assert_eq!(message["action"], "create");
+        assert_eq!(message["id"], id.as_str());
+        assert!(
+            took < Duration::from_secs(1),
+            "{}: after {took:?}",
+            org.name
+        );
+        println!(
+            "{}: the console's socket told of a create {took:?} after the API call began",
+            org.name
+        );
+        org.api(
+            &format!("/api/v1/trustedOrigins/{id}/lifecycle/deactivate"),
+            None,
+        )
+        .await;
+        let message = next_json(&mut socket).await;
+        assert_eq!(message["action"], "deactivate", "{}: {message}", org.name);
+
+        // Refused before the upgrade: no session, another user's, a page elsewhere.
+        let grace = sign_in_as(&org.base, "grace@example.com", "cobol forever").await;
+        let grace = format!("Cookie: sid={grace}");
+        let trusted = format!("Origin: {TRUSTED}");
+        let evil = format!("Origin: {EVIL}");
+        let bearer = format!("Authorization: SSWS {API_TOKEN}");
+        let cases: Vec<(&str, Vec<&str>, Expect)> = vec![
+            (
+                "no session",
+                vec![&own_page, same_origin],
+                Expect::Error(401, "E0000011"),
+            ),
+            (
+                "a token, which the console's socket does not read",
+                vec![&bearer],
+                Expect::Error(401, "E0000011"),
+            ),
+            (
+                "not an administrator",
+                vec![&own_page, same_origin, &grace],
+                Expect::Error(403, "E0000006"),
+            ),
+            // The guard lets a trusted origin through; the console's own-pages rule does not.
+            (
+                "a trusted origin on the same site",
+                vec![&trusted, "Sec-Fetch-Site: same-site", &cookie],
+                Expect::Error(403, "E0000006"),
+            ),
+            // Cross-site WebSocket hijacking: the guard refuses it.
+            (
+                "an untrusted origin",
+                vec![&evil, "Sec-Fetch-Site: cross-site", &cookie],
+                Expect::Refused,
+            ),
+        ];
+        for (name, lines, expect) in cases {
+            check(
+                &org,
+                name,
+                console(&org, &lines).await,
+                expect,
+                &Value::Null,
+            )
+            .await;
+        }
+        let answer = handshake_to(&org.host, CONSOLE_EVENTS, &[&cookie]).await;
+        check(
+            &org,
+            "no Upgrade",
+            answer,
+            Expect::Error(400, "E0000001"),
+            &Value::Null,
+        )
+        .await;
+
+        // Signed out elsewhere: the socket ends.
+        org.sign_out().await;
+        assert_eq!(
+            next_json(&mut socket).await,
+            json!({ "type": "session_ended" })
+        );
+        println!(
+            "{}: the console's socket refused every other caller",
             org.name
         );
     }

@@ -18,9 +18,10 @@ use trusted_cors::for_actix::{
 };
 use trusted_cors::{HeaderInput, RequestFacts};
 use trusted_cors_examples::cli::start_org;
-use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
+use trusted_cors_examples::console::{ApiCall, CONSOLE_EVENTS_PATH, CONSOLE_PATH};
 use trusted_cors_examples::events::{
-    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH, MAX_CLIENT_MESSAGE,
+    events_policy, not_a_websocket, EventSocket, Events, CLOSE_REASON, EVENTS_PATH,
+    MAX_CLIENT_MESSAGE,
 };
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
@@ -149,17 +150,27 @@ async fn events(
     body: web::Payload,
 ) -> HttpResponse {
     let cookies = cookies(&request);
-    let events = match org.user_events(credentials(&request, cookies.as_deref(), &cors)) {
+    let events = org.user_events(credentials(&request, cookies.as_deref(), &cors));
+    upgrade_to(&request, body, events)
+}
+
+/// The socket of `events` once accepted, or the answer refusing it.
+fn upgrade_to(
+    request: &HttpRequest,
+    body: web::Payload,
+    events: Result<Events, Reply>,
+) -> HttpResponse {
+    let events = match events {
         Ok(events) => events,
         Err(refused) => return reply(refused),
     };
-    match actix_ws::handle(&request, body) {
+    match actix_ws::handle(request, body) {
         Ok((response, session, messages)) => {
             let messages = messages.max_frame_size(MAX_CLIENT_MESSAGE);
             actix_web::rt::spawn(events.run(ActixSocket { session, messages }));
             response
         }
-        Err(_) => reply(not_a_websocket()),
+        Err(_) => reply(not_a_websocket(request.path())),
     }
 }
 
@@ -207,29 +218,41 @@ async fn console_page(org: Shared, request: HttpRequest) -> HttpResponse {
     reply(org.console_page(cookies(&request).as_deref()))
 }
 
-/// The Trusted Origins API, with the tokens it accepts or the session of the admin console.
-async fn trusted_origins_api(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+/// A call to the Trusted Origins API or the console's socket, as the org reads it.
+fn api_call<'a>(request: &'a HttpRequest, cookies: Option<&'a str>, body: &'a [u8]) -> ApiCall<'a> {
     let headers = request.headers();
     let values = |name: HeaderName| headers.get_all(name).map(|v| v.as_bytes());
+    ApiCall {
+        method: request.method().as_str(),
+        path: request.path(),
+        query: Some(request.query_string()).filter(|q| !q.is_empty()),
+        authorization: headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
+        cookie: cookies,
+        origin: HeaderInput::from_values(values(ORIGIN)),
+        sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
+        host: RequestFacts::request_host(
+            request.uri().authority().map(|a| a.as_str()),
+            HeaderInput::from_values(values(HOST)),
+        ),
+        content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
+        body,
+    }
+}
+
+/// The Trusted Origins API, with the tokens it accepts or the session of the admin console.
+async fn trusted_origins_api(org: Shared, request: HttpRequest, body: web::Bytes) -> HttpResponse {
     let cookies = cookies(&request);
     reply(
-        org.trusted_origins_call(ApiCall {
-            method: request.method().as_str(),
-            path: request.path(),
-            query: Some(request.query_string()).filter(|q| !q.is_empty()),
-            authorization: headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
-            cookie: cookies.as_deref(),
-            origin: HeaderInput::from_values(values(ORIGIN)),
-            sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
-            host: RequestFacts::request_host(
-                request.uri().authority().map(|a| a.as_str()),
-                HeaderInput::from_values(values(HOST)),
-            ),
-            content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
-            body: &body,
-        })
-        .await,
+        org.trusted_origins_call(api_call(&request, cookies.as_deref(), &body))
+            .await,
     )
+}
+
+/// The console's socket: an administrator's session, from the org's own pages.
+async fn console_events(org: Shared, request: HttpRequest, body: web::Payload) -> HttpResponse {
+    let cookies = cookies(&request);
+    let events = org.console_events(api_call(&request, cookies.as_deref(), &[]));
+    upgrade_to(&request, body, events)
 }
 
 async fn health(org: Shared) -> HttpResponse {
@@ -334,6 +357,13 @@ async fn main() -> ExitCode {
                 web::resource(CONSOLE_PATH)
                     .route(web::get().to(console_page))
                     .route(web::head().to(console_page)),
+            )
+            // Its WebSocket, same-origin with the session: not declared, so the guard's global
+            // rule refuses handshakes from untrusted origins.
+            .service(
+                web::resource(CONSOLE_EVENTS_PATH)
+                    .route(web::get().to(console_events))
+                    .route(web::head().to(console_events)),
             )
             // The Trusted Origins API: server-side only (API tokens, access tokens), and the
             // admin console's same-origin calls with the session.

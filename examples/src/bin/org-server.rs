@@ -21,9 +21,10 @@ use trusted_cors::admin::{MAX_BODY_LEN, TRUSTED_ORIGINS_PATH};
 use trusted_cors::for_axum::CorsContext;
 use trusted_cors::{HeaderInput, RequestFacts};
 use trusted_cors_examples::cli::start_org;
-use trusted_cors_examples::console::{ApiCall, CONSOLE_PATH};
+use trusted_cors_examples::console::{ApiCall, CONSOLE_EVENTS_PATH, CONSOLE_PATH};
 use trusted_cors_examples::events::{
-    events_policy, not_a_websocket, EventSocket, CLOSE_REASON, EVENTS_PATH, MAX_CLIENT_MESSAGE,
+    events_policy, not_a_websocket, EventSocket, Events, CLOSE_REASON, EVENTS_PATH,
+    MAX_CLIENT_MESSAGE,
 };
 use trusted_cors_examples::explain::{explain_policy, EXPLAIN_PATH};
 use trusted_cors_examples::{
@@ -128,7 +129,17 @@ async fn events(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let cookies = cookies(&headers);
-    let events = match org.user_events(credentials(&headers, cookies.as_deref(), &cors)) {
+    let events = org.user_events(credentials(&headers, cookies.as_deref(), &cors));
+    upgrade_to(EVENTS_PATH, events, upgrade)
+}
+
+/// The socket of `events` once accepted, or the answer refusing it.
+fn upgrade_to(
+    path: &str,
+    events: Result<Events, Reply>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let events = match events {
         Ok(events) => events,
         Err(refused) => return reply(refused),
     };
@@ -137,7 +148,7 @@ async fn events(
             .max_message_size(MAX_CLIENT_MESSAGE)
             .max_frame_size(MAX_CLIENT_MESSAGE)
             .on_upgrade(move |socket| events.run(AxumSocket(socket))),
-        Err(_) => reply(not_a_websocket()),
+        Err(_) => reply(not_a_websocket(path)),
     }
 }
 
@@ -189,33 +200,53 @@ async fn console_page(State(org): Shared, headers: HeaderMap) -> Response {
     reply(org.console_page(cookies(&headers).as_deref()))
 }
 
+/// A call to the Trusted Origins API or the console's socket, as the org reads it.
+fn api_call<'a>(
+    parts: &'a axum::http::request::Parts,
+    cookies: Option<&'a str>,
+    body: &'a [u8],
+) -> ApiCall<'a> {
+    let headers = &parts.headers;
+    let values = |name: axum::http::HeaderName| headers.get_all(name).iter().map(|v| v.as_bytes());
+    ApiCall {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        authorization: headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
+        cookie: cookies,
+        origin: HeaderInput::from_values(values(ORIGIN)),
+        sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
+        host: RequestFacts::request_host(
+            parts.uri.authority().map(|a| a.as_str()),
+            HeaderInput::from_values(values(HOST)),
+        ),
+        content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
+        body,
+    }
+}
+
 /// The Trusted Origins API, with the tokens it accepts or the session of the admin console.
 async fn trusted_origins_api(State(org): Shared, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_LEN).await else {
         return reply(Reply::body_too_large());
     };
-    let headers = &parts.headers;
-    let values = |name: axum::http::HeaderName| headers.get_all(name).iter().map(|v| v.as_bytes());
-    let cookies = cookies(headers);
+    let cookies = cookies(&parts.headers);
     reply(
-        org.trusted_origins_call(ApiCall {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query(),
-            authorization: headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
-            cookie: cookies.as_deref(),
-            origin: HeaderInput::from_values(values(ORIGIN)),
-            sec_fetch_site: HeaderInput::from_values(values(SEC_FETCH_SITE)),
-            host: RequestFacts::request_host(
-                parts.uri.authority().map(|a| a.as_str()),
-                HeaderInput::from_values(values(HOST)),
-            ),
-            content_type: HeaderInput::from_values(values(CONTENT_TYPE)),
-            body: &body,
-        })
-        .await,
+        org.trusted_origins_call(api_call(&parts, cookies.as_deref(), &body))
+            .await,
     )
+}
+
+/// The console's socket: an administrator's session, from the org's own pages.
+async fn console_events(
+    State(org): Shared,
+    parts: axum::http::request::Parts,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let cookies = cookies(&parts.headers);
+    let events = org.console_events(api_call(&parts, cookies.as_deref(), &[]));
+    upgrade_to(CONSOLE_EVENTS_PATH, events, upgrade)
 }
 
 async fn health(State(org): Shared) -> Response {
@@ -274,6 +305,9 @@ async fn main() -> ExitCode {
         .route("/metrics", get(metrics))
         // The admin console: never framed (its own header says so), never CORS-enabled.
         .route(CONSOLE_PATH, get(console_page))
+        // Its WebSocket, same-origin with the session: not declared, so the guard's global rule
+        // refuses handshakes from untrusted origins.
+        .route(CONSOLE_EVENTS_PATH, get(console_events))
         // The Trusted Origins API: server-side only (API tokens, access tokens), and the admin
         // console's same-origin calls with the session.
         .route(TRUSTED_ORIGINS_PATH, any(trusted_origins_api))
