@@ -297,9 +297,9 @@ where
 
 /// An application's response, with the target of the request it answers (kept only for a
 /// preflight judged at the end).
-pub(crate) struct Answered<'r, B> {
-    pub(crate) response: &'r mut Response<B>,
-    pub(crate) uri: Option<&'r Uri>,
+struct Answered<'r, B> {
+    response: &'r mut Response<B>,
+    uri: Option<&'r Uri>,
 }
 
 impl<B> AppResponse for Answered<'_, B> {
@@ -326,5 +326,45 @@ impl<B> AppResponse for Answered<'_, B> {
 
     fn decorate(&mut self, decoration: Decoration<HeaderValue>) {
         decoration.apply(self.response.headers_mut());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CorsConfig, Registry};
+
+    /// `After::finish` takes what it applies out of the `After`: a preflight that no declared route
+    /// answered is refused once (one refusal, one log line), and a second call does nothing.
+    #[test]
+    fn a_second_finish_does_nothing() {
+        let cors = Cors::new(CorsConfig::default(), Registry::new());
+        let headers = HeaderMap::from_iter([
+            (
+                http::header::ORIGIN,
+                HeaderValue::from_static("https://app.example"),
+            ),
+            (
+                http::header::ACCESS_CONTROL_REQUEST_METHOD,
+                HeaderValue::from_static("GET"),
+            ),
+        ]);
+        let mut after = cors
+            .judge_unrouted("OPTIONS", "/x", None, &headers)
+            .unwrap();
+        assert!(matches!(after, After::Judge(..)), "{after:?}");
+        let uri: http::Uri = "/x".parse().unwrap();
+        let mut response = http::Response::new(());
+        let mut answered = Answered {
+            response: &mut response,
+            uri: Some(&uri),
+        };
+        let refusal = after.finish(&mut answered).expect("no route answered it");
+        assert_eq!(
+            refusal.rejection().map(|r| r.reason()),
+            Some("route_not_cors_enabled")
+        );
+        assert!(matches!(after, After::Nothing));
+        assert!(after.finish(&mut answered).is_none());
     }
 }
