@@ -10,9 +10,7 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex, OnceLock};
 
 use trusted_cors::{Cors, CorsConfig, NewTrustedOrigin, Registry, RouteCors, ScopeType};
 
@@ -33,38 +31,15 @@ fn me_policy() -> RouteCors {
         .expect("policy")
 }
 
-/// Every `trusted_cors` log line of this test binary.
-fn log() -> &'static Mutex<Vec<u8>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&log);
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || Captured(Arc::clone(&writer)))
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        log
-    })
-}
-
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Every log line of this test binary (the global subscriber, installed by the first call).
+fn log() -> &'static trusted_cors_testing::Captured {
+    trusted_cors_testing::global_log()
 }
 
 /// The log lines that mention `path`.
 fn logged_for(path: &str) -> String {
-    let log = log().lock().unwrap();
-    String::from_utf8_lossy(&log)
+    log()
+        .text()
         .lines()
         .filter(|line| line.contains(&format!("route={path} ")))
         .collect::<Vec<_>>()
@@ -338,7 +313,7 @@ async fn each_kind_of_mistake_warns_once() {
     for _ in 0..3 {
         assert_eq!(preflight(&base, "/axum/undeclared").await.status(), 403);
     }
-    let all = String::from_utf8_lossy(&log().lock().unwrap()).into_owned();
+    let all = log().text();
     let warnings = all
         .lines()
         .filter(|l| l.contains(" WARN ") && l.contains("but no CORS declaration answered"))

@@ -44,7 +44,7 @@ use trusted_cors::{Cors, HeaderInput, RequestFacts};
 
 use crate::events::Events;
 use crate::org::Caller;
-use crate::sessions::{cookie_value, random_token, SESSION_COOKIE};
+use crate::sessions::{random_token, session_id};
 use crate::users::handler_ran;
 use crate::{Org, Reply};
 
@@ -242,10 +242,7 @@ impl Org {
     pub fn console_events(&self, call: ApiCall<'_>) -> Result<Events, Reply> {
         // The session is looked up and followed at once, so one that ends right after is still
         // seen ending.
-        let followed = call
-            .cookie
-            .and_then(|cookie| cookie_value(cookie, SESSION_COOKIE))
-            .and_then(|sid| self.sessions.follow(sid));
+        let followed = session_id(call.cookie).and_then(|sid| self.sessions.follow(sid));
         let Some(((login, admin), end)) =
             followed.and_then(|(index, end)| Some((self.user_login(index)?, end)))
         else {

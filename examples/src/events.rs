@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 use trusted_cors::{AppliedChange, RouteCors};
 
-use crate::sessions::{cookie_value, SessionEnd, SESSION_COOKIE};
+use crate::sessions::{session_id, SessionEnd};
 use crate::users::{handler_ran, no_session};
 use crate::{Credentials, Org, Reply};
 
@@ -187,9 +187,7 @@ impl Org {
             Some(_) => (self.user_caller(credentials)?, None),
             // The session is looked up and followed at once, so one that ends right after is
             // still seen ending.
-            None => credentials
-                .cookie
-                .and_then(|cookie| cookie_value(cookie, SESSION_COOKIE))
+            None => session_id(credentials.cookie)
                 .and_then(|sid| self.sessions.follow(sid))
                 .map(|(index, end)| (index, Some(end)))
                 .ok_or_else(|| no_session(credentials))?,

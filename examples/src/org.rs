@@ -14,7 +14,7 @@ use trusted_cors::admin::{
 };
 use trusted_cors::{Cors, Registry, RouteCors, TrustedOrigin};
 
-use crate::sessions::{cookie_value, Sessions, SESSION_COOKIE};
+use crate::sessions::{session_id, Sessions};
 use crate::users::User;
 use crate::{
     explain, listen_origin, OrgConfig, Reply, ReplyBody, ServerLimits, StartError, StoreLocation,
@@ -322,8 +322,7 @@ impl Org {
             }
             return Caller::BadToken;
         }
-        cookie
-            .and_then(|c| cookie_value(c, SESSION_COOKIE))
+        session_id(cookie)
             .and_then(|sid| self.sessions.user(sid))
             .map_or(Caller::Anonymous, Caller::User)
     }

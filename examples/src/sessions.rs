@@ -122,6 +122,11 @@ pub fn joined_cookies<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> Option<
     (!texts.is_empty()).then(|| texts.join("; "))
 }
 
+/// The session id among a request's cookies, if it sent one.
+pub(crate) fn session_id(cookie: Option<&str>) -> Option<&str> {
+    cookie.and_then(|cookie| cookie_value(cookie, SESSION_COOKIE))
+}
+
 pub(crate) fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
         let (key, value) = pair.trim().split_once('=')?;
@@ -262,7 +267,7 @@ impl Org {
             Ok(target) => target,
             Err(refusal) => return refusal.json(),
         };
-        if let Some(sid) = cookie.and_then(|c| cookie_value(c, SESSION_COOKIE)) {
+        if let Some(sid) = session_id(cookie) {
             // Ends it everywhere: the user's events sockets say so and close.
             self.sessions.end(sid);
         }

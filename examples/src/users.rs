@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::org::Caller;
-use crate::sessions::{cookie_value, SESSION_COOKIE};
+use crate::sessions::session_id;
 use crate::{Org, Reply, UserConfig};
 
 /// What a call to the users API presents: its cookies (only those the route's CORS outcome lets
@@ -167,10 +167,7 @@ impl Org {
 /// org does not know (signed out, or the org restarted), or no cookie at all; then, on a
 /// cross-site call, that the browser does not send the session cookie (`SameSite=Lax`) there.
 pub(crate) fn no_session(credentials: Credentials<'_>) -> Reply {
-    let sent = credentials
-        .cookie
-        .and_then(|c| cookie_value(c, SESSION_COOKIE))
-        .is_some();
+    let sent = session_id(credentials.cookie).is_some();
     let cause = match (sent, credentials.sec_fetch_site) {
         (true, _) => "The session cookie that came with this call is not a session of this org (signed out, or the org restarted): sign in again",
         (false, Some("cross-site")) => "No session cookie came with this call, and none can: the page is on another site than the org (Sec-Fetch-Site: cross-site), and the org's session cookie is SameSite=Lax, which browsers send only to the same site and on top-level navigations. Call with an access token (Authorization: Bearer), or serve the page from a trusted origin on the org's own site (such as another port of localhost)",

@@ -144,9 +144,11 @@ async fn a_socket_declared_open_takes_handshakes_from_any_origin() {
     assert_eq!(response.status(), 403);
     assert!(response.headers().get("upgrade").is_none());
     assert_eq!(reason(response).await, "websocket_origin_not_trusted");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the handler ran");
     let response = app
         .call(handshake("/events", TRUSTED, "Upgrade").to_request())
         .await
         .unwrap();
     assert_eq!(response.status(), 101);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
 }

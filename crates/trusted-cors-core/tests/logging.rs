@@ -3,28 +3,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use trusted_cors_core::decision::RouteScope;
 use trusted_cors_core::{HeaderInput, RequestFacts};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn capture(f: impl FnOnce()) -> String {
-    let captured = Captured::default();
+    let captured = trusted_cors_testing::Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
@@ -32,8 +16,7 @@ fn capture(f: impl FnOnce()) -> String {
         .with_max_level(tracing::Level::INFO)
         .finish();
     tracing::subscriber::with_default(subscriber, f);
-    let log = captured.0.lock().unwrap().clone();
-    String::from_utf8(log).unwrap()
+    captured.text()
 }
 
 #[test]

@@ -513,7 +513,6 @@ fn change_name(edit: &ChangeRequest) -> &'static str {
     }
 }
 
-/// The store holds entries that break the registry's rules.
 /// Which store `store` is, for its copy: its description and its id (`None` when it keeps none,
 /// or cannot say now).
 #[cfg(feature = "sqlite")]
@@ -524,6 +523,7 @@ async fn store_of(store: &dyn TrustedOriginStore) -> StoreOf {
     }
 }
 
+/// The store holds entries that break the registry's rules.
 fn corrupt(store: &dyn TrustedOriginStore, error: &RegistryError) -> TrustedOriginsError {
     TrustedOriginsError::Store(StoreError::Corrupt {
         store: store.describe(),

@@ -1,11 +1,12 @@
 //! The Tower layers, for `http` 1.x services: [`GuardLayer`] around the whole application and
 //! [`RouteCorsLayer`] on each CORS-enabled route. Their services and response future are public
 //! types without a public path (name them through the traits, e.g. `<GuardLayer as
-//! Layer<S>>::Service`), so that the crate's public names are what users write. They run the core through its adapter protocol
-//! (see [`crate::adapter`], of which they are the model) and copy its replies and decorations
-//! out; neither changes the inner service's error type nor its body type. The body of a reply the layers send
-//! themselves (a preflight answer, a refusal) is made with `From<Bytes>`, which axum's `Body` and
-//! http-body-util's `Full` implement; wrap another body with `map_response` first.
+//! Layer<S>>::Service`), so that the crate's public names are what users write. They run the core
+//! through its adapter protocol (see [`crate::adapter`], of which they are the model) and copy its
+//! replies and decorations out; neither changes the inner service's error type nor its body type.
+//! The body of a reply the layers send themselves (a preflight answer, a refusal) is made with
+//! `From<Bytes>`, which axum's `Body` and http-body-util's `Full` implement; wrap another body with
+//! `map_response` first.
 
 mod frame;
 mod future;
@@ -335,7 +336,7 @@ mod tests {
     use crate::{CorsConfig, Registry};
 
     /// `After::finish` takes what it applies out of the `After`: a preflight that no declared route
-    /// answered is refused once (one refusal, one log line), and a second call does nothing.
+    /// answered is refused by the first call, and the `After` left empty: a second refuses nothing.
     #[test]
     fn a_second_finish_does_nothing() {
         let cors = Cors::new(CorsConfig::default(), Registry::new());
