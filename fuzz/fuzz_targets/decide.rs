@@ -217,7 +217,11 @@ fn check(
 
     match decision {
         Decision::NotCors | Decision::SameOrigin => panic!("{facts:?} → {decision:?}"),
-        Decision::Pass => assert!((!enabled || facts.websocket) && !preflight),
+        // A CORS-enabled route passes only an untrusted handshake to a socket open to any origin
+        // (a trusted one is the request it is there, with its CORS headers).
+        Decision::Pass => {
+            assert!(!preflight && (!enabled || (facts.websocket && open_socket && !trusted)))
+        }
         Decision::DeferPreflight => {
             assert!(matches!(scope, RouteScope::Unrouted) && preflight);
         }

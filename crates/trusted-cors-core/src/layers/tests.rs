@@ -178,6 +178,6 @@ fn tower_answer(cors: &Cors, policy: &RouteCors, headers: &HeaderMap) -> http::R
 /// forwarded request: at most 128 bytes, the compiler moves it with a few register copies
 /// instead of a call to `memcpy` (BENCHMARKS.md, "Issue 21, third round").
 #[test]
-fn a_decoration_moves_without_memcpy() {
+fn a_decoration_is_at_most_128_bytes() {
     assert!(std::mem::size_of::<Decoration<HeaderValue>>() <= 128);
 }

@@ -299,4 +299,30 @@ pub(crate) const CASES: &[Case] = &[
         &[("origin", UNTRUSTED_B), ("cookie", b"sid=1")],
         Pass,
     ),
+    case(
+        "HTTP/2 extended CONNECT from a trusted origin, CORS route: as the request it is",
+        Me,
+        "CONNECT",
+        &[("origin", TRUSTED_B), ("cookie", b"sid=1")],
+        Allow {
+            origin: TRUSTED,
+            credentials: true,
+            expose: Some("x-request-id"),
+            trusted: true,
+        },
+    ),
+    // A socket open to any origin takes a trusted origin's handshake as the trusted origin's:
+    // with its CORS headers, as on any CORS route.
+    case(
+        "handshake from a trusted origin, socket declared open to any origin",
+        Socket,
+        "GET",
+        handshake!(TRUSTED_B),
+        Allow {
+            origin: TRUSTED,
+            credentials: true,
+            expose: None,
+            trusted: true,
+        },
+    ),
 ];
